@@ -1,0 +1,114 @@
+/**
+ * The chunk activity: runs the pending items of one chunk concurrently,
+ * records each result as it arrives, and lets Temporal retry what is left.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type OpenAI from 'openai';
+import type { BatchLine, BatchOutputLine } from '../shared/contracts';
+import type { BatchStore } from '../storage/types';
+import { isSuccess } from '../storage/types';
+import { classifyError, FailureType } from './errors';
+import { callProvider } from './provider';
+
+export interface ChunkInput {
+  batchId: string;
+  chunk: number;
+  /** The retry policy's attempt limit: on the last attempt, items still failing become dead letters. */
+  maxAttempts: number;
+}
+
+export interface ChunkResult {
+  chunk: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface ChunkDeps {
+  openai: OpenAI;
+  store: BatchStore;
+  itemConcurrency: number;
+}
+
+const resultId = (batchId: string, customId: string): string => `${batchId}:${customId}`;
+
+function errorLine(batchId: string, line: BatchLine, code: string, message: string): BatchOutputLine {
+  return { id: resultId(batchId, line.custom_id), custom_id: line.custom_id, response: null, error: { code, message } };
+}
+
+/** Runs `work` over items with at most `limit` in flight. */
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(lanes);
+}
+
+export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<ChunkResult> {
+  const ctx = Context.current();
+  const { batchId, chunk } = input;
+  const lines = await deps.store.getChunk(batchId, chunk);
+  const recorded = await deps.store.getChunkResults(batchId, chunk);
+  const pending = lines.filter((l) => !recorded.has(l.custom_id));
+  const lastAttempt = ctx.info.attempt >= input.maxAttempts;
+  let transient = 0;
+  let retryAfter = 0;
+  let authFailure: string | undefined;
+
+  const record = async (result: BatchOutputLine): Promise<void> => {
+    await deps.store.appendResult(batchId, chunk, result);
+    recorded.set(result.custom_id, result);
+    ctx.heartbeat({ recorded: recorded.size });
+  };
+
+  // Heartbeat on a timer too: cancellation reaches the activity only through heartbeats,
+  // and a chunk whose requests all hang would otherwise never hear it.
+  const beat = setInterval(() => ctx.heartbeat({ recorded: recorded.size }), 1000);
+  try {
+    await runPending();
+  } finally {
+    clearInterval(beat);
+  }
+
+  async function runPending(): Promise<void> {
+    await forEachLimited(pending, deps.itemConcurrency, async (line) => {
+    if (authFailure || ctx.cancellationSignal.aborted) return;
+    try {
+      const res = await callProvider(deps.openai, line, ctx.cancellationSignal);
+      await record({
+        id: resultId(batchId, line.custom_id),
+        custom_id: line.custom_id,
+        response: { status_code: res.statusCode, request_id: res.requestId, body: res.body },
+        error: null,
+      });
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) return;
+      const c = classifyError(err);
+      if (c.kind === 'permanent') await record(errorLine(batchId, line, c.code, c.message));
+      else if (c.kind === 'auth') authFailure = c.message;
+      else if (lastAttempt) await record(errorLine(batchId, line, 'retries_exhausted', c.message));
+      else {
+        transient += 1;
+        retryAfter = Math.max(retryAfter, c.retryAfterMs ?? 0);
+      }
+    }
+    });
+  }
+
+  if (authFailure) {
+    throw ApplicationFailure.create({ type: FailureType.ProviderAuth, message: `provider rejected our credentials: ${authFailure}`, nonRetryable: true });
+  }
+  // Cancellation: what finished is recorded; surface the cancel to Temporal.
+  if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+  if (transient > 0) {
+    throw ApplicationFailure.create({
+      type: FailureType.TransientProviderErrors,
+      message: `${transient} of ${lines.length} items in chunk ${chunk} hit transient provider errors`,
+      nextRetryDelay: retryAfter > 0 ? retryAfter : undefined,
+    });
+  }
+  const results = [...recorded.values()];
+  const succeeded = results.filter(isSuccess).length;
+  return { chunk, succeeded, failed: results.length - succeeded };
+}

@@ -1,0 +1,100 @@
+/**
+ * The project API, built from its dependencies (the Temporal client is made once, at start-up).
+ *   POST /batches                 {requests: [...], model?}  → 201 {id, ...progress}
+ *   GET  /batches/:id             progress
+ *   GET  /batches/:id/results     JSONL (?status=failed for the dead letters, succeeded, all)
+ *   POST /batches/:id/cancel
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Config } from '../config';
+import { batchWorkflowId, cancelSignal, progressQuery, type BatchWorkflowInput } from '../shared/contracts';
+import type { BatchStore, ResultFilter } from '../storage/types';
+import { HttpError } from './httpError';
+import { validateCreateBatch } from './validation';
+
+export interface ApiDeps {
+  client: Client;
+  store: BatchStore;
+  config: Config;
+}
+
+/** Documented limit on a JSON request body. */
+export const MAX_JSON_BODY = '100mb';
+
+export function createApp({ client, store, config }: ApiDeps): express.Express {
+  const app = express();
+  app.use(express.json({ limit: MAX_JSON_BODY }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.post('/batches', async (req, res) => {
+    const request = validateCreateBatch(req.body, config.batch.defaultModel);
+    const batchId = randomUUID();
+    const manifest = await store.putInput(batchId, request.requests, config.batch.chunkSize);
+    const input: BatchWorkflowInput = {
+      batchId,
+      total: manifest.total,
+      chunkCount: manifest.chunkCount,
+      maxChunksInFlight: config.batch.maxChunksInFlight,
+    };
+    await client.workflow.start('batchWorkflow', {
+      workflowId: batchWorkflowId(batchId),
+      taskQueue: config.temporal.taskQueue,
+      args: [input],
+    });
+    res.status(201).json({ id: batchId, status: 'running', total: manifest.total });
+  });
+
+  app.get('/batches/:id', async (req, res) => {
+    const handle = client.workflow.getHandle(batchWorkflowId(req.params.id));
+    res.json({ id: req.params.id, ...(await handle.query(progressQuery)) });
+  });
+
+  app.get('/batches/:id/results', async (req, res) => {
+    const filter = parseFilter(req.query.status);
+    if (!(await store.getManifest(req.params.id))) throw new HttpError(404, `batch ${req.params.id} not found`);
+    res.type('application/x-ndjson');
+    for await (const line of store.streamResults(req.params.id, filter)) {
+      if (!res.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+  });
+
+  app.post('/batches/:id/cancel', async (req, res) => {
+    await client.workflow.getHandle(batchWorkflowId(req.params.id)).signal(cancelSignal);
+    res.status(202).json({ id: req.params.id, status: 'cancelling' });
+  });
+
+  app.use((_req, _res, next) => next(new HttpError(404, 'route not found')));
+  app.use(errorHandler);
+  return app;
+}
+
+function parseFilter(raw: unknown): ResultFilter {
+  if (raw === undefined || raw === 'all') return 'all';
+  if (raw === 'failed' || raw === 'succeeded') return raw;
+  throw new HttpError(400, `query parameter status: expected all, succeeded or failed, got ${JSON.stringify(raw)}`);
+}
+
+function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  if (err instanceof WorkflowNotFoundError) {
+    res.status(404).json({ error: { message: 'batch not found' } });
+    return;
+  }
+  if (err instanceof HttpError) {
+    res.status(err.status).json({ error: { message: err.message, details: err.details } });
+    return;
+  }
+  const status = (err as { status?: number; type?: string }).status;
+  if (status && status >= 400 && status < 500) {
+    // body-parser errors: malformed JSON, body too large
+    res.status(status).json({ error: { message: (err as Error).message } });
+    return;
+  }
+  console.error(err);
+  res.status(500).json({ error: { message: 'internal error' } });
+}

@@ -1,0 +1,109 @@
+/**
+ * `npm run demo`: starts the stack, runs a 1,000-request review-sentiment
+ * batch through the API, shows progress, writes the results, stops, exits 0.
+ */
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { makeReviewRequests } from '../../examples/reviews';
+import { loadConfigOrExit, type Config } from '../config';
+import type { BatchOutputLine, BatchProgress } from '../shared/contracts';
+import { startStack } from './stack';
+
+const say = (m: string): void => console.log(`demo: ${m}`);
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((ok) => {
+    const probe = createServer().once('error', () => ok(false));
+    probe.listen(port, host, () => probe.close(() => ok(true)));
+  });
+}
+
+async function checkPorts(config: Config): Promise<void> {
+  const [host = '127.0.0.1', port = '7233'] = config.temporal.address.split(':');
+  const wanted: [string, number][] = [
+    ['TEMPORAL_ADDRESS', Number(port)],
+    ['TEMPORAL_UI_PORT', config.temporal.uiPort],
+    ['API_PORT', config.api.port],
+    ...(config.provider.simulated ? [['PROVIDER_PORT', config.provider.simulatorPort] as [string, number]] : []),
+  ];
+  for (const [name, p] of wanted) {
+    if (!(await portFree(p, name === 'API_PORT' ? config.api.host : host))) {
+      throw new Error(`port ${p} (${name}) is in use: stop whatever holds it (\`npm start\`?) or set ${name}`);
+    }
+  }
+}
+
+async function api<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json' } });
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+function bar(p: BatchProgress): string {
+  const done = p.succeeded + p.failed;
+  const width = 30;
+  const filled = Math.round((done / Math.max(1, p.total)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${p.total} (${p.succeeded} ok, ${p.failed} failed) ${p.status}`;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const count = Number(process.env.DEMO_COUNT ?? (config.provider.simulated ? 1000 : 20));
+  say(
+    config.provider.simulated
+      ? 'provider: the bundled SIMULATED OpenAI-compatible provider. Answers are generated, not from a real LLM.'
+      : `provider: ${config.provider.baseURL} (a REAL provider: ${count} requests will be billed; set DEMO_COUNT to change)`,
+  );
+  await checkPorts(config);
+  const stack = await startStack(config, { providerEnv: { SIM_LATENCY_MEDIAN_MS: '150', SIM_LATENCY_P99_MS: '600' }, log: say });
+  let ok = false;
+  try {
+    say(`stack up: API ${stack.urls.api}, Temporal Web UI ${stack.urls.webUi}`);
+    const requests = makeReviewRequests(count, 42, config.batch.defaultModel);
+    const created = await api<{ id: string }>(`${stack.urls.api}/batches`, { method: 'POST', body: JSON.stringify({ requests }) });
+    say(`batch ${created.id}: ${count} review-sentiment requests (workflow batch-${created.id})`);
+
+    let progress: BatchProgress;
+    let last = '';
+    for (;;) {
+      progress = await api<BatchProgress>(`${stack.urls.api}/batches/${created.id}`);
+      const line = bar(progress);
+      if (line !== last) say(line);
+      last = line;
+      if (progress.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    const outDir = resolve(join(config.dataDir, 'results'));
+    mkdirSync(outDir, { recursive: true });
+    const outFile = join(outDir, `${created.id}.jsonl`);
+    const res = await fetch(`${stack.urls.api}/batches/${created.id}/results`);
+    if (!res.ok || !res.body) throw new Error(`results: ${res.status}`);
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(outFile));
+
+    const lines = readFileSync(outFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchOutputLine);
+    const tally = new Map<string, number>();
+    for (const l of lines) {
+      const body = l.response?.body as { choices?: { message?: { content?: string } }[] } | undefined;
+      const answer = body?.choices?.[0]?.message?.content?.trim().toLowerCase() ?? `error:${l.error?.code}`;
+      tally.set(answer, (tally.get(answer) ?? 0) + 1);
+    }
+    say(`results: ${lines.length} lines written to ${outFile}`);
+    say(`answers: ${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    ok = progress.status === 'completed' && lines.length === count && new Set(lines.map((l) => l.custom_id)).size === count;
+    if (!ok) say(`expected ${count} distinct results from a completed batch; got ${lines.length} (${progress.status})`);
+  } finally {
+    say('stopping the stack');
+    await stack.stop();
+  }
+  say(ok ? 'done.' : 'FAILED.');
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

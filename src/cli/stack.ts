@@ -1,0 +1,91 @@
+/**
+ * The whole stack as child processes: Temporal dev server, the simulated
+ * provider (only when no real provider is configured), the worker, the API.
+ * Used by `npm start` and `npm run demo`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Config } from '../config';
+import { requireTemporalCliPath } from '../temporal/binary';
+import { devServerCommand } from '../temporal/devServer';
+import { httpOk, ManagedChild, tsEntry, waitUntil, type ChildSpec } from './processes';
+
+export interface StackOptions {
+  /** Children whose output is mirrored to the console. */
+  echo?: string[];
+  /** Extra environment for the simulator (the demo sets a visible latency). */
+  providerEnv?: NodeJS.ProcessEnv;
+  log?: (message: string) => void;
+}
+
+export interface Stack {
+  urls: { api: string; webUi: string; temporal: string; provider: string; simulated: boolean };
+  logDir: string;
+  children: ManagedChild[];
+  stop(): Promise<void>;
+}
+
+async function temporalReady(address: string, namespace: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? (() => {});
+  const logDir = resolve(join(config.dataDir, 'logs'));
+  mkdirSync(logDir, { recursive: true });
+  const children: ManagedChild[] = [];
+  const launch = (spec: ChildSpec): ManagedChild => {
+    const child = new ManagedChild({ ...spec, echo: options.echo?.includes(spec.name) }, logDir);
+    children.push(child);
+    return child;
+  };
+  const stop = async (): Promise<void> => {
+    // Reverse order: API and worker drain before the server and provider go away.
+    for (const child of [...children].reverse()) await child.stop();
+  };
+
+  try {
+    const server = devServerCommand(config);
+    const cli = requireTemporalCliPath(process.env, log);
+    log(`starting Temporal dev server (${cli})`);
+    const temporal = launch({ name: 'temporal', command: cli, args: server.args });
+    if (config.provider.simulated) {
+      log('starting the simulated provider');
+      const entry = tsEntry('src/provider/main.ts', ['--port', String(config.provider.simulatorPort)]);
+      const provider = launch({ name: 'provider', ...entry, env: { ...process.env, ...options.providerEnv } });
+      await waitUntil('simulated provider', () => httpOk(`http://127.0.0.1:${config.provider.simulatorPort}/healthz`), 30_000, provider);
+    }
+    await waitUntil('Temporal', () => temporalReady(config.temporal.address, config.temporal.namespace), 60_000, temporal);
+
+    log('starting worker and API');
+    const worker = launch({ name: 'worker', ...tsEntry('src/worker/main.ts') });
+    const api = launch({ name: 'api', ...tsEntry('src/api/main.ts') });
+    const apiUrl = `http://${config.api.host}:${config.api.port}`;
+    await Promise.all([
+      worker.waitForLine(/llmbatch worker on task queue/, 120_000),
+      waitUntil('API', () => httpOk(`${apiUrl}/healthz`), 60_000, api),
+    ]);
+    return {
+      urls: {
+        api: apiUrl,
+        webUi: server.uiUrl,
+        temporal: config.temporal.address,
+        provider: config.provider.baseURL,
+        simulated: config.provider.simulated,
+      },
+      logDir,
+      children,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

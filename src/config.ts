@@ -1,0 +1,96 @@
+/**
+ * Configuration, read once from the environment and validated with zod.
+ * A bad value stops start-up with a message naming the variable.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  LLMBATCH_DATA_DIR: z.string().min(1).default('.data'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('llmbatch'),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  PROVIDER_PORT: port.default(8787),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  LLMBATCH_DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  LLMBATCH_CHUNK_SIZE: positiveInt.max(1000).default(100),
+  LLMBATCH_MAX_CHUNKS_IN_FLIGHT: positiveInt.max(10_000).default(8),
+  LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(32),
+  LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
+});
+
+export interface Config {
+  dataDir: string;
+  temporal: { address: string; namespace: string; uiPort: number; taskQueue: string; cliPath?: string };
+  provider: {
+    /** True when no real provider is configured and the bundled simulator stands in. */
+    simulated: boolean;
+    baseURL: string;
+    apiKey: string;
+    simulatorPort: number;
+  };
+  api: { host: string; port: number };
+  batch: { defaultModel: string; chunkSize: number; maxChunksInFlight: number; itemConcurrency: number; requestTimeoutMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const simulated = !e.OPENAI_BASE_URL && !e.OPENAI_API_KEY;
+  if (!simulated && !e.OPENAI_API_KEY) {
+    throw new ConfigError('Invalid configuration:\n  OPENAI_API_KEY: required when OPENAI_BASE_URL is set');
+  }
+  return {
+    dataDir: e.LLMBATCH_DATA_DIR,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      uiPort: e.TEMPORAL_UI_PORT,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    provider: {
+      simulated,
+      baseURL: e.OPENAI_BASE_URL ?? (simulated ? `http://127.0.0.1:${e.PROVIDER_PORT}/v1` : 'https://api.openai.com/v1'),
+      apiKey: e.OPENAI_API_KEY ?? 'sk-simulated',
+      simulatorPort: e.PROVIDER_PORT,
+    },
+    api: { host: e.API_HOST, port: e.API_PORT },
+    batch: {
+      defaultModel: e.LLMBATCH_DEFAULT_MODEL,
+      chunkSize: e.LLMBATCH_CHUNK_SIZE,
+      maxChunksInFlight: e.LLMBATCH_MAX_CHUNKS_IN_FLIGHT,
+      itemConcurrency: e.LLMBATCH_ITEM_CONCURRENCY,
+      requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
+    },
+  };
+}
+
+/** For entry points: load config or print the reason and exit 1. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The embedded store: plain files under the data dir.
+ *   batches/<id>/manifest.json        written last, so a half-written input is invisible
+ *   batches/<id>/input/<chunk>.jsonl  request lines
+ *   batches/<id>/results/<chunk>.jsonl  append-only results; deduplicated by custom_id on read
+ */
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BatchLine, BatchOutputLine } from '../shared/contracts';
+import { isSuccess, type BatchManifest, type BatchStore, type ResultFilter } from './types';
+
+const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.jsonl`;
+
+export class FileBatchStore implements BatchStore {
+  constructor(private readonly root: string) {}
+
+  private dir(batchId: string): string {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(batchId)) throw new Error(`invalid batch id: ${batchId}`);
+    return join(this.root, 'batches', batchId);
+  }
+
+  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number): Promise<BatchManifest> {
+    const dir = this.dir(batchId);
+    const staging = `${dir}.staging`;
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(join(staging, 'input'), { recursive: true });
+    await mkdir(join(staging, 'results'), { recursive: true });
+    let total = 0;
+    let buffer: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (buffer.length === 0) return;
+      await writeFile(join(staging, 'input', chunkFile(Math.floor((total - 1) / chunkSize))), buffer.join(''));
+      buffer = [];
+    };
+    for await (const line of lines) {
+      buffer.push(`${JSON.stringify(line)}\n`);
+      total += 1;
+      if (buffer.length === chunkSize) await flush();
+    }
+    await flush();
+    const manifest: BatchManifest = {
+      batchId,
+      total,
+      chunkSize,
+      chunkCount: Math.ceil(total / chunkSize),
+      createdAt: new Date().toISOString(),
+    };
+    await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest));
+    await rename(staging, dir);
+    return manifest;
+  }
+
+  async getManifest(batchId: string): Promise<BatchManifest | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir(batchId), 'manifest.json'), 'utf8')) as BatchManifest;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async getChunk(batchId: string, chunk: number): Promise<BatchLine[]> {
+    const text = await readFile(join(this.dir(batchId), 'input', chunkFile(chunk)), 'utf8');
+    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchLine);
+  }
+
+  async appendResult(batchId: string, chunk: number, result: BatchOutputLine): Promise<void> {
+    // One write per record with O_APPEND, so concurrent writers never interleave within a line.
+    // The leading newline closes a line torn by a process killed mid-write.
+    await appendFile(join(this.dir(batchId), 'results', chunkFile(chunk)), `\n${JSON.stringify(result)}\n`);
+  }
+
+  async getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>> {
+    const seen = new Map<string, BatchOutputLine>();
+    for await (const r of this.readResultFile(batchId, chunk)) if (!seen.has(r.custom_id)) seen.set(r.custom_id, r);
+    return seen;
+  }
+
+  async *streamResults(batchId: string, filter: ResultFilter = 'all'): AsyncIterable<BatchOutputLine> {
+    const manifest = await this.getManifest(batchId);
+    if (!manifest) return;
+    for (let chunk = 0; chunk < manifest.chunkCount; chunk++) {
+      for (const r of (await this.getChunkResults(batchId, chunk)).values()) {
+        if (filter === 'all' || (filter === 'succeeded') === isSuccess(r)) yield r;
+      }
+    }
+  }
+
+  private async *readResultFile(batchId: string, chunk: number): AsyncIterable<BatchOutputLine> {
+    const stream = createReadStream(join(this.dir(batchId), 'results', chunkFile(chunk)), 'utf8');
+    try {
+      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+        if (!line) continue;
+        try {
+          yield JSON.parse(line) as BatchOutputLine;
+        } catch {
+          // A process killed mid-write leaves a torn last line; that item is still pending and will be redone.
+        }
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}

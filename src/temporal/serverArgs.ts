@@ -1,0 +1,23 @@
+/**
+ * The dev server's flags, shared by tests and `npm start`, so both run the
+ * server the same way: search attributes, fairness on, fast SQLite.
+ */
+export const SEARCH_ATTRIBUTES = {
+  LlmbatchTenant: 'Keyword',
+  LlmbatchStatus: 'Keyword',
+  LlmbatchMode: 'Keyword',
+} as const;
+
+export const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=OFF'];
+
+// Fairness lets each tenant's work share a task queue evenly (fairness keys).
+export const DYNAMIC_CONFIG = ['matching.enableFairness=true'];
+
+/** Flags beyond address/port/db that every dev server of ours gets. */
+export function devServerExtraArgs(): string[] {
+  return [
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+    ...DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]),
+    ...SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
+  ];
+}

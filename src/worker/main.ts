@@ -1,0 +1,23 @@
+/** `npm run worker`: connects to Temporal and runs batch workflows and activities. */
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfigOrExit } from '../config';
+import { FileBatchStore } from '../storage/fileStore';
+import { createWorker } from './createWorker';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createWorker({ connection, config, store: new FileBatchStore(config.dataDir) });
+  console.log(
+    `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}; provider ${config.provider.baseURL}` +
+      (config.provider.simulated ? ' (SIMULATED provider, not a real LLM)' : ''),
+  );
+  // worker.run() resolves after SIGINT/SIGTERM once in-flight tasks drain (the SDK installs those handlers).
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

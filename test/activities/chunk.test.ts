@@ -1,0 +1,97 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities } from '../../src/activities';
+import { FailureType } from '../../src/activities/errors';
+import { chatLines, fakeOpenAI, MemoryStore, type FakeAnswer } from '../helpers/fakes';
+
+const ok = (body: Record<string, unknown>): FakeAnswer => ({ status: 200, body: { echo: body.messages } });
+
+async function setup(n: number, answer: (body: Record<string, unknown>, call: number) => FakeAnswer) {
+  const store = new MemoryStore();
+  await store.putInput('b1', chatLines(n), 100);
+  const fake = fakeOpenAI(answer);
+  const acts = createActivities({ openai: fake.client, store, config: { itemConcurrency: 4 } });
+  return { store, fake, acts };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApplicationFailure) return err;
+    throw err;
+  }
+  throw new Error('expected the activity to fail');
+}
+
+describe('processChunk activity', () => {
+  it('records every item once and reports the counts', async () => {
+    const { store, fake, acts } = await setup(10, ok);
+    const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    expect(result).toEqual({ chunk: 0, succeeded: 10, failed: 0 });
+    expect(fake.calls).toHaveLength(10);
+    const recorded = await store.getChunkResults('b1', 0);
+    expect([...recorded.keys()].sort()).toEqual(chatLines(10).map((l) => l.custom_id).sort());
+    expect(recorded.get('item-3')?.response).toMatchObject({ status_code: 200, request_id: expect.stringMatching(/^req_/) });
+  });
+
+  it('skips items already recorded when retried', async () => {
+    const { store, fake, acts } = await setup(10, ok);
+    for (const line of chatLines(4)) {
+      await store.appendResult('b1', 0, { id: `b1:${line.custom_id}`, custom_id: line.custom_id, response: { status_code: 200, request_id: 'r', body: {} }, error: null });
+    }
+    const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    expect(fake.calls).toHaveLength(6);
+    expect(result.succeeded).toBe(10);
+  });
+
+  it('records permanent errors (400) as final without retrying them', async () => {
+    const { store, fake, acts } = await setup(5, (body, _call) =>
+      JSON.stringify(body).includes('hello 2') ? { status: 400, error: 'bad body' } : ok(body),
+    );
+    const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    expect(result).toEqual({ chunk: 0, succeeded: 4, failed: 1 });
+    expect(fake.calls).toHaveLength(5);
+    expect((await store.getChunkResults('b1', 0)).get('item-2')?.error).toMatchObject({ code: 'invalid_value' });
+  });
+
+  it('leaves transient failures pending and asks Temporal to wait for the largest Retry-After', async () => {
+    const { store, acts } = await setup(6, (body) => {
+      const text = JSON.stringify(body);
+      if (text.includes('hello 1')) return { status: 429, error: 'slow down', headers: { 'retry-after': '7' } };
+      if (text.includes('hello 4')) return { status: 503, error: 'unavailable', headers: { 'retry-after': '3' } };
+      return ok(body);
+    });
+    const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
+    expect(failure.type).toBe(FailureType.TransientProviderErrors);
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.nextRetryDelay).toBe(7000);
+    const recorded = await store.getChunkResults('b1', 0);
+    expect(recorded.size).toBe(4);
+    expect(recorded.has('item-1')).toBe(false);
+  });
+
+  it('turns items still failing on the last attempt into retries_exhausted dead letters', async () => {
+    const { store, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 0') ? { status: 500, error: 'boom' } : ok(body)));
+    const result = await new MockActivityEnvironment({ attempt: 5 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1 });
+    expect((await store.getChunkResults('b1', 0)).get('item-0')?.error?.code).toBe('retries_exhausted');
+  });
+
+  it('fails fast and for good when the provider rejects the key', async () => {
+    const { acts } = await setup(3, () => ({ status: 401, error: 'Incorrect API key' }));
+    const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
+    expect(failure.type).toBe(FailureType.ProviderAuth);
+    expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('stops on cancellation and keeps what finished', async () => {
+    const { store, acts } = await setup(8, (body) => (JSON.stringify(body).includes('hello 7') ? 'hang' : ok(body)));
+    const env = new MockActivityEnvironment();
+    const run = env.run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    await new Promise((r) => setTimeout(r, 100));
+    env.cancel();
+    await expect(run).rejects.toBeDefined();
+    expect((await store.getChunkResults('b1', 0)).size).toBe(7);
+  });
+});

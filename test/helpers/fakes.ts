@@ -1,0 +1,76 @@
+/** Fakes for activity unit tests: an in-memory store and an OpenAI client whose answers a test scripts. */
+import { APIError } from 'openai';
+import type OpenAI from 'openai';
+import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
+import type { BatchManifest, BatchStore, ResultFilter } from '../../src/storage/types';
+import { isSuccess } from '../../src/storage/types';
+
+export class MemoryStore implements BatchStore {
+  chunks = new Map<string, BatchLine[]>();
+  results = new Map<string, BatchOutputLine[]>();
+  manifests = new Map<string, BatchManifest>();
+
+  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number): Promise<BatchManifest> {
+    const all: BatchLine[] = [];
+    for await (const l of lines) all.push(l);
+    for (let i = 0; i * chunkSize < all.length; i++) this.chunks.set(`${batchId}/${i}`, all.slice(i * chunkSize, (i + 1) * chunkSize));
+    const m = { batchId, total: all.length, chunkSize, chunkCount: Math.ceil(all.length / chunkSize), createdAt: new Date().toISOString() };
+    this.manifests.set(batchId, m);
+    return m;
+  }
+  async getManifest(batchId: string) {
+    return this.manifests.get(batchId);
+  }
+  async getChunk(batchId: string, chunk: number) {
+    return this.chunks.get(`${batchId}/${chunk}`) ?? [];
+  }
+  async appendResult(batchId: string, chunk: number, result: BatchOutputLine) {
+    const key = `${batchId}/${chunk}`;
+    this.results.set(key, [...(this.results.get(key) ?? []), result]);
+  }
+  async getChunkResults(batchId: string, chunk: number) {
+    const m = new Map<string, BatchOutputLine>();
+    for (const r of this.results.get(`${batchId}/${chunk}`) ?? []) if (!m.has(r.custom_id)) m.set(r.custom_id, r);
+    return m;
+  }
+  async *streamResults(batchId: string, filter: ResultFilter = 'all') {
+    const m = this.manifests.get(batchId);
+    for (let c = 0; c < (m?.chunkCount ?? 0); c++) {
+      for (const r of (await this.getChunkResults(batchId, c)).values()) if (filter === 'all' || (filter === 'succeeded') === isSuccess(r)) yield r;
+    }
+  }
+}
+
+export type FakeAnswer = { status: 200; body: unknown } | { status: number; error: string; headers?: Record<string, string> } | 'hang';
+
+/** An OpenAI client stand-in implementing the one method the activities use: `post(path, {body}).withResponse()`. */
+export function fakeOpenAI(answer: (body: Record<string, unknown>, call: number) => FakeAnswer) {
+  const calls: Record<string, unknown>[] = [];
+  const client = {
+    post(_path: string, opts: { body: Record<string, unknown>; signal?: AbortSignal }) {
+      calls.push(opts.body);
+      const a = answer(opts.body, calls.length);
+      const run = async () => {
+        if (a === 'hang') {
+          await new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+        }
+        if (a !== 'hang' && 'body' in a) {
+          return { data: a.body, response: new Response(null, { status: 200, headers: { 'x-request-id': `req_${calls.length}` } }) };
+        }
+        const e = a as { status: number; error: string; headers?: Record<string, string> };
+        throw APIError.generate(e.status, { error: { message: e.error, code: e.status === 400 ? 'invalid_value' : undefined } }, e.error, new Headers(e.headers));
+      };
+      return { withResponse: run };
+    },
+  };
+  return { client: client as unknown as OpenAI, calls };
+}
+
+export function chatLines(n: number, prefix = 'item'): BatchLine[] {
+  return Array.from({ length: n }, (_, i) => ({
+    custom_id: `${prefix}-${i}`,
+    method: 'POST' as const,
+    url: '/v1/chat/completions' as const,
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hello ${i}` }] },
+  }));
+}

@@ -1,0 +1,36 @@
+/** One dev server per test file, started from the resolved CLI binary with our server flags. */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { resolveTemporalCli } from '../../src/temporal/binary';
+import { devServerExtraArgs } from '../../src/temporal/serverArgs';
+
+let runtimeInstalled = false;
+/** Keep the SDK's logs to warnings so test output stays readable. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this module registry
+  }
+}
+
+export async function startDevServer(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const cli = resolveTemporalCli();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: cli.type === 'existing-path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
+      ip: '127.0.0.1',
+      extraArgs: devServerExtraArgs(),
+    },
+  });
+}
+
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+}

@@ -1,0 +1,73 @@
+/** The behaviour every BatchStore must have; each implementation's test file runs it. */
+import type { BatchOutputLine } from '../../src/shared/contracts';
+import type { BatchStore } from '../../src/storage/types';
+import { chatLines } from '../helpers/fakes';
+
+const success = (custom_id: string, body: unknown = { ok: true }): BatchOutputLine => ({
+  id: `x:${custom_id}`,
+  custom_id,
+  response: { status_code: 200, request_id: 'req', body },
+  error: null,
+});
+const failure = (custom_id: string): BatchOutputLine => ({ id: `x:${custom_id}`, custom_id, response: null, error: { code: 'invalid_value', message: 'bad' } });
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+export function storeContract(name: string, makeStore: () => Promise<BatchStore>): void {
+  describe(`${name} (BatchStore contract)`, () => {
+    let store: BatchStore;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    it('splits input into chunks and reads them back in order', async () => {
+      const lines = chatLines(25);
+      const manifest = await store.putInput('batch1', lines, 10);
+      expect(manifest).toMatchObject({ batchId: 'batch1', total: 25, chunkSize: 10, chunkCount: 3 });
+      expect(await store.getManifest('batch1')).toMatchObject({ total: 25, chunkCount: 3 });
+      expect(await store.getChunk('batch1', 0)).toEqual(lines.slice(0, 10));
+      expect(await store.getChunk('batch1', 2)).toEqual(lines.slice(20));
+    });
+
+    it('accepts an async stream of lines', async () => {
+      async function* gen() {
+        yield* chatLines(3);
+      }
+      expect((await store.putInput('batch2', gen(), 2)).chunkCount).toBe(2);
+    });
+
+    it('has no manifest for an unknown batch', async () => {
+      expect(await store.getManifest('nope')).toBeUndefined();
+    });
+
+    it('keeps the first result when a custom_id is recorded twice', async () => {
+      await store.putInput('batch3', chatLines(3), 10);
+      await store.appendResult('batch3', 0, success('item-0', { first: true }));
+      await store.appendResult('batch3', 0, success('item-0', { first: false }));
+      await store.appendResult('batch3', 0, failure('item-1'));
+      const results = await store.getChunkResults('batch3', 0);
+      expect(results.size).toBe(2);
+      expect(results.get('item-0')?.response?.body).toEqual({ first: true });
+      expect(await collect(store.streamResults('batch3'))).toHaveLength(2);
+    });
+
+    it('streams results filtered by outcome', async () => {
+      await store.putInput('batch4', chatLines(15), 10);
+      await store.appendResult('batch4', 0, success('item-0'));
+      await store.appendResult('batch4', 1, failure('item-12'));
+      expect((await collect(store.streamResults('batch4', 'succeeded'))).map((r) => r.custom_id)).toEqual(['item-0']);
+      expect((await collect(store.streamResults('batch4', 'failed'))).map((r) => r.custom_id)).toEqual(['item-12']);
+      expect(await collect(store.streamResults('batch4', 'all'))).toHaveLength(2);
+    });
+
+    it('survives concurrent appends without losing a result', async () => {
+      await store.putInput('batch5', chatLines(200), 200);
+      await Promise.all(chatLines(200).map((l) => store.appendResult('batch5', 0, success(l.custom_id))));
+      expect((await store.getChunkResults('batch5', 0)).size).toBe(200);
+    });
+  });
+}
