@@ -42,7 +42,7 @@ describe('processChunk activity', () => {
     }
     const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
     expect(fake.calls).toHaveLength(6);
-    expect(result.succeeded).toBe(10);
+    expect(result).toMatchObject({ succeeded: 10 });
   });
 
   it('records permanent errors (400) as final without retrying them', async () => {
