@@ -1,0 +1,94 @@
+/** The project API on a real dev server, worker and simulator. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app';
+import { startSimulator, type Simulator } from '../../src/provider';
+import type { BatchLine } from '../../src/shared/contracts';
+import { chatLines } from '../helpers/fakes';
+import { testConfig, testWorker } from '../helpers/stack';
+import { bundleWorkflows, startDevServer } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let sim: Simulator;
+let worker: Worker;
+let running: Promise<void>;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
+  env = e;
+  sim = s;
+  const config = await testConfig(env, sim.url, { LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini' });
+  const built = await testWorker(env, config, bundle);
+  worker = built.worker;
+  running = worker.run();
+  server = createApp({ client: env.client, store: built.store, config }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server?.close();
+  worker?.shutdown();
+  await running;
+  await sim?.close();
+  await env?.teardown();
+});
+
+const post = (path: string, body: unknown) =>
+  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+async function waitForStatus(id: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const progress = (await (await fetch(`${base}/batches/${id}`)).json()) as Record<string, unknown>;
+    if (progress.status !== 'running') return progress;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('project API', () => {
+  it('creates a batch, reports progress and streams results and dead letters', async () => {
+    const requests: BatchLine[] = chatLines(30).map((l) => ({ ...l, body: { messages: l.body.messages } })); // no model: the default applies
+    requests.push({ custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { messages: [] } });
+    const res = await post('/batches', { requests });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+
+    expect(await waitForStatus(id)).toMatchObject({ id, status: 'completed', total: 31, succeeded: 30, failed: 1, pending: 0 });
+
+    const all = (await (await fetch(`${base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(all).toHaveLength(31);
+    expect(new Set(all.map((r) => r.custom_id)).size).toBe(31);
+    expect(all.find((r) => r.custom_id === 'item-0').response.body.model).toBe('gpt-4o-mini');
+
+    const dead = (await (await fetch(`${base}/batches/${id}/results?status=failed`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(dead.map((r) => r.custom_id)).toEqual(['broken']);
+  });
+
+  it.each([
+    [{ requests: [] }, 'requests'],
+    [{ requests: 'nope' }, 'requests'],
+    [{ requests: [{ ...chatLines(1)[0], method: 'GET' }] }, 'requests.0.method'],
+    [{ requests: [{ ...chatLines(1)[0], url: '/v1/images' }] }, 'requests.0.url'],
+    [{ requests: [{ ...chatLines(1)[0], custom_id: '' }] }, 'requests.0.custom_id'],
+    [{ requests: [...chatLines(2), chatLines(1)[0]] }, 'requests.2.custom_id: duplicate of requests.0'],
+  ])('answers 400 naming the field for %j', async (body, field) => {
+    const res = await post('/batches', body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(field);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const res = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"requests": [' });
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 404 for an unknown batch on every route', async () => {
+    expect((await fetch(`${base}/batches/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
+    expect((await fetch(`${base}/batches/00000000-0000-0000-0000-000000000000/results`)).status).toBe(404);
+    expect((await post('/batches/00000000-0000-0000-0000-000000000000/cancel', {})).status).toBe(404);
+  });
+});

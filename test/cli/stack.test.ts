@@ -1,0 +1,121 @@
+/**
+ * The real entry points as a user runs them: `npm start` then Ctrl-C, and `npm run demo`.
+ * Each run gets free ports and its own data dir.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function stackEnv(): Promise<NodeJS.ProcessEnv> {
+  const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LLMBATCH_DATA_DIR: mkdtempSync(join(tmpdir(), 'llmbatch-stack-')),
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+    TEMPORAL_UI_PORT: String(ui),
+    PROVIDER_PORT: String(provider),
+    API_PORT: String(api),
+  };
+  delete env.OPENAI_BASE_URL;
+  delete env.OPENAI_API_KEY;
+  return env;
+}
+
+function run(file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+  return { child, output: () => out, exit };
+}
+
+/** Every live descendant of `pid`, from the process table. */
+function descendants(pid: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,stat='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .map(([p, pp, stat]) => ({ pid: Number(p), ppid: Number(pp), zombie: (stat ?? '').startsWith('Z') }));
+  const found: number[] = [];
+  const walk = (parent: number): void => {
+    for (const r of rows) {
+      if (r.ppid === parent && !r.zombie) {
+        found.push(r.pid);
+        walk(r.pid);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return check();
+}
+
+describe('npm start', () => {
+  it('starts every process, prints the URLs, and leaves no child process after Ctrl-C', async () => {
+    const env = await stackEnv();
+    const start = run('src/cli/start.ts', env);
+    const up = await waitFor(() => start.output().includes('Press Ctrl-C to stop.'), 150_000);
+    expect({ up, output: up ? '' : start.output() }).toEqual({ up: true, output: '' });
+    expect(start.output()).toContain(`API       http://127.0.0.1:${env.API_PORT}`);
+    expect(start.output()).toContain(`Web UI    http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
+    expect(start.output()).toContain('SIMULATED provider');
+
+    const children = descendants(start.child.pid as number);
+    expect(children.length).toBeGreaterThanOrEqual(4); // temporal, provider, worker, api
+
+    start.child.kill('SIGINT');
+    expect(await start.exit).toBe(0);
+    expect(await waitFor(() => children.every((pid) => !alive(pid)), 10_000)).toBe(true);
+  }, 240_000);
+
+  it('stops with a message naming the variable when configuration is bad', async () => {
+    const bad = run('src/cli/start.ts', { ...process.env, API_PORT: 'eighty' });
+    expect(await bad.exit).toBe(1);
+    expect(bad.output()).toContain('API_PORT');
+  });
+});
+
+describe('npm run demo', () => {
+  it('runs the example batch on the simulator, writes every result once, and exits 0', async () => {
+    const env = await stackEnv();
+    const demo = run('src/cli/demo.ts', env);
+    const code = await demo.exit;
+    expect({ code, output: code === 0 ? '' : demo.output() }).toEqual({ code: 0, output: '' });
+    expect(demo.output()).toContain('SIMULATED');
+    const file = /results: 1000 lines written to (\S+)/.exec(demo.output())?.[1];
+    expect(file && existsSync(file)).toBeTruthy();
+    const ids = readFileSync(file as string, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
+    expect(new Set(ids).size).toBe(1000);
+  }, 240_000);
+});
