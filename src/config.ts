@@ -26,6 +26,9 @@ const EnvSchema = z.object({
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
 });
 
+/** Every environment variable loadConfig reads (the schema's keys); deployment tests check against it. */
+export const CONFIG_ENV_VARS = Object.keys(EnvSchema.shape) as ReadonlyArray<keyof typeof EnvSchema.shape>;
+
 export interface Config {
   dataDir: string;
   temporal: { address: string; namespace: string; uiPort: number; taskQueue: string; cliPath?: string };

@@ -1,0 +1,497 @@
+/**
+ * The deployment description (docker-compose.yml, Dockerfile) is run on other
+ * machines, never here, so it is checked against the code instead: the files
+ * it names exist, the environment it sets is what config.ts and the simulator
+ * read (and parses), the search attributes and dynamic config match what the
+ * dev server gets, and the ports and volumes fit together.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { CONFIG_ENV_VARS, loadConfig } from '../../src/config';
+import { envOf, flagOf, parseCli } from '../../src/provider/cli-options';
+import { simulatorOptionsSchema } from '../../src/provider/options';
+import { DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/temporal/serverArgs';
+
+const ROOT = resolve(__dirname, '..', '..');
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+
+type EnvValue = string | number | boolean | null;
+type PortSpec = string | number | { target: number | string; published?: number | string; protocol?: string };
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, EnvValue> | string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  ports?: PortSpec[];
+  volumes?: (string | { type?: string; source?: string; target: string })[];
+  profiles?: string[];
+  deploy?: { replicas?: number };
+  restart?: string;
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+/** Services run from our Dockerfile, each with the entry point it must run. */
+const OUR_SERVICES = { worker: 'src/worker/main.ts', api: 'src/api/main.ts', provider: 'src/provider/main.ts' } as const;
+const EXPECTED_SERVICES = ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', ...Object.keys(OUR_SERVICES)];
+
+function loadCompose(): { compose: ComposeFile | null; errors: string[]; warnings: string[] } {
+  // Compose resolves YAML merge keys (<<: *anchor); so must we.
+  const doc = parseDocument(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true, uniqueKeys: true });
+  return {
+    compose: doc.toJS({ maxAliasCount: 100 }) as ComposeFile | null,
+    errors: doc.errors.map((e) => e.message),
+    warnings: doc.warnings.map((w) => w.message),
+  };
+}
+
+const compose: ComposeFile = loadCompose().compose ?? { services: {} };
+const services = compose.services ?? {};
+
+function service(name: string): Service {
+  const s = services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return s;
+}
+
+/** The environment block as written: null means "pass through from the user's shell if set". */
+function rawEnv(s: Service): Map<string, string | null> {
+  const env = new Map<string, string | null>();
+  if (Array.isArray(s.environment)) {
+    for (const entry of s.environment) {
+      const eq = entry.indexOf('=');
+      if (eq === -1) env.set(entry, null);
+      else env.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+  } else {
+    for (const [k, v] of Object.entries(s.environment ?? {})) env.set(k, v === null ? null : String(v));
+  }
+  return env;
+}
+
+/** Compose's variable interpolation, enough for this file: $$, ${X}, ${X:-d}, ${X-d}, ${X:?msg}, ${X?msg}. */
+function interpolate(value: string, shell: Record<string, string>): string {
+  const pattern = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+  return value.replace(pattern, (whole, name?: string, colon?: string, op?: string, arg = '', bare?: string) => {
+    if (whole === '$$') return '$';
+    const v = shell[(name ?? bare)!];
+    if (v !== undefined && !(colon === ':' && v === '')) return v;
+    if (op === '-') return arg;
+    if (op === '?') throw new Error(`docker-compose.yml requires ${name}: ${arg}`);
+    return v ?? '';
+  });
+}
+
+/** The environment a container gets when the user's shell sets `shell`. */
+function resolvedEnv(s: Service, shell: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of rawEnv(s)) {
+    if (v === null) {
+      if (shell[k] !== undefined) out[k] = shell[k];
+    } else {
+      out[k] = interpolate(v, shell);
+    }
+  }
+  return out;
+}
+
+function argv(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value.map(String) : value.trim().split(/\s+/);
+}
+
+function dependencies(s: Service): Map<string, string | undefined> {
+  if (Array.isArray(s.depends_on)) return new Map(s.depends_on.map((d) => [d, undefined]));
+  return new Map(Object.entries(s.depends_on ?? {}).map(([d, v]) => [d, v?.condition]));
+}
+
+function flagValue(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i === -1 ? undefined : args[i + 1];
+}
+
+function buildOf(s: Service): { context: string; dockerfile: string } | undefined {
+  if (s.build === undefined) return undefined;
+  if (typeof s.build === 'string') return { context: s.build, dockerfile: 'Dockerfile' };
+  return { context: s.build.context ?? '.', dockerfile: s.build.dockerfile ?? 'Dockerfile' };
+}
+
+interface Published {
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+}
+
+function expandRange(text: string): number[] {
+  const [from, to] = text.split('-').map(Number);
+  if (from === undefined || Number.isNaN(from)) throw new Error(`bad port "${text}"`);
+  if (to === undefined) return [from];
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** Host ports a service publishes (ports with no host side get a random one and cannot collide). */
+function publishedPorts(s: Service): Published[] {
+  const out: Published[] = [];
+  for (const spec of s.ports ?? []) {
+    if (typeof spec === 'object') {
+      if (spec.published === undefined) continue;
+      const hosts = expandRange(String(spec.published));
+      const containers = expandRange(String(spec.target));
+      hosts.forEach((hostPort, i) =>
+        out.push({ hostPort, containerPort: containers[i] ?? containers[0]!, protocol: spec.protocol ?? 'tcp' }),
+      );
+      continue;
+    }
+    const [mapping = '', protocol = 'tcp'] = String(spec).split('/');
+    const parts = mapping.split(':');
+    if (parts.length === 1) continue;
+    // HOST:CONTAINER or IP:HOST:CONTAINER
+    const [host, container] = parts.slice(-2);
+    const hosts = expandRange(host!);
+    const containers = expandRange(container!);
+    hosts.forEach((hostPort, i) => out.push({ hostPort, containerPort: containers[i] ?? containers[0]!, protocol }));
+  }
+  return out;
+}
+
+/** Named-volume and bind mounts as {source, target}. */
+function mounts(s: Service): { source: string; target: string }[] {
+  return (s.volumes ?? []).map((v) => {
+    if (typeof v === 'object') return { source: v.source ?? '', target: v.target };
+    const [source = '', target = ''] = v.split(':');
+    return { source, target };
+  });
+}
+
+/** The simulator's knobs, as the SIM_* variables and flags its CLI (src/provider/cli-options.ts) reads. */
+const SIMULATOR_OPTIONS = Object.keys(simulatorOptionsSchema.shape);
+const SIMULATOR_ENV = new Set(SIMULATOR_OPTIONS.map(envOf));
+const SIMULATOR_FLAGS = new Set(SIMULATOR_OPTIONS.map(flagOf));
+
+describe('docker-compose.yml', () => {
+  test('parses as YAML, with every merge key resolved', () => {
+    const { errors, warnings } = loadCompose();
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(typeof compose.services).toBe('object');
+    for (const [name, s] of Object.entries(services)) {
+      expect({ name, keys: Object.keys(s).filter((k) => k === '<<') }).toEqual({ name, keys: [] });
+      expect({ name, env: [...rawEnv(s).keys()].filter((k) => k === '<<') }).toEqual({ name, env: [] });
+    }
+  });
+
+  test('has the services of the scale-out shape', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(EXPECTED_SERVICES));
+  });
+
+  test('every depends_on target is a service, and enabled whenever its dependant is', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, condition] of dependencies(s)) {
+        expect({ service: name, dependsOn: dep, exists: dep in services }).toEqual({ service: name, dependsOn: dep, exists: true });
+        expect(dep).not.toBe(name);
+        if (condition !== undefined) expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(condition);
+        if (condition === 'service_healthy') expect({ dep, healthcheck: 'healthcheck' in (services[dep] ?? {}) }).toEqual({ dep, healthcheck: true });
+        // A dependency hidden behind a profile the dependant lacks breaks a plain `docker compose up`.
+        const depProfiles = services[dep]?.profiles ?? [];
+        if (depProfiles.length > 0) {
+          const own = s.profiles ?? [];
+          expect({ service: name, dependsOn: dep, sharesProfile: own.some((p) => depProfiles.includes(p)) }).toEqual({
+            service: name,
+            dependsOn: dep,
+            sharesProfile: true,
+          });
+        }
+      }
+    }
+  });
+
+  test('every build context exists and holds its Dockerfile', () => {
+    const built = Object.entries(services).filter(([, s]) => s.build !== undefined);
+    expect(built.map(([n]) => n).sort()).toEqual(Object.keys(OUR_SERVICES).sort());
+    for (const [name, s] of built) {
+      const { context, dockerfile } = buildOf(s)!;
+      const dir = resolve(ROOT, context);
+      expect({ name, context: existsSync(dir) && statSync(dir).isDirectory() }).toEqual({ name, context: true });
+      expect({ name, dockerfile: existsSync(resolve(dir, dockerfile)) }).toEqual({ name, dockerfile: true });
+    }
+  });
+
+  test('every image is pinned to a version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[^:@\s]+(:[\w][\w.-]*)?(@sha256:[0-9a-f]{64})?$/) });
+      if (s.build !== undefined) continue; // our own image: built locally, the tag just names it
+      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/:(?!latest\b)[\w][\w.-]*$|@sha256:/) });
+    }
+    expect(service('temporal').image).toMatch(/^temporalio\/auto-setup:1\.2\d\.\d+$/);
+    expect(service('postgresql').image).toMatch(/^postgres:16(\.|$)/);
+  });
+
+  describe.each(Object.entries(OUR_SERVICES))('service %s', (name, entry) => {
+    test(`runs ${entry} with node --import tsx, and the file exists`, () => {
+      const args = argv(service(name).command);
+      expect(args.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+      const script = args[3]!;
+      expect(script).toBe(entry);
+      expect(isAbsolute(script)).toBe(false);
+      expect(posix.normalize(script).startsWith('src/')).toBe(true);
+      expect(existsSync(join(ROOT, script))).toBe(true);
+    });
+
+    test('is built from the Dockerfile at the repository root', () => {
+      expect(buildOf(service(name))).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+      expect(service(name).image).toBe(service('worker').image);
+    });
+  });
+
+  describe('environment', () => {
+    test.each(['worker', 'api'])('every variable set on %s is one src/config.ts reads', (name) => {
+      const known = new Set<string>(CONFIG_ENV_VARS);
+      const unknown = [...rawEnv(service(name)).keys()].filter((k) => !known.has(k));
+      expect(unknown).toEqual([]);
+    });
+
+    test('CONFIG_ENV_VARS lists the schema (sanity check of the export)', () => {
+      expect(CONFIG_ENV_VARS).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'OPENAI_BASE_URL', 'LLMBATCH_DATA_DIR', 'API_HOST']));
+    });
+
+    test('every variable set on provider is a SIM_* knob of the simulator, and every flag a knob too', () => {
+      const s = service('provider');
+      expect([...rawEnv(s).keys()].filter((k) => !SIMULATOR_ENV.has(k))).toEqual([]);
+      const flags = argv(s.command)
+        .slice(4)
+        .filter((a) => a.startsWith('--'))
+        .map((a) => a.split('=')[0]!);
+      expect(flags.filter((f) => !SIMULATOR_FLAGS.has(f))).toEqual([]);
+    });
+
+    test("the simulator's own CLI accepts the provider service's flags and environment", () => {
+      const s = service('provider');
+      const args = argv(s.command);
+      const cli = parseCli(args.slice(4), resolvedEnv(s));
+      if (cli.kind !== 'run') throw new Error(`src/provider/main.ts would refuse to start: ${cli.kind === 'error' ? cli.message : cli.kind}`);
+      // It must listen beyond loopback for other containers to reach it.
+      expect(cli.options.host).toBe('0.0.0.0');
+      expect(cli.options.port).toBe(Number(flagValue(args, '--port')));
+      expect(cli.options.port).toBeGreaterThan(0);
+    });
+
+    test('worker and api configure cleanly with no user settings (simulator defaults)', () => {
+      const worker = loadConfig(resolvedEnv(service('worker')));
+      const api = loadConfig(resolvedEnv(service('api')));
+      const providerArgs = argv(service('provider').command);
+      // The default provider is the simulator service, at the port it listens on.
+      expect(new URL(worker.provider.baseURL).hostname).toBe('provider');
+      expect(new URL(worker.provider.baseURL).port).toBe(flagValue(providerArgs, '--port'));
+      expect(new URL(worker.provider.baseURL).pathname).toBe('/v1');
+      expect(worker.provider.apiKey).not.toBe('');
+      // The API must listen beyond loopback inside its container.
+      expect(api.api.host).toBe('0.0.0.0');
+      // Worker and API must meet on the same server, namespace, task queue and files.
+      expect(api.temporal).toEqual(worker.temporal);
+      expect(api.dataDir).toBe(worker.dataDir);
+      expect(worker.temporal.address).toBe('temporal:7233');
+    });
+
+    test('a real provider from the user environment reaches the worker', () => {
+      const shell = { OPENAI_BASE_URL: 'https://api.openai.com/v1', OPENAI_API_KEY: 'sk-real' };
+      const worker = loadConfig(resolvedEnv(service('worker'), shell));
+      expect(worker.provider).toMatchObject({ simulated: false, baseURL: 'https://api.openai.com/v1', apiKey: 'sk-real' });
+    });
+  });
+
+  describe('temporal-admin-tools', () => {
+    /** The script as the shell receives it (compose turns $$ into $). */
+    const script = (): string => {
+      const command = service('temporal-admin-tools').command;
+      return interpolate(Array.isArray(command) ? command.join('\n') : (command ?? ''), {});
+    };
+    const createLines = (): string[] =>
+      script()
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => /search-attribute\s+create\b/.test(line));
+
+    test('registers exactly SEARCH_ATTRIBUTES from src/temporal/serverArgs.ts', () => {
+      const registered: Record<string, string> = {};
+      expect(createLines().length).toBeGreaterThan(0);
+      for (const line of createLines()) {
+        const name = /--name[=\s]+"?([\w-]+)"?/.exec(line)?.[1];
+        const type = /--type[=\s]+"?([\w-]+)"?/.exec(line)?.[1];
+        expect({ line, name, type }).toEqual({ line, name: expect.any(String), type: expect.any(String) });
+        expect({ duplicate: name, seen: registered[name!] }).toEqual({ duplicate: name, seen: undefined });
+        registered[name!] = type!;
+      }
+      expect(registered).toEqual(SEARCH_ATTRIBUTES);
+    });
+
+    test('retries each registration until the server is up', () => {
+      for (const line of createLines()) expect(line).toMatch(/^until temporal operator search-attribute create .*; do .+; done$/);
+      expect(script()).toMatch(/\bsleep \d/);
+      // The image's own entrypoint only sleeps: without an override the script never runs.
+      expect(argv(service('temporal-admin-tools').entrypoint)).toEqual(['/bin/sh', '-c']);
+    });
+
+    test('targets the server and namespace the worker and api use', () => {
+      const tools = resolvedEnv(service('temporal-admin-tools'));
+      const worker = loadConfig(resolvedEnv(service('worker')));
+      expect(tools.TEMPORAL_ADDRESS).toBe(worker.temporal.address);
+      expect(tools.TEMPORAL_NAMESPACE).toBe(worker.temporal.namespace);
+      for (const line of createLines()) {
+        expect(line).toContain('--address "$TEMPORAL_ADDRESS"');
+        expect(line).toContain('--namespace "$TEMPORAL_NAMESPACE"');
+      }
+    });
+
+    test('is a one-shot the worker and api wait for', () => {
+      expect(service('temporal-admin-tools').restart).toBe('no');
+      expect(dependencies(service('temporal-admin-tools')).has('temporal')).toBe(true);
+      for (const name of ['worker', 'api']) {
+        expect({ name, condition: dependencies(service(name)).get('temporal-admin-tools') }).toEqual({ name, condition: 'service_completed_successfully' });
+      }
+    });
+  });
+
+  describe('temporal', () => {
+    test('uses PostgreSQL', () => {
+      const env = resolvedEnv(service('temporal'));
+      const pg = resolvedEnv(service('postgresql'));
+      expect(env).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql', DB_PORT: '5432' });
+      expect(env.POSTGRES_USER).toBe(pg.POSTGRES_USER);
+      expect(env.POSTGRES_PWD).toBe(pg.POSTGRES_PASSWORD);
+      expect(dependencies(service('temporal')).get('postgresql')).toBe('service_healthy');
+      expect(mounts(service('postgresql')).some((m) => m.target === '/var/lib/postgresql/data' && m.source in (compose.volumes ?? {}))).toBe(true);
+    });
+
+    test('mounts a dynamic config file that exists and has every DYNAMIC_CONFIG value (fairness on)', () => {
+      const s = service('temporal');
+      const path = resolvedEnv(s).DYNAMIC_CONFIG_FILE_PATH!;
+      expect(path).toBeDefined();
+      const inContainer = posix.isAbsolute(path) ? path : posix.join('/etc/temporal', path);
+      const mount = mounts(s).find((m) => inContainer.startsWith(`${m.target}/`));
+      expect(mount).toBeDefined();
+      const hostFile = resolve(ROOT, mount!.source, posix.relative(mount!.target, inContainer));
+      expect(relative(ROOT, hostFile)).toBe(join('deploy', 'temporal', 'dynamicconfig', 'development.yaml'));
+      expect(existsSync(hostFile)).toBe(true);
+
+      const doc = parseDocument(readFileSync(hostFile, 'utf8'));
+      expect(doc.errors).toEqual([]);
+      const config = doc.toJS() as Record<string, { value: unknown; constraints?: Record<string, unknown> }[]>;
+      const globalValue = (key: string): unknown =>
+        config[key]?.find((v) => v.constraints === undefined || Object.keys(v.constraints).length === 0)?.value;
+      expect(globalValue('matching.enableFairness')).toBe(true);
+      for (const setting of DYNAMIC_CONFIG) {
+        const [key = '', raw = ''] = setting.split('=');
+        const expected: unknown = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+        expect({ key, value: globalValue(key) }).toEqual({ key, value: expected });
+      }
+    });
+  });
+
+  describe('ports and volumes', () => {
+    test('published host ports do not collide', () => {
+      const owner = new Map<string, string>();
+      for (const [name, s] of Object.entries(services)) {
+        for (const p of publishedPorts(s)) {
+          // Treat every binding as host-wide: a port on 0.0.0.0 clashes with any address.
+          const key = `${p.hostPort}/${p.protocol}`;
+          expect({ port: key, publishedBy: owner.get(key) ?? name }).toEqual({ port: key, publishedBy: name });
+          owner.set(key, name);
+        }
+      }
+      expect(owner.size).toBeGreaterThan(0);
+    });
+
+    test('replicated services publish no fixed host port (replicas would fight over it)', () => {
+      for (const [name, s] of Object.entries(services)) {
+        if ((s.deploy?.replicas ?? 1) > 1) expect({ name, published: publishedPorts(s) }).toEqual({ name, published: [] });
+      }
+    });
+
+    test('the API, UI and simulator are published on the ports they listen on', () => {
+      const api = loadConfig(resolvedEnv(service('api')));
+      expect(publishedPorts(service('api')).map((p) => p.containerPort)).toContain(api.api.port);
+      expect(publishedPorts(service('temporal-ui')).map((p) => [p.hostPort, p.containerPort])).toContainEqual([8233, 8080]);
+      expect(resolvedEnv(service('temporal-ui')).TEMPORAL_ADDRESS).toBe('temporal:7233');
+      const port = Number(flagValue(argv(service('provider').command), '--port'));
+      expect(publishedPorts(service('provider')).map((p) => p.containerPort)).toContain(port);
+    });
+
+    test('the worker scales out, and every replica and the API share one data volume', () => {
+      expect(service('worker').deploy?.replicas).toBeGreaterThanOrEqual(2);
+      const volumes = compose.volumes ?? {};
+      const dataMount = (name: string): { source: string; target: string } | undefined => {
+        const dir = loadConfig(resolvedEnv(service(name))).dataDir;
+        return mounts(service(name)).find((m) => m.target === dir);
+      };
+      const worker = dataMount('worker');
+      const api = dataMount('api');
+      expect(worker).toBeDefined();
+      expect(worker!.source in volumes).toBe(true); // a named volume, not a bind mount
+      expect(api).toEqual(worker);
+    });
+
+    test('the simulator is opt-in through the "simulator" profile; the rest always starts', () => {
+      expect(service('provider').profiles).toEqual(['simulator']);
+      for (const name of EXPECTED_SERVICES.filter((n) => n !== 'provider')) expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: undefined });
+    });
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const instructions = dockerfile
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const of = (op: string): string[] => instructions.filter((l) => l.toUpperCase().startsWith(`${op} `)).map((l) => l.slice(op.length + 1).trim());
+
+  test('is based on node:20-slim', () => {
+    expect(of('FROM')).toEqual([expect.stringMatching(/^node:20(\.[\d.]+)?-slim\b/)]);
+  });
+
+  test('runs as a non-root user', () => {
+    const users = of('USER');
+    expect(users.length).toBeGreaterThan(0);
+    expect(users[users.length - 1]).not.toMatch(/^(root|0)(:|$)/);
+  });
+
+  test('installs production dependencies from the lockfile, and tsx is one of them', () => {
+    expect(of('RUN').some((r) => /\bnpm ci\b/.test(r))).toBe(true);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    // --omit=dev drops devDependencies: tsx runs every service, so it must stay a runtime dependency.
+    if (of('RUN').some((r) => /--omit=dev|--production|--only=prod/.test(r))) {
+      expect(Object.keys(pkg.dependencies ?? {})).toContain('tsx');
+    }
+  });
+
+  test('copies what the services need to run', () => {
+    const copied = of('COPY').flatMap((c) => c.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'examples']) {
+      expect({ needed, copied: copied.some((c) => c.replace(/^\.\//, '').replace(/\/$/, '') === needed || (needed.startsWith('package') && c === 'package*.json')) }).toEqual({
+        needed,
+        copied: true,
+      });
+    }
+  });
+
+  test('defaults to the worker, run through tsx, from a file that exists', () => {
+    const cmd = of('CMD');
+    expect(cmd).toHaveLength(1);
+    const args = JSON.parse(cmd[0]!) as string[];
+    expect(args).toEqual(['node', '--import', 'tsx', OUR_SERVICES.worker]);
+    expect(existsSync(join(ROOT, args[3]!))).toBe(true);
+  });
+
+  test('.dockerignore keeps local state out of the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim().replace(/^\//, '').replace(/\/$/, ''));
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.data', '.git', 'coverage']));
+  });
+});
