@@ -77,7 +77,7 @@ describe('batchWorkflow', () => {
     expect(byId.get('emb-3')?.response?.status_code).toBe(200);
     for (const bad of ['bad-1', 'bad-2']) {
       expect(byId.get(bad)).toMatchObject({ response: null, error: { code: expect.any(String) } });
-      expect(sim.callsForBody(lines.find((l) => l.custom_id === bad)?.body)).toBe(1);
+      expect(sim.callsForBody(lines.find((l) => l.custom_id === bad)?.body).calls).toBe(1);
     }
   });
 

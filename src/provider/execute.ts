@@ -1,0 +1,27 @@
+import { requestDigest } from './canonical';
+import type { LineResult } from './batches/batch-records';
+import { prepareRequest } from './endpoints/registry';
+import { randomId } from './ids';
+import { ApiError } from './openai-errors';
+import type { StatsCollector } from './stats';
+
+/**
+ * Runs one native-batch line through the realtime handler, minus rate limits
+ * and faults. An invalid body becomes the same 400 the realtime endpoint
+ * would send, recorded per request instead of failing the batch.
+ */
+export function batchLineExecutor(stats: StatsCollector): (endpoint: string, body: unknown) => LineResult {
+  return (endpoint, body) => {
+    const callKey = requestDigest(endpoint, body);
+    stats.bodies.recordCall(callKey);
+    const requestId = randomId('req_', 16);
+    try {
+      const responseBody = prepareRequest(endpoint, body).respond();
+      stats.bodies.recordSuccess(callKey);
+      return { statusCode: 200, requestId, body: responseBody };
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      return { statusCode: err.status, requestId, body: err.toBody() as unknown as Record<string, unknown> };
+    }
+  };
+}

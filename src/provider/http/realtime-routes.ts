@@ -1,0 +1,111 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { requestDigest } from '../canonical';
+import { MODEL_ENDPOINTS, prepareRequest } from '../endpoints/registry';
+import type { PreparedRequest } from '../endpoints/types';
+import { FAULT_MESSAGES } from '../faults';
+import { ApiError } from '../openai-errors';
+import { formatDuration, type RateDecision } from '../rate-limiter';
+import { chatStreamText } from './chat-stream';
+import type { SimulatorContext } from './context';
+
+/**
+ * One realtime model call. Order of checks, chosen so each outcome is
+ * unambiguous in the stats: auth (middleware) -> body validation (400, never
+ * faulted, never charged) -> rate limit (429, not charged) -> fault draw
+ * (hang | 5xx | malformed, charged like a real call) -> latency -> answer.
+ */
+export function realtimeHandler(ctx: SimulatorContext, endpoint: string): RequestHandler {
+  return async (req, res) => {
+    const body: unknown = req.body;
+    // Every call with a JSON body counts, invalid ones too: "an invalid item costs exactly one call".
+    const callKey = body === undefined ? undefined : requestDigest(endpoint, body);
+    if (callKey !== undefined) ctx.stats.bodies.recordCall(callKey);
+
+    const options = ctx.options.current;
+    // Rate-limit headers go on every realtime answer, a 400 included (it is just not charged).
+    res.set(ctx.limiter.headers(options.rpm, options.tpm));
+    const prepared = prepareRequest(endpoint, body);
+    const decision = ctx.limiter.check(options.rpm, options.tpm, prepared.estimatedTokens);
+    res.set(decision.headers);
+    if (!decision.allowed) {
+      sendRateLimited(res, decision, options.rpm, options.tpm, prepared.estimatedTokens);
+      return;
+    }
+
+    const fault = ctx.faults.decide(options);
+    if (fault === 'hang') {
+      ctx.stats.recordFault('hangs');
+      ctx.stats.recordResponse(statsRoute(req), 'hung');
+      res.locals.hung = true;
+      ctx.pending.hold(res);
+      return;
+    }
+    const latency = ctx.faults.latencyMs(options.latencyMedianMs, ctx.options.latencyP99Ms());
+    if (!(await ctx.pending.delay(latency, res))) return; // client gave up or simulator closing
+
+    if (fault === 'error') {
+      const status = ctx.faults.errorStatus();
+      ctx.stats.recordFault('errors');
+      const { message, type } = FAULT_MESSAGES[status];
+      res.status(status).json(new ApiError(status, message, type).toBody());
+      return;
+    }
+    const payload = answerPayload(prepared);
+    if (fault === 'malformed') {
+      ctx.stats.recordFault('malformed');
+      res.status(200).type(payload.contentType).send(malformedText(payload, ctx));
+      return;
+    }
+    res.status(200).type(payload.contentType).send(payload.text);
+    if (callKey !== undefined) ctx.stats.bodies.recordSuccess(callKey);
+  };
+}
+
+function answerPayload(prepared: PreparedRequest): { text: string; contentType: string; stream: boolean } {
+  const body = prepared.respond();
+  if (prepared.stream) {
+    const text = chatStreamText(body as unknown as Parameters<typeof chatStreamText>[0], prepared.includeStreamUsage);
+    return { text, contentType: 'text/event-stream; charset=utf-8', stream: true };
+  }
+  return { text: JSON.stringify(body), contentType: 'application/json; charset=utf-8', stream: false };
+}
+
+/**
+ * Cut inside a JSON document so it can never parse. For a stream, the last
+ * event's JSON is cut but the event itself is terminated, so the client sees
+ * (and chokes on) a broken chunk instead of silently dropping a partial line.
+ */
+function malformedText(payload: { text: string; stream: boolean }, ctx: SimulatorContext): string {
+  if (!payload.stream) return payload.text.slice(0, ctx.faults.cutPoint(payload.text.length));
+  const jsonStart = payload.text.lastIndexOf('data: {') + 'data: '.length;
+  const jsonEnd = payload.text.indexOf('\n', jsonStart);
+  return `${payload.text.slice(0, jsonStart + ctx.faults.cutPoint(jsonEnd - jsonStart))}\n\n`;
+}
+
+function sendRateLimited(res: Response, decision: Extract<RateDecision, { allowed: false }>, rpm: number, tpm: number, cost: number): void {
+  const wait = formatDuration(decision.retryAfterMs);
+  const message =
+    decision.kind === 'requests'
+      ? `Rate limit reached on requests per min (RPM): Limit ${rpm}, Requested 1. Please try again in ${wait}. (simulated)`
+      : decision.tooLarge
+        ? `Request too large on tokens per min (TPM): Limit ${tpm}, Requested ${cost}. The input or output tokens must be reduced in order to run successfully. (simulated)`
+        : `Rate limit reached on tokens per min (TPM): Limit ${tpm}, Requested ${cost}. Please try again in ${wait}. (simulated)`;
+  res.status(429).json(new ApiError(429, message, decision.kind, null, 'rate_limit_exceeded').toBody());
+}
+
+const KNOWN_ROUTES = new Set([
+  ...MODEL_ENDPOINTS,
+  '/v1/files',
+  '/v1/files/:id',
+  '/v1/files/:id/content',
+  '/v1/batches',
+  '/v1/batches/:id',
+  '/v1/batches/:id/cancel',
+]);
+
+/** Stats key: the route pattern with ids folded; anything else is "unmatched", so the map stays small. */
+export function statsRoute(req: Request): string {
+  const path = (req.originalUrl.split('?')[0] ?? '').replace(/\/+$/, '');
+  const route = path.replace(/^\/v1\/(files|batches)\/[^/]+/, '/v1/$1/:id');
+  return KNOWN_ROUTES.has(route) ? route : 'unmatched';
+}

@@ -1,0 +1,15 @@
+/**
+ * Simulated OpenAI-compatible provider: chat completions, embeddings,
+ * responses, files and native batches, with rate limits and fault injection.
+ * NOT a real LLM: answers are deterministic pseudo-text derived from the request.
+ */
+export { startSimulator, createSimulatorParts } from './simulator';
+export type { Simulator, SimulatorParts } from './simulator';
+export { createSimulatorApp } from './http/app';
+export type { SimulatorContext } from './http/context';
+export { InvalidOptionError, parseOptions } from './options';
+export type { SimulatorOptions, ResolvedOptions } from './options';
+export type { SimStats } from './stats';
+export type { BodyCalls, BodyCallSummary } from './body-calls';
+export type { BatchObject, BatchStatus } from './batches/batch-types';
+export type { FileObject } from './files/file-store';

@@ -1,0 +1,67 @@
+import { BodyCallCounter, type BodyCallSummary } from './body-calls';
+
+export interface SimStats {
+  /** route -> status code (or "hung" / "aborted") -> count; control routes (/_sim, /healthz) are not counted. */
+  requests: Record<string, Record<string, number>>;
+  total: number;
+  rateLimited: number;
+  faults: { errors: number; hangs: number; malformed: number };
+  /** Realtime calls and native batch lines, per distinct endpoint + canonical body. */
+  bodies: BodyCallSummary;
+  batches: { created: number; byStatus: Record<string, number> };
+}
+
+/** Counters behind GET /_sim/stats. Cheap increments only: it sits on every request. */
+export class StatsCollector {
+  readonly bodies = new BodyCallCounter();
+  private requests = new Map<string, Map<string, number>>();
+  private total = 0;
+  private rateLimited = 0;
+  private faults = { errors: 0, hangs: 0, malformed: 0 };
+  private batchesCreated = 0;
+
+  constructor(private readonly batchStatusCounts: () => Record<string, number>) {}
+
+  recordResponse(route: string, outcome: number | 'hung' | 'aborted'): void {
+    let byStatus = this.requests.get(route);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.requests.set(route, byStatus);
+    }
+    const key = String(outcome);
+    byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+    this.total += 1;
+    if (outcome === 429) this.rateLimited += 1;
+  }
+
+  recordFault(kind: 'errors' | 'hangs' | 'malformed'): void {
+    this.faults[kind] += 1;
+  }
+
+  recordBatchCreated(): void {
+    this.batchesCreated += 1;
+  }
+
+  snapshot(): SimStats {
+    const requests: Record<string, Record<string, number>> = {};
+    for (const [route, byStatus] of this.requests) requests[route] = Object.fromEntries(byStatus);
+    return {
+      requests,
+      total: this.total,
+      rateLimited: this.rateLimited,
+      faults: { ...this.faults },
+      bodies: this.bodies.summary(),
+      batches: { created: this.batchesCreated, byStatus: this.batchStatusCounts() },
+    };
+  }
+
+  /** Forget counts; live batch states (byStatus) are facts, not counters, and stay. */
+  reset(): void {
+    this.bodies.clear();
+    this.requests = new Map();
+    this.total = 0;
+    this.rateLimited = 0;
+    this.faults = { errors: 0, hangs: 0, malformed: 0 };
+    this.batchesCreated = 0;
+  }
+}
