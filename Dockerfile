@@ -9,7 +9,9 @@ WORKDIR /app
 # --omit=dev is enough: tsx, the Temporal SDK (with its bundled native bridge
 # and @swc/core for the workflow bundle) and zod are all in "dependencies".
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# npm install rather than npm ci: the lockfile is made where the registry serves only linux-x64
+# native builds, so it lacks other platforms' optional entries and npm ci would refuse it.
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src

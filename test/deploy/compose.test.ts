@@ -462,7 +462,9 @@ describe('Dockerfile', () => {
   });
 
   test('installs production dependencies from the lockfile, and tsx is one of them', () => {
-    expect(of('RUN').some((r) => /\bnpm ci\b/.test(r))).toBe(true);
+    // package-lock.json is copied in before the install, so the install follows its pinned versions.
+    expect(of('COPY').some((c) => c.includes('package-lock.json'))).toBe(true);
+    expect(of('RUN').some((r) => /\bnpm (ci|install)\b/.test(r))).toBe(true);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     // --omit=dev drops devDependencies: tsx runs every service, so it must stay a runtime dependency.
     if (of('RUN').some((r) => /--omit=dev|--production|--only=prod/.test(r))) {
