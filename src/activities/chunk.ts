@@ -22,6 +22,9 @@ export interface ChunkResult {
   chunk: number;
   succeeded: number;
   failed: number;
+  /** Prompt and completion tokens the provider reported for this chunk's successes. */
+  tokensIn: number;
+  tokensOut: number;
 }
 
 export interface ChunkDeps {
@@ -108,7 +111,28 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
       nextRetryDelay: retryAfter > 0 ? retryAfter : undefined,
     });
   }
-  const results = [...recorded.values()];
-  const succeeded = results.filter(isSuccess).length;
-  return { chunk, succeeded, failed: results.length - succeeded };
+  return summarizeChunk(chunk, [...recorded.values()]);
+}
+
+interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+}
+
+/** Counts and token usage of one chunk's recorded results (chat/embeddings report prompt/completion, responses input/output). */
+export function summarizeChunk(chunk: number, results: BatchOutputLine[]): ChunkResult {
+  const summary: ChunkResult = { chunk, succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+  for (const r of results) {
+    if (!isSuccess(r)) {
+      summary.failed += 1;
+      continue;
+    }
+    summary.succeeded += 1;
+    const usage = (r.response?.body as { usage?: Usage } | null)?.usage;
+    summary.tokensIn += usage?.prompt_tokens ?? usage?.input_tokens ?? 0;
+    summary.tokensOut += usage?.completion_tokens ?? usage?.output_tokens ?? 0;
+  }
+  return summary;
 }

@@ -1,8 +1,7 @@
 /** Activities are built by a factory that takes their clients; tests pass fakes. */
 import type OpenAI from 'openai';
 import type { BatchStore } from '../storage/types';
-import { processChunk, type ChunkInput, type ChunkResult } from './chunk';
-import { isSuccess } from '../storage/types';
+import { processChunk, summarizeChunk, type ChunkInput, type ChunkResult } from './chunk';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -10,10 +9,7 @@ export interface ActivityDeps {
   config: { itemConcurrency: number };
 }
 
-export interface BatchSummary {
-  succeeded: number;
-  failed: number;
-}
+export type BatchSummary = Omit<ChunkResult, 'chunk'>;
 
 export function createActivities({ openai, store, config }: ActivityDeps) {
   return {
@@ -21,14 +17,16 @@ export function createActivities({ openai, store, config }: ActivityDeps) {
       return processChunk({ openai, store, itemConcurrency: config.itemConcurrency }, input);
     },
     /** Counts what the store holds: the final word on a batch, whatever was retried or cancelled. */
-    async summarizeBatch({ batchId }: { batchId: string }): Promise<BatchSummary> {
-      let succeeded = 0;
-      let failed = 0;
-      for await (const r of store.streamResults(batchId)) {
-        if (isSuccess(r)) succeeded += 1;
-        else failed += 1;
+    async summarizeBatch({ batchId, chunkCount }: { batchId: string; chunkCount: number }): Promise<BatchSummary> {
+      const total: BatchSummary = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+      for (let chunk = 0; chunk < chunkCount; chunk++) {
+        const s = summarizeChunk(chunk, [...(await store.getChunkResults(batchId, chunk)).values()]);
+        total.succeeded += s.succeeded;
+        total.failed += s.failed;
+        total.tokensIn += s.tokensIn;
+        total.tokensOut += s.tokensOut;
       }
-      return { succeeded, failed };
+      return total;
     },
   };
 }

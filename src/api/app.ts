@@ -39,6 +39,7 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
       batchId,
       total: manifest.total,
       chunkCount: manifest.chunkCount,
+      chunkSize: manifest.chunkSize,
       maxChunksInFlight: config.batch.maxChunksInFlight,
     };
     await client.workflow.start('batchWorkflow', {

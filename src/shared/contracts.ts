@@ -41,7 +41,11 @@ export const CreateBatchRequestSchema = z.object({
 });
 export type CreateBatchRequest = z.infer<typeof CreateBatchRequestSchema>;
 
-export type BatchStatus = 'running' | 'completed' | 'cancelled' | 'failed';
+export type BatchStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
+
+/** Temporal priority keys: 1 is dispatched first, 5 last. */
+export const PrioritySchema = z.number().int().min(1).max(5);
+export const DEFAULT_PRIORITY = 3;
 
 /** What a batch workflow starts from: ids and counts only (claim check). */
 export interface BatchWorkflowInput {
@@ -49,6 +53,31 @@ export interface BatchWorkflowInput {
   total: number;
   chunkCount: number;
   maxChunksInFlight: number;
+  /** 1 (first) to 5 (last); applies to chunks scheduled after it is set. */
+  priority?: number;
+  /** The tenant: Temporal's fairness key, so tenants share workers evenly. */
+  tenant?: string;
+  /** Attempts per chunk before pending items become `retries_exhausted` dead letters. */
+  maxAttempts?: number;
+  /** Items per chunk (the last chunk may be smaller). */
+  chunkSize: number;
+  /** State carried over by continue-as-new; absent on the first run. */
+  carry?: BatchCarry;
+}
+
+/** Counters and settings a batch carries across continue-as-new: a few numbers, never bodies. */
+export interface BatchCarry {
+  nextChunk: number;
+  requeued: number[];
+  succeeded: number;
+  failed: number;
+  tokensIn: number;
+  tokensOut: number;
+  paused: boolean;
+  priority: number;
+  maxChunksInFlight: number;
+  startedAt: string;
+  runs: number;
 }
 
 export interface BatchProgress {
@@ -59,11 +88,29 @@ export interface BatchProgress {
   failed: number;
   pending: number;
   chunksInFlight: number;
+  itemsInFlight: number;
+  priority: number;
+  maxChunksInFlight: number;
+  tokensIn: number;
+  tokensOut: number;
+  startedAt: string;
+  updatedAt: string;
+  /** Items finished per second since the start. */
+  ratePerSecond: number;
+  /** Estimated completion time at the current rate; null when unknown or paused. */
+  eta: string | null;
 }
 
 export type BatchWorkflowResult = BatchProgress;
 
 export const progressQuery = defineQuery<BatchProgress>('progress');
+/** Stop scheduling, cancel in-flight chunks, keep finished results, end as cancelled. */
 export const cancelSignal = defineSignal('cancel');
+/** Stop new provider calls (in-flight chunks are stopped and re-run on resume). */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const setPrioritySignal = defineSignal<[number]>('setPriority');
+/** Chunk activities in flight at once for this batch. */
+export const setConcurrencySignal = defineSignal<[number]>('setConcurrency');
 
 export const batchWorkflowId = (batchId: string): string => `batch-${batchId}`;

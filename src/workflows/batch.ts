@@ -1,87 +1,149 @@
 /**
  * BatchWorkflow: one per batch (id `batch-<id>`). Keeps a sliding window of
  * chunk activities in flight and holds only counters; bodies stay in the store.
+ * Pause cancels in-flight chunks (their finished items stay recorded) and
+ * re-runs them on resume; the activity skips what is recorded.
  */
-import { ActivityCancellationType, CancellationScope, condition, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   cancelSignal,
+  DEFAULT_PRIORITY,
+  pauseSignal,
+  PrioritySchema,
   progressQuery,
-  type BatchProgress,
+  resumeSignal,
+  setConcurrencySignal,
+  setPrioritySignal,
+  type BatchCarry,
+  type BatchStatus,
   type BatchWorkflowInput,
   type BatchWorkflowResult,
 } from '../shared/contracts';
+import { buildProgress } from './progress';
 
-const MAX_ATTEMPTS = 5;
+const DEFAULT_MAX_ATTEMPTS = 5;
+const MAX_CHUNKS_IN_FLIGHT = 10_000;
+/** Roll over well before Temporal's 10,240-event warning even if the server does not suggest it. */
+const HISTORY_EVENTS_LIMIT = 8_000;
 
-const { processChunk } = proxyActivities<Activities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
-  // Settle only once the activity has stopped, so the summary below sees its last writes.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: MAX_ATTEMPTS },
-});
+function chunkActivities(priorityKey: number, tenant: string | undefined, maxAttempts: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    // Settle only once the activity has stopped, so counts and re-runs see its last writes.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: maxAttempts },
+    priority: { priorityKey, fairnessKey: tenant },
+  });
+}
 
 const { summarizeBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
 
-export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWorkflowResult> {
-  const progress: BatchProgress = {
-    batchId: input.batchId,
-    status: 'running',
-    total: input.total,
+function initialState(input: BatchWorkflowInput): BatchCarry {
+  return {
+    nextChunk: 0,
+    requeued: [],
     succeeded: 0,
     failed: 0,
-    pending: input.total,
-    chunksInFlight: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    paused: false,
+    priority: input.priority ?? DEFAULT_PRIORITY,
+    maxChunksInFlight: input.maxChunksInFlight,
+    startedAt: new Date().toISOString(),
+    runs: 1,
   };
-  let cancelRequested = false;
-  setHandler(progressQuery, () => progress);
+}
 
-  const scope = new CancellationScope();
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWorkflowResult> {
+  const state = input.carry ?? initialState(input);
+  const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const inFlight = new Map<number, CancellationScope>();
+  let cancelRequested = false;
+  let failure: unknown;
+  let finalStatus: BatchStatus | undefined = undefined;
+
+  const status = (): BatchStatus => finalStatus ?? (cancelRequested ? 'cancelled' : state.paused ? 'paused' : 'running');
+  const cancelInFlight = (): void => inFlight.forEach((scope) => scope.cancel());
+  setHandler(progressQuery, () => buildProgress(input, state, inFlight.keys(), status(), Date.now()));
   setHandler(cancelSignal, () => {
     cancelRequested = true;
-    scope.cancel();
+    cancelInFlight();
+  });
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    cancelInFlight(); // stops provider calls now; the chunks are re-run on resume
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
+  setHandler(setPrioritySignal, (priority) => {
+    if (PrioritySchema.safeParse(priority).success) state.priority = priority;
+    else log.warn('setPriority ignored: expected a whole number from 1 to 5', { priority });
+  });
+  setHandler(setConcurrencySignal, (n) => {
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_CHUNKS_IN_FLIGHT) state.maxChunksInFlight = n;
+    else log.warn(`setConcurrency ignored: expected a whole number from 1 to ${MAX_CHUNKS_IN_FLIGHT}`, { n });
   });
 
-  let failure: unknown;
-  const runChunk = async (chunk: number): Promise<void> => {
-    progress.chunksInFlight += 1;
-    try {
-      const r = await processChunk({ batchId: input.batchId, chunk, maxAttempts: MAX_ATTEMPTS });
-      progress.succeeded += r.succeeded;
-      progress.failed += r.failed;
-      progress.pending -= r.succeeded + r.failed;
-    } catch (err) {
-      if (!isCancellation(err)) {
-        failure ??= err;
-        scope.cancel(); // fail fast: e.g. the provider rejected our key
-      }
-    } finally {
-      progress.chunksInFlight -= 1;
-    }
+  const stopping = (): boolean => cancelRequested || failure !== undefined;
+  const hasWork = (): boolean => state.requeued.length > 0 || state.nextChunk < input.chunkCount;
+  const rollover = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT;
+  const canSchedule = (): boolean => !stopping() && !state.paused && !rollover() && hasWork() && inFlight.size < state.maxChunksInFlight;
+
+  const startChunk = (chunk: number): void => {
+    const scope = new CancellationScope();
+    inFlight.set(chunk, scope);
+    const { processChunk } = chunkActivities(state.priority, input.tenant, maxAttempts);
+    void scope
+      .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts }))
+      .then(
+        (r) => {
+          state.succeeded += r.succeeded;
+          state.failed += r.failed;
+          state.tokensIn += r.tokensIn;
+          state.tokensOut += r.tokensOut;
+        },
+        (err: unknown) => {
+          if (!isCancellation(err)) {
+            failure ??= err; // e.g. the provider rejected our key: fail fast
+            cancelInFlight();
+          } else if (!cancelRequested) state.requeued.push(chunk); // paused: run the rest later
+        },
+      )
+      .finally(() => inFlight.delete(chunk));
   };
 
-  await scope.run(async () => {
-    for (let chunk = 0; chunk < input.chunkCount; chunk++) {
-      await condition(() => progress.chunksInFlight < input.maxChunksInFlight || cancelRequested || failure !== undefined);
-      if (cancelRequested || failure !== undefined) break;
-      void runChunk(chunk);
-    }
-  }).catch((err: unknown) => {
-    if (!isCancellation(err)) throw err;
-  });
-  // Outside the cancelled scope: wait until every chunk has finished or acknowledged its cancel.
-  await condition(() => progress.chunksInFlight === 0);
-
-  // The store is the final word: it counts results recorded by cancelled or retried attempts too.
-  const summary = await summarizeBatch({ batchId: input.batchId });
-  progress.succeeded = summary.succeeded;
-  progress.failed = summary.failed;
-  progress.pending = input.total - summary.succeeded - summary.failed;
-  if (failure !== undefined) {
-    progress.status = 'failed';
-    throw failure;
+  for (;;) {
+    await condition(() => canSchedule() || stopping() || (inFlight.size === 0 && (!hasWork() || rollover())));
+    if (!canSchedule()) break;
+    startChunk(state.requeued.shift() ?? state.nextChunk++);
   }
-  progress.status = cancelRequested ? 'cancelled' : 'completed';
-  return progress;
+  // Wait until every chunk has finished or acknowledged its cancel.
+  await condition(() => inFlight.size === 0);
+
+  if (!stopping() && hasWork()) {
+    // History is getting long: start a fresh run with the counters (never the bodies).
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof batchWorkflow>({ ...input, carry: { ...state, runs: state.runs + 1 } });
+  }
+
+  // The store is the final word: it also counts results recorded by cancelled or retried attempts.
+  const summary = await summarizeBatch({ batchId: input.batchId, chunkCount: input.chunkCount });
+  Object.assign(state, summary);
+  finalStatus = failure !== undefined ? 'failed' : cancelRequested ? 'cancelled' : 'completed';
+  if (failure !== undefined) throw failure;
+  return buildProgress(input, state, [], finalStatus, Date.now());
 }

@@ -4,7 +4,7 @@ import { createActivities } from '../../src/activities';
 import { FailureType } from '../../src/activities/errors';
 import { chatLines, fakeOpenAI, MemoryStore, type FakeAnswer } from '../helpers/fakes';
 
-const ok = (body: Record<string, unknown>): FakeAnswer => ({ status: 200, body: { echo: body.messages } });
+const ok = (body: Record<string, unknown>): FakeAnswer => ({ status: 200, body: { echo: body.messages, usage: { prompt_tokens: 10, completion_tokens: 2 } } });
 
 async function setup(n: number, answer: (body: Record<string, unknown>, call: number) => FakeAnswer) {
   const store = new MemoryStore();
@@ -28,7 +28,7 @@ describe('processChunk activity', () => {
   it('records every item once and reports the counts', async () => {
     const { store, fake, acts } = await setup(10, ok);
     const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
-    expect(result).toEqual({ chunk: 0, succeeded: 10, failed: 0 });
+    expect(result).toEqual({ chunk: 0, succeeded: 10, failed: 0, tokensIn: 100, tokensOut: 20 });
     expect(fake.calls).toHaveLength(10);
     const recorded = await store.getChunkResults('b1', 0);
     expect([...recorded.keys()].sort()).toEqual(chatLines(10).map((l) => l.custom_id).sort());
@@ -50,7 +50,7 @@ describe('processChunk activity', () => {
       JSON.stringify(body).includes('hello 2') ? { status: 400, error: 'bad body' } : ok(body),
     );
     const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
-    expect(result).toEqual({ chunk: 0, succeeded: 4, failed: 1 });
+    expect(result).toEqual({ chunk: 0, succeeded: 4, failed: 1, tokensIn: 40, tokensOut: 8 });
     expect(fake.calls).toHaveLength(5);
     expect((await store.getChunkResults('b1', 0)).get('item-2')?.error).toMatchObject({ code: 'invalid_value' });
   });
@@ -74,7 +74,7 @@ describe('processChunk activity', () => {
   it('turns items still failing on the last attempt into retries_exhausted dead letters', async () => {
     const { store, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 0') ? { status: 500, error: 'boom' } : ok(body)));
     const result = await new MockActivityEnvironment({ attempt: 5 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
-    expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1 });
+    expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1, tokensIn: 20, tokensOut: 4 });
     expect((await store.getChunkResults('b1', 0)).get('item-0')?.error?.code).toBe('retries_exhausted');
   });
 

@@ -43,7 +43,7 @@ async function runBatch(lines: BatchLine[], opts: { apiKey?: string; concurrency
   const { worker, store } = await testWorker(env, config, bundle);
   const batchId = randomUUID();
   const manifest = await store.putInput(batchId, lines, 100);
-  const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, maxChunksInFlight: 2 };
+  const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, chunkSize: manifest.chunkSize, maxChunksInFlight: 2 };
   const run = worker.runUntil(async () => {
     const handle = await env.client.workflow.start(batchWorkflow, { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue, args: [input] });
     await opts.during?.(batchId, store);

@@ -1,0 +1,39 @@
+/** Progress arithmetic, kept apart from the workflow's control flow. Deterministic: uses workflow time only. */
+import type { BatchCarry, BatchProgress, BatchStatus, BatchWorkflowInput } from '../shared/contracts';
+
+export function chunkLength(input: BatchWorkflowInput, chunk: number): number {
+  return Math.max(0, Math.min(input.chunkSize, input.total - chunk * input.chunkSize));
+}
+
+export function buildProgress(
+  input: BatchWorkflowInput,
+  state: BatchCarry,
+  inFlight: Iterable<number>,
+  status: BatchStatus,
+  nowMs: number,
+): BatchProgress {
+  const chunks = [...inFlight];
+  const done = state.succeeded + state.failed;
+  const elapsedSeconds = Math.max(0.001, (nowMs - Date.parse(state.startedAt)) / 1000);
+  const ratePerSecond = done / elapsedSeconds;
+  const pending = input.total - done;
+  const eta = status === 'running' && ratePerSecond > 0 && pending > 0 ? new Date(nowMs + (pending / ratePerSecond) * 1000).toISOString() : null;
+  return {
+    batchId: input.batchId,
+    status,
+    total: input.total,
+    succeeded: state.succeeded,
+    failed: state.failed,
+    pending,
+    chunksInFlight: chunks.length,
+    itemsInFlight: chunks.reduce((n, c) => n + chunkLength(input, c), 0),
+    priority: state.priority,
+    maxChunksInFlight: state.maxChunksInFlight,
+    tokensIn: state.tokensIn,
+    tokensOut: state.tokensOut,
+    startedAt: state.startedAt,
+    updatedAt: new Date(nowMs).toISOString(),
+    ratePerSecond: Math.round(ratePerSecond * 10) / 10,
+    eta,
+  };
+}
