@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   LLMBATCH_MAX_CHUNKS_IN_FLIGHT: positiveInt.max(10_000).default(8),
   LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(32),
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
+  LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
 });
 
 /** Every environment variable loadConfig reads (the schema's keys); deployment tests check against it. */
@@ -41,6 +42,7 @@ export interface Config {
   };
   api: { host: string; port: number };
   batch: { defaultModel: string; chunkSize: number; maxChunksInFlight: number; itemConcurrency: number; requestTimeoutMs: number };
+  worker: { maxConcurrentActivities: number };
 }
 
 export class ConfigError extends Error {
@@ -82,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       itemConcurrency: e.LLMBATCH_ITEM_CONCURRENCY,
       requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
     },
+    worker: { maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES },
   };
 }
 

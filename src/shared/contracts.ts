@@ -61,6 +61,8 @@ export interface BatchWorkflowInput {
   maxAttempts?: number;
   /** Items per chunk (the last chunk may be smaller). */
   chunkSize: number;
+  /** History events after which the run continues as new (default 8,000; tests lower it). */
+  historyEventsLimit?: number;
   /** State carried over by continue-as-new; absent on the first run. */
   carry?: BatchCarry;
 }
@@ -99,6 +101,8 @@ export interface BatchProgress {
   ratePerSecond: number;
   /** Estimated completion time at the current rate; null when unknown or paused. */
   eta: string | null;
+  /** Workflow runs so far (each continue-as-new starts one). */
+  runs: number;
 }
 
 export type BatchWorkflowResult = BatchProgress;

@@ -33,6 +33,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ openai, store, config: { itemConcurrency: config.batch.itemConcurrency } }),
+    // Chunk activities per worker process; each runs up to LLMBATCH_ITEM_CONCURRENCY requests.
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     // Cancellation reaches activities through heartbeats; flush them often so a cancel lands within seconds.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',

@@ -100,7 +100,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
 
   const stopping = (): boolean => cancelRequested || failure !== undefined;
   const hasWork = (): boolean => state.requeued.length > 0 || state.nextChunk < input.chunkCount;
-  const rollover = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT;
+  const historyLimit = input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT;
+  const rollover = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
   const canSchedule = (): boolean => !stopping() && !state.paused && !rollover() && hasWork() && inFlight.size < state.maxChunksInFlight;
 
   const startChunk = (chunk: number): void => {

@@ -35,5 +35,6 @@ export function buildProgress(
     updatedAt: new Date(nowMs).toISOString(),
     ratePerSecond: Math.round(ratePerSecond * 10) / 10,
     eta,
+    runs: state.runs,
   };
 }
