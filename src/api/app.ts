@@ -3,16 +3,29 @@
  *   POST /batches                 {requests: [...], model?}  → 201 {id, ...progress}
  *   GET  /batches/:id             progress
  *   GET  /batches/:id/results     JSONL (?status=failed for the dead letters, succeeded, all)
- *   POST /batches/:id/cancel
+ *   POST /batches/:id/cancel | pause | resume
+ *   POST /batches/:id/priority    {priority: 1..5}
+ *   POST /batches/:id/concurrency {maxChunksInFlight}
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
-import { batchWorkflowId, cancelSignal, progressQuery, type BatchWorkflowInput } from '../shared/contracts';
+import {
+  batchWorkflowId,
+  cancelSignal,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  SetConcurrencyRequestSchema,
+  setConcurrencySignal,
+  SetPriorityRequestSchema,
+  setPrioritySignal,
+  type BatchWorkflowInput,
+} from '../shared/contracts';
 import type { BatchStore, ResultFilter } from '../storage/types';
 import { HttpError } from './httpError';
-import { validateCreateBatch } from './validation';
+import { parseBody, validateCreateBatch } from './validation';
 
 export interface ApiDeps {
   client: Client;
@@ -26,6 +39,7 @@ export const MAX_JSON_BODY = '100mb';
 export function createApp({ client, store, config }: ApiDeps): express.Express {
   const app = express();
   app.use(express.json({ limit: MAX_JSON_BODY }));
+  const handleOf = (id: string) => client.workflow.getHandle(batchWorkflowId(id));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -40,7 +54,9 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
       total: manifest.total,
       chunkCount: manifest.chunkCount,
       chunkSize: manifest.chunkSize,
-      maxChunksInFlight: config.batch.maxChunksInFlight,
+      maxChunksInFlight: request.options?.maxChunksInFlight ?? config.batch.maxChunksInFlight,
+      maxAttempts: request.options?.maxAttempts,
+      priority: request.priority,
     };
     await client.workflow.start('batchWorkflow', {
       workflowId: batchWorkflowId(batchId),
@@ -51,8 +67,7 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
   });
 
   app.get('/batches/:id', async (req, res) => {
-    const handle = client.workflow.getHandle(batchWorkflowId(req.params.id));
-    res.json({ id: req.params.id, ...(await handle.query(progressQuery)) });
+    res.json({ id: req.params.id, ...(await handleOf(req.params.id).query(progressQuery)) });
   });
 
   app.get('/batches/:id/results', async (req, res) => {
@@ -66,8 +81,30 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
   });
 
   app.post('/batches/:id/cancel', async (req, res) => {
-    await client.workflow.getHandle(batchWorkflowId(req.params.id)).signal(cancelSignal);
+    await handleOf(req.params.id).signal(cancelSignal);
     res.status(202).json({ id: req.params.id, status: 'cancelling' });
+  });
+
+  app.post('/batches/:id/pause', async (req, res) => {
+    await handleOf(req.params.id).signal(pauseSignal);
+    res.status(202).json({ id: req.params.id, status: 'paused' });
+  });
+
+  app.post('/batches/:id/resume', async (req, res) => {
+    await handleOf(req.params.id).signal(resumeSignal);
+    res.status(202).json({ id: req.params.id, status: 'running' });
+  });
+
+  app.post('/batches/:id/priority', async (req, res) => {
+    const { priority } = parseBody(SetPriorityRequestSchema, req.body, 'priority');
+    await handleOf(req.params.id).signal(setPrioritySignal, priority);
+    res.status(202).json({ id: req.params.id, priority });
+  });
+
+  app.post('/batches/:id/concurrency', async (req, res) => {
+    const { maxChunksInFlight } = parseBody(SetConcurrencyRequestSchema, req.body, 'concurrency');
+    await handleOf(req.params.id).signal(setConcurrencySignal, maxChunksInFlight);
+    res.status(202).json({ id: req.params.id, maxChunksInFlight });
   });
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found')));

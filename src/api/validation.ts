@@ -1,15 +1,18 @@
-/** Validates a create-batch request; errors name the request index and field. */
+/** Request validation with zod; every 400 names the field (and for batches, the request index). */
+import type { z } from 'zod';
 import { CreateBatchRequestSchema, type CreateBatchRequest } from '../shared/contracts';
 import { HttpError } from './httpError';
 
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = issues[0];
+  throw new HttpError(400, `invalid ${what}: ${first ? `${first.path || 'body'}: ${first.message}` : 'bad request'}`, issues);
+}
+
 export function validateCreateBatch(body: unknown, defaultModel: string): CreateBatchRequest {
-  const parsed = CreateBatchRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    throw new HttpError(400, `invalid batch: ${first ? `${first.path || 'body'}: ${first.message}` : 'bad request'}`, issues);
-  }
-  const request = parsed.data;
+  const request = parseBody(CreateBatchRequestSchema, body, 'batch');
   const seen = new Map<string, number>();
   request.requests.forEach((line, index) => {
     const earlier = seen.get(line.custom_id);

@@ -35,17 +35,29 @@ export interface BatchOutputLine {
   error: { code: string; message: string } | null;
 }
 
-export const CreateBatchRequestSchema = z.object({
-  requests: z.array(BatchLineSchema).min(1).max(LIMITS.maxItemsPerBatch),
-  model: z.string().min(1).optional(),
-});
-export type CreateBatchRequest = z.infer<typeof CreateBatchRequestSchema>;
-
-export type BatchStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
-
 /** Temporal priority keys: 1 is dispatched first, 5 last. */
 export const PrioritySchema = z.number().int().min(1).max(5);
 export const DEFAULT_PRIORITY = 3;
+
+export const BatchOptionsSchema = z.strictObject({
+  /** Attempts per chunk before pending items become dead letters. */
+  maxAttempts: z.number().int().min(1).max(20).optional(),
+  /** Chunk activities in flight at once for this batch. */
+  maxChunksInFlight: z.number().int().min(1).max(10_000).optional(),
+});
+
+export const CreateBatchRequestSchema = z.object({
+  requests: z.array(BatchLineSchema).min(1).max(LIMITS.maxItemsPerBatch),
+  model: z.string().min(1).optional(),
+  priority: PrioritySchema.optional(),
+  options: BatchOptionsSchema.optional(),
+});
+export type CreateBatchRequest = z.infer<typeof CreateBatchRequestSchema>;
+
+export const SetPriorityRequestSchema = z.object({ priority: PrioritySchema });
+export const SetConcurrencyRequestSchema = z.object({ maxChunksInFlight: z.number().int().min(1).max(10_000) });
+
+export type BatchStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
 /** What a batch workflow starts from: ids and counts only (claim check). */
 export interface BatchWorkflowInput {

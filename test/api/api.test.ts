@@ -81,6 +81,48 @@ describe('project API', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain(field);
   });
 
+  it('pauses, reprioritises, changes concurrency and resumes a running batch', async () => {
+    sim.configure({ latencyMedianMs: 50, latencyP99Ms: 80 });
+    try {
+      const res = await post('/batches', { requests: chatLines(600, 'ctl'), priority: 2, options: { maxChunksInFlight: 2, maxAttempts: 3 } });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      const progress = async () => (await (await fetch(`${base}/batches/${id}`)).json()) as Record<string, unknown>;
+      expect(await progress()).toMatchObject({ priority: 2, maxChunksInFlight: 2 });
+
+      expect((await post(`/batches/${id}/pause`, {})).status).toBe(202);
+      expect((await progress()).status).toBe('paused');
+      expect((await post(`/batches/${id}/priority`, { priority: 1 })).status).toBe(202);
+      expect((await post(`/batches/${id}/concurrency`, { maxChunksInFlight: 4 })).status).toBe(202);
+      expect(await progress()).toMatchObject({ status: 'paused', priority: 1, maxChunksInFlight: 4 });
+
+      expect((await post(`/batches/${id}/resume`, {})).status).toBe(202);
+      expect(await waitForStatus(id)).toMatchObject({ status: 'completed', succeeded: 600, pending: 0 });
+    } finally {
+      sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+    }
+  });
+
+  it.each([
+    ['/priority', { priority: 9 }, 'priority'],
+    ['/priority', {}, 'priority'],
+    ['/concurrency', { maxChunksInFlight: 0 }, 'maxChunksInFlight'],
+  ])('answers 400 for POST %s %j naming %s', async (route, body, field) => {
+    const res = await post(`/batches/00000000-0000-0000-0000-000000000000${route}`, body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(field);
+  });
+
+  it.each([
+    [{ requests: chatLines(1), priority: 0 }, 'priority'],
+    [{ requests: chatLines(1), options: { maxAttempts: 0 } }, 'options.maxAttempts'],
+    [{ requests: chatLines(1), options: { retries: 3 } }, 'options'],
+  ])('answers 400 for bad batch options %j naming %s', async (body, field) => {
+    const res = await post('/batches', body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(field);
+  });
+
   it('answers 400 for a body that is not JSON', async () => {
     const res = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"requests": [' });
     expect(res.status).toBe(400);
@@ -89,6 +131,9 @@ describe('project API', () => {
   it('answers 404 for an unknown batch on every route', async () => {
     expect((await fetch(`${base}/batches/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
     expect((await fetch(`${base}/batches/00000000-0000-0000-0000-000000000000/results`)).status).toBe(404);
-    expect((await post('/batches/00000000-0000-0000-0000-000000000000/cancel', {})).status).toBe(404);
+    for (const action of ['cancel', 'pause', 'resume']) {
+      expect((await post(`/batches/00000000-0000-0000-0000-000000000000/${action}`, {})).status).toBe(404);
+    }
+    expect((await post('/batches/00000000-0000-0000-0000-000000000000/priority', { priority: 1 })).status).toBe(404);
   });
 });
