@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(32),
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
+  LLMBATCH_LANE_RPM: z.coerce.number().int().min(0).default(0),
+  LLMBATCH_LANE_TPM: z.coerce.number().int().min(0).default(0),
 });
 
 /** Every environment variable loadConfig reads (the schema's keys); deployment tests check against it. */
@@ -42,7 +44,8 @@ export interface Config {
   };
   api: { host: string; port: number };
   batch: { defaultModel: string; chunkSize: number; maxChunksInFlight: number; itemConcurrency: number; requestTimeoutMs: number };
-  worker: { maxConcurrentActivities: number };
+  /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
+  worker: { maxConcurrentActivities: number; laneLimits: { rpm: number; tpm: number } };
 }
 
 export class ConfigError extends Error {
@@ -84,7 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       itemConcurrency: e.LLMBATCH_ITEM_CONCURRENCY,
       requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
     },
-    worker: { maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES },
+    worker: {
+      maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
+      laneLimits: { rpm: e.LLMBATCH_LANE_RPM, tpm: e.LLMBATCH_LANE_TPM },
+    },
   };
 }
 

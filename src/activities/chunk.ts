@@ -9,6 +9,8 @@ import type { BatchLine, BatchOutputLine } from '../shared/contracts';
 import type { BatchStore } from '../storage/types';
 import { isSuccess } from '../storage/types';
 import { classifyError, FailureType } from './errors';
+import type { LaneRegistry } from './lanes';
+import { estimateTokens } from './tokens';
 import { callProvider } from './provider';
 
 export interface ChunkInput {
@@ -30,8 +32,13 @@ export interface ChunkResult {
 export interface ChunkDeps {
   openai: OpenAI;
   store: BatchStore;
+  lanes: LaneRegistry;
   itemConcurrency: number;
 }
+
+/** 429s an item may wait out inside one attempt before it counts as a transient failure. */
+const MAX_RATE_LIMITED_WAITS = 20;
+const DEFAULT_RATE_LIMIT_PAUSE_MS = 1000;
 
 const resultId = (batchId: string, customId: string): string => `${batchId}:${customId}`;
 
@@ -74,29 +81,47 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
     clearInterval(beat);
   }
 
-  async function runPending(): Promise<void> {
-    await forEachLimited(pending, deps.itemConcurrency, async (line) => {
-    if (authFailure || ctx.cancellationSignal.aborted) return;
-    try {
-      const res = await callProvider(deps.openai, line, ctx.cancellationSignal);
-      await record({
-        id: resultId(batchId, line.custom_id),
-        custom_id: line.custom_id,
-        response: { status_code: res.statusCode, request_id: res.requestId, body: res.body },
-        error: null,
-      });
-    } catch (err) {
-      if (ctx.cancellationSignal.aborted) return;
-      const c = classifyError(err);
-      if (c.kind === 'permanent') await record(errorLine(batchId, line, c.code, c.message));
-      else if (c.kind === 'auth') authFailure = c.message;
-      else if (lastAttempt) await record(errorLine(batchId, line, 'retries_exhausted', c.message));
-      else {
+  /** One item to a final outcome, or left pending for Temporal's next attempt. */
+  async function processOne(line: BatchLine): Promise<void> {
+    const lane = deps.lanes.get(line.url, line.body.model);
+    const tokens = estimateTokens(line);
+    for (let rateLimited = 0; ; rateLimited++) {
+      if (authFailure || ctx.cancellationSignal.aborted) return;
+      try {
+        await lane.acquire(tokens, ctx.cancellationSignal);
+        const res = await callProvider(deps.openai, line, ctx.cancellationSignal);
+        lane.observe(res.headers);
+        await record({
+          id: resultId(batchId, line.custom_id),
+          custom_id: line.custom_id,
+          response: { status_code: res.statusCode, request_id: res.requestId, body: res.body },
+          error: null,
+        });
+        return;
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) return;
+        const c = classifyError(err);
+        if (c.kind === 'permanent') return record(errorLine(batchId, line, c.code, c.message));
+        if (c.kind === 'auth') {
+          authFailure = c.message;
+          return;
+        }
+        if (c.status === 429 && rateLimited < MAX_RATE_LIMITED_WAITS) {
+          // The whole lane waits out Retry-After, then this item tries again without spending an attempt.
+          lane.pauseFor(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS);
+          lane.observe(c.headers);
+          continue;
+        }
+        if (lastAttempt) return record(errorLine(batchId, line, 'retries_exhausted', c.message));
         transient += 1;
         retryAfter = Math.max(retryAfter, c.retryAfterMs ?? 0);
+        return;
       }
     }
-    });
+  }
+
+  async function runPending(): Promise<void> {
+    await forEachLimited(pending, deps.itemConcurrency, processOne);
   }
 
   if (authFailure) {

@@ -9,7 +9,7 @@ import { APIConnectionError, APIError } from 'openai';
 export type ErrorClass =
   | { kind: 'permanent'; status: number; code: string; message: string }
   | { kind: 'auth'; status: number; message: string }
-  | { kind: 'transient'; status?: number; message: string; retryAfterMs?: number };
+  | { kind: 'transient'; status?: number; message: string; retryAfterMs?: number; headers?: Headers };
 
 /** Named failure types that workflows and tests match on. */
 export const FailureType = {
@@ -51,7 +51,7 @@ export function classifyError(err: unknown): ErrorClass {
     if (PERMANENT.has(status) || apiErr.code === 'content_filter') {
       return { kind: 'permanent', status, code: errorCode(apiErr), message: apiErr.message };
     }
-    return { kind: 'transient', status, message: apiErr.message, retryAfterMs: retryAfterMs(apiErr.headers) };
+    return { kind: 'transient', status, message: apiErr.message, retryAfterMs: retryAfterMs(apiErr.headers), headers: apiErr.headers };
   }
   // A 200 whose body is not JSON surfaces as a SyntaxError: the provider misbehaved, try again.
   const message = err instanceof Error ? err.message : String(err);

@@ -32,7 +32,11 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ openai, store, config: { itemConcurrency: config.batch.itemConcurrency } }),
+    activities: createActivities({
+      openai,
+      store,
+      config: { itemConcurrency: config.batch.itemConcurrency, laneLimits: config.worker.laneLimits },
+    }),
     // Chunk activities per worker process; each runs up to LLMBATCH_ITEM_CONCURRENCY requests.
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     // Cancellation reaches activities through heartbeats; flush them often so a cancel lands within seconds.

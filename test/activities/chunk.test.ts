@@ -58,7 +58,7 @@ describe('processChunk activity', () => {
   it('leaves transient failures pending and asks Temporal to wait for the largest Retry-After', async () => {
     const { store, acts } = await setup(6, (body) => {
       const text = JSON.stringify(body);
-      if (text.includes('hello 1')) return { status: 429, error: 'slow down', headers: { 'retry-after': '7' } };
+      if (text.includes('hello 1')) return { status: 502, error: 'bad gateway', headers: { 'retry-after': '7' } };
       if (text.includes('hello 4')) return { status: 503, error: 'unavailable', headers: { 'retry-after': '3' } };
       return ok(body);
     });
@@ -69,6 +69,16 @@ describe('processChunk activity', () => {
     const recorded = await store.getChunkResults('b1', 0);
     expect(recorded.size).toBe(4);
     expect(recorded.has('item-1')).toBe(false);
+  });
+
+  it('absorbs a 429 inside the attempt: the lane waits out Retry-After and the item is sent again', async () => {
+    const { store, fake, acts } = await setup(5, (body, call) =>
+      JSON.stringify(body).includes('hello 2') && call <= 3 ? { status: 429, error: 'slow down', headers: { 'retry-after-ms': '30' } } : ok(body),
+    );
+    const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    expect(result).toMatchObject({ succeeded: 5, failed: 0 });
+    expect(fake.calls.filter((b) => JSON.stringify(b).includes('hello 2')).length).toBeGreaterThanOrEqual(2);
+    expect((await store.getChunkResults('b1', 0)).get('item-2')?.response?.status_code).toBe(200);
   });
 
   it('turns items still failing on the last attempt into retries_exhausted dead letters', async () => {

@@ -24,7 +24,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 beforeEach(() => {
-  sim.configure({ errorRate: 0, hangRate: 0, latencyMedianMs: 0, latencyP99Ms: 0, apiKey: undefined });
+  sim.configure({ errorRate: 0, hangRate: 0, latencyMedianMs: 0, latencyP99Ms: 0, apiKey: undefined, rpm: 0 });
   sim.resetStats();
 });
 
@@ -35,15 +35,24 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Stores the lines, then runs a batch workflow over them with a worker of its own. */
-async function runBatch(lines: BatchLine[], opts: { apiKey?: string; concurrency?: number; during?: (id: string, store: BatchStore) => Promise<void> } = {}) {
+interface RunOptions {
+  apiKey?: string;
+  concurrency?: number;
+  during?: (id: string, store: BatchStore) => Promise<void>;
+  input?: Partial<BatchWorkflowInput>;
+  env?: NodeJS.ProcessEnv;
+}
+
+async function runBatch(lines: BatchLine[], opts: RunOptions = {}) {
   const config = await testConfig(env, sim.url, {
     OPENAI_API_KEY: opts.apiKey ?? 'sk-test',
     LLMBATCH_ITEM_CONCURRENCY: String(opts.concurrency ?? 16),
+    ...opts.env,
   });
   const { worker, store } = await testWorker(env, config, bundle);
   const batchId = randomUUID();
   const manifest = await store.putInput(batchId, lines, 100);
-  const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, chunkSize: manifest.chunkSize, maxChunksInFlight: 2 };
+  const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, chunkSize: manifest.chunkSize, maxChunksInFlight: 2, ...opts.input };
   const run = worker.runUntil(async () => {
     const handle = await env.client.workflow.start(batchWorkflow, { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue, args: [input] });
     await opts.during?.(batchId, store);
@@ -79,6 +88,43 @@ describe('batchWorkflow', () => {
       expect(byId.get(bad)).toMatchObject({ response: null, error: { code: expect.any(String) } });
       expect(sim.callsForBody(lines.find((l) => l.custom_id === bad)?.body).calls).toBe(1);
     }
+  });
+
+  it('a 5,000-item batch holds every custom_id exactly once, each the simulator’s deterministic answer', async () => {
+    const lines = chatLines(5000, 'big');
+    const { run, store, batchId } = await runBatch(lines, { input: { maxChunksInFlight: 8 } });
+    expect(await run).toMatchObject({ status: 'completed', total: 5000, succeeded: 5000, failed: 0, pending: 0 });
+    const results = await collect(store.streamResults(batchId));
+    expect(results).toHaveLength(5000);
+    expect(new Set(results.map((r) => r.custom_id)).size).toBe(5000);
+    const direct = new OpenAI({ baseURL: sim.url, apiKey: 'sk-test', maxRetries: 0 });
+    const byId = new Map(results.map((r) => [r.custom_id, r]));
+    const queue = [...lines];
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        for (let line = queue.pop(); line; line = queue.pop()) {
+          const expected = await direct.chat.completions.create(line.body as never);
+          expect((byId.get(line.custom_id)?.response?.body as { choices: unknown }).choices).toEqual(expected.choices);
+        }
+      }),
+    );
+  });
+
+  it('under 10% 5xx, 5% hangs and an RPM limit every valid item succeeds; invalid ones cost one call each', async () => {
+    sim.configure({ errorRate: 0.1, hangRate: 0.05, rpm: 1200 });
+    const invalid: BatchLine[] = Array.from({ length: 5 }, (_, i) => ({ custom_id: `invalid-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: i } }));
+    const lines = [...chatLines(300, 'chaos'), ...invalid];
+    const { run, store, batchId } = await runBatch(lines, {
+      input: { maxAttempts: 10, maxChunksInFlight: 3 },
+      env: { LLMBATCH_REQUEST_TIMEOUT_MS: '1000' },
+    });
+    expect(await run).toMatchObject({ status: 'completed', succeeded: 300, failed: 5, pending: 0 });
+    const stats = sim.stats();
+    expect(stats.faults.errors).toBeGreaterThan(0);
+    expect(stats.faults.hangs).toBeGreaterThan(0);
+    for (const line of invalid) expect(sim.callsForBody(line.body).calls).toBe(1);
+    const results = await collect(store.streamResults(batchId));
+    expect(new Set(results.map((r) => r.custom_id)).size).toBe(305);
   });
 
   it('retries transient provider errors until every item succeeds', async () => {
