@@ -41,7 +41,8 @@ const HISTORY_EVENTS_LIMIT = 8_000;
 function chunkActivities(priorityKey: number, tenant: string | undefined, maxAttempts: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 seconds',
+    // Heartbeats flush every second (worker setting), so 10 s without one means the worker is gone.
+    heartbeatTimeout: '10 seconds',
     // Settle only once the activity has stopped, so counts and re-runs see its last writes.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: maxAttempts },
