@@ -25,6 +25,9 @@ const EnvSchema = z.object({
   LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(32),
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
+  LLMBATCH_RPM: z.coerce.number().int().min(0).default(0),
+  LLMBATCH_TPM: z.coerce.number().int().min(0).default(0),
+  LLMBATCH_CHUNK_TOKENS: positiveInt.default(50_000),
   LLMBATCH_LANE_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_LANE_TPM: z.coerce.number().int().min(0).default(0),
 });
@@ -43,7 +46,17 @@ export interface Config {
     simulatorPort: number;
   };
   api: { host: string; port: number };
-  batch: { defaultModel: string; chunkSize: number; maxChunksInFlight: number; itemConcurrency: number; requestTimeoutMs: number };
+  batch: {
+    defaultModel: string;
+    chunkSize: number;
+    /** A chunk closes before its estimated tokens pass this. */
+    chunkTokens: number;
+    maxChunksInFlight: number;
+    itemConcurrency: number;
+    requestTimeoutMs: number;
+  };
+  /** Provider limits held across every worker by the task queue's rate limit; 0 = none. */
+  rateLimit: { rpm: number; tpm: number };
   /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
   worker: { maxConcurrentActivities: number; laneLimits: { rpm: number; tpm: number } };
 }
@@ -83,10 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batch: {
       defaultModel: e.LLMBATCH_DEFAULT_MODEL,
       chunkSize: e.LLMBATCH_CHUNK_SIZE,
+      chunkTokens: e.LLMBATCH_CHUNK_TOKENS,
       maxChunksInFlight: e.LLMBATCH_MAX_CHUNKS_IN_FLIGHT,
       itemConcurrency: e.LLMBATCH_ITEM_CONCURRENCY,
       requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
     },
+    rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
     worker: {
       maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
       laneLimits: { rpm: e.LLMBATCH_LANE_RPM, tpm: e.LLMBATCH_LANE_TPM },

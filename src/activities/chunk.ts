@@ -10,7 +10,7 @@ import type { BatchStore } from '../storage/types';
 import { isSuccess } from '../storage/types';
 import { classifyError, FailureType } from './errors';
 import type { LaneRegistry } from './lanes';
-import { estimateTokens } from './tokens';
+import { estimateTokens } from '../shared/tokens';
 import { callProvider } from './provider';
 
 export interface ChunkInput {

@@ -24,6 +24,7 @@ import {
   type BatchWorkflowInput,
 } from '../shared/contracts';
 import type { BatchStore, ResultFilter } from '../storage/types';
+import { estimateTokens } from '../shared/tokens';
 import { HttpError } from './httpError';
 import { parseBody, validateCreateBatch } from './validation';
 
@@ -48,7 +49,7 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
   app.post('/batches', async (req, res) => {
     const request = validateCreateBatch(req.body, config.batch.defaultModel);
     const batchId = randomUUID();
-    const manifest = await store.putInput(batchId, request.requests, config.batch.chunkSize);
+    const manifest = await store.putInput(batchId, request.requests, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
     const input: BatchWorkflowInput = {
       batchId,
       total: manifest.total,

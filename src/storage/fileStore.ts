@@ -9,7 +9,7 @@ import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BatchLine, BatchOutputLine } from '../shared/contracts';
-import { isSuccess, type BatchManifest, type BatchStore, type ResultFilter } from './types';
+import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter } from './types';
 
 const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.jsonl`;
 
@@ -21,32 +21,31 @@ export class FileBatchStore implements BatchStore {
     return join(this.root, 'batches', batchId);
   }
 
-  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number): Promise<BatchManifest> {
+  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
     const dir = this.dir(batchId);
     const staging = `${dir}.staging`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(join(staging, 'input'), { recursive: true });
     await mkdir(join(staging, 'results'), { recursive: true });
+    const chunker = new Chunker(chunkSize, weight);
     let total = 0;
+    let current = 0;
     let buffer: string[] = [];
     const flush = async (): Promise<void> => {
-      if (buffer.length === 0) return;
-      await writeFile(join(staging, 'input', chunkFile(Math.floor((total - 1) / chunkSize))), buffer.join(''));
+      if (buffer.length > 0) await writeFile(join(staging, 'input', chunkFile(current)), buffer.join(''));
       buffer = [];
     };
     for await (const line of lines) {
+      const chunk = chunker.place(line);
+      if (chunk !== current) {
+        await flush();
+        current = chunk;
+      }
       buffer.push(`${JSON.stringify(line)}\n`);
       total += 1;
-      if (buffer.length === chunkSize) await flush();
     }
     await flush();
-    const manifest: BatchManifest = {
-      batchId,
-      total,
-      chunkSize,
-      chunkCount: Math.ceil(total / chunkSize),
-      createdAt: new Date().toISOString(),
-    };
+    const manifest: BatchManifest = { batchId, total, chunkSize, chunkCount: chunker.chunkCount, createdAt: new Date().toISOString() };
     await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest));
     await rename(staging, dir);
     return manifest;

@@ -8,6 +8,41 @@ export interface BatchManifest {
   createdAt: string;
 }
 
+export interface ChunkWeight {
+  max: number;
+  of(line: BatchLine): number;
+}
+
+/** Cuts lines into chunks by count and weight; a line heavier than the limit gets a chunk of its own. */
+export class Chunker {
+  private count = 0;
+  private weight = 0;
+  chunk = 0;
+
+  constructor(
+    private readonly chunkSize: number,
+    private readonly limit?: ChunkWeight,
+  ) {}
+
+  /** The chunk this line goes into. */
+  place(line: BatchLine): number {
+    const w = this.limit ? this.limit.of(line) : 0;
+    const full = this.count === this.chunkSize || (this.limit !== undefined && this.count > 0 && this.weight + w > this.limit.max);
+    if (full) {
+      this.chunk += 1;
+      this.count = 0;
+      this.weight = 0;
+    }
+    this.count += 1;
+    this.weight += w;
+    return this.chunk;
+  }
+
+  get chunkCount(): number {
+    return this.count === 0 && this.chunk === 0 ? 0 : this.chunk + 1;
+  }
+}
+
 export type ResultFilter = 'all' | 'succeeded' | 'failed';
 
 /**
@@ -15,8 +50,11 @@ export type ResultFilter = 'all' | 'succeeded' | 'failed';
  * history. Workflows pass batch ids and chunk numbers only.
  */
 export interface BatchStore {
-  /** Writes the input split into chunks of `chunkSize`; nothing is visible until it all succeeds. */
-  putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number): Promise<BatchManifest>;
+  /**
+   * Writes the input split into chunks of at most `chunkSize` lines and, with `weight`,
+   * at most `weight.max` total weight (estimated tokens); nothing is visible until it all succeeds.
+   */
+  putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest>;
   getManifest(batchId: string): Promise<BatchManifest | undefined>;
   getChunk(batchId: string, chunk: number): Promise<BatchLine[]>;
   /** Appends results as they arrive. A custom_id recorded twice keeps its first result. */

@@ -11,7 +11,13 @@ export const SEARCH_ATTRIBUTES = {
 export const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=OFF'];
 
 // Fairness lets each tenant's work share a task queue evenly (fairness keys).
-export const DYNAMIC_CONFIG = ['matching.enableFairness=true'];
+// One partition per task queue: Temporal splits a queue's rate limit across partitions, each with
+// its own burst, which lets a low limit (a chunk per second) overshoot; one partition keeps it exact.
+export const DYNAMIC_CONFIG = [
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
 
 /** Flags beyond address/port/db that every dev server of ours gets. */
 export function devServerExtraArgs(): string[] {

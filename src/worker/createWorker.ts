@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { createActivities } from '../activities';
 import type { Config } from '../config';
 import type { BatchStore } from '../storage/types';
+import { chunksPerSecond } from '../temporal/rateLimit';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -39,6 +40,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     }),
     // Chunk activities per worker process; each runs up to LLMBATCH_ITEM_CONCURRENCY requests.
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    // LLMBATCH_RPM/TPM as chunks per second: enforced by the server across every worker on the queue.
+    maxTaskQueueActivitiesPerSecond: chunksPerSecond(config.rateLimit, { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens }),
     // Cancellation reaches activities through heartbeats; flush them often so a cancel lands within seconds.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',

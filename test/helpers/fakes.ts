@@ -2,19 +2,22 @@
 import { APIError } from 'openai';
 import type OpenAI from 'openai';
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
-import type { BatchManifest, BatchStore, ResultFilter } from '../../src/storage/types';
-import { isSuccess } from '../../src/storage/types';
+import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter } from '../../src/storage/types';
 
 export class MemoryStore implements BatchStore {
   chunks = new Map<string, BatchLine[]>();
   results = new Map<string, BatchOutputLine[]>();
   manifests = new Map<string, BatchManifest>();
 
-  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number): Promise<BatchManifest> {
-    const all: BatchLine[] = [];
-    for await (const l of lines) all.push(l);
-    for (let i = 0; i * chunkSize < all.length; i++) this.chunks.set(`${batchId}/${i}`, all.slice(i * chunkSize, (i + 1) * chunkSize));
-    const m = { batchId, total: all.length, chunkSize, chunkCount: Math.ceil(all.length / chunkSize), createdAt: new Date().toISOString() };
+  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
+    const chunker = new Chunker(chunkSize, weight);
+    let total = 0;
+    for await (const l of lines) {
+      const key = `${batchId}/${chunker.place(l)}`;
+      this.chunks.set(key, [...(this.chunks.get(key) ?? []), l]);
+      total += 1;
+    }
+    const m = { batchId, total, chunkSize, chunkCount: chunker.chunkCount, createdAt: new Date().toISOString() };
     this.manifests.set(batchId, m);
     return m;
   }

@@ -33,6 +33,24 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect(await store.getChunk('batch1', 2)).toEqual(lines.slice(20));
     });
 
+    it('closes a chunk early when the next line would pass the weight limit', async () => {
+      const lines = chatLines(10);
+      // weights 1..10 with a limit of 12: [1..4]=10, [5,6]=11, [7]=7, [8]=8, [9]=9, [10]=10 → every chunk ≤ 12
+      const manifest = await store.putInput('weighted', lines, 100, { max: 12, of: (l) => Number(l.custom_id.split('-')[1]) + 1 });
+      expect(manifest.chunkCount).toBe(6);
+      expect((await store.getChunk('weighted', 0)).map((l) => l.custom_id)).toEqual(['item-0', 'item-1', 'item-2', 'item-3']);
+      expect((await store.getChunk('weighted', 1)).map((l) => l.custom_id)).toEqual(['item-4', 'item-5']);
+      const all = [];
+      for (let c = 0; c < manifest.chunkCount; c++) all.push(...(await store.getChunk('weighted', c)));
+      expect(all).toEqual(lines);
+    });
+
+    it('gives a line heavier than the limit a chunk of its own', async () => {
+      const manifest = await store.putInput('heavy', chatLines(3), 100, { max: 5, of: (l) => (l.custom_id === 'item-1' ? 50 : 2) });
+      expect(manifest.chunkCount).toBe(3);
+      expect((await store.getChunk('heavy', 1)).map((l) => l.custom_id)).toEqual(['item-1']);
+    });
+
     it('accepts an async stream of lines', async () => {
       async function* gen() {
         yield* chatLines(3);

@@ -1,5 +1,5 @@
 import { Lane, LaneRegistry, parseResetDuration } from '../../src/activities/lanes';
-import { estimateTokens } from '../../src/activities/tokens';
+import { estimateTokens } from '../../src/shared/tokens';
 
 describe('parseResetDuration', () => {
   it.each([

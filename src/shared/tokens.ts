@@ -1,9 +1,10 @@
 /**
  * Token estimates for rate limiting, with a real tokenizer (gpt-tokenizer, o200k_base).
  * Like OpenAI's own TPM accounting: prompt tokens plus the completion budget asked for.
+ * Used by the API (token-bounded chunks) and the activities (lanes); not by workflow code.
  */
 import { countTokens } from 'gpt-tokenizer';
-import type { BatchLine } from '../shared/contracts';
+import type { BatchLine } from './contracts';
 
 /** Completion budget assumed when a request sets no max_tokens. */
 export const DEFAULT_COMPLETION_ESTIMATE = 64;
