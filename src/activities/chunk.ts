@@ -2,6 +2,7 @@
  * The chunk activity: runs the pending items of one chunk concurrently,
  * records each result as it arrives, and lets Temporal retry what is left.
  */
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
@@ -62,6 +63,8 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   const recorded = await deps.store.getChunkResults(batchId, chunk);
   const pending = lines.filter((l) => !recorded.has(l.custom_id));
   const lastAttempt = ctx.info.attempt >= input.maxAttempts;
+  // Every request in flight listens on the cancellation signal; that many listeners is expected, not a leak.
+  setMaxListeners(deps.itemConcurrency * 2 + 16, ctx.cancellationSignal);
   let transient = 0;
   let retryAfter = 0;
   let authFailure: string | undefined;
