@@ -22,9 +22,10 @@ const EnvSchema = z.object({
   LLMBATCH_DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
   LLMBATCH_CHUNK_SIZE: positiveInt.max(1000).default(100),
   LLMBATCH_MAX_CHUNKS_IN_FLIGHT: positiveInt.max(10_000).default(8),
-  LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(32),
+  LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(64),
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
+  LLMBATCH_WORKER_CONCURRENCY: positiveInt.max(10_000).default(256),
   LLMBATCH_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_TPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_CHUNK_TOKENS: positiveInt.default(50_000),
@@ -58,7 +59,12 @@ export interface Config {
   /** Provider limits held across every worker by the task queue's rate limit; 0 = none. */
   rateLimit: { rpm: number; tpm: number };
   /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
-  worker: { maxConcurrentActivities: number; laneLimits: { rpm: number; tpm: number } };
+  worker: {
+    maxConcurrentActivities: number;
+    /** Provider requests in flight at once in one worker process, across all its chunks. */
+    requestConcurrency: number;
+    laneLimits: { rpm: number; tpm: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -104,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
     worker: {
       maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
+      requestConcurrency: e.LLMBATCH_WORKER_CONCURRENCY,
       laneLimits: { rpm: e.LLMBATCH_LANE_RPM, tpm: e.LLMBATCH_LANE_TPM },
     },
   };

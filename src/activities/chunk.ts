@@ -10,6 +10,7 @@ import type { BatchLine, BatchOutputLine } from '../shared/contracts';
 import type { BatchStore } from '../storage/types';
 import { isSuccess } from '../storage/types';
 import { classifyError, FailureType } from './errors';
+import type { Sema } from 'async-sema';
 import type { LaneRegistry } from './lanes';
 import { estimateTokens } from '../shared/tokens';
 import { callProvider } from './provider';
@@ -34,6 +35,8 @@ export interface ChunkDeps {
   openai: OpenAI;
   store: BatchStore;
   lanes: LaneRegistry;
+  /** Shared by every chunk in the process; bounds the requests in flight. */
+  requestSlots: Sema;
   itemConcurrency: number;
 }
 
@@ -45,6 +48,17 @@ const resultId = (batchId: string, customId: string): string => `${batchId}:${cu
 
 function errorLine(batchId: string, line: BatchLine, code: string, message: string): BatchOutputLine {
   return { id: resultId(batchId, line.custom_id), custom_id: line.custom_id, response: null, error: { code, message } };
+}
+
+/** Runs `work` holding one of the process's request slots; gives up if cancelled while waiting. */
+async function withSlot<T>(slots: Sema, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  await slots.acquire();
+  try {
+    if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+    return await work();
+  } finally {
+    slots.release();
+  }
 }
 
 /** Runs `work` over items with at most `limit` in flight. */
@@ -92,7 +106,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
       if (authFailure || ctx.cancellationSignal.aborted) return;
       try {
         await lane.acquire(tokens, ctx.cancellationSignal);
-        const res = await callProvider(deps.openai, line, ctx.cancellationSignal);
+        const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () => callProvider(deps.openai, line, ctx.cancellationSignal));
         lane.observe(res.headers);
         await record({
           id: resultId(batchId, line.custom_id),

@@ -1,13 +1,14 @@
 /** Activities are built by a factory that takes their clients; tests pass fakes. */
 import type OpenAI from 'openai';
 import type { BatchStore } from '../storage/types';
+import { Sema } from 'async-sema';
 import { LaneRegistry, type LaneLimits } from './lanes';
 import { processChunk, summarizeChunk, type ChunkInput, type ChunkResult } from './chunk';
 
 export interface ActivityDeps {
   openai: OpenAI;
   store: BatchStore;
-  config: { itemConcurrency: number; laneLimits?: LaneLimits };
+  config: { itemConcurrency: number; requestConcurrency: number; laneLimits?: LaneLimits };
 }
 
 export type BatchSummary = Omit<ChunkResult, 'chunk'>;
@@ -15,9 +16,12 @@ export type BatchSummary = Omit<ChunkResult, 'chunk'>;
 export function createActivities({ openai, store, config }: ActivityDeps) {
   // One registry per worker process: every chunk activity shares each lane's pauses and budget.
   const lanes = new LaneRegistry(config.laneLimits);
+  // Requests in flight across all chunks of this process: a chunk's last, slow items no longer leave
+  // slots idle, because the items of other chunks take them.
+  const requestSlots = new Sema(config.requestConcurrency);
   return {
     async processChunk(input: ChunkInput): Promise<ChunkResult> {
-      return processChunk({ openai, store, lanes, itemConcurrency: config.itemConcurrency }, input);
+      return processChunk({ openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency }, input);
     },
     /** Counts what the store holds: the final word on a batch, whatever was retried or cancelled. */
     async summarizeBatch({ batchId, chunkCount }: { batchId: string; chunkCount: number }): Promise<BatchSummary> {

@@ -36,7 +36,11 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     activities: createActivities({
       openai,
       store,
-      config: { itemConcurrency: config.batch.itemConcurrency, laneLimits: config.worker.laneLimits },
+      config: {
+        itemConcurrency: config.batch.itemConcurrency,
+        requestConcurrency: config.worker.requestConcurrency,
+        laneLimits: config.worker.laneLimits,
+      },
     }),
     // Chunk activities per worker process; each runs up to LLMBATCH_ITEM_CONCURRENCY requests.
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

@@ -10,7 +10,7 @@ async function setup(n: number, answer: (body: Record<string, unknown>, call: nu
   const store = new MemoryStore();
   await store.putInput('b1', chatLines(n), 100);
   const fake = fakeOpenAI(answer);
-  const acts = createActivities({ openai: fake.client, store, config: { itemConcurrency: 4 } });
+  const acts = createActivities({ openai: fake.client, store, config: { itemConcurrency: 4, requestConcurrency: 64 } });
   return { store, fake, acts };
 }
 
@@ -93,6 +93,28 @@ describe('processChunk activity', () => {
     const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
     expect(failure.type).toBe(FailureType.ProviderAuth);
     expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('bounds requests in flight across all chunks of the process', async () => {
+    const store = new MemoryStore();
+    await store.putInput('b2', chatLines(40), 20); // two chunks of 20
+    let inFlight = 0;
+    let peak = 0;
+    const client = {
+      post: (_path: string, opts: { body: Record<string, unknown> }) => ({
+        withResponse: async () => {
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight -= 1;
+          return { data: { echo: opts.body }, response: new Response(null, { status: 200 }) };
+        },
+      }),
+    };
+    const acts = createActivities({ openai: client as never, store, config: { itemConcurrency: 8, requestConcurrency: 3 } });
+    const env = new MockActivityEnvironment();
+    const results = await Promise.all([0, 1].map((chunk) => env.run(acts.processChunk, { batchId: 'b2', chunk, maxAttempts: 5 })));
+    expect(results).toMatchObject([{ succeeded: 20 }, { succeeded: 20 }]);
+    expect(peak).toBe(3);
   });
 
   it('stops on cancellation and keeps what finished', async () => {
