@@ -77,8 +77,9 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   const recorded = await deps.store.getChunkResults(batchId, chunk);
   const pending = lines.filter((l) => !recorded.has(l.custom_id));
   const lastAttempt = ctx.info.attempt >= input.maxAttempts;
-  // Every request in flight listens on the cancellation signal; that many listeners is expected, not a leak.
-  setMaxListeners(deps.itemConcurrency * 2 + 16, ctx.cancellationSignal);
+  // Every request in flight and every lane wait listens on this activity's cancellation signal, and
+  // each removes its listener when done: many listeners are expected here, not a leak.
+  setMaxListeners(0, ctx.cancellationSignal);
   let transient = 0;
   let retryAfter = 0;
   let authFailure: string | undefined;
