@@ -3,6 +3,7 @@
  * A bad value stops start-up with a message naming the variable.
  */
 import { z } from 'zod';
+import type { RateLimits } from './shared/contracts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -57,13 +58,13 @@ export interface Config {
     requestTimeoutMs: number;
   };
   /** Provider limits held across every worker by the task queue's rate limit; 0 = none. */
-  rateLimit: { rpm: number; tpm: number };
+  rateLimit: RateLimits;
   /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
   worker: {
     maxConcurrentActivities: number;
     /** Provider requests in flight at once in one worker process, across all its chunks. */
     requestConcurrency: number;
-    laneLimits: { rpm: number; tpm: number };
+    laneLimits: RateLimits;
   };
 }
 

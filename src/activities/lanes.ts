@@ -5,10 +5,9 @@
  *  - x-ratelimit-remaining-* at 0 pauses the lane until x-ratelimit-reset-*.
  *  - Optional local RPM/TPM (sliding 60 s windows) pace requests before they are sent.
  */
-export interface LaneLimits {
-  rpm: number; // 0 = unlimited
-  tpm: number; // 0 = unlimited
-}
+import type { RateLimits } from '../shared/contracts';
+
+export type LaneLimits = RateLimits;
 
 const WINDOW_MS = 60_000;
 

@@ -10,6 +10,12 @@ export const TASK_QUEUE = 'llmbatch';
 
 export const SUPPORTED_URLS = ['/v1/chat/completions', '/v1/embeddings', '/v1/responses'] as const;
 
+/** Requests and tokens per minute; 0 means no limit. */
+export interface RateLimits {
+  rpm: number;
+  tpm: number;
+}
+
 /** Limits that bound every input; documented in README.md. */
 export const LIMITS = {
   customIdMaxLength: 512,

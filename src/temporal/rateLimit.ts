@@ -11,16 +11,13 @@
  * asked), while the worker-set limit held. See docs/architecture.md.
  */
 
-export interface LaneLimits {
-  rpm: number; // 0 = no limit
-  tpm: number; // 0 = no limit
-}
+import type { RateLimits } from '../shared/contracts';
 
 /** Room for the server limiter's burst and for clocks that disagree, so a 60 s window never overshoots. */
 export const RATE_LIMIT_HEADROOM = 0.95;
 
 /** Chunks per second that keep full chunks within both limits; undefined when neither is set. */
-export function chunksPerSecond(limits: LaneLimits, chunk: { maxItems: number; maxTokens: number }): number | undefined {
+export function chunksPerSecond(limits: RateLimits, chunk: { maxItems: number; maxTokens: number }): number | undefined {
   const rates = [
     limits.rpm > 0 ? limits.rpm / 60 / chunk.maxItems : Infinity,
     limits.tpm > 0 ? limits.tpm / 60 / chunk.maxTokens : Infinity,
