@@ -42,7 +42,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class Lane {
   private pausedUntil = 0;
-  private readonly sent: { at: number; tokens: number }[] = [];
+  /** Requests booked in the last 60 s, oldest first from `head` (an index, so trimming is O(1)). */
+  private sent: { at: number; tokens: number }[] = [];
+  private head = 0;
   private windowTokens = 0;
 
   constructor(
@@ -55,13 +57,22 @@ export class Lane {
     return Math.max(0, this.pausedUntil - this.now());
   }
 
-  /** Waits until the lane may send a request of `tokens`, then books it. */
+  private get limited(): boolean {
+    return this.limits.rpm > 0 || this.limits.tpm > 0;
+  }
+
+  private get booked(): number {
+    return this.sent.length - this.head;
+  }
+
+  /** Waits until the lane may send a request of `tokens`, then books it (only a limited lane keeps a window). */
   async acquire(tokens: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
       const wait = this.waitMs(tokens);
       if (wait <= 0) break;
       await sleep(wait, signal);
     }
+    if (!this.limited) return;
     this.sent.push({ at: this.now(), tokens });
     this.windowTokens += tokens;
   }
@@ -82,15 +93,27 @@ export class Lane {
     }
   }
 
+  private trim(now: number): void {
+    for (let oldest = this.sent[this.head]; oldest && oldest.at <= now - WINDOW_MS; oldest = this.sent[this.head]) {
+      this.windowTokens -= oldest.tokens;
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.sent.length) {
+      this.sent = this.sent.slice(this.head);
+      this.head = 0;
+    }
+  }
+
   private waitMs(tokens: number): number {
     const now = this.now();
-    while (this.sent.length > 0 && (this.sent[0]?.at ?? now) <= now - WINDOW_MS) this.windowTokens -= this.sent.shift()?.tokens ?? 0;
     let wait = this.pausedUntil - now;
-    const oldest = this.sent[0];
+    if (!this.limited) return wait;
+    this.trim(now);
+    const oldest = this.sent[this.head];
     const untilOldestLeaves = oldest ? oldest.at + WINDOW_MS - now : 0;
-    if (this.limits.rpm > 0 && this.sent.length >= this.limits.rpm) wait = Math.max(wait, untilOldestLeaves);
+    if (this.limits.rpm > 0 && this.booked >= this.limits.rpm) wait = Math.max(wait, untilOldestLeaves);
     // A request bigger than the whole TPM budget is let through alone rather than waiting forever.
-    if (this.limits.tpm > 0 && this.sent.length > 0 && this.windowTokens + tokens > this.limits.tpm) wait = Math.max(wait, untilOldestLeaves);
+    if (this.limits.tpm > 0 && this.booked > 0 && this.windowTokens + tokens > this.limits.tpm) wait = Math.max(wait, untilOldestLeaves);
     return wait;
   }
 }

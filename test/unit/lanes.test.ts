@@ -49,6 +49,20 @@ describe('Lane', () => {
     await lane.acquire(1);
   });
 
+  it('keeps counting right over many windows (old bookings trimmed and compacted)', async () => {
+    now = 0;
+    const lane = new Lane('l', { rpm: 3000, tpm: 0 }, clock);
+    // 50 a second for 150 s: always exactly at the limit, never over it.
+    for (let i = 0; i < 7500; i++) {
+      now = i * 20;
+      await lane.acquire(1, AbortSignal.timeout(1000));
+    }
+    // 3,000 booked in the last 60 s: one more now must wait for the oldest to leave.
+    await expect(lane.acquire(1, AbortSignal.timeout(20))).rejects.toBeDefined();
+    now += 20;
+    await lane.acquire(1);
+  });
+
   it('keeps a local TPM limit but lets one oversized request through alone', async () => {
     now = 0;
     const lane = new Lane('l', { rpm: 0, tpm: 100 }, clock);
