@@ -1,0 +1,96 @@
+/**
+ * Bench settings from flags (`--n1 20000` or `--n1=20000`) or env (`BENCH_N1=20000`); flags win.
+ * Defaults are sized so the whole run takes a few minutes on a 2-core machine.
+ */
+export interface BenchOptions {
+  /** Scenario 1: requests against the zero-latency simulator, and the total concurrency. */
+  n1: number;
+  c1: number;
+  /** Scenario 2: requests at 1 s median / 1.5 s p99 latency, and the total concurrency. */
+  n2: number;
+  c2: number;
+  latencyMedianMs: number;
+  latencyP99Ms: number;
+  /** Alternating loop/llmbatch pairs per throughput scenario; the medians are reported. */
+  repeats: number;
+  /** Scenario 3: runs of a small batch, and its size. */
+  smallRuns: number;
+  smallSize: number;
+  /**
+   * Engine knobs; 0 keeps the engine's default. The scenario's concurrency goes to
+   * LLMBATCH_WORKER_CONCURRENCY (the worker-wide cap on requests in flight), so
+   * chunks in flight × item concurrency only has to reach it.
+   */
+  chunkSize: number;
+  chunksInFlight: number;
+  itemConcurrency: number;
+  /** How often the client polls GET /batches/:id (throughput runs, small-batch runs). */
+  pollMs: number;
+  smallPollMs: number;
+  /** Requests sent through each side before measuring (JIT, connection pools, workflow bundle caches). */
+  warmup: number;
+  /** Before each timed run, wait up to this long for other processes to leave the machine idle. */
+  quietWaitS: number;
+  /** Where the report goes; empty string: stdout only. */
+  out: string;
+  keepData: boolean;
+}
+
+const DEFAULTS: BenchOptions = {
+  n1: 20_000,
+  c1: 64,
+  n2: 5_000,
+  c2: 256,
+  latencyMedianMs: 1000,
+  latencyP99Ms: 1500,
+  repeats: 3,
+  smallRuns: 20,
+  smallSize: 10,
+  chunkSize: 0,
+  chunksInFlight: 0,
+  itemConcurrency: 0,
+  pollMs: 100,
+  smallPollMs: 25,
+  warmup: 1000,
+  quietWaitS: 120,
+  out: 'docs/benchmarks.md',
+  keepData: false,
+};
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
+const envName = (key: string): string => `BENCH_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
+
+export const USAGE = `npm run bench -- [flags]   (each flag also as env BENCH_<NAME>, e.g. BENCH_N1; engine knobs at 0 keep the engine's default)
+${Object.entries(DEFAULTS)
+  .map(([k, v]) => `  --${kebab(k)} (${envName(k)})  default ${JSON.stringify(v)}`)
+  .join('\n')}`;
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const raw = new Map<string, string>();
+  for (const k of Object.keys(DEFAULTS)) {
+    const fromEnv = env[envName(k)];
+    if (fromEnv !== undefined) raw.set(k, fromEnv);
+  }
+  const byFlag = new Map(Object.keys(DEFAULTS).map((k) => [kebab(k), k]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const key = m ? byFlag.get(m[1] ?? '') : undefined;
+    if (!m || !key) throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    const isBool = typeof DEFAULTS[key as keyof BenchOptions] === 'boolean';
+    raw.set(key, m[2] ?? (isBool ? 'true' : (argv[++i] ?? '')));
+  }
+  const opts: Record<string, unknown> = { ...DEFAULTS };
+  for (const [k, text] of raw) {
+    const def = DEFAULTS[k as keyof BenchOptions];
+    if (typeof def === 'number') {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${kebab(k)}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+      opts[k] = n;
+    } else if (typeof def === 'boolean') opts[k] = text === 'true' || text === '1';
+    else opts[k] = text;
+  }
+  const o = opts as unknown as BenchOptions;
+  if (o.n1 < 1 || o.n2 < 1 || o.smallSize < 1 || o.repeats < 1) throw new Error('request counts must be at least 1');
+  return o;
+}

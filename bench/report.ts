@@ -1,0 +1,186 @@
+/** The results: a table for stdout and docs/benchmarks.md, every figure taken from the run. */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { requireTemporalCliPath } from '../src/temporal/binary';
+import type { CpuSample } from './cpu';
+import { cpuSection, phaseSection, smallSection, verdict } from './explain';
+import { int, md, ms } from './format';
+import type { EngineTimes } from './history';
+import type { BenchOptions } from './options';
+import type { Curve } from './progress';
+import type { BatchRun, EngineSettings } from './stack';
+
+export interface ThroughputResult {
+  name: string;
+  n: number;
+  concurrency: number;
+  engine: EngineSettings;
+  /** The median runs (by rate): the figures and analyses below come from these. */
+  loop: { ms: number; rps: number; meanLatencyMs: number; cpu: CpuSample; curve: Curve; calls: number };
+  llm: BatchRun & { rps: number; cpu: CpuSample; curve: Curve; calls: number; chunks: number; times: EngineTimes };
+  /** Rates of every repeat, in run order. */
+  runs: { loop: number[]; llm: number[] };
+  ratio: number;
+  target: number;
+  pass: boolean;
+}
+
+export interface SmallResult {
+  runs: number;
+  size: number;
+  pollMs: number;
+  loop: { medianMs: number; p90Ms: number };
+  llm: { medianMs: number; p90Ms: number };
+  /** Median of each phase over the runs, in order. */
+  breakdown: Record<string, number>;
+  target: number;
+  pass: boolean;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  os: string;
+  temporal: string;
+  code: string;
+  /** Cores other processes kept busy in the 3 s before the run. */
+  backgroundCores: number;
+}
+
+export interface Report {
+  machine: Machine;
+  command: string;
+  startedAt: Date;
+  minutes: number;
+  options: BenchOptions;
+  s1: ThroughputResult;
+  s2: ThroughputResult;
+  s3: SmallResult;
+}
+
+const run = (cmd: string, args: string[]): string => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return 'unknown';
+  }
+};
+
+export function machineInfo(): Omit<Machine, 'backgroundCores'> {
+  // Read-only git: --no-optional-locks keeps `status` from refreshing the index.
+  const head = run('git', ['rev-parse', '--short', 'HEAD']).trim();
+  // Porcelain lines are "XY path": two status columns (the first may be a space), a space, the path.
+  const dirty = run('git', ['--no-optional-locks', 'status', '--porcelain', '--', 'src']).split('\n').filter(Boolean);
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${type()} ${release()}`,
+    temporal: run(requireTemporalCliPath(process.env), ['--version']).trim(),
+    code: `commit ${head}${dirty.length ? `; src/ had uncommitted changes (measured as they were): ${dirty.map((l) => l.slice(3)).join(', ')}` : ''}`,
+  };
+}
+
+const pf = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
+
+function simLabel(r: ThroughputResult, o: BenchOptions): string {
+  return r.engine.simEnv.SIM_LATENCY_MEDIAN_MS ? `${o.latencyMedianMs} ms median / ${o.latencyP99Ms} ms p99 latency` : 'zero latency';
+}
+
+function rows(r: Report): string[][] {
+  const { s1, s2, s3, options: o } = r;
+  const tp = (s: ThroughputResult, label: string): string[] => [
+    `${label}: ${simLabel(s, o)}, N=${int(s.n)}, concurrency ${s.concurrency}`,
+    `${int(s.loop.rps)} req/s`,
+    `${int(s.llm.rps)} req/s`,
+    `${s.ratio.toFixed(2)}×`,
+    `≥ ${s.target.toFixed(2)}×`,
+    pf(s.pass),
+  ];
+  return [
+    tp(s1, '1 throughput'),
+    tp(s2, '2 throughput'),
+    [
+      `3 small batch: ${s3.size} items, ${s3.runs} runs, zero latency`,
+      `median ${ms(s3.loop.medianMs)}, p90 ${ms(s3.loop.p90Ms)}`,
+      `median ${ms(s3.llm.medianMs)}, p90 ${ms(s3.llm.p90Ms)}`,
+      '–',
+      `median ≤ ${s3.target} ms`,
+      pf(s3.pass),
+    ],
+  ];
+}
+
+const HEAD = ['scenario', 'loop', 'llmbatch', 'ratio', 'target', 'result'];
+
+export function renderTable(r: Report): string {
+  const all = [HEAD, ...rows(r)];
+  const widths = HEAD.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ');
+  return [line(HEAD), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows(r).map(line)].join('\n');
+}
+
+
+function scenario(s: ThroughputResult, o: BenchOptions, title: string): string {
+  const e = s.engine;
+  return [
+    `## ${title}`,
+    '',
+    `- Simulator: ${simLabel(s, o)}, seed 1. Requests: ${int(s.n)} review-sentiment chat completions (\`examples/reviews.ts\`).`,
+    `- Loop: ${s.concurrency} lanes. llmbatch: \`LLMBATCH_WORKER_CONCURRENCY=${e.workerConcurrency}\` (requests in flight across the worker), with \`LLMBATCH_MAX_CHUNKS_IN_FLIGHT=${e.maxChunksInFlight}\` × \`LLMBATCH_ITEM_CONCURRENCY=${e.itemConcurrency}\` (${e.maxChunksInFlight * e.itemConcurrency} ≥ ${s.concurrency}) and \`LLMBATCH_CHUNK_SIZE=${e.chunkSize}\` (${s.llm.chunks} chunk activities); one worker process; polling every ${o.pollMs} ms.`,
+    `- ${s.runs.loop.length} alternating runs per side: loop ${s.runs.loop.map(int).join(' / ')} req/s, llmbatch ${s.runs.llm.map(int).join(' / ')} req/s. The figures below are the median runs.`,
+    `- Loop: ${int(s.loop.ms)} ms, **${int(s.loop.rps)} req/s** (mean round trip ${ms(s.loop.meanLatencyMs)}); ${int(s.loop.calls)} provider calls.`,
+    `- llmbatch: POST answered in ${ms(s.llm.postMs)}, completion seen after ${int(s.llm.doneMs)} ms, **${int(s.llm.rps)} req/s**; results read and verified at ${int(s.llm.resultsMs)} ms (${int(s.n / (s.llm.resultsMs / 1000))} req/s counting the download); ${int(s.llm.calls)} provider calls.`,
+    `- Ratio **${s.ratio.toFixed(2)}×**, target ≥ ${s.target.toFixed(2)}×: **${pf(s.pass)}**. ${verdict(s)}`,
+    '',
+    cpuSection(s),
+    '',
+    phaseSection(s),
+    '',
+  ].join('\n');
+}
+
+export function renderMarkdown(r: Report): string {
+  const m = r.machine;
+  return [
+    '# Benchmarks: realtime mode against a hand-written loop',
+    '',
+    '> **The provider is the bundled simulated OpenAI-compatible provider (`src/provider`), not a real LLM.** Both sides call the same simulator process with the same settings, so the figures measure the client side: the loop on one side, the API, Temporal and the worker on the other. Scenario 2, with a second of latency per request, is the closer stand-in for a real provider; scenario 1 measures pure overhead.',
+    '',
+    `Generated by \`${r.command}\` on ${r.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC (the whole run took ${r.minutes.toFixed(1)} min). Not part of \`npm test\`.`,
+    '',
+    md(['machine', ''], [
+      ['CPU', `${m.cpu}, ${m.cores} cores`],
+      ['memory', `${m.memoryGiB} GiB`],
+      ['Node', m.node],
+      ['OS', m.os],
+      ['Temporal', `dev server (\`${m.temporal}\`), SQLite, started by \`startStack\` like \`npm start\``],
+      ['code', m.code],
+      ['other load', `${m.backgroundCores.toFixed(2)} cores busy in the 3 s before the run (each scenario's CPU table shows it during the run)`],
+    ]),
+    '',
+    '## Results',
+    '',
+    md(HEAD, rows(r)),
+    '',
+    '## What is compared',
+    '',
+    '- **Loop**: one Node process, the official `openai` client (`maxRetries: 0`), a fixed number of lanes each taking the next request and keeping the answer in memory. Timed from the first request to the last answer.',
+    '- **llmbatch**: the real stack from `src/cli/stack.ts` (Temporal dev server, simulator, worker and API as child processes, free ports, a temp `LLMBATCH_DATA_DIR`). One `POST /batches`, then `GET /batches/:id` until `status` is no longer `running`: req/s is timed from the POST to that poll. Then `GET /batches/:id/results` must hold N lines with N distinct custom_ids, all successful, or the bench fails.',
+    `- Each throughput scenario runs ${r.options.repeats} loop/llmbatch pairs, alternating, and reports the median of each side; the ratio is median over median. Every loop and llmbatch run is checked against the simulator's call count (no retries hide in the figures).`,
+    `- Before timing, each stack gets a warm-up of ${int(r.options.warmup)} requests through each side. The stack for scenario 1 also runs scenario 3; scenario 2 gets its own stack, because the worker reads its concurrency at start-up. Inherited \`LLMBATCH_*\`, \`OPENAI_*\` and \`SIM_*\` variables are cleared: the engine runs on its defaults, except \`LLMBATCH_WORKER_CONCURRENCY\` (the worker-wide cap on requests in flight), set to the loop's lane count, and any engine flag given to the bench.`,
+    `- CPU figures come from \`/proc\` per process group (each child of the stack is its own group), over the timed interval. The machine is shared: before each timed run the bench waits up to ${r.options.quietWaitS} s for other processes to leave it idle, and each CPU table shows what other processes used during the run.`,
+    '',
+    scenario(r.s1, r.options, 'Scenario 1: throughput, zero-latency simulator'),
+    scenario(r.s2, r.options, `Scenario 2: throughput, ${r.options.latencyMedianMs} ms median latency`),
+    smallSection(r.s3),
+    '',
+    '## Running it',
+    '',
+    '`npm run bench` (a few minutes on 2 cores). Sizes and knobs: `npm run bench -- --help`; for example `npm run bench -- --n1 5000 --n2 2000 --repeats 1 --small-runs 10` for a quicker run, `--chunks-in-flight 16` (or `--chunk-size`, `--item-concurrency`) to measure other engine settings, or `--out ""` to print only. Every flag is also an env var (`BENCH_N1`, ...).',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,160 @@
+/**
+ * The real llmbatch stack (src/cli/stack.ts) on free ports and a temp data dir,
+ * plus the client side of a batch: POST, poll until done, read and verify results.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startStack, type Stack } from '../src/cli/stack';
+import { loadConfig } from '../src/config';
+import type { BatchLine, BatchOutputLine } from '../src/shared/contracts';
+
+export interface EngineSettings {
+  chunkSize: number;
+  maxChunksInFlight: number;
+  itemConcurrency: number;
+  /** Requests in flight across the worker: the figure matched to the loop's lanes. */
+  workerConcurrency: number;
+  /** SIM_* variables for the stack's simulator child. */
+  simEnv: Record<string, string>;
+}
+
+export interface BenchStack {
+  stack: Stack;
+  api: string;
+  /** Origin of the simulator (no /v1), for /_sim control calls. */
+  simOrigin: string;
+  dataDir: string;
+}
+
+/** Stacks still running, so a signal or a crash can stop them (see stopAll). */
+const live = new Set<Stack>();
+
+export async function stopAll(): Promise<void> {
+  for (const s of [...live]) {
+    live.delete(s);
+    await s.stop();
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer().once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Runs `body` against a fresh stack and always stops it. The children read their
+ * configuration from process.env (only the simulator gets an explicit env), so
+ * the variables are set here for the duration and restored afterwards.
+ */
+export async function withStack<T>(settings: EngineSettings, keepData: boolean, body: (s: BenchStack) => Promise<T>): Promise<T> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'llmbatch-bench-'));
+  const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  // Inherited LLMBATCH_* / OPENAI_* / SIM_* settings would skew the comparison (or reach a real,
+  // billed provider): engine and simulator run on their defaults plus what is set here.
+  const inherited = Object.keys(process.env).filter((k) => /^(LLMBATCH|OPENAI|SIM)_/.test(k));
+  const env: Record<string, string | undefined> = {
+    ...Object.fromEntries(inherited.map((k) => [k, undefined])),
+    LLMBATCH_DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+    TEMPORAL_UI_PORT: String(ui),
+    PROVIDER_PORT: String(provider),
+    API_PORT: String(api),
+    API_HOST: '127.0.0.1',
+    LLMBATCH_CHUNK_SIZE: String(settings.chunkSize),
+    LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(settings.maxChunksInFlight),
+    LLMBATCH_ITEM_CONCURRENCY: String(settings.itemConcurrency),
+    LLMBATCH_WORKER_CONCURRENCY: String(settings.workerConcurrency),
+  };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const assign = (vars: Record<string, string | undefined>): void => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  assign(env);
+  let ok = false;
+  try {
+    const config = loadConfig(process.env);
+    const stack = await startStack(config, { providerEnv: settings.simEnv });
+    live.add(stack);
+    try {
+      const result = await body({ stack, api: stack.urls.api, simOrigin: `http://127.0.0.1:${provider}`, dataDir });
+      ok = true;
+      return result;
+    } finally {
+      live.delete(stack);
+      await stack.stop();
+    }
+  } finally {
+    assign(saved);
+    if (ok && !keepData) await rm(dataDir, { recursive: true, force: true });
+    else console.error(`bench: stack data and logs kept in ${dataDir}`);
+  }
+}
+
+async function json<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json' } });
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${(await res.text()).slice(0, 500)}`);
+  return (await res.json()) as T;
+}
+
+export const simReset = (simOrigin: string): Promise<unknown> => json(`${simOrigin}/_sim/reset`, { method: 'POST', body: '{}' });
+/** Realtime calls the simulator answered since the last reset (retries would show up here). */
+export const simCalls = async (simOrigin: string): Promise<number> => (await json<{ total: number }>(`${simOrigin}/_sim/stats`)).total;
+
+export interface BatchRun {
+  id: string;
+  /** performance.now() marks, and Date.now() at the start (to line up with Temporal's event times). */
+  epochStart: number;
+  postMs: number;
+  /** POST start until a poll saw status !== 'running'. */
+  doneMs: number;
+  /** POST start until the results were read (and verified). */
+  resultsMs: number;
+  /** Round trip of the poll that saw the batch finished (a query on a closed workflow). */
+  lastPollMs: number;
+  pollMs: number;
+}
+
+/** One batch through the API, timed from the POST to the last result read; throws unless all N succeeded. */
+export async function runBatch(api: string, requests: BatchLine[], pollMs: number): Promise<BatchRun> {
+  const body = JSON.stringify({ requests });
+  const epochStart = Date.now();
+  const t0 = performance.now();
+  const created = await json<{ id: string }>(`${api}/batches`, { method: 'POST', body });
+  const postMs = performance.now() - t0;
+  let status = 'running';
+  let lastPollMs = 0;
+  while (status === 'running') {
+    await new Promise((r) => setTimeout(r, pollMs));
+    const sent = performance.now();
+    status = (await json<{ status: string }>(`${api}/batches/${created.id}`)).status;
+    lastPollMs = performance.now() - sent;
+  }
+  const doneMs = performance.now() - t0;
+  const res = await fetch(`${api}/batches/${created.id}/results`);
+  if (!res.ok) throw new Error(`GET results of ${created.id}: ${res.status}`);
+  const text = await res.text();
+  const resultsMs = performance.now() - t0;
+  const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchOutputLine);
+  const distinct = new Set(lines.map((l) => l.custom_id));
+  const failed = lines.filter((l) => l.error !== null || (l.response?.status_code ?? 0) >= 300);
+  const missing = requests.filter((r) => !distinct.has(r.custom_id)).length;
+  if (status !== 'completed' || lines.length !== requests.length || distinct.size !== requests.length || missing > 0 || failed.length > 0) {
+    throw new Error(
+      `batch ${created.id}: expected ${requests.length} distinct successful results from a completed batch, ` +
+        `got status ${status}, ${lines.length} lines, ${distinct.size} distinct custom_ids, ${missing} missing, ${failed.length} failed` +
+        (failed[0] ? ` (first: ${JSON.stringify(failed[0].error)})` : ''),
+    );
+  }
+  return { id: created.id, epochStart, postMs, doneMs, resultsMs, lastPollMs, pollMs };
+}
