@@ -87,11 +87,10 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   const record = async (result: BatchOutputLine): Promise<void> => {
     await deps.store.appendResult(batchId, chunk, result);
     recorded.set(result.custom_id, result);
-    ctx.heartbeat({ recorded: recorded.size });
   };
 
-  // Heartbeat on a timer too: cancellation reaches the activity only through heartbeats,
-  // and a chunk whose requests all hang would otherwise never hear it.
+  // Heartbeat on a timer, not per result (each call crosses into the native worker): cancellation
+  // reaches the activity only through heartbeats, and a chunk whose requests all hang must still hear it.
   const beat = setInterval(() => ctx.heartbeat({ recorded: recorded.size }), 1000);
   try {
     await runPending();
@@ -102,7 +101,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   /** One item to a final outcome, or left pending for Temporal's next attempt. */
   async function processOne(line: BatchLine): Promise<void> {
     const lane = deps.lanes.get(line.url, line.body.model);
-    const tokens = estimateTokens(line);
+    const tokens = lane.countsTokens ? estimateTokens(line) : 0;
     for (let rateLimited = 0; ; rateLimited++) {
       if (authFailure || ctx.cancellationSignal.aborted) return;
       try {

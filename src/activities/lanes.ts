@@ -61,6 +61,11 @@ export class Lane {
     return this.limits.rpm > 0 || this.limits.tpm > 0;
   }
 
+  /** Whether acquire() uses the token count: only a local TPM limit does, so callers may skip tokenizing. */
+  get countsTokens(): boolean {
+    return this.limits.tpm > 0;
+  }
+
   private get booked(): number {
     return this.sent.length - this.head;
   }
