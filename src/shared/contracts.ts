@@ -108,6 +108,7 @@ export interface BatchProgress {
   failed: number;
   pending: number;
   chunksInFlight: number;
+  /** Items in the chunks being processed; an upper bound when chunks were closed early by their token budget. */
   itemsInFlight: number;
   priority: number;
   maxChunksInFlight: number;
