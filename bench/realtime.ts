@@ -85,7 +85,7 @@ async function pair(s: BenchStack, o: BenchOptions, lines: BatchLine[], e: Engin
 
 /**
  * `repeats` alternating pairs (the machine's background load drifts, so alternating spreads it over both sides).
- * Figures are medians; the CPU and slot analyses come from the run whose rate is the median.
+ * Figures are medians; the CPU and phase analyses come from the run whose rate is the median.
  */
 async function throughput(s: BenchStack, o: BenchOptions, name: string, lines: BatchLine[], e: EngineSettings, target: number): Promise<ThroughputResult> {
   const concurrency = e.workerConcurrency;
