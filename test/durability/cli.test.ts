@@ -4,7 +4,7 @@
  */
 import { batchWorkflowId, type BatchProgress, type BatchWorkflowResult } from '../../src/shared/contracts';
 import { isSuccess } from '../../src/storage/types';
-import { chatLines, collect, Harness, RawResultCounter, sleep } from './harness';
+import { chatLines, collect, engineEnv, RawResultCounter, sleep, useHarness } from './harness';
 
 const TOTAL = 1_000;
 const CHUNK_SIZE = 50;
@@ -14,15 +14,11 @@ const ITEM_CONCURRENCY = 4;
 const QUIET_MS = 3_000;
 
 // Slow provider: ~8 requests in flight at ~150 ms each, so the batch runs for tens of seconds.
-const h = new Harness({
+const { h, markPassed } = useHarness({
   name: 'cli',
   sim: { latencyMedianMs: 150, latencyP99Ms: 250 },
-  workerEnv: { LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(MAX_CHUNKS_IN_FLIGHT), LLMBATCH_ITEM_CONCURRENCY: String(ITEM_CONCURRENCY) },
+  workerEnv: engineEnv(MAX_CHUNKS_IN_FLIGHT, ITEM_CONCURRENCY),
 });
-let passed = false;
-
-beforeAll(() => h.start(), 180_000);
-afterAll(() => h.shutdown(!passed), 60_000);
 
 async function cliProgress(workflowId: string): Promise<BatchProgress> {
   const out = await h.temporal(['workflow', 'query', '--workflow-id', workflowId, '--name', 'progress', '-o', 'json']);
@@ -125,6 +121,6 @@ describe('temporal CLI on a running batch', () => {
         1,
       )}`,
     );
-    passed = true;
+    markPassed();
   }, 240_000);
 });

@@ -70,6 +70,28 @@ export interface HarnessOptions {
   workerEnv?: NodeJS.ProcessEnv;
 }
 
+/** The engine knobs these tests vary, as the worker's environment. */
+export function engineEnv(maxChunksInFlight: number, itemConcurrency: number): NodeJS.ProcessEnv {
+  return { LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(maxChunksInFlight), LLMBATCH_ITEM_CONCURRENCY: String(itemConcurrency) };
+}
+
+/**
+ * One harness for a test file: started before its tests and shut down after them, keeping the
+ * logs unless the test called `markPassed()`.
+ */
+export function useHarness(options: HarnessOptions): { h: Harness; markPassed: () => void } {
+  const h = new Harness(options);
+  let passed = false;
+  beforeAll(() => h.start(), 180_000);
+  afterAll(() => h.shutdown(!passed), 60_000);
+  return {
+    h,
+    markPassed: () => {
+      passed = true;
+    },
+  };
+}
+
 export class Harness {
   readonly dir: string;
   readonly logDir: string;

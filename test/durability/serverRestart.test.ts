@@ -5,7 +5,7 @@
  */
 import { batchWorkflowId, type BatchWorkflowResult } from '../../src/shared/contracts';
 import { isSuccess } from '../../src/storage/types';
-import { chatLines, collect, Harness, RawResultCounter, readRawResults, sleep } from './harness';
+import { chatLines, collect, engineEnv, RawResultCounter, readRawResults, sleep, useHarness } from './harness';
 
 const TOTAL = 8_000;
 const CHUNK_SIZE = 100;
@@ -19,15 +19,11 @@ const RESTARTS = [
 /** How long the server stays down: longer than a gRPC reconnect attempt, so the worker sees the outage. */
 const DOWN_MS = 3_000;
 
-const h = new Harness({
+const { h, markPassed } = useHarness({
   name: 'server-restart',
   sim: { latencyMedianMs: 20, latencyP99Ms: 60 },
-  workerEnv: { LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(MAX_CHUNKS_IN_FLIGHT), LLMBATCH_ITEM_CONCURRENCY: String(ITEM_CONCURRENCY) },
+  workerEnv: engineEnv(MAX_CHUNKS_IN_FLIGHT, ITEM_CONCURRENCY),
 });
-let passed = false;
-
-beforeAll(() => h.start(), 180_000);
-afterAll(() => h.shutdown(!passed), 60_000);
 
 describe('Temporal dev server restarted mid-batch on the same database file', () => {
   it('resumes the batch and completes it with every custom_id exactly once', async () => {
@@ -109,6 +105,6 @@ describe('Temporal dev server restarted mid-batch on the same database file', ()
         1,
       )}`,
     );
-    passed = true;
+    markPassed();
   }, 300_000);
 });

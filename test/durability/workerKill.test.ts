@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { batchWorkflowId, type BatchLine, type BatchWorkflowResult } from '../../src/shared/contracts';
 import { isSuccess } from '../../src/storage/types';
-import { chatLines, collect, Harness, killHard, RawResultCounter, readRawResults } from './harness';
+import { chatLines, collect, engineEnv, killHard, RawResultCounter, readRawResults, useHarness } from './harness';
 
 const TOTAL = 20_000;
 const CHUNK_SIZE = 100;
@@ -22,15 +22,11 @@ const KILL_AT = [0.2, 0.45, 0.7];
  */
 const DUPLICATE_SUCCESS_BOUND = KILL_AT.length * MAX_CHUNKS_IN_FLIGHT * ITEM_CONCURRENCY;
 
-const h = new Harness({
+const { h, markPassed } = useHarness({
   name: 'worker-kill',
   sim: { latencyMedianMs: 20, latencyP99Ms: 60 },
-  workerEnv: { LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(MAX_CHUNKS_IN_FLIGHT), LLMBATCH_ITEM_CONCURRENCY: String(ITEM_CONCURRENCY) },
+  workerEnv: engineEnv(MAX_CHUNKS_IN_FLIGHT, ITEM_CONCURRENCY),
 });
-let passed = false;
-
-beforeAll(() => h.start(), 180_000);
-afterAll(() => h.shutdown(!passed), 60_000);
 
 describe('worker killed with SIGKILL mid-batch', () => {
   it('completes with every custom_id exactly once, deterministic answers, and duplicate provider calls bounded by the items in flight', async () => {
@@ -112,6 +108,6 @@ describe('worker killed with SIGKILL mid-batch', () => {
         1,
       )}`,
     );
-    passed = true;
+    markPassed();
   }, 360_000);
 });
