@@ -3,8 +3,7 @@
  * `workflow signal --name pause` / `--name resume` (the contract in src/shared/contracts.ts).
  */
 import { batchWorkflowId, type BatchProgress, type BatchWorkflowResult } from '../../src/shared/contracts';
-import { isSuccess } from '../../src/storage/types';
-import { chatLines, collect, engineEnv, RawResultCounter, sleep, useHarness } from './harness';
+import { chatLines, engineEnv, RawResultCounter, sleep, expectEveryIdOnce, useHarness } from './harness';
 
 const TOTAL = 1_000;
 const CHUNK_SIZE = 50;
@@ -97,12 +96,7 @@ describe('temporal CLI on a running batch', () => {
     const done = await cliProgress(workflowId);
     expect(done).toMatchObject({ status: 'completed', succeeded: TOTAL });
 
-    const results = await collect(h.store.streamResults(batchId));
-    const ids = results.map((r) => r.custom_id);
-    expect(ids.length).toBe(TOTAL);
-    expect(new Set(ids).size).toBe(TOTAL);
-    expect([...ids].sort()).toEqual(lines.map((l) => l.custom_id).sort());
-    expect(results.every(isSuccess)).toBe(true);
+    await expectEveryIdOnce(h, batchId, lines);
 
     const stats = h.sim.stats();
     console.log(

@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/provider';
 import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchWorkflowInput } from '../../src/shared/contracts';
 import { FileBatchStore } from '../../src/storage/fileStore';
+import { isSuccess } from '../../src/storage/types';
 import { requireTemporalCliPath } from '../../src/temporal/binary';
 import { devServerCommand } from '../../src/temporal/devServer';
 
@@ -90,6 +91,17 @@ export function useHarness(options: HarnessOptions): { h: Harness; markPassed: (
       passed = true;
     },
   };
+}
+
+/** The store holds every input custom_id exactly once, each a success; returns the results. */
+export async function expectEveryIdOnce(h: Harness, batchId: string, lines: BatchLine[]): Promise<BatchOutputLine[]> {
+  const results = await collect(h.store.streamResults(batchId));
+  const ids = results.map((r) => r.custom_id);
+  expect(ids.length).toBe(lines.length);
+  expect(new Set(ids).size).toBe(lines.length);
+  expect([...ids].sort()).toEqual(lines.map((l) => l.custom_id).sort());
+  expect(results.every(isSuccess)).toBe(true);
+  return results;
 }
 
 export class Harness {

@@ -4,8 +4,7 @@
  * the SDK's worker dies with the server, a new one is started and the test says so.
  */
 import { batchWorkflowId, type BatchWorkflowResult } from '../../src/shared/contracts';
-import { isSuccess } from '../../src/storage/types';
-import { chatLines, collect, engineEnv, RawResultCounter, readRawResults, sleep, useHarness } from './harness';
+import { chatLines, engineEnv, RawResultCounter, readRawResults, sleep, expectEveryIdOnce, useHarness } from './harness';
 
 const TOTAL = 8_000;
 const CHUNK_SIZE = 100;
@@ -76,12 +75,7 @@ describe('Temporal dev server restarted mid-batch on the same database file', ()
     expect(result).toMatchObject({ status: 'completed', total: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 });
     for (const r of restarts) expect(r.atRecorded).toBeLessThan(TOTAL);
 
-    const results = await collect(h.store.streamResults(batchId));
-    const ids = results.map((r) => r.custom_id);
-    expect(ids.length).toBe(TOTAL);
-    expect(new Set(ids).size).toBe(TOTAL);
-    expect([...ids].sort()).toEqual(lines.map((l) => l.custom_id).sort());
-    expect(results.every(isSuccess)).toBe(true);
+    await expectEveryIdOnce(h, batchId, lines);
     const raw = await readRawResults(h.resultsDir(batchId));
     expect(raw.perId.size).toBe(TOTAL);
     expect(stats.bodies.distinct).toBe(TOTAL);

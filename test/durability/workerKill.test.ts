@@ -5,8 +5,7 @@
  */
 import OpenAI from 'openai';
 import { batchWorkflowId, type BatchLine, type BatchWorkflowResult } from '../../src/shared/contracts';
-import { isSuccess } from '../../src/storage/types';
-import { chatLines, collect, engineEnv, killHard, RawResultCounter, readRawResults, useHarness } from './harness';
+import { chatLines, engineEnv, killHard, RawResultCounter, readRawResults, expectEveryIdOnce, useHarness } from './harness';
 
 const TOTAL = 20_000;
 const CHUNK_SIZE = 100;
@@ -64,12 +63,7 @@ describe('worker killed with SIGKILL mid-batch', () => {
     expect(result).toMatchObject({ status: 'completed', total: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 });
 
     // The store's view: every custom_id exactly once, all successes.
-    const results = await collect(h.store.streamResults(batchId));
-    const ids = results.map((r) => r.custom_id);
-    expect(ids.length).toBe(TOTAL);
-    expect(new Set(ids).size).toBe(TOTAL);
-    expect([...ids].sort()).toEqual(lines.map((l) => l.custom_id).sort());
-    expect(results.every(isSuccess)).toBe(true);
+    const results = await expectEveryIdOnce(h, batchId, lines);
 
     // The raw append-only log: whatever it holds twice (or torn by a kill), the store reads once.
     const raw = await readRawResults(h.resultsDir(batchId));
