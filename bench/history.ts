@@ -17,7 +17,7 @@ export interface Timeline {
   workflowClosed: number;
   /** processChunk activities (last attempt), ordered by start. */
   chunks: Required<Span>[];
-  /** Other activities (summarizeBatch). */
+  /** Other activities (finishBatch). */
   others: Span[];
 }
 
@@ -107,7 +107,7 @@ export interface EngineTimes {
   refillScheduleMs: number;
   refillDispatchMs: number;
   meanChunkMs: number;
-  /** Last chunk closed → workflow closed (summarizeBatch), and workflow closed → a poll saw it. */
+  /** Last chunk closed → workflow closed (finishBatch), and workflow closed → a poll saw it. */
   summarizeMs: number;
   seenMs: number;
 }

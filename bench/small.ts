@@ -18,15 +18,15 @@ const OF_WHICH = '… of which the round trip of that last poll (a query on a cl
 /** Consecutive phases of one small batch in ms (they add up to POST → results read); history times are the server's clock, same host. */
 function phases(tl: Timeline, run: { epochStart: number; doneMs: number; resultsMs: number; lastPollMs: number }): Record<string, number> {
   const chunk = tl.chunks[0];
-  const summary = tl.others.find((s) => s.name === 'summarizeBatch');
-  if (!chunk || !summary?.closed) throw new Error('small batch: history lacks the chunk or summarizeBatch activity');
+  const summary = tl.others.find((s) => s.name === 'finishBatch');
+  if (!chunk || !summary?.closed) throw new Error('small batch: history lacks the chunk or finishBatch activity');
   return {
     'POST sent → workflow started (validate, store, start)': tl.workflowStarted - run.epochStart,
     'workflow started → chunk scheduled (first workflow task)': chunk.scheduled - tl.workflowStarted,
     'chunk scheduled → started (activity dispatch)': chunk.started - chunk.scheduled,
     'chunk activity running (the provider calls)': chunk.closed - chunk.started,
-    'chunk closed → summarizeBatch closed': summary.closed - chunk.closed,
-    'summarizeBatch closed → workflow closed': tl.workflowClosed - summary.closed,
+    'chunk closed → finishBatch closed': summary.closed - chunk.closed,
+    'finishBatch closed → workflow closed': tl.workflowClosed - summary.closed,
     'workflow closed → a poll saw it': run.epochStart + run.doneMs - tl.workflowClosed,
     [OF_WHICH]: run.lastPollMs,
     'results read': run.resultsMs - run.doneMs,

@@ -84,8 +84,9 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   let retryAfter = 0;
   let authFailure: string | undefined;
 
+  const writer = await deps.store.openResults(batchId, chunk);
   const record = async (result: BatchOutputLine): Promise<void> => {
-    await deps.store.appendResult(batchId, chunk, result);
+    await writer.append(result);
     recorded.set(result.custom_id, result);
   };
 
@@ -96,6 +97,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
     await runPending();
   } finally {
     clearInterval(beat);
+    await writer.close();
   }
 
   /** One item to a final outcome, or left pending for Temporal's next attempt. */

@@ -1,5 +1,6 @@
 /** Activities are built by a factory that takes their clients; tests pass fakes. */
 import type OpenAI from 'openai';
+import type { BatchProgress } from '../shared/contracts';
 import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
 import { LaneRegistry, type LaneLimits } from './lanes';
@@ -11,7 +12,23 @@ export interface ActivityDeps {
   config: { itemConcurrency: number; requestConcurrency: number; laneLimits?: LaneLimits };
 }
 
-export type BatchSummary = Omit<ChunkResult, 'chunk'>;
+export interface FinishBatchInput {
+  progress: BatchProgress;
+  chunkCount: number;
+  recount: boolean;
+}
+
+async function countStored(store: BatchStore, progress: BatchProgress, chunkCount: number) {
+  const counts = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+  for (let chunk = 0; chunk < chunkCount; chunk++) {
+    const s = summarizeChunk(chunk, [...(await store.getChunkResults(progress.batchId, chunk)).values()]);
+    counts.succeeded += s.succeeded;
+    counts.failed += s.failed;
+    counts.tokensIn += s.tokensIn;
+    counts.tokensOut += s.tokensOut;
+  }
+  return { ...counts, pending: progress.total - counts.succeeded - counts.failed };
+}
 
 export function createActivities({ openai, store, config }: ActivityDeps) {
   // One registry per worker process: every chunk activity shares each lane's pauses and budget.
@@ -23,17 +40,17 @@ export function createActivities({ openai, store, config }: ActivityDeps) {
     async processChunk(input: ChunkInput): Promise<ChunkResult> {
       return processChunk({ openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency }, input);
     },
-    /** Counts what the store holds: the final word on a batch, whatever was retried or cancelled. */
-    async summarizeBatch({ batchId, chunkCount }: { batchId: string; chunkCount: number }): Promise<BatchSummary> {
-      const total: BatchSummary = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
-      for (let chunk = 0; chunk < chunkCount; chunk++) {
-        const s = summarizeChunk(chunk, [...(await store.getChunkResults(batchId, chunk)).values()]);
-        total.succeeded += s.succeeded;
-        total.failed += s.failed;
-        total.tokensIn += s.tokensIn;
-        total.tokensOut += s.tokensOut;
-      }
-      return total;
+    /**
+     * Records the batch's final progress in the store, where the API reads it without Temporal.
+     * With `recount`, counts come from what the store holds, the final word after a cancel or a
+     * failure, when cancelled attempts recorded results no chunk reported. A batch that completed
+     * cleanly has exact counters already (each chunk reported once, for everything it holds), so
+     * it skips re-reading every result.
+     */
+    async finishBatch({ progress, chunkCount, recount }: FinishBatchInput): Promise<BatchProgress> {
+      const outcome = recount ? { ...progress, ...(await countStored(store, progress, chunkCount)) } : progress;
+      await store.putOutcome(progress.batchId, outcome);
+      return outcome;
     },
   };
 }

@@ -68,7 +68,9 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
   });
 
   app.get('/batches/:id', async (req, res) => {
-    res.json({ id: req.params.id, ...(await handleOf(req.params.id).query(progressQuery)) });
+    // An ended batch is read from the store: a query on a closed workflow replays its whole history.
+    const progress = (await store.getOutcome(req.params.id)) ?? (await handleOf(req.params.id).query(progressQuery));
+    res.json({ id: req.params.id, ...progress });
   });
 
   app.get('/batches/:id/results', async (req, res) => {

@@ -122,6 +122,8 @@ export interface BatchProgress {
   eta: string | null;
   /** Workflow runs so far (each continue-as-new starts one). */
   runs: number;
+  /** Why the batch failed, when it did. */
+  error?: string;
 }
 
 export type BatchWorkflowResult = BatchProgress;

@@ -3,15 +3,24 @@
  *   batches/<id>/manifest.json        written last, so a half-written input is invisible
  *   batches/<id>/input/<chunk>.jsonl  request lines
  *   batches/<id>/results/<chunk>.jsonl  append-only results; deduplicated by custom_id on read
+ *   batches/<id>/outcome.json         final progress, once the batch has ended
  */
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { BatchLine, BatchOutputLine } from '../shared/contracts';
-import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter } from './types';
+import type { BatchLine, BatchOutputLine, BatchProgress } from '../shared/contracts';
+import { CoalescingAppender } from './coalescingAppender';
+import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter, type ResultWriter } from './types';
 
 const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.jsonl`;
+
+/**
+ * Whole records go out in single O_APPEND writes, so concurrent writers (a retried attempt beside a
+ * stalled one) never interleave inside a record. The leading newline closes a line torn by a process
+ * killed mid-write; the reader skips the torn part.
+ */
+const resultRecord = (result: BatchOutputLine): string => `\n${JSON.stringify(result)}\n`;
 
 export class FileBatchStore implements BatchStore {
   constructor(private readonly root: string) {}
@@ -52,8 +61,23 @@ export class FileBatchStore implements BatchStore {
   }
 
   async getManifest(batchId: string): Promise<BatchManifest | undefined> {
+    return this.readJson<BatchManifest>(batchId, 'manifest.json');
+  }
+
+  async putOutcome(batchId: string, outcome: BatchProgress): Promise<void> {
+    // Write then rename, so a reader sees the whole outcome or none.
+    const path = join(this.dir(batchId), 'outcome.json');
+    await writeFile(`${path}.tmp`, JSON.stringify(outcome));
+    await rename(`${path}.tmp`, path);
+  }
+
+  async getOutcome(batchId: string): Promise<BatchProgress | undefined> {
+    return this.readJson<BatchProgress>(batchId, 'outcome.json');
+  }
+
+  private async readJson<T>(batchId: string, file: string): Promise<T | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.dir(batchId), 'manifest.json'), 'utf8')) as BatchManifest;
+      return JSON.parse(await readFile(join(this.dir(batchId), file), 'utf8')) as T;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -66,9 +90,16 @@ export class FileBatchStore implements BatchStore {
   }
 
   async appendResult(batchId: string, chunk: number, result: BatchOutputLine): Promise<void> {
-    // One write per record with O_APPEND, so concurrent writers never interleave within a line.
-    // The leading newline closes a line torn by a process killed mid-write.
-    await appendFile(join(this.dir(batchId), 'results', chunkFile(chunk)), `\n${JSON.stringify(result)}\n`);
+    await appendFile(this.resultPath(batchId, chunk), resultRecord(result));
+  }
+
+  async openResults(batchId: string, chunk: number): Promise<ResultWriter> {
+    const appender = await CoalescingAppender.open(this.resultPath(batchId, chunk));
+    return { append: (result) => appender.append(resultRecord(result)), close: () => appender.close() };
+  }
+
+  private resultPath(batchId: string, chunk: number): string {
+    return join(this.dir(batchId), 'results', chunkFile(chunk));
   }
 
   async getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>> {
@@ -88,7 +119,7 @@ export class FileBatchStore implements BatchStore {
   }
 
   private async *readResultFile(batchId: string, chunk: number): AsyncIterable<BatchOutputLine> {
-    const stream = createReadStream(join(this.dir(batchId), 'results', chunkFile(chunk)), 'utf8');
+    const stream = createReadStream(this.resultPath(batchId, chunk), 'utf8');
     try {
       for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
         if (!line) continue;

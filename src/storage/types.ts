@@ -1,4 +1,4 @@
-import type { BatchLine, BatchOutputLine } from '../shared/contracts';
+import type { BatchLine, BatchOutputLine, BatchProgress } from '../shared/contracts';
 
 export interface BatchManifest {
   batchId: string;
@@ -57,12 +57,26 @@ export interface BatchStore {
   putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest>;
   getManifest(batchId: string): Promise<BatchManifest | undefined>;
   getChunk(batchId: string, chunk: number): Promise<BatchLine[]>;
-  /** Appends results as they arrive. A custom_id recorded twice keeps its first result. */
+  /** Appends one result. A custom_id recorded twice keeps its first result. */
   appendResult(batchId: string, chunk: number, result: BatchOutputLine): Promise<void>;
+  /**
+   * A writer for one chunk's results as they arrive (what the chunk activity uses): cheaper per
+   * result than `appendResult`. `append` resolves once the result is recorded; same dedupe rule.
+   */
+  openResults(batchId: string, chunk: number): Promise<ResultWriter>;
   /** The results recorded so far for one chunk, by custom_id. */
   getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>>;
   /** Every recorded result once, chunk by chunk. */
   streamResults(batchId: string, filter?: ResultFilter): AsyncIterable<BatchOutputLine>;
+  /** The batch's final progress, written once it has ended, so it can be read without Temporal. */
+  putOutcome(batchId: string, outcome: BatchProgress): Promise<void>;
+  getOutcome(batchId: string): Promise<BatchProgress | undefined>;
+}
+
+export interface ResultWriter {
+  append(result: BatchOutputLine): Promise<void>;
+  /** Waits for every append to finish and releases the writer. */
+  close(): Promise<void>;
 }
 
 export const isSuccess = (r: BatchOutputLine): boolean =>

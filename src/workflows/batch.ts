@@ -50,7 +50,13 @@ function chunkActivities(priorityKey: number, tenant: string | undefined, maxAtt
   });
 }
 
-const { summarizeBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
+const { finishBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
+
+/** An activity's failure wraps the reason (e.g. the provider rejected our key) as its cause. */
+function failureReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? err.cause.message : err.message;
+}
 
 function initialState(input: BatchWorkflowInput): BatchCarry {
   return {
@@ -142,10 +148,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
     return continueAsNew<typeof batchWorkflow>({ ...input, carry: { ...state, runs: state.runs + 1 } });
   }
 
-  // The store is the final word: it also counts results recorded by cancelled or retried attempts.
-  const summary = await summarizeBatch({ batchId: input.batchId, chunkCount: input.chunkCount });
-  Object.assign(state, summary);
   finalStatus = failure !== undefined ? 'failed' : cancelRequested ? 'cancelled' : 'completed';
+  const progress = buildProgress(input, state, [], finalStatus, Date.now());
+  if (failure !== undefined) progress.error = failureReason(failure);
+  // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
+  const outcome = await finishBatch({ progress, chunkCount: input.chunkCount, recount: finalStatus !== 'completed' });
+  Object.assign(state, { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut });
   if (failure !== undefined) throw failure;
-  return buildProgress(input, state, [], finalStatus, Date.now());
+  return outcome;
 }

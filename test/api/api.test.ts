@@ -1,9 +1,12 @@
 /** The project API on a real dev server, worker and simulator. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
+import type { Config } from '../../src/config';
+import type { BatchStore } from '../../src/storage/types';
 import { startSimulator, type Simulator } from '../../src/provider';
 import type { BatchLine } from '../../src/shared/contracts';
 import { chatLines } from '../helpers/fakes';
@@ -16,16 +19,19 @@ let worker: Worker;
 let running: Promise<void>;
 let server: Server;
 let base: string;
+let store: BatchStore;
+let config: Config;
 
 beforeAll(async () => {
   const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
   env = e;
   sim = s;
-  const config = await testConfig(env, sim.url, { LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini' });
+  config = await testConfig(env, sim.url, { LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini' });
   const built = await testWorker(env, config, bundle);
   worker = built.worker;
+  store = built.store;
   running = worker.run();
-  server = createApp({ client: env.client, store: built.store, config }).listen(0, '127.0.0.1');
+  server = createApp({ client: env.client, store, config }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -66,6 +72,18 @@ describe('project API', () => {
 
     const dead = (await (await fetch(`${base}/batches/${id}/results?status=failed`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(dead.map((r) => r.custom_id)).toEqual(['broken']);
+
+    // An ended batch's progress comes from the store: it needs no Temporal (no query replaying the history,
+    // and it outlives the workflow's retention). An app whose Temporal client always fails still answers.
+    const unreachable = { workflow: { getHandle: () => { throw new Error('Temporal unreachable'); } } } as unknown as Client;
+    const offline = createApp({ client: unreachable, store, config }).listen(0, '127.0.0.1');
+    await new Promise((r) => offline.once('listening', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(offline.address() as AddressInfo).port}/batches/${id}`);
+      expect(await res.json()).toMatchObject({ id, status: 'completed', succeeded: 30, failed: 1, pending: 0 });
+    } finally {
+      offline.close();
+    }
   });
 
   it.each([

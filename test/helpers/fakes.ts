@@ -1,13 +1,14 @@
 /** Fakes for activity unit tests: an in-memory store and an OpenAI client whose answers a test scripts. */
 import { APIError } from 'openai';
 import type OpenAI from 'openai';
-import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
+import type { BatchLine, BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
 import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter } from '../../src/storage/types';
 
 export class MemoryStore implements BatchStore {
   chunks = new Map<string, BatchLine[]>();
   results = new Map<string, BatchOutputLine[]>();
   manifests = new Map<string, BatchManifest>();
+  outcomes = new Map<string, BatchProgress>();
 
   async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
     const chunker = new Chunker(chunkSize, weight);
@@ -30,6 +31,15 @@ export class MemoryStore implements BatchStore {
   async appendResult(batchId: string, chunk: number, result: BatchOutputLine) {
     const key = `${batchId}/${chunk}`;
     this.results.set(key, [...(this.results.get(key) ?? []), result]);
+  }
+  async openResults(batchId: string, chunk: number) {
+    return { append: (r: BatchOutputLine) => this.appendResult(batchId, chunk, r), close: async () => undefined };
+  }
+  async putOutcome(batchId: string, outcome: BatchProgress) {
+    this.outcomes.set(batchId, outcome);
+  }
+  async getOutcome(batchId: string) {
+    return this.outcomes.get(batchId);
   }
   async getChunkResults(batchId: string, chunk: number) {
     const m = new Map<string, BatchOutputLine>();

@@ -1,5 +1,5 @@
 /** The behaviour every BatchStore must have; each implementation's test file runs it. */
-import type { BatchOutputLine } from '../../src/shared/contracts';
+import type { BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
 import type { BatchStore } from '../../src/storage/types';
 import { chatLines } from '../helpers/fakes';
 
@@ -80,6 +80,28 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect((await collect(store.streamResults('batch4', 'succeeded'))).map((r) => r.custom_id)).toEqual(['item-0']);
       expect((await collect(store.streamResults('batch4', 'failed'))).map((r) => r.custom_id)).toEqual(['item-12']);
       expect(await collect(store.streamResults('batch4', 'all'))).toHaveLength(2);
+    });
+
+    it('records through a chunk writer, merging appends that arrive together, and dedupes with appendResult', async () => {
+      await store.putInput('batch6', chatLines(300), 300);
+      await store.appendResult('batch6', 0, success('item-0', { first: true }));
+      const writer = await store.openResults('batch6', 0);
+      // 300 appends in one tick: the writer may merge them, but each promise settles only once written.
+      await Promise.all(chatLines(300).map((l) => writer.append(success(l.custom_id, { first: false }))));
+      const seen = await store.getChunkResults('batch6', 0);
+      expect(seen.size).toBe(300);
+      expect(seen.get('item-0')?.response?.body).toEqual({ first: true });
+      await writer.append(failure('late'));
+      await writer.close();
+      expect((await store.getChunkResults('batch6', 0)).get('late')?.error?.code).toBe('invalid_value');
+    });
+
+    it('keeps the final outcome of an ended batch', async () => {
+      await store.putInput('batch7', chatLines(2), 10);
+      expect(await store.getOutcome('batch7')).toBeUndefined();
+      const outcome = { batchId: 'batch7', status: 'completed', total: 2, succeeded: 2, failed: 0, pending: 0 } as unknown as BatchProgress;
+      await store.putOutcome('batch7', outcome);
+      expect(await store.getOutcome('batch7')).toEqual(outcome);
     });
 
     it('survives concurrent appends without losing a result', async () => {

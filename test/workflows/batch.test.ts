@@ -152,14 +152,17 @@ describe('batchWorkflow', () => {
     expect(recorded.length).toBeGreaterThanOrEqual(3);
     expect(recorded.length).toBeLessThan(400);
     expect(result.pending).toBe(400 - recorded.length);
+    expect(await started.store.getOutcome(started.batchId)).toEqual(result);
   });
 
   it('fails fast with ProviderAuthError when the provider rejects the key', async () => {
     sim.configure({ apiKey: 'sk-right' });
-    const { run } = await runBatch(chatLines(50, 'auth'), { apiKey: 'sk-wrong' });
+    const { run, store, batchId } = await runBatch(chatLines(50, 'auth'), { apiKey: 'sk-wrong' });
     const err = await run.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(((err as WorkflowFailedError).cause?.cause as { type?: string }).type).toBe('ProviderAuthError');
+    // The stored outcome says why, for the API to show without Temporal.
+    expect(await store.getOutcome(batchId)).toMatchObject({ status: 'failed', error: expect.stringContaining('provider rejected our credentials') });
     // One failed call per in-flight item at most, not one per item per retry.
     expect(sim.stats().requests['/v1/chat/completions']?.['401'] ?? 0).toBeLessThanOrEqual(50);
   });
