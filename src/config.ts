@@ -22,7 +22,7 @@ const EnvSchema = z.object({
   API_PORT: port.default(3000),
   LLMBATCH_DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
   LLMBATCH_CHUNK_SIZE: positiveInt.max(1000).default(100),
-  LLMBATCH_MAX_CHUNKS_IN_FLIGHT: positiveInt.max(10_000).default(8),
+  LLMBATCH_MAX_CHUNKS_IN_FLIGHT: positiveInt.max(10_000).default(16),
   LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(64),
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
