@@ -14,6 +14,7 @@ import type { Sema } from 'async-sema';
 import type { LaneRegistry } from './lanes';
 import { estimateTokens } from '../shared/tokens';
 import { callProvider } from './provider';
+import { AbortGroup } from './abortGroup';
 
 export interface ChunkInput {
   batchId: string;
@@ -77,9 +78,10 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   const recorded = await deps.store.getChunkResults(batchId, chunk);
   const pending = lines.filter((l) => !recorded.has(l.custom_id));
   const lastAttempt = ctx.info.attempt >= input.maxAttempts;
-  // Every request in flight and every lane wait listens on this activity's cancellation signal, and
-  // each removes its listener when done: many listeners are expected here, not a leak.
+  // Every lane wait listens on this activity's cancellation signal and removes its listener when done:
+  // many listeners are expected here, not a leak. Requests get signals of their own (AbortGroup).
   setMaxListeners(0, ctx.cancellationSignal);
+  const requests = new AbortGroup(ctx.cancellationSignal);
   let transient = 0;
   let retryAfter = 0;
   let authFailure: string | undefined;
@@ -108,7 +110,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
       if (authFailure || ctx.cancellationSignal.aborted) return;
       try {
         await lane.acquire(tokens, ctx.cancellationSignal);
-        const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () => callProvider(deps.openai, line, ctx.cancellationSignal));
+        const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () => requests.run((signal) => callProvider(deps.openai, line, signal)));
         lane.observe(res.headers);
         await record({
           id: resultId(batchId, line.custom_id),
