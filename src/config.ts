@@ -3,7 +3,7 @@
  * A bad value stops start-up with a message naming the variable.
  */
 import { z } from 'zod';
-import type { RateLimits } from './shared/contracts';
+import { laneTaskQueue, LaneSchema, type LaneRef, type RateLimits } from './shared/contracts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -30,6 +30,19 @@ const EnvSchema = z.object({
   LLMBATCH_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_TPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_CHUNK_TOKENS: positiveInt.default(50_000),
+  /** JSON array of lanes, e.g. [{"model":"gpt-4o-mini","rpm":6000,"tpm":2000000}]; see LaneSchema. */
+  LLMBATCH_LANES: z
+    .string()
+    .default('[]')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(LaneSchema).max(100)),
   LLMBATCH_LANE_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_LANE_TPM: z.coerce.number().int().min(0).default(0),
 });
@@ -57,8 +70,10 @@ export interface Config {
     itemConcurrency: number;
     requestTimeoutMs: number;
   };
-  /** Provider limits held across every worker by the task queue's rate limit; 0 = none. */
+  /** Provider limits held across every worker by the default task queue's rate limit; 0 = none. */
   rateLimit: RateLimits;
+  /** Lanes with a task queue (and cross-worker limit) of their own. */
+  lanes: ConfiguredLane[];
   /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
   worker: {
     maxConcurrentActivities: number;
@@ -66,6 +81,10 @@ export interface Config {
     requestConcurrency: number;
     laneLimits: RateLimits;
   };
+}
+
+export interface ConfiguredLane extends LaneRef {
+  limits: RateLimits;
 }
 
 export class ConfigError extends Error {
@@ -109,12 +128,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
     },
     rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
+    lanes: configuredLanes(e.LLMBATCH_LANES, e.TEMPORAL_TASK_QUEUE),
     worker: {
       maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
       requestConcurrency: e.LLMBATCH_WORKER_CONCURRENCY,
       laneLimits: { rpm: e.LLMBATCH_LANE_RPM, tpm: e.LLMBATCH_LANE_TPM },
     },
   };
+}
+
+function configuredLanes(lanes: z.infer<typeof LaneSchema>[], baseQueue: string): ConfiguredLane[] {
+  const seen = new Set<string>();
+  return lanes.map((lane, i) => {
+    const taskQueue = laneTaskQueue(baseQueue, lane.endpoint, lane.model);
+    if (seen.has(taskQueue)) throw new ConfigError(`Invalid configuration:\n  LLMBATCH_LANES.${i}: ${lane.endpoint} ${lane.model} is listed twice`);
+    seen.add(taskQueue);
+    return { endpoint: lane.endpoint, model: lane.model, taskQueue, limits: { rpm: lane.rpm, tpm: lane.tpm } };
+  });
 }
 
 /** For entry points: load config or print the reason and exit 1. */

@@ -6,6 +6,7 @@
  *   POST /batches/:id/cancel | pause | resume
  *   POST /batches/:id/priority    {priority: 1..5}
  *   POST /batches/:id/concurrency {maxChunksInFlight}
+ *   GET  /lanes, PUT /lanes/limits   rate-limit lanes (lanes.ts)
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -26,6 +27,7 @@ import {
 import type { BatchStore, ResultFilter } from '../storage/types';
 import { estimateTokens } from '../shared/tokens';
 import { HttpError } from './httpError';
+import { laneFor, lanesRouter } from './lanes';
 import { parseBody, validateCreateBatch } from './validation';
 
 export interface ApiDeps {
@@ -58,6 +60,7 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
       maxChunksInFlight: request.options?.maxChunksInFlight ?? config.batch.maxChunksInFlight,
       maxAttempts: request.options?.maxAttempts,
       priority: request.priority,
+      lane: laneFor(request.requests, config.lanes),
     };
     await client.workflow.start('batchWorkflow', {
       workflowId: batchWorkflowId(batchId),
@@ -109,6 +112,8 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
     await handleOf(req.params.id).signal(setConcurrencySignal, maxChunksInFlight);
     res.status(202).json({ id: req.params.id, maxChunksInFlight });
   });
+
+  app.use(lanesRouter({ client, config }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found')));
   app.use(errorHandler);

@@ -16,6 +16,40 @@ export interface RateLimits {
   tpm: number;
 }
 
+/**
+ * A rate-limit lane: one (endpoint, model) pair with its own task queue, whose server-side rate
+ * limit holds across every worker and can be changed at runtime. Batches whose lines all share a
+ * configured lane's endpoint and model run their chunks there; others share the default queue.
+ */
+export const LaneSchema = z.strictObject({
+  endpoint: z.enum(SUPPORTED_URLS).default('/v1/chat/completions'),
+  model: z.string().min(1),
+  rpm: z.number().int().min(0).default(0),
+  tpm: z.number().int().min(0).default(0),
+});
+export type Lane = z.infer<typeof LaneSchema>;
+
+/** A batch's lane, as the workflow sees it: where its chunk activities are scheduled. */
+export interface LaneRef {
+  endpoint: string;
+  model: string;
+  taskQueue: string;
+}
+
+/** The lane's task queue, derived from the main one so several deployments can share a namespace. */
+export const laneTaskQueue = (baseQueue: string, endpoint: string, model: string): string => `${baseQueue}@${endpoint}@${model}`;
+
+/** `PUT /lanes/limits`: a new limit for one lane (or, without endpoint and model, the default queue). */
+export const SetLaneLimitRequestSchema = z
+  .strictObject({
+    endpoint: z.enum(SUPPORTED_URLS).optional(),
+    model: z.string().min(1).optional(),
+    /** Both null or absent: clear the runtime limit, so the workers' start-up limit applies again. */
+    rpm: z.number().int().min(0).nullable().optional(),
+    tpm: z.number().int().min(0).nullable().optional(),
+  })
+  .refine((r) => (r.endpoint === undefined) === (r.model === undefined), { message: 'give endpoint and model together, or neither for the default queue', path: ['model'] });
+
 /** Limits that bound every input; documented in README.md. */
 export const LIMITS = {
   customIdMaxLength: 512,
@@ -75,6 +109,8 @@ export interface BatchWorkflowInput {
   priority?: number;
   /** The tenant: Temporal's fairness key, so tenants share workers evenly. */
   tenant?: string;
+  /** The rate-limit lane whose task queue runs the chunks; absent: the default queue. */
+  lane?: LaneRef;
   /** Attempts per chunk before pending items become `retries_exhausted` dead letters. */
   maxAttempts?: number;
   /** Items per chunk (the last chunk may be smaller). */
@@ -124,6 +160,8 @@ export interface BatchProgress {
   runs: number;
   /** Why the batch failed, when it did. */
   error?: string;
+  /** The rate-limit lane the chunks run on; null: the default queue. */
+  lane: LaneRef | null;
 }
 
 export type BatchWorkflowResult = BatchProgress;

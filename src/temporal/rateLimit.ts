@@ -1,16 +1,15 @@
 /**
- * The limit that holds across every worker: Temporal's server-side rate limit on
- * the task queue's activity tasks (each worker's poll carries it; the server enforces
- * it for the whole queue). A chunk carries at most `maxItems` requests and `maxTokens`
- * estimated tokens, so a limit on chunks per second is a limit on requests and tokens
- * per minute.
+ * The limit that holds across every worker: Temporal's server-side rate limit on a task queue's
+ * activity tasks. A chunk carries at most `maxItems` requests and `maxTokens` estimated tokens, so a
+ * limit on chunks per second is a limit on requests and tokens per minute.
  *
- * Why not UpdateTaskQueueConfig, which could change it at runtime: on the 1.32 dev
- * server a queue rate limit set through it was stored (describe returned it) but
- * did not slow dispatch at all (measured: ~250-450 chunk requests/s against 95
- * asked), while the worker-set limit held. See docs/architecture.md.
+ * Two sources, the server's order: a limit set through the task-queue config (UpdateTaskQueueConfig,
+ * here or with `temporal task-queue config set`) wins while it is set; otherwise the limit each worker
+ * states in its polls (LLMBATCH_RPM/TPM, a lane's rpm/tpm). Either holds only if activities reach
+ * matching: eager dispatch skips it, so our worker turns eager activities off.
  */
-
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { RateLimits } from '../shared/contracts';
 
 /** Room for the server limiter's burst and for clocks that disagree, so a 60 s window never overshoots. */
@@ -24,4 +23,38 @@ export function chunksPerSecond(limits: RateLimits, chunk: { maxItems: number; m
   ];
   const rate = Math.min(...rates);
   return Number.isFinite(rate) ? rate * RATE_LIMIT_HEADROOM : undefined;
+}
+
+const ACTIVITY_QUEUE = temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
+
+/** Sets (or, with undefined, clears) the runtime limit of a queue's activity tasks, in chunks per second. */
+export async function setQueueRateLimit(client: Client, namespace: string, taskQueue: string, perSecond: number | undefined, reason: string): Promise<void> {
+  await client.workflowService.updateTaskQueueConfig({
+    namespace,
+    identity: 'llmbatch-api',
+    taskQueue,
+    taskQueueType: ACTIVITY_QUEUE,
+    updateQueueRateLimit: perSecond === undefined ? { reason } : { rateLimit: { requestsPerSecond: perSecond }, reason },
+  });
+}
+
+export interface QueueRateLimit {
+  /** Chunks per second the server enforces now; null: unlimited. */
+  effectivePerSecond: number | null;
+  /** Where it comes from: the runtime config (api), the workers' polls (worker), or none. */
+  source: 'api' | 'worker' | 'none';
+}
+
+export async function describeQueueRateLimit(client: Client, namespace: string, taskQueue: string): Promise<QueueRateLimit> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: ACTIVITY_QUEUE,
+    reportConfig: true,
+  });
+  const Source = temporal.api.enums.v1.RateLimitSource;
+  const effective = res.effectiveRateLimit;
+  const source = effective?.rateLimitSource === Source.RATE_LIMIT_SOURCE_API ? 'api' : effective?.rateLimitSource === Source.RATE_LIMIT_SOURCE_WORKER ? 'worker' : 'none';
+  const perSecond = effective?.requestsPerSecond;
+  return { effectivePerSecond: source === 'none' || !perSecond ? null : perSecond, source };
 }

@@ -4,7 +4,9 @@ import OpenAI from 'openai';
 import { createActivities } from '../activities';
 import type { Config } from '../config';
 import type { BatchStore } from '../storage/types';
+import type { RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
+import { WorkerGroup } from './workerGroup';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -25,29 +27,40 @@ export function createOpenAIClient(config: Config): OpenAI {
   });
 }
 
-export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
-  return Worker.create({
+  const activities = createActivities({
+    openai,
+    store,
+    config: {
+      itemConcurrency: config.batch.itemConcurrency,
+      requestConcurrency: config.worker.requestConcurrency,
+      laneLimits: config.worker.laneLimits,
+    },
+  });
+  const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
+  const activityOptions = (limits: RateLimits): Omit<WorkerOptions, 'taskQueue'> => ({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({
-      openai,
-      store,
-      config: {
-        itemConcurrency: config.batch.itemConcurrency,
-        requestConcurrency: config.worker.requestConcurrency,
-        laneLimits: config.worker.laneLimits,
-      },
-    }),
-    // Chunk activities per worker process; each runs up to LLMBATCH_ITEM_CONCURRENCY requests.
+    activities,
+    // Chunk activities per queue in this process; each runs up to LLMBATCH_ITEM_CONCURRENCY requests.
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-    // LLMBATCH_RPM/TPM as chunks per second: enforced by the server across every worker on the queue.
-    maxTaskQueueActivitiesPerSecond: chunksPerSecond(config.rateLimit, { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens }),
+    // RPM/TPM as chunks per second, enforced by the server across every worker on the queue. A limit set
+    // at runtime through the task-queue config (PUT /lanes/limits) takes precedence while it is set.
+    maxTaskQueueActivitiesPerSecond: chunksPerSecond(limits, chunkBounds),
     // Cancellation reaches activities through heartbeats; flush them often so a cancel lands within seconds.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
   });
+  const main = await Worker.create({
+    ...activityOptions(config.rateLimit),
+    taskQueue: config.temporal.taskQueue,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    // An activity handed back eagerly with the workflow task never reaches matching, where the queue's
+    // rate limit is enforced (temporalio/temporal#6800): without this, a limit set at runtime is bypassed.
+    maxEagerActivityReservationsPerWorkflowTask: 0,
+  });
+  const lanes = await Promise.all(config.lanes.map((lane) => Worker.create({ ...activityOptions(lane.limits), taskQueue: lane.taskQueue })));
+  return new WorkerGroup([main, ...lanes]);
 }

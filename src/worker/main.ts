@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker({ connection, config, store: new FileBatchStore(config.dataDir) });
   console.log(
-    `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}; provider ${config.provider.baseURL}` +
+    `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}` +
+      (config.lanes.length ? ` and ${config.lanes.length} lane queue(s) (${config.lanes.map((l) => l.taskQueue).join(', ')})` : '') +
+      `; provider ${config.provider.baseURL}` +
       (config.provider.simulated ? ' (SIMULATED provider, not a real LLM)' : ''),
   );
   // worker.run() resolves after SIGINT/SIGTERM once in-flight tasks drain (the SDK installs those handlers).

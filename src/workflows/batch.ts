@@ -38,15 +38,17 @@ const MAX_CHUNKS_IN_FLIGHT = 10_000;
 /** Roll over well before Temporal's 10,240-event warning even if the server does not suggest it. */
 const HISTORY_EVENTS_LIMIT = 8_000;
 
-function chunkActivities(priorityKey: number, tenant: string | undefined, maxAttempts: number) {
+function chunkActivities(priorityKey: number, input: BatchWorkflowInput, maxAttempts: number) {
   return proxyActivities<Activities>({
+    // A lane's own queue carries its server-side rate limit; otherwise the workflow's queue.
+    taskQueue: input.lane?.taskQueue,
     startToCloseTimeout: '15 minutes',
     // Heartbeats flush every second (worker setting), so 10 s without one means the worker is gone.
     heartbeatTimeout: '10 seconds',
     // Settle only once the activity has stopped, so counts and re-runs see its last writes.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: maxAttempts },
-    priority: { priorityKey, fairnessKey: tenant },
+    priority: { priorityKey, fairnessKey: input.tenant },
   });
 }
 
@@ -114,7 +116,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const startChunk = (chunk: number): void => {
     const scope = new CancellationScope();
     inFlight.set(chunk, scope);
-    const { processChunk } = chunkActivities(state.priority, input.tenant, maxAttempts);
+    const { processChunk } = chunkActivities(state.priority, input, maxAttempts);
     void scope
       .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts }))
       .then(

@@ -36,5 +36,6 @@ export function buildProgress(
     ratePerSecond: Math.round(ratePerSecond * 10) / 10,
     eta,
     runs: state.runs,
+    lane: input.lane ?? null,
   };
 }

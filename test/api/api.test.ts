@@ -26,7 +26,8 @@ beforeAll(async () => {
   const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
   env = e;
   sim = s;
-  config = await testConfig(env, sim.url, { LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini' });
+  // A lane for the default model: these batches run their chunks on the lane's own queue and worker.
+  config = await testConfig(env, sim.url, { LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":60000}]' });
   const built = await testWorker(env, config, bundle);
   worker = built.worker;
   store = built.store;
@@ -63,7 +64,7 @@ describe('project API', () => {
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
 
-    expect(await waitForStatus(id)).toMatchObject({ id, status: 'completed', total: 31, succeeded: 30, failed: 1, pending: 0 });
+    expect(await waitForStatus(id)).toMatchObject({ id, status: 'completed', total: 31, succeeded: 30, failed: 1, pending: 0, lane: { model: 'gpt-4o-mini', taskQueue: config.lanes[0]?.taskQueue } });
 
     const all = (await (await fetch(`${base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(all).toHaveLength(31);
@@ -139,6 +140,13 @@ describe('project API', () => {
     const res = await post('/batches', body);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain(field);
+  });
+
+  it('lists the default queue and each lane with the limit the server enforces', async () => {
+    const { data } = (await (await fetch(`${base}/lanes`)).json()) as { data: Array<Record<string, unknown>> };
+    expect(data.map((l) => l.taskQueue)).toEqual([config.temporal.taskQueue, config.lanes[0]?.taskQueue]);
+    // 60,000 RPM in chunks of 100 items, with 5% headroom: 9.5 chunks/s, stated by the lane's worker.
+    expect(data[1]).toMatchObject({ model: 'gpt-4o-mini', startupLimits: { rpm: 60000, tpm: 0 }, limit: { source: 'worker', chunksPerSecond: expect.closeTo(9.5, 3) } });
   });
 
   it('answers 400 for a body that is not JSON', async () => {

@@ -15,11 +15,17 @@ import { Client, Connection } from '@temporalio/client';
 import { ManagedChild, tsEntry } from '../../src/cli/processes';
 import { loadConfig } from '../../src/config';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/provider';
-import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchWorkflowInput } from '../../src/shared/contracts';
+import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchWorkflowInput, type LaneRef } from '../../src/shared/contracts';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { isSuccess } from '../../src/storage/types';
 import { requireTemporalCliPath } from '../../src/temporal/binary';
 import { devServerCommand } from '../../src/temporal/devServer';
+
+/** The simulator's chat calls so far: answered 200, answered 429, and all. */
+export function chatCounts(sim: Simulator): { ok: number; limited: number; all: number } {
+  const byStatus = sim.stats().requests['/v1/chat/completions'] ?? {};
+  return { ok: byStatus['200'] ?? 0, limited: byStatus['429'] ?? 0, all: Object.values(byStatus).reduce((a, b) => a + b, 0) };
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -69,6 +75,8 @@ export interface HarnessOptions {
   sim?: SimulatorOptions;
   /** Extra worker environment (LLMBATCH_MAX_CHUNKS_IN_FLIGHT, LLMBATCH_ITEM_CONCURRENCY, ...). */
   workerEnv?: NodeJS.ProcessEnv;
+  /** Worker processes `useHarness` starts (default 1). */
+  workers?: number;
 }
 
 /** The engine knobs these tests vary, as the worker's environment. */
@@ -83,7 +91,7 @@ export function engineEnv(maxChunksInFlight: number, itemConcurrency: number): N
 export function useHarness(options: HarnessOptions): { h: Harness; markPassed: () => void } {
   const h = new Harness(options);
   let passed = false;
-  beforeAll(() => h.start(), 180_000);
+  beforeAll(() => h.start({ workers: options.workers }), 180_000);
   afterAll(() => h.shutdown(!passed), 60_000);
   return {
     h,
@@ -129,13 +137,13 @@ export class Harness {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** Simulator, dev server and one worker. */
-  async start(): Promise<void> {
+  /** Simulator, dev server and `workers` worker processes (one by default). */
+  async start({ workers = 1 }: { workers?: number } = {}): Promise<void> {
     this.sim = await startSimulator({ seed: 11, ...this.options.sim });
     this.port = await freePort();
     this.uiPort = await freePort(); // unused (--headless) but must be a valid port
     await this.startServer();
-    await this.startWorker();
+    for (let i = 0; i < workers; i++) await this.startWorker();
   }
 
   /** The dev server as `npm run temporal` runs it (our flags, persistent --db-filename <dir>/temporal.sqlite), headless; the same port and file on every start. */
@@ -243,7 +251,7 @@ export class Harness {
   }
 
   /** Writes the input to the store and starts `batchWorkflow` on it, as the API does. */
-  async startBatch(lines: BatchLine[], opts: { chunkSize: number; maxChunksInFlight: number }): Promise<{ batchId: string; input: BatchWorkflowInput }> {
+  async startBatch(lines: BatchLine[], opts: { chunkSize: number; maxChunksInFlight: number; lane?: LaneRef }): Promise<{ batchId: string; input: BatchWorkflowInput }> {
     const batchId = randomUUID();
     const manifest = await this.store.putInput(batchId, lines, opts.chunkSize);
     const input: BatchWorkflowInput = {
@@ -252,6 +260,7 @@ export class Harness {
       chunkCount: manifest.chunkCount,
       chunkSize: manifest.chunkSize,
       maxChunksInFlight: opts.maxChunksInFlight,
+      lane: opts.lane,
     };
     const client = await this.client();
     await client.workflow.start('batchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: this.taskQueue, args: [input] });

@@ -1,7 +1,7 @@
 /** Signals and long-run behaviour of the batch workflow on a real dev server: pause/resume, concurrency, priority, continue-as-new. */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { startSimulator, type Simulator } from '../../src/provider';
 import {
@@ -64,10 +64,10 @@ async function startBatch(config: Config, store: BatchStore, items: number, extr
   return { batchId, handle, progress: () => handle.query(progressQuery) };
 }
 
-async function withWorker<T>(extraEnv: NodeJS.ProcessEnv, fn: (config: Config, store: BatchStore, worker: Worker) => Promise<T>): Promise<T> {
+async function withWorker<T>(extraEnv: NodeJS.ProcessEnv, fn: (config: Config, store: BatchStore) => Promise<T>): Promise<T> {
   const config = await testConfig(env, sim.url, extraEnv);
   const { worker, store } = await testWorker(env, config, bundle);
-  return worker.runUntil(fn(config, store, worker));
+  return worker.runUntil(fn(config, store));
 }
 
 describe('batch controls', () => {

@@ -1,0 +1,69 @@
+/**
+ * Rate-limit lanes on the API: which lane a new batch runs on, and the routes that read and change
+ * each lane's cross-worker limit at runtime.
+ *   GET /lanes          the default queue and every configured lane, with the limit the server enforces
+ *   PUT /lanes/limits   {endpoint?, model?, rpm?, tpm?}: a new limit now, no restart; rpm and tpm null: clear it
+ */
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import type { Config, ConfiguredLane } from '../config';
+import { SetLaneLimitRequestSchema, type BatchLine, type LaneRef, type RateLimits } from '../shared/contracts';
+import { chunksPerSecond, describeQueueRateLimit, setQueueRateLimit } from '../temporal/rateLimit';
+import { HttpError } from './httpError';
+import { parseBody } from './validation';
+
+/** The configured lane every line of the batch belongs to; undefined (the default queue) for mixed batches. */
+export function laneFor(lines: readonly BatchLine[], lanes: readonly ConfiguredLane[]): LaneRef | undefined {
+  const first = lines[0];
+  if (!first) return undefined;
+  const model = first.body.model;
+  if (!lines.every((l) => l.url === first.url && l.body.model === model)) return undefined;
+  const lane = lanes.find((l) => l.endpoint === first.url && l.model === model);
+  return lane && { endpoint: lane.endpoint, model: lane.model, taskQueue: lane.taskQueue };
+}
+
+export function lanesRouter({ client, config }: { client: Client; config: Config }): Router {
+  const router = Router();
+  const chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
+  const queues = [
+    { endpoint: null, model: null, taskQueue: config.temporal.taskQueue, startupLimits: config.rateLimit },
+    ...config.lanes.map((l) => ({ endpoint: l.endpoint, model: l.model, taskQueue: l.taskQueue, startupLimits: l.limits })),
+  ];
+
+  const describe = async (q: (typeof queues)[number]) => {
+    const limit = await describeQueueRateLimit(client, config.temporal.namespace, q.taskQueue);
+    const perSecond = limit.effectivePerSecond;
+    return {
+      endpoint: q.endpoint,
+      model: q.model,
+      taskQueue: q.taskQueue,
+      startupLimits: q.startupLimits,
+      limit: {
+        source: limit.source,
+        chunksPerSecond: perSecond,
+        // A chunk holds at most chunkSize requests and chunkTokens estimated tokens.
+        maxRequestsPerMinute: perSecond === null ? null : Math.floor(perSecond * 60 * chunk.maxItems),
+        maxTokensPerMinute: perSecond === null ? null : Math.floor(perSecond * 60 * chunk.maxTokens),
+      },
+    };
+  };
+
+  router.get('/lanes', async (_req, res) => {
+    res.json({ data: await Promise.all(queues.map(describe)) });
+  });
+
+  router.put('/lanes/limits', async (req, res) => {
+    const body = parseBody(SetLaneLimitRequestSchema, req.body, 'lane limit');
+    const queue = queues.find((q) => q.endpoint === (body.endpoint ?? null) && q.model === (body.model ?? null));
+    if (!queue) throw new HttpError(404, `no lane for ${body.endpoint} ${body.model}: lanes come from LLMBATCH_LANES`);
+    const clear = (body.rpm ?? null) === null && (body.tpm ?? null) === null;
+    const limits: RateLimits = { rpm: body.rpm ?? 0, tpm: body.tpm ?? 0 };
+    const perSecond = clear ? undefined : chunksPerSecond(limits, chunk);
+    if (!clear && perSecond === undefined) throw new HttpError(400, 'invalid lane limit: rpm and tpm are both 0; send them as null to clear the runtime limit');
+    const reason = clear ? 'llmbatch: cleared' : `llmbatch: rpm=${limits.rpm} tpm=${limits.tpm}`;
+    await setQueueRateLimit(client, config.temporal.namespace, queue.taskQueue, perSecond, reason);
+    res.json(await describe(queue));
+  });
+
+  return router;
+}
