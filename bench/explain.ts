@@ -83,7 +83,7 @@ export function phaseSection(s: ThroughputResult): string {
   const milestones =
     `llmbatch's milestones (workflow history): POST answered after ${ms(s.llm.postMs)}; first chunk activity started ${ms(t.firstChunkMs)} after the POST was sent; ` +
     `${s.llm.chunks} chunks of ${s.engine.chunkSize}, mean ${ms(t.meanChunkMs)} each; when a chunk closed, the next was scheduled ${ms(t.refillScheduleMs)} later (a workflow task) and started ${ms(t.refillDispatchMs)} after that; ` +
-    `last chunk closed → workflow closed ${ms(t.summarizeMs)} (finishBatch); workflow closed → a poll saw it ${ms(t.seenMs)} (polling every ${s.llm.pollMs} ms).`;
+    `last chunk closed → a poll saw the batch ended ${ms(t.endSeenMs)} (finishBatch stores the outcome the API reads; polling every ${s.llm.pollMs} ms).`;
   const latencyBound = Boolean(s.engine.simEnv.SIM_LATENCY_MEDIAN_MS);
   // Little's law (in flight = rate × round trip): with the same latency on both sides, the rate ratio is the in-flight ratio.
   const little = latencyBound
