@@ -3,10 +3,36 @@
  * A bad value stops start-up with a message naming the variable.
  */
 import { z } from 'zod';
-import { laneTaskQueue, LaneSchema, type LaneRef, type RateLimits } from './shared/contracts';
+import { laneTaskQueue, LaneSchema, ModelPriceSchema, type LaneRef, type ModelPrice, type RateLimits } from './shared/contracts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+
+/** An environment variable holding JSON, checked against `schema`. */
+function jsonOf<S extends z.ZodType>(schema: S) {
+  return z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
+/**
+ * List prices (USD per million tokens) of common models, for the cost in progress; set LLMBATCH_PRICES
+ * to your own contract's. The Batch API bills half of these.
+ */
+const DEFAULT_PRICES: Record<string, ModelPrice> = {
+  'gpt-4o-mini': { input: 0.15, output: 0.6, batchDiscount: 0.5 },
+  'gpt-4o': { input: 2.5, output: 10, batchDiscount: 0.5 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6, batchDiscount: 0.5 },
+  'text-embedding-3-small': { input: 0.02, output: 0, batchDiscount: 0.5 },
+};
 
 const EnvSchema = z.object({
   LLMBATCH_DATA_DIR: z.string().min(1).default('.data'),
@@ -30,19 +56,19 @@ const EnvSchema = z.object({
   LLMBATCH_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_TPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_CHUNK_TOKENS: positiveInt.default(50_000),
+  LLMBATCH_NATIVE: z.enum(['on', 'off']).default('on'),
+  LLMBATCH_DEFAULT_MODE: z.enum(['realtime', 'native', 'auto']).default('realtime'),
+  LLMBATCH_AUTO_NATIVE_MIN_ITEMS: positiveInt.default(10_000),
+  LLMBATCH_NATIVE_WINDOW_HOURS: z.coerce.number().positive().default(24),
+  LLMBATCH_NATIVE_MAX_LINES: positiveInt.max(1_000_000).default(50_000),
+  LLMBATCH_NATIVE_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
+  LLMBATCH_NATIVE_POLL_INITIAL_MS: positiveInt.default(30_000),
+  LLMBATCH_NATIVE_POLL_MAX_MS: positiveInt.default(600_000),
+  LLMBATCH_REALTIME_RESERVE_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /** JSON object: model → {input, output, batchDiscount?} in USD per million tokens. */
+  LLMBATCH_PRICES: jsonOf(z.record(z.string().min(1), ModelPriceSchema)).default(DEFAULT_PRICES),
   /** JSON array of lanes, e.g. [{"model":"gpt-4o-mini","rpm":6000,"tpm":2000000}]; see LaneSchema. */
-  LLMBATCH_LANES: z
-    .string()
-    .default('[]')
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.array(LaneSchema).max(100)),
+  LLMBATCH_LANES: jsonOf(z.array(LaneSchema).max(100)).default([]),
   LLMBATCH_LANE_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_LANE_TPM: z.coerce.number().int().min(0).default(0),
 });
@@ -74,6 +100,8 @@ export interface Config {
   rateLimit: RateLimits;
   /** Lanes with a task queue (and cross-worker limit) of their own. */
   lanes: ConfiguredLane[];
+  native: NativeConfig;
+  prices: Record<string, ModelPrice>;
   /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
   worker: {
     maxConcurrentActivities: number;
@@ -81,6 +109,20 @@ export interface Config {
     requestConcurrency: number;
     laneLimits: RateLimits;
   };
+}
+
+export interface NativeConfig {
+  /** The provider has a Batch API (`/v1/files` + `/v1/batches`). */
+  enabled: boolean;
+  defaultMode: 'realtime' | 'native' | 'auto';
+  /** Auto picks native from this many items up. */
+  autoMinItems: number;
+  /** The provider's completion window. */
+  windowHours: number;
+  limits: { maxLines: number; maxBytes: number };
+  poll: { initialMs: number; maxMs: number };
+  /** Time kept before an auto batch's deadline to finish its leftovers in realtime. */
+  realtimeReserveMs: number;
 }
 
 export interface ConfiguredLane extends LaneRef {
@@ -129,6 +171,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
     lanes: configuredLanes(e.LLMBATCH_LANES, e.TEMPORAL_TASK_QUEUE),
+    native: {
+      enabled: e.LLMBATCH_NATIVE === 'on',
+      defaultMode: e.LLMBATCH_DEFAULT_MODE,
+      autoMinItems: e.LLMBATCH_AUTO_NATIVE_MIN_ITEMS,
+      windowHours: e.LLMBATCH_NATIVE_WINDOW_HOURS,
+      limits: { maxLines: e.LLMBATCH_NATIVE_MAX_LINES, maxBytes: e.LLMBATCH_NATIVE_MAX_BYTES },
+      poll: { initialMs: e.LLMBATCH_NATIVE_POLL_INITIAL_MS, maxMs: e.LLMBATCH_NATIVE_POLL_MAX_MS },
+      realtimeReserveMs: e.LLMBATCH_REALTIME_RESERVE_MS,
+    },
+    prices: e.LLMBATCH_PRICES,
     worker: {
       maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
       requestConcurrency: e.LLMBATCH_WORKER_CONCURRENCY,

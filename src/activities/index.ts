@@ -1,6 +1,6 @@
 /** Activities are built by a factory that takes their clients; tests pass fakes. */
 import type OpenAI from 'openai';
-import type { BatchProgress } from '../shared/contracts';
+import { costUsd, type BatchProgress, type ModelPrice } from '../shared/contracts';
 import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
 import { LaneRegistry, type LaneLimits } from './lanes';
@@ -16,6 +16,8 @@ export interface FinishBatchInput {
   progress: BatchProgress;
   chunkCount: number;
   recount: boolean;
+  /** The model's price, to cost the recounted tokens. */
+  price?: ModelPrice;
 }
 
 async function countStored(store: BatchStore, progress: BatchProgress, chunkCount: number) {
@@ -47,8 +49,12 @@ export function createActivities({ openai, store, config }: ActivityDeps) {
      * cleanly has exact counters already (each chunk reported once, for everything it holds), so
      * it skips re-reading every result.
      */
-    async finishBatch({ progress, chunkCount, recount }: FinishBatchInput): Promise<BatchProgress> {
-      const outcome = recount ? { ...progress, ...(await countStored(store, progress, chunkCount)) } : progress;
+    async finishBatch({ progress, chunkCount, recount, price }: FinishBatchInput): Promise<BatchProgress> {
+      let outcome = progress;
+      if (recount) {
+        const counts = await countStored(store, progress, chunkCount);
+        outcome = { ...progress, ...counts, costUsd: costUsd(price, counts.tokensIn, counts.tokensOut, progress.mode) };
+      }
       await store.putOutcome(progress.batchId, outcome);
       return outcome;
     },

@@ -1,6 +1,6 @@
 /**
  * The project API, built from its dependencies (the Temporal client is made once, at start-up).
- *   POST /batches                 {requests: [...], model?}  → 201 {id, ...progress}
+ *   POST /batches                 {requests: [...], model?, priority?, options?}  → 201 {id, total, mode, modeReason, status}
  *   GET  /batches/:id             progress
  *   GET  /batches/:id/results     JSONL (?status=failed for the dead letters, succeeded, all)
  *   POST /batches/:id/cancel | pause | resume
@@ -16,18 +16,18 @@ import {
   batchWorkflowId,
   cancelSignal,
   pauseSignal,
-  progressQuery,
   resumeSignal,
   SetConcurrencyRequestSchema,
   setConcurrencySignal,
   SetPriorityRequestSchema,
   setPrioritySignal,
-  type BatchWorkflowInput,
 } from '../shared/contracts';
 import type { BatchStore, ResultFilter } from '../storage/types';
 import { estimateTokens } from '../shared/tokens';
 import { HttpError } from './httpError';
-import { laneFor, lanesRouter } from './lanes';
+import { lanesRouter } from './lanes';
+import { readProgress } from './progress';
+import { startBatch } from './startBatch';
 import { parseBody, validateCreateBatch } from './validation';
 
 export interface ApiDeps {
@@ -52,28 +52,12 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
     const request = validateCreateBatch(req.body, config.batch.defaultModel);
     const batchId = randomUUID();
     const manifest = await store.putInput(batchId, request.requests, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
-    const input: BatchWorkflowInput = {
-      batchId,
-      total: manifest.total,
-      chunkCount: manifest.chunkCount,
-      chunkSize: manifest.chunkSize,
-      maxChunksInFlight: request.options?.maxChunksInFlight ?? config.batch.maxChunksInFlight,
-      maxAttempts: request.options?.maxAttempts,
-      priority: request.priority,
-      lane: laneFor(request.requests, config.lanes),
-    };
-    await client.workflow.start('batchWorkflow', {
-      workflowId: batchWorkflowId(batchId),
-      taskQueue: config.temporal.taskQueue,
-      args: [input],
-    });
-    res.status(201).json({ id: batchId, status: 'running', total: manifest.total });
+    const started = await startBatch(client, config, request, manifest, Date.now());
+    res.status(201).json({ ...started, status: 'running' });
   });
 
   app.get('/batches/:id', async (req, res) => {
-    // An ended batch is read from the store: a query on a closed workflow replays its whole history.
-    const progress = (await store.getOutcome(req.params.id)) ?? (await handleOf(req.params.id).query(progressQuery));
-    res.json({ id: req.params.id, ...progress });
+    res.json({ id: req.params.id, ...(await readProgress(client, store, req.params.id)) });
   });
 
   app.get('/batches/:id/results', async (req, res) => {

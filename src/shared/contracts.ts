@@ -29,6 +29,21 @@ export const LaneSchema = z.strictObject({
 });
 export type Lane = z.infer<typeof LaneSchema>;
 
+/** USD per million tokens; native mode pays `batchDiscount` × these (0.5 at OpenAI). */
+export const ModelPriceSchema = z.strictObject({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  batchDiscount: z.number().min(0).max(1).default(0.5),
+});
+export type ModelPrice = z.infer<typeof ModelPriceSchema>;
+
+/** Cost of tokens at a price; native mode pays the batch price. */
+export function costUsd(price: ModelPrice | undefined, tokensIn: number, tokensOut: number, mode: 'realtime' | 'native'): number | null {
+  if (!price) return null;
+  const full = (tokensIn * price.input + tokensOut * price.output) / 1_000_000;
+  return Math.round(full * (mode === 'native' ? price.batchDiscount : 1) * 1e6) / 1e6;
+}
+
 /** A batch's lane, as the workflow sees it: where its chunk activities are scheduled. */
 export interface LaneRef {
   endpoint: string;
@@ -79,7 +94,23 @@ export interface BatchOutputLine {
 export const PrioritySchema = z.number().int().min(1).max(5);
 export const DEFAULT_PRIORITY = 3;
 
+/** realtime: concurrent calls now. native: the provider's Batch API (about half price, within its window). auto: chosen per batch. */
+export const BatchModeSchema = z.enum(['realtime', 'native', 'auto']);
+export type BatchMode = z.infer<typeof BatchModeSchema>;
+
+/**
+ * What happens to the items of an expired or failed provider batch that have no final result:
+ * `resubmit` sends them again as a new provider batch, `realtime` runs them through realtime mode.
+ */
+export const ExpiryPolicySchema = z.enum(['resubmit', 'realtime']);
+export type ExpiryPolicy = z.infer<typeof ExpiryPolicySchema>;
+
 export const BatchOptionsSchema = z.strictObject({
+  mode: BatchModeSchema.optional(),
+  /** When every result is needed by (ISO 8601). Auto mode picks native only if the window fits before it. */
+  deadline: z.iso.datetime({ offset: true }).optional(),
+  /** Native mode: what to do with the leftovers of an expired or failed provider batch. */
+  expiryPolicy: ExpiryPolicySchema.optional(),
   /** Attempts per chunk before pending items become dead letters. */
   maxAttempts: z.number().int().min(1).max(20).optional(),
   /** Chunk activities in flight at once for this batch. */
@@ -111,6 +142,10 @@ export interface BatchWorkflowInput {
   tenant?: string;
   /** The rate-limit lane whose task queue runs the chunks; absent: the default queue. */
   lane?: LaneRef;
+  /** Why the batch runs in realtime mode, when auto chose it or a native batch fell back. */
+  modeReason?: string;
+  /** Per-million-token prices of the batch's model, for the cost in progress; absent: unknown. */
+  price?: ModelPrice;
   /** Attempts per chunk before pending items become `retries_exhausted` dead letters. */
   maxAttempts?: number;
   /** Items per chunk (the last chunk may be smaller). */
@@ -162,6 +197,11 @@ export interface BatchProgress {
   error?: string;
   /** The rate-limit lane the chunks run on; null: the default queue. */
   lane: LaneRef | null;
+  mode: 'realtime' | 'native';
+  /** Why this mode: auto's choice, or a fallback; null when the mode was asked for. */
+  modeReason: string | null;
+  /** Estimated cost of the tokens so far, in USD, at the model's price (native: the batch price); null: price unknown. */
+  costUsd: number | null;
 }
 
 export type BatchWorkflowResult = BatchProgress;

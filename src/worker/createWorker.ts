@@ -2,6 +2,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities } from '../activities';
+import { createNativeActivities } from '../activities/native';
 import type { Config } from '../config';
 import type { BatchStore } from '../storage/types';
 import type { RateLimits } from '../shared/contracts';
@@ -30,15 +31,18 @@ export function createOpenAIClient(config: Config): OpenAI {
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
-  const activities = createActivities({
-    openai,
-    store,
-    config: {
-      itemConcurrency: config.batch.itemConcurrency,
-      requestConcurrency: config.worker.requestConcurrency,
-      laneLimits: config.worker.laneLimits,
-    },
-  });
+  const activities = {
+    ...createActivities({
+      openai,
+      store,
+      config: {
+        itemConcurrency: config.batch.itemConcurrency,
+        requestConcurrency: config.worker.requestConcurrency,
+        laneLimits: config.worker.laneLimits,
+      },
+    }),
+    ...createNativeActivities({ openai, store }),
+  };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
   const activityOptions = (limits: RateLimits): Omit<WorkerOptions, 'taskQueue'> => ({
     connection,

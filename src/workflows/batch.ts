@@ -154,7 +154,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const progress = buildProgress(input, state, [], finalStatus, Date.now());
   if (failure !== undefined) progress.error = failureReason(failure);
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
-  const outcome = await finishBatch({ progress, chunkCount: input.chunkCount, recount: finalStatus !== 'completed' });
+  const outcome = await finishBatch({ progress, chunkCount: input.chunkCount, recount: finalStatus !== 'completed', price: input.price });
   Object.assign(state, { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut });
   if (failure !== undefined) throw failure;
   return outcome;

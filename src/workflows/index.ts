@@ -1,1 +1,2 @@
 export { batchWorkflow } from './batch';
+export { nativeBatchWorkflow, providerBatchWorkflow } from './native';

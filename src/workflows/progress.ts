@@ -1,5 +1,5 @@
 /** Progress arithmetic, kept apart from the workflow's control flow. Deterministic: uses workflow time only. */
-import type { BatchCarry, BatchProgress, BatchStatus, BatchWorkflowInput } from '../shared/contracts';
+import { costUsd, type BatchCarry, type BatchProgress, type BatchStatus, type BatchWorkflowInput } from '../shared/contracts';
 
 export function chunkLength(input: BatchWorkflowInput, chunk: number): number {
   return Math.max(0, Math.min(input.chunkSize, input.total - chunk * input.chunkSize));
@@ -37,5 +37,8 @@ export function buildProgress(
     eta,
     runs: state.runs,
     lane: input.lane ?? null,
+    mode: 'realtime',
+    modeReason: input.modeReason ?? null,
+    costUsd: costUsd(input.price, state.tokensIn, state.tokensOut, 'realtime'),
   };
 }

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { WorkerGroup } from '../../src/worker/workerGroup';
 import { createApp } from '../../src/api/app';
 import type { Config } from '../../src/config';
 import type { BatchStore } from '../../src/storage/types';
@@ -15,7 +15,7 @@ import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let sim: Simulator;
-let worker: Worker;
+let worker: WorkerGroup;
 let running: Promise<void>;
 let server: Server;
 let base: string;

@@ -1,0 +1,128 @@
+/** Modes through the API: native runs on the provider's Batch API, auto chooses and says why, and an auto batch whose deadline nears finishes in realtime. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import OpenAI from 'openai';
+import { createApp } from '../../src/api/app';
+import type { Config } from '../../src/config';
+import { startSimulator, type Simulator } from '../../src/provider';
+import type { BatchLine } from '../../src/shared/contracts';
+import type { WorkerGroup } from '../../src/worker/workerGroup';
+import { chatLines } from '../helpers/fakes';
+import { testConfig, testWorker } from '../helpers/stack';
+import { bundleWorkflows, startDevServer } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let sim: Simulator;
+let worker: WorkerGroup;
+let running: Promise<void>;
+let server: Server;
+let base: string;
+let config: Config;
+
+const WINDOW_MS = 3600; // LLMBATCH_NATIVE_WINDOW_HOURS=0.001: the provider's window, scaled down for the test
+const RESERVE_MS = 1000;
+
+beforeAll(async () => {
+  const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
+  env = e;
+  sim = s;
+  config = await testConfig(env, sim.url, {
+    LLMBATCH_AUTO_NATIVE_MIN_ITEMS: '100',
+    LLMBATCH_NATIVE_WINDOW_HOURS: String(WINDOW_MS / 3_600_000),
+    LLMBATCH_REALTIME_RESERVE_MS: String(RESERVE_MS),
+    LLMBATCH_NATIVE_POLL_INITIAL_MS: '200',
+    LLMBATCH_NATIVE_POLL_MAX_MS: '500',
+  });
+  const built = await testWorker(env, config, bundle);
+  worker = built.worker;
+  running = worker.run();
+  server = createApp({ client: env.client, store: built.store, config }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server?.close();
+  worker?.shutdown();
+  await running;
+  await sim?.close();
+  await env?.teardown();
+});
+
+beforeEach(() => sim.configure({ batchLinesPerSecond: 1000 }));
+
+type Progress = Record<string, unknown> & { status: string; mode: string; modeReason: string | null };
+
+async function create(requests: BatchLine[], options: Record<string, unknown>): Promise<{ id: string; mode: string; modeReason: string | null }> {
+  const res = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests, options }) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; mode: string; modeReason: string | null };
+}
+
+async function finished(id: string): Promise<Progress> {
+  for (let i = 0; i < 600; i++) {
+    const p = (await (await fetch(`${base}/batches/${id}`)).json()) as Progress;
+    if (p.status !== 'running') return p;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`batch ${id} did not finish`);
+}
+
+async function results(id: string): Promise<Array<{ custom_id: string; error: unknown }>> {
+  return (await (await fetch(`${base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; error: unknown });
+}
+
+const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+const providerBatches = async () => (await new OpenAI({ baseURL: sim.url, apiKey: 'sk-test' }).batches.list({ limit: 100 })).data;
+
+describe('batch modes', () => {
+  it('native: one provider batch, every item once, costed at the batch price', async () => {
+    const before = (await providerBatches()).length;
+    const lines: BatchLine[] = [...chatLines(60, 'native'), { custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] } }];
+    const created = await create(lines, { mode: 'native' });
+    expect(created).toMatchObject({ mode: 'native', modeReason: null });
+    const p = await finished(created.id);
+    expect(p).toMatchObject({ status: 'completed', mode: 'native', total: 61, succeeded: 60, failed: 1, pending: 0 });
+    const price = config.prices['gpt-4o-mini'] as { input: number; output: number };
+    const full = ((p.tokensIn as number) * price.input + (p.tokensOut as number) * price.output) / 1e6;
+    expect(p.costUsd).toBeCloseTo(full * 0.5, 6);
+    const out = await results(created.id);
+    expect(new Set(out.map((r) => r.custom_id)).size).toBe(61);
+    expect((await providerBatches()).length).toBe(before + 1);
+  });
+
+  it('auto: a small batch goes realtime, with the reason in progress', async () => {
+    const created = await create(chatLines(20, 'small'), { mode: 'auto' });
+    expect(created).toMatchObject({ mode: 'realtime', modeReason: expect.stringContaining('20 items, under the 100') });
+    expect(await finished(created.id)).toMatchObject({ status: 'completed', mode: 'realtime', succeeded: 20, modeReason: created.modeReason });
+  });
+
+  it('auto: a large batch with a deadline well past the window goes native', async () => {
+    const created = await create(chatLines(150, 'large'), { mode: 'auto', deadline: inMs(48 * 3_600_000) });
+    expect(created).toMatchObject({ mode: 'native', modeReason: expect.stringContaining('leaves room') });
+    expect(await finished(created.id)).toMatchObject({ status: 'completed', mode: 'native', succeeded: 150, modeReason: created.modeReason });
+  });
+
+  it('auto: a deadline too near for the window goes realtime', async () => {
+    const created = await create(chatLines(150, 'near'), { mode: 'auto', deadline: inMs(2000) });
+    expect(created).toMatchObject({ mode: 'realtime', modeReason: expect.stringContaining('too near') });
+    expect(await finished(created.id)).toMatchObject({ status: 'completed', succeeded: 150 });
+  });
+
+  it('auto: a native batch that would miss its deadline cancels the provider batch and finishes in realtime', async () => {
+    sim.configure({ batchLinesPerSecond: 10 }); // the provider batch would take 20 s
+    const created = await create(chatLines(200, 'deadline'), { mode: 'auto', deadline: inMs(WINDOW_MS + RESERVE_MS + 3000) });
+    expect(created.mode).toBe('native');
+    const p = await finished(created.id);
+    expect(p).toMatchObject({ status: 'completed', mode: 'native', succeeded: 200, failed: 0, modeReason: expect.stringContaining('the rest runs in realtime') });
+    const out = await results(created.id);
+    expect(out).toHaveLength(200);
+    expect(new Set(out.map((r) => r.custom_id)).size).toBe(200);
+    const batch = (await providerBatches()).find((b) => b.metadata?.llmbatch_batch === created.id);
+    expect(batch?.status).toBe('cancelled');
+    // Some items came from the provider batch before the switch, the rest from realtime calls.
+    expect(batch?.request_counts?.completed).toBeGreaterThan(0);
+    expect(batch?.request_counts?.completed).toBeLessThan(200);
+  });
+});
