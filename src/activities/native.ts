@@ -160,8 +160,9 @@ async function provider<T>(what: string, permanentType: string, call: () => Prom
 }
 
 /**
- * Heartbeats on a timer while `work` runs: reading a plan's 50,000 items, or an upload or download of
- * 200 MB, can outlast the heartbeat timeout, and a heartbeat is how a dead worker is noticed quickly.
+ * Heartbeats on a timer while `work` runs: reading a plan's 50,000 items, an upload or download of
+ * 200 MB, or a slow provider can outlast the heartbeat timeout, and a heartbeat is how a dead worker is
+ * noticed quickly. Every activity of a provider batch runs under it (the poll only around its GET).
  */
 async function withHeartbeat<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
@@ -170,6 +171,95 @@ async function withHeartbeat<T>(details: () => unknown, work: () => Promise<T>):
     return await work();
   } finally {
     clearInterval(beat);
+  }
+}
+
+/** Chunks read or written at once: a plan spans up to 500 of them, and one at a time leaves the disk idle. */
+const CHUNK_IO_CONCURRENCY = 8;
+
+/** Runs `f` for every chunk of the plan, a few at a time, in no particular order. */
+async function forEachChunk(plan: ProviderBatchPlan, f: (chunk: number) => Promise<void>): Promise<void> {
+  let next = plan.firstChunk;
+  const lane = async (): Promise<void> => {
+    while (next <= plan.lastChunk) await f(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(CHUNK_IO_CONCURRENCY, plan.lastChunk - plan.firstChunk + 1) }, lane));
+}
+
+/**
+ * Which of a plan's items have a final result, and their counts and tokens: what a RangeSummary needs,
+ * without holding the results themselves (a plan's output can be 200 MB).
+ */
+class RangeTally {
+  private readonly ids = new Set<string>();
+  private readonly totals = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+
+  has(customId: string): boolean {
+    return this.ids.has(customId);
+  }
+
+  add(line: BatchOutputLine): void {
+    if (this.ids.has(line.custom_id)) return;
+    this.ids.add(line.custom_id);
+    const s = summarizeChunk(0, [line]);
+    this.totals.succeeded += s.succeeded;
+    this.totals.failed += s.failed;
+    this.totals.tokensIn += s.tokensIn;
+    this.totals.tokensOut += s.tokensOut;
+  }
+
+  summary(items: number): RangeSummary {
+    return { ...this.totals, remaining: items - this.ids.size };
+  }
+}
+
+/**
+ * Results on their way into the store, grouped by chunk. Lines of a provider batch's files come in any
+ * order, across up to 500 chunks; an appendResult per line is an open, a write and a close each (the
+ * collection's main cost at 50,000 lines). Buffering up to `maxLines` and then writing each chunk's
+ * share through one writer costs a few system calls per chunk instead, and keeps memory and open files
+ * bounded whatever the order. A worker killed with lines still buffered loses nothing: they are not in
+ * the store, so the retried collection finds them missing and records them then.
+ */
+class ResultSink {
+  private buffered = new Map<number, BatchOutputLine[]>();
+  private count = 0;
+  private lastFlush = Date.now();
+
+  constructor(
+    private readonly store: BatchStore,
+    private readonly batchId: string,
+    private readonly maxLines = 5000,
+    /** A slow download still shows its results in the store within about this long. */
+    private readonly maxDelayMs = 1000,
+  ) {}
+
+  async add(chunk: number, line: BatchOutputLine): Promise<void> {
+    const list = this.buffered.get(chunk);
+    if (list) list.push(line);
+    else this.buffered.set(chunk, [line]);
+    if (++this.count >= this.maxLines || Date.now() - this.lastFlush >= this.maxDelayMs) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const groups = [...this.buffered];
+    this.buffered = new Map();
+    this.count = 0;
+    this.lastFlush = Date.now();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let g = groups[next++]; g; g = groups[next++]) {
+        const [chunk, lines] = g;
+        const writer = await this.store.openResults(this.batchId, chunk);
+        try {
+          // Not awaited one by one: the writer merges the appends it is given meanwhile into one write.
+          await Promise.all(lines.map((l) => writer.append(l)));
+        } finally {
+          await writer.close();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CHUNK_IO_CONCURRENCY, groups.length) }, lane));
   }
 }
 
@@ -188,25 +278,20 @@ function reportOf(b: Batch, polls: number): PollReport {
 export function createNativeActivities({ openai, store, config = {} }: NativeActivityDeps) {
   const slack = config.lookupSlackSeconds ?? 300;
 
-  /** custom_id → chunk for the plan's items, and the results already recorded for them. */
+  /** custom_id → chunk for the plan's items, and a tally of the results already recorded for them. */
   async function rangeState(batchId: string, plan: ProviderBatchPlan) {
     const chunkOf = new Map<string, number>();
-    const recorded = new Map<string, BatchOutputLine>();
-    for (let chunk = plan.firstChunk; chunk <= plan.lastChunk; chunk++) {
+    const recorded = new RangeTally();
+    await forEachChunk(plan, async (chunk) => {
       const [lines, results] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
       for (const line of lines) {
         if (line.url !== plan.endpoint) continue;
         chunkOf.set(line.custom_id, chunk);
         const r = results.get(line.custom_id);
-        if (r) recorded.set(line.custom_id, r);
+        if (r) recorded.add(r);
       }
-    }
+    });
     return { chunkOf, recorded };
-  }
-
-  function summarize(chunkOf: Map<string, number>, recorded: Map<string, BatchOutputLine>): RangeSummary {
-    const s = summarizeChunk(0, [...recorded.values()]);
-    return { succeeded: s.succeeded, failed: s.failed, tokensIn: s.tokensIn, tokensOut: s.tokensOut, remaining: chunkOf.size - recorded.size };
   }
 
   async function* fileLines(fileId: string): AsyncIterable<BatchOutputLine> {
@@ -256,20 +341,26 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
      * harmless (nothing refers to it), unlike a duplicate provider batch, which the create step prevents.
      */
     async uploadProviderBatchInput({ batchId, plan, workflowId, limits }: UploadInput): Promise<UploadResult> {
-      const parts: Buffer[] = [];
+      // Per chunk, so that the file lists the lines in the store's order whatever order the reads finish in.
+      const perChunk: Buffer[][] = [];
+      let lines = 0;
       let bytes = 0;
       return withHeartbeat(
-        () => ({ lines: parts.length, bytes }),
+        () => ({ lines, bytes }),
         async () => {
-          for (let chunk = plan.firstChunk; chunk <= plan.lastChunk; chunk++) {
-            const [lines, recorded] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
-            for (const line of lines) {
+          await forEachChunk(plan, async (chunk) => {
+            const [input, recorded] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
+            const mine: Buffer[] = [];
+            for (const line of input) {
               if (line.url !== plan.endpoint || recorded.has(line.custom_id)) continue;
               const buf = jsonlLine(line);
-              parts.push(buf);
+              mine.push(buf);
               bytes += buf.length;
             }
-          }
+            perChunk[chunk - plan.firstChunk] = mine;
+            lines += mine.length;
+          });
+          const parts = perChunk.flat();
           if (parts.length === 0) return { fileId: null, createdAt: 0, lines: 0, bytes: 0 };
           if (parts.length > limits.maxLines || bytes > limits.maxBytes) {
             // Planning keeps plans within the limits; a store whose chunks changed since is not ours to fix.
@@ -289,18 +380,23 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
      * lost the answer (timeout, worker killed), so look it up by metadata first and create only if absent.
      */
     async createProviderBatch({ batchId, workflowId, fileId, endpoint, notBefore }: CreateInput): Promise<CreateResult> {
-      const existing = await provider(`list batches for ${workflowId}`, NativeFailureType.ProviderBatchRejected, () => findProviderBatch(workflowId, notBefore - slack));
-      if (existing) return { providerBatchId: existing.id, status: existing.status, created: false };
-      const b = await provider(`create batch ${workflowId}`, NativeFailureType.ProviderBatchRejected, () =>
-        openai.batches.create({
-          input_file_id: fileId,
-          endpoint,
-          // The only window the Batch API offers; what it costs and how long it takes is the provider's.
-          completion_window: '24h',
-          metadata: { [PROVIDER_BATCH_METADATA_KEY]: workflowId, llmbatch_batch: batchId },
-        }),
+      return withHeartbeat(
+        () => workflowId,
+        async () => {
+          const existing = await provider(`list batches for ${workflowId}`, NativeFailureType.ProviderBatchRejected, () => findProviderBatch(workflowId, notBefore - slack));
+          if (existing) return { providerBatchId: existing.id, status: existing.status, created: false };
+          const b = await provider(`create batch ${workflowId}`, NativeFailureType.ProviderBatchRejected, () =>
+            openai.batches.create({
+              input_file_id: fileId,
+              endpoint,
+              // The only window the Batch API offers; what it costs and how long it takes is the provider's.
+              completion_window: '24h',
+              metadata: { [PROVIDER_BATCH_METADATA_KEY]: workflowId, llmbatch_batch: batchId },
+            }),
+          );
+          return { providerBatchId: b.id, status: b.status, created: true };
+        },
       );
-      return { providerBatchId: b.id, status: b.status, created: true };
     },
 
     /**
@@ -317,7 +413,11 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
         ApplicationFailure.create({ type: NativeFailureType.ProviderBatchPending, message, nextRetryDelay: delayMs, category: ApplicationFailureCategory.BENIGN });
       if (polls === 0) throw pending('waiting before the next poll', pollDelayMs(input.policy, input.rampPolls));
 
-      const b = await provider(`retrieve ${input.providerBatchId}`, 'ProviderBatchNotFound', () => openai.batches.retrieve(input.providerBatchId));
+      // Heartbeats only if the GET is slow (a first beat after 1 s): a fast poll costs the server nothing more.
+      const b = await withHeartbeat(
+        () => input.providerBatchId,
+        () => provider(`retrieve ${input.providerBatchId}`, 'ProviderBatchNotFound', () => openai.batches.retrieve(input.providerBatchId)),
+      );
       const report = reportOf(b, polls);
       if (isTerminalStatus(b.status)) return report;
       const { last } = input;
@@ -329,14 +429,19 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
 
     /** Asks the provider to cancel; a batch already past cancelling (409) is left as it is. */
     async cancelProviderBatch({ providerBatchId }: { providerBatchId: string }): Promise<{ status: ProviderBatchStatus }> {
-      try {
-        return { status: (await openai.batches.cancel(providerBatchId)).status };
-      } catch (err) {
-        if (err instanceof OpenAI.APIError && err.status === 409) {
-          return { status: (await provider(`retrieve ${providerBatchId}`, 'ProviderBatchNotFound', () => openai.batches.retrieve(providerBatchId))).status };
-        }
-        throw providerFailure(err, `cancel ${providerBatchId}`, 'ProviderBatchNotFound');
-      }
+      return withHeartbeat(
+        () => providerBatchId,
+        async () => {
+          try {
+            return { status: (await openai.batches.cancel(providerBatchId)).status };
+          } catch (err) {
+            if (err instanceof OpenAI.APIError && err.status === 409) {
+              return { status: (await provider(`retrieve ${providerBatchId}`, 'ProviderBatchNotFound', () => openai.batches.retrieve(providerBatchId))).status };
+            }
+            throw providerFailure(err, `cancel ${providerBatchId}`, 'ProviderBatchNotFound');
+          }
+        },
+      );
     },
 
     /**
@@ -351,6 +456,7 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
         () => ({ read }),
         async () => {
           const { chunkOf, recorded } = await rangeState(input.batchId, input.plan);
+          const sink = new ResultSink(store, input.batchId);
           for (const fileId of [input.outputFileId, input.errorFileId]) {
             if (fileId === null) continue;
             for await (const line of fileLines(fileId)) {
@@ -358,11 +464,12 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
               const chunk = chunkOf.get(line.custom_id);
               if (chunk === undefined || recorded.has(line.custom_id)) continue;
               if (!input.recordRetryable && !isFinalLine(line)) continue;
-              await store.appendResult(input.batchId, chunk, line);
-              recorded.set(line.custom_id, line);
+              await sink.add(chunk, line);
+              recorded.add(line);
             }
           }
-          return summarize(chunkOf, recorded);
+          await sink.flush();
+          return recorded.summary(chunkOf.size);
         },
       );
     },
@@ -373,13 +480,15 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
         () => plan.index,
         async () => {
           const { chunkOf, recorded } = await rangeState(batchId, plan);
+          const sink = new ResultSink(store, batchId);
           for (const [customId, chunk] of chunkOf) {
             if (recorded.has(customId)) continue;
             const line: BatchOutputLine = { id: `${batchId}:${customId}`, custom_id: customId, response: null, error: { code, message } };
-            await store.appendResult(batchId, chunk, line);
-            recorded.set(customId, line);
+            await sink.add(chunk, line);
+            recorded.add(line);
           }
-          return summarize(chunkOf, recorded);
+          await sink.flush();
+          return recorded.summary(chunkOf.size);
         },
       );
     },
@@ -410,13 +519,15 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
         () => plan.index,
         async () => {
           const { chunkOf, recorded } = await rangeState(batchId, plan);
+          const sink = new ResultSink(store, batchId);
           for await (const r of store.streamResults(fallbackBatchId)) {
             const chunk = chunkOf.get(r.custom_id);
             if (chunk === undefined || recorded.has(r.custom_id)) continue;
-            await store.appendResult(batchId, chunk, r);
-            recorded.set(r.custom_id, r);
+            await sink.add(chunk, r);
+            recorded.add(r);
           }
-          return summarize(chunkOf, recorded);
+          await sink.flush();
+          return recorded.summary(chunkOf.size);
         },
       );
     },

@@ -30,15 +30,16 @@ const NON_RETRYABLE = ['ProviderAuthError', NativeFailureType.ProviderBatchRejec
 
 const { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch } = proxyActivities<NativeActivities>({
   startToCloseTimeout: '15 minutes',
-  // Upload heartbeats every second; a worker gone for 30 s is dead and the attempt is retried elsewhere.
-  heartbeatTimeout: '30 seconds',
+  // These activities heartbeat every second whatever they wait for (a 200 MB upload, a slow list), so
+  // silence means a dead worker: retried elsewhere after 10 s, as the realtime chunk activity is.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 // The provider holds the results (for days), so collection keeps trying: giving up would mean paying again.
 const { collectProviderBatch } = proxyActivities<NativeActivities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -46,6 +47,9 @@ const { collectProviderBatch } = proxyActivities<NativeActivities>({
 function pollActivity(policy: PollPolicy) {
   return proxyActivities<NativeActivities>({
     startToCloseTimeout: '1 minute',
+    // A worker killed during a poll's GET would otherwise stall the batch for the whole startToClose
+    // timeout; the poll heartbeats while its GET runs, so a dead worker is noticed in 10 s.
+    heartbeatTimeout: '10 seconds',
     // A cancel must not wait out the next retry timer: settle at once, the running GET (if any) is harmless.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
     retry: { initialInterval: policy.initialMs, backoffCoefficient: policy.coefficient, maximumInterval: policy.maxMs, nonRetryableErrorTypes: NON_RETRYABLE },

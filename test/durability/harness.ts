@@ -5,6 +5,7 @@
  * call from `afterAll` whatever happened.
  */
 import { execFile } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { ManagedChild, tsEntry } from '../../src/cli/processes';
 import { loadConfig } from '../../src/config';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/provider';
 import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchWorkflowInput, type LaneRef } from '../../src/shared/contracts';
+import type { NativeBatchInput } from '../../src/shared/native';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { isSuccess } from '../../src/storage/types';
 import { requireTemporalCliPath } from '../../src/temporal/binary';
@@ -124,6 +126,8 @@ export class Harness {
   /** Every dev server process started, the current one last. */
   readonly servers: ManagedChild[] = [];
   readonly workers: ManagedChild[] = [];
+  /** Where workers reach the provider, when not the simulator itself (e.g. a ProviderProxy in front of it). */
+  providerUrl?: string;
   private connection?: Connection;
   private clientCache?: Client;
 
@@ -213,7 +217,7 @@ export class Harness {
       TEMPORAL_ADDRESS: this.address,
       TEMPORAL_TASK_QUEUE: this.taskQueue,
       LLMBATCH_DATA_DIR: this.dir,
-      OPENAI_BASE_URL: this.sim.url,
+      OPENAI_BASE_URL: this.providerUrl ?? this.sim.url,
       OPENAI_API_KEY: 'sk-durability',
       ...this.options.workerEnv,
     };
@@ -264,6 +268,16 @@ export class Harness {
     };
     const client = await this.client();
     await client.workflow.start('batchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: this.taskQueue, args: [input] });
+    return { batchId, input };
+  }
+
+  /** Writes the input to the store and starts `nativeBatchWorkflow` on it, as the API does for mode "native". */
+  async startNativeBatch(lines: BatchLine[], opts: { chunkSize: number; input?: Partial<NativeBatchInput> }): Promise<{ batchId: string; input: NativeBatchInput }> {
+    const batchId = randomUUID();
+    const manifest = await this.store.putInput(batchId, lines, opts.chunkSize);
+    const input: NativeBatchInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, ...opts.input };
+    const client = await this.client();
+    await client.workflow.start('nativeBatchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: this.taskQueue, args: [input] });
     return { batchId, input };
   }
 
@@ -395,4 +409,104 @@ export function liveProcessesInGroups(groups: number[]): Promise<string[]> {
       );
     });
   });
+}
+
+export interface ProxyRule {
+  method: string;
+  path: RegExp;
+  /** Hold the provider's answer this long before passing it on (the provider has already acted). */
+  holdMs?: number;
+  /** Pass the answer's body on at this rate. */
+  bytesPerSecond?: number;
+}
+
+/**
+ * An HTTP proxy in front of the simulator that slows chosen routes, so that a test can kill a worker
+ * inside a phase that is otherwise too quick to hit: an upload or a create whose answer is held (the
+ * provider has done it; the worker has not heard), a download trickling in. It counts each rule's
+ * requests and the answers it is holding or trickling right now.
+ */
+export class ProviderProxy {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private readonly active: Map<string, number>,
+    private readonly seen: Map<string, number>,
+    /** Every request a rule matched, with when it arrived and when its answer went out (or the client left). */
+    readonly log: { name: string; path: string; at: number; doneAt?: number }[],
+  ) {}
+
+  static async start(target: string, rules: Record<string, ProxyRule>): Promise<ProviderProxy> {
+    const upstream = new URL(target);
+    const active = new Map<string, number>();
+    const seen = new Map<string, number>();
+    const log: { name: string; path: string; at: number; doneAt?: number }[] = [];
+    const bump = (map: Map<string, number>, name: string | undefined, by: number): void => {
+      if (name !== undefined) map.set(name, (map.get(name) ?? 0) + by);
+    };
+    const server = createHttpServer((req, res) => {
+      res.on('error', () => undefined); // a killed worker's socket
+      const name = Object.keys(rules).find((k) => rules[k]?.method === req.method && rules[k]?.path.test((req.url ?? '').split('?')[0] ?? ''));
+      const rule = name === undefined ? undefined : rules[name];
+      bump(seen, name, 1);
+      const entry = name === undefined ? undefined : { name, path: (req.url ?? '').split('?')[0] ?? '', at: Date.now() } as { name: string; path: string; at: number; doneAt?: number };
+      if (entry) log.push(entry);
+      res.on('close', () => {
+        if (entry) entry.doneAt = Date.now();
+      });
+      const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (upRes: IncomingMessage) => {
+        void (async () => {
+          const parts: Buffer[] = [];
+          for await (const c of upRes) parts.push(c as Buffer);
+          const body = Buffer.concat(parts);
+          const headers = { ...upRes.headers, 'content-length': String(body.length) };
+          delete headers['transfer-encoding'];
+          delete headers.connection;
+          bump(active, name, 1);
+          try {
+            if (rule?.holdMs) await sleep(rule.holdMs);
+            if (res.destroyed) return;
+            res.writeHead(upRes.statusCode ?? 502, headers);
+            if (!rule?.bytesPerSecond) return void res.end(body);
+            const slice = 16 * 1024;
+            for (let at = 0; at < body.length && !res.destroyed; at += slice) {
+              res.write(body.subarray(at, at + slice));
+              await sleep((slice / rule.bytesPerSecond) * 1000);
+            }
+            res.end();
+          } finally {
+            bump(active, name, -1);
+          }
+        })().catch(() => res.destroy());
+      });
+      up.on('error', () => {
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const { port } = server.address() as AddressInfo;
+    return new ProviderProxy(server, `http://127.0.0.1:${port}${upstream.pathname}`, active, seen, log);
+  }
+
+  /** Answers of this rule being held or trickled right now. */
+  inFlight(name: string): number {
+    return this.active.get(name) ?? 0;
+  }
+
+  /** The paths of this rule's requests not yet answered (held, trickling, or still at the provider). */
+  pendingPaths(name: string): string[] {
+    return this.log.filter((e) => e.name === name && e.doneAt === undefined).map((e) => e.path);
+  }
+
+  /** Requests of this rule so far. */
+  requests(name: string): number {
+    return this.seen.get(name) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((ok) => this.server.close(() => ok()));
+  }
 }
