@@ -29,6 +29,7 @@ import { lanesRouter } from './lanes';
 import { readProgress } from './progress';
 import { startBatch } from './startBatch';
 import { parseBody, validateCreateBatch } from './validation';
+import { v1Router } from './v1';
 
 export interface ApiDeps {
   client: Client;
@@ -98,6 +99,7 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
   });
 
   app.use(lanesRouter({ client, config }));
+  app.use('/v1', v1Router({ client, store, config }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found')));
   app.use(errorHandler);

@@ -4,14 +4,15 @@
  *   batches/<id>/input/<chunk>.jsonl  request lines
  *   batches/<id>/results/<chunk>.jsonl  append-only results; deduplicated by custom_id on read
  *   batches/<id>/outcome.json         final progress, once the batch has ended
+ *   batches/<id>/records/<kind>.json  small records kept beside the batch (putRecord), replaced whole
  */
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../shared/contracts';
 import { CoalescingAppender } from './coalescingAppender';
-import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter, type ResultWriter } from './types';
+import { Chunker, isSuccess, RECORD_KIND_PATTERN, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter, type ResultWriter } from './types';
 
 const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.jsonl`;
 
@@ -22,11 +23,18 @@ const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.
  */
 const resultRecord = (result: BatchOutputLine): string => `\n${JSON.stringify(result)}\n`;
 
+const BATCH_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function recordFile(kind: string): string {
+  if (!RECORD_KIND_PATTERN.test(kind)) throw new Error(`invalid record kind: ${kind}`);
+  return join('records', `${kind}.json`);
+}
+
 export class FileBatchStore implements BatchStore {
   constructor(private readonly root: string) {}
 
   private dir(batchId: string): string {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(batchId)) throw new Error(`invalid batch id: ${batchId}`);
+    if (!BATCH_ID.test(batchId)) throw new Error(`invalid batch id: ${batchId}`);
     return join(this.root, 'batches', batchId);
   }
 
@@ -73,6 +81,41 @@ export class FileBatchStore implements BatchStore {
 
   async getOutcome(batchId: string): Promise<BatchProgress | undefined> {
     return this.readJson<BatchProgress>(batchId, 'outcome.json');
+  }
+
+  async putRecord(batchId: string, kind: string, record: unknown): Promise<void> {
+    const file = recordFile(kind);
+    if (!(await this.getManifest(batchId))) throw new Error(`batch ${batchId} not found`);
+    await mkdir(join(this.dir(batchId), 'records'), { recursive: true });
+    const path = join(this.dir(batchId), file);
+    await writeFile(`${path}.tmp`, JSON.stringify(record));
+    await rename(`${path}.tmp`, path);
+  }
+
+  async getRecord(batchId: string, kind: string): Promise<unknown> {
+    return this.readJson<unknown>(batchId, recordFile(kind));
+  }
+
+  async listRecords(kind: string, query: RecordQuery): Promise<Array<{ batchId: string; record: unknown }>> {
+    const file = recordFile(kind);
+    let names: string[];
+    try {
+      names = await readdir(join(this.root, 'batches'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const ids = names.filter((n) => BATCH_ID.test(n)).sort(); // staging dirs have a dot in their name
+    if (query.order === 'desc') ids.reverse();
+    const { after } = query;
+    const out: Array<{ batchId: string; record: unknown }> = [];
+    for (const batchId of ids) {
+      if (out.length >= query.limit) break;
+      if (after !== undefined && (query.order === 'asc' ? batchId <= after : batchId >= after)) continue;
+      const record = await this.readJson<unknown>(batchId, file);
+      if (record !== undefined) out.push({ batchId, record });
+    }
+    return out;
   }
 
   private async readJson<T>(batchId: string, file: string): Promise<T | undefined> {

@@ -71,7 +71,25 @@ export interface BatchStore {
   /** The batch's final progress, written once it has ended, so it can be read without Temporal. */
   putOutcome(batchId: string, outcome: BatchProgress): Promise<void>;
   getOutcome(batchId: string): Promise<BatchProgress | undefined>;
+  /**
+   * A small JSON record of some `kind` kept beside an existing batch (the `/v1` API keeps its OpenAI
+   * batch fields under `openai`), replacing any earlier one of that kind; readers see the old or the new.
+   * Callers validate what they read back.
+   */
+  putRecord(batchId: string, kind: string, record: unknown): Promise<void>;
+  getRecord(batchId: string, kind: string): Promise<unknown>;
+  /** The batches holding a record of `kind`, in batch id order (reversed for `desc`), after the batch id `after`. */
+  listRecords(kind: string, query: RecordQuery): Promise<Array<{ batchId: string; record: unknown }>>;
 }
+
+export interface RecordQuery {
+  after?: string;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+/** Record kinds: also what keeps them inside the data dir. */
+export const RECORD_KIND_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
 export interface ResultWriter {
   append(result: BatchOutputLine): Promise<void>;

@@ -2,13 +2,14 @@
 import { APIError } from 'openai';
 import type OpenAI from 'openai';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
-import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type ResultFilter } from '../../src/storage/types';
+import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter } from '../../src/storage/types';
 
 export class MemoryStore implements BatchStore {
   chunks = new Map<string, BatchLine[]>();
   results = new Map<string, BatchOutputLine[]>();
   manifests = new Map<string, BatchManifest>();
   outcomes = new Map<string, BatchProgress>();
+  records = new Map<string, Map<string, unknown>>();
 
   async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
     const chunker = new Chunker(chunkSize, weight);
@@ -40,6 +41,23 @@ export class MemoryStore implements BatchStore {
   }
   async getOutcome(batchId: string) {
     return this.outcomes.get(batchId);
+  }
+  async putRecord(batchId: string, kind: string, record: unknown) {
+    if (!this.manifests.has(batchId)) throw new Error(`batch ${batchId} not found`);
+    const kinds = this.records.get(batchId) ?? new Map<string, unknown>();
+    kinds.set(kind, structuredClone(record));
+    this.records.set(batchId, kinds);
+  }
+  async getRecord(batchId: string, kind: string) {
+    return structuredClone(this.records.get(batchId)?.get(kind));
+  }
+  async listRecords(kind: string, { after, limit, order }: RecordQuery) {
+    const ids = [...this.records.keys()].filter((id) => this.records.get(id)?.has(kind)).sort();
+    if (order === 'desc') ids.reverse();
+    return ids
+      .filter((id) => after === undefined || (order === 'asc' ? id > after : id < after))
+      .slice(0, limit)
+      .map((batchId) => ({ batchId, record: structuredClone(this.records.get(batchId)?.get(kind)) }));
   }
   async getChunkResults(batchId: string, chunk: number) {
     const m = new Map<string, BatchOutputLine>();

@@ -104,6 +104,32 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect(await store.getOutcome('batch7')).toEqual(outcome);
     });
 
+    it('keeps small records beside a batch, replaced whole', async () => {
+      await store.putInput('rec1', chatLines(1), 10);
+      expect(await store.getRecord('rec1', 'openai')).toBeUndefined();
+      await store.putRecord('rec1', 'openai', { a: 1, nested: { b: [1, 2] } });
+      expect(await store.getRecord('rec1', 'openai')).toEqual({ a: 1, nested: { b: [1, 2] } });
+      await store.putRecord('rec1', 'openai', { a: 2 });
+      expect(await store.getRecord('rec1', 'openai')).toEqual({ a: 2 });
+      expect(await store.getRecord('rec1', 'other')).toBeUndefined();
+      await expect(store.putRecord('missing', 'openai', {})).rejects.toThrow();
+    });
+
+    it('lists the batches holding a record of a kind in id order, paged with after', async () => {
+      for (const id of ['r-c', 'r-a', 'r-d', 'r-b']) await store.putInput(id, chatLines(1), 10);
+      await store.putInput('r-none', chatLines(1), 10); // no record: never listed
+      for (const id of ['r-c', 'r-a', 'r-d', 'r-b']) await store.putRecord(id, 'openai', { id });
+      await store.putRecord('r-none', 'other', {});
+      const ids = async (q: Parameters<BatchStore['listRecords']>[1]) => (await store.listRecords('openai', q)).map((r) => r.batchId);
+      expect(await ids({ limit: 10, order: 'asc' })).toEqual(['r-a', 'r-b', 'r-c', 'r-d']);
+      expect(await ids({ limit: 2, order: 'desc' })).toEqual(['r-d', 'r-c']);
+      expect(await ids({ limit: 2, order: 'desc', after: 'r-c' })).toEqual(['r-b', 'r-a']);
+      expect(await ids({ limit: 2, order: 'asc', after: 'r-b' })).toEqual(['r-c', 'r-d']);
+      expect(await ids({ limit: 2, order: 'desc', after: 'r-a' })).toEqual([]);
+      expect((await store.listRecords('openai', { limit: 1, order: 'asc' }))[0]).toEqual({ batchId: 'r-a', record: { id: 'r-a' } });
+      expect(await store.listRecords('nothing', { limit: 10, order: 'asc' })).toEqual([]);
+    });
+
     it('survives concurrent appends without losing a result', async () => {
       await store.putInput('batch5', chatLines(200), 200);
       await Promise.all(chatLines(200).map((l) => store.appendResult('batch5', 0, success(l.custom_id))));
