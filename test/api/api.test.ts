@@ -1,56 +1,20 @@
 /** The project API on a real dev server, worker and simulator. */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkerGroup } from '../../src/worker/workerGroup';
 import { createApp } from '../../src/api/app';
-import type { Config } from '../../src/config';
-import type { BatchStore } from '../../src/storage/types';
-import { startSimulator, type Simulator } from '../../src/provider';
 import type { BatchLine } from '../../src/shared/contracts';
+import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
-import { testConfig, testWorker } from '../helpers/stack';
-import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 
-let env: TestWorkflowEnvironment;
-let sim: Simulator;
-let worker: WorkerGroup;
-let running: Promise<void>;
-let server: Server;
-let base: string;
-let store: BatchStore;
-let config: Config;
-
-beforeAll(async () => {
-  const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
-  env = e;
-  sim = s;
-  // A lane for the default model: these batches run their chunks on the lane's own queue and worker.
-  config = await testConfig(env, sim.url, { LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":60000}]' });
-  const built = await testWorker(env, config, bundle);
-  worker = built.worker;
-  store = built.store;
-  running = worker.run();
-  server = createApp({ client: env.client, store, config }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server?.close();
-  worker?.shutdown();
-  await running;
-  await sim?.close();
-  await env?.teardown();
-});
+// A lane for the default model: these batches run their chunks on the lane's own queue and worker.
+const stack = useApiStack({ LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":60000}]' });
 
 const post = (path: string, body: unknown) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${stack.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function waitForStatus(id: string): Promise<Record<string, unknown>> {
   for (;;) {
-    const progress = (await (await fetch(`${base}/batches/${id}`)).json()) as Record<string, unknown>;
+    const progress = (await (await fetch(`${stack.base}/batches/${id}`)).json()) as Record<string, unknown>;
     if (progress.status !== 'running') return progress;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -64,20 +28,20 @@ describe('project API', () => {
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
 
-    expect(await waitForStatus(id)).toMatchObject({ id, status: 'completed', total: 31, succeeded: 30, failed: 1, pending: 0, lane: { model: 'gpt-4o-mini', taskQueue: config.lanes[0]?.taskQueue } });
+    expect(await waitForStatus(id)).toMatchObject({ id, status: 'completed', total: 31, succeeded: 30, failed: 1, pending: 0, lane: { model: 'gpt-4o-mini', taskQueue: stack.config.lanes[0]?.taskQueue } });
 
-    const all = (await (await fetch(`${base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const all = (await (await fetch(`${stack.base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(all).toHaveLength(31);
     expect(new Set(all.map((r) => r.custom_id)).size).toBe(31);
     expect(all.find((r) => r.custom_id === 'item-0').response.body.model).toBe('gpt-4o-mini');
 
-    const dead = (await (await fetch(`${base}/batches/${id}/results?status=failed`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const dead = (await (await fetch(`${stack.base}/batches/${id}/results?status=failed`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(dead.map((r) => r.custom_id)).toEqual(['broken']);
 
     // An ended batch's progress comes from the store: it needs no Temporal (no query replaying the history,
     // and it outlives the workflow's retention). An app whose Temporal client always fails still answers.
     const unreachable = { workflow: { getHandle: () => { throw new Error('Temporal unreachable'); } } } as unknown as Client;
-    const offline = createApp({ client: unreachable, store, config }).listen(0, '127.0.0.1');
+    const offline = createApp({ client: unreachable, store: stack.store, config: stack.config }).listen(0, '127.0.0.1');
     await new Promise((r) => offline.once('listening', r));
     try {
       const res = await fetch(`http://127.0.0.1:${(offline.address() as AddressInfo).port}/batches/${id}`);
@@ -101,12 +65,12 @@ describe('project API', () => {
   });
 
   it('pauses, reprioritises, changes concurrency and resumes a running batch', async () => {
-    sim.configure({ latencyMedianMs: 50, latencyP99Ms: 80 });
+    stack.sim.configure({ latencyMedianMs: 50, latencyP99Ms: 80 });
     try {
       const res = await post('/batches', { requests: chatLines(600, 'ctl'), priority: 2, options: { maxChunksInFlight: 2, maxAttempts: 3 } });
       expect(res.status).toBe(201);
       const { id } = (await res.json()) as { id: string };
-      const progress = async () => (await (await fetch(`${base}/batches/${id}`)).json()) as Record<string, unknown>;
+      const progress = async () => (await (await fetch(`${stack.base}/batches/${id}`)).json()) as Record<string, unknown>;
       expect(await progress()).toMatchObject({ priority: 2, maxChunksInFlight: 2 });
 
       expect((await post(`/batches/${id}/pause`, {})).status).toBe(202);
@@ -118,7 +82,7 @@ describe('project API', () => {
       expect((await post(`/batches/${id}/resume`, {})).status).toBe(202);
       expect(await waitForStatus(id)).toMatchObject({ status: 'completed', succeeded: 600, pending: 0 });
     } finally {
-      sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+      stack.sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
     }
   });
 
@@ -143,20 +107,20 @@ describe('project API', () => {
   });
 
   it('lists the default queue and each lane with the limit the server enforces', async () => {
-    const { data } = (await (await fetch(`${base}/lanes`)).json()) as { data: Array<Record<string, unknown>> };
-    expect(data.map((l) => l.taskQueue)).toEqual([config.temporal.taskQueue, config.lanes[0]?.taskQueue]);
+    const { data } = (await (await fetch(`${stack.base}/lanes`)).json()) as { data: Array<Record<string, unknown>> };
+    expect(data.map((l) => l.taskQueue)).toEqual([stack.config.temporal.taskQueue, stack.config.lanes[0]?.taskQueue]);
     // 60,000 RPM in chunks of 100 items, with 5% headroom: 9.5 chunks/s, stated by the lane's worker.
     expect(data[1]).toMatchObject({ model: 'gpt-4o-mini', startupLimits: { rpm: 60000, tpm: 0 }, limit: { source: 'worker', chunksPerSecond: expect.closeTo(9.5, 3) } });
   });
 
   it('answers 400 for a body that is not JSON', async () => {
-    const res = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"requests": [' });
+    const res = await fetch(`${stack.base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"requests": [' });
     expect(res.status).toBe(400);
   });
 
   it('answers 404 for an unknown batch on every route', async () => {
-    expect((await fetch(`${base}/batches/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
-    expect((await fetch(`${base}/batches/00000000-0000-0000-0000-000000000000/results`)).status).toBe(404);
+    expect((await fetch(`${stack.base}/batches/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
+    expect((await fetch(`${stack.base}/batches/00000000-0000-0000-0000-000000000000/results`)).status).toBe(404);
     for (const action of ['cancel', 'pause', 'resume']) {
       expect((await post(`/batches/00000000-0000-0000-0000-000000000000/${action}`, {})).status).toBe(404);
     }

@@ -1,68 +1,33 @@
 /** Modes through the API: native runs on the provider's Batch API, auto chooses and says why, and an auto batch whose deadline nears finishes in realtime. */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import OpenAI from 'openai';
-import { createApp } from '../../src/api/app';
-import type { Config } from '../../src/config';
-import { startSimulator, type Simulator } from '../../src/provider';
 import type { BatchLine } from '../../src/shared/contracts';
-import type { WorkerGroup } from '../../src/worker/workerGroup';
+import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
-import { testConfig, testWorker } from '../helpers/stack';
-import { bundleWorkflows, startDevServer } from '../helpers/temporal';
-
-let env: TestWorkflowEnvironment;
-let sim: Simulator;
-let worker: WorkerGroup;
-let running: Promise<void>;
-let server: Server;
-let base: string;
-let config: Config;
 
 const WINDOW_MS = 3600; // LLMBATCH_NATIVE_WINDOW_HOURS=0.001: the provider's window, scaled down for the test
 const RESERVE_MS = 1000;
 
-beforeAll(async () => {
-  const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
-  env = e;
-  sim = s;
-  config = await testConfig(env, sim.url, {
-    LLMBATCH_AUTO_NATIVE_MIN_ITEMS: '100',
-    LLMBATCH_NATIVE_WINDOW_HOURS: String(WINDOW_MS / 3_600_000),
-    LLMBATCH_REALTIME_RESERVE_MS: String(RESERVE_MS),
-    LLMBATCH_NATIVE_POLL_INITIAL_MS: '200',
-    LLMBATCH_NATIVE_POLL_MAX_MS: '500',
-  });
-  const built = await testWorker(env, config, bundle);
-  worker = built.worker;
-  running = worker.run();
-  server = createApp({ client: env.client, store: built.store, config }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const stack = useApiStack({
+  LLMBATCH_AUTO_NATIVE_MIN_ITEMS: '100',
+  LLMBATCH_NATIVE_WINDOW_HOURS: String(WINDOW_MS / 3_600_000),
+  LLMBATCH_REALTIME_RESERVE_MS: String(RESERVE_MS),
+  LLMBATCH_NATIVE_POLL_INITIAL_MS: '200',
+  LLMBATCH_NATIVE_POLL_MAX_MS: '500',
 });
 
-afterAll(async () => {
-  server?.close();
-  worker?.shutdown();
-  await running;
-  await sim?.close();
-  await env?.teardown();
-});
-
-beforeEach(() => sim.configure({ batchLinesPerSecond: 1000 }));
+beforeEach(() => stack.sim.configure({ batchLinesPerSecond: 1000 }));
 
 type Progress = Record<string, unknown> & { status: string; mode: string; modeReason: string | null };
 
 async function create(requests: BatchLine[], options: Record<string, unknown>): Promise<{ id: string; mode: string; modeReason: string | null }> {
-  const res = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests, options }) });
+  const res = await fetch(`${stack.base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests, options }) });
   expect(res.status).toBe(201);
   return (await res.json()) as { id: string; mode: string; modeReason: string | null };
 }
 
 async function finished(id: string): Promise<Progress> {
   for (let i = 0; i < 600; i++) {
-    const p = (await (await fetch(`${base}/batches/${id}`)).json()) as Progress;
+    const p = (await (await fetch(`${stack.base}/batches/${id}`)).json()) as Progress;
     if (p.status !== 'running') return p;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -70,11 +35,11 @@ async function finished(id: string): Promise<Progress> {
 }
 
 async function results(id: string): Promise<Array<{ custom_id: string; error: unknown }>> {
-  return (await (await fetch(`${base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; error: unknown });
+  return (await (await fetch(`${stack.base}/batches/${id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; error: unknown });
 }
 
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
-const providerBatches = async () => (await new OpenAI({ baseURL: sim.url, apiKey: 'sk-test' }).batches.list({ limit: 100 })).data;
+const providerBatches = async () => (await new OpenAI({ baseURL: stack.sim.url, apiKey: 'sk-test' }).batches.list({ limit: 100 })).data;
 
 describe('batch modes', () => {
   it('native: one provider batch, every item once, costed at the batch price', async () => {
@@ -84,7 +49,7 @@ describe('batch modes', () => {
     expect(created).toMatchObject({ mode: 'native', modeReason: null });
     const p = await finished(created.id);
     expect(p).toMatchObject({ status: 'completed', mode: 'native', total: 61, succeeded: 60, failed: 1, pending: 0 });
-    const price = config.prices['gpt-4o-mini'] as { input: number; output: number };
+    const price = stack.config.prices['gpt-4o-mini'] as { input: number; output: number };
     const full = ((p.tokensIn as number) * price.input + (p.tokensOut as number) * price.output) / 1e6;
     expect(p.costUsd).toBeCloseTo(full * 0.5, 6);
     const out = await results(created.id);
@@ -111,7 +76,7 @@ describe('batch modes', () => {
   });
 
   it('auto: a native batch that would miss its deadline cancels the provider batch and finishes in realtime', async () => {
-    sim.configure({ batchLinesPerSecond: 10 }); // the provider batch would take 20 s
+    stack.sim.configure({ batchLinesPerSecond: 10 }); // the provider batch would take 20 s
     const created = await create(chatLines(200, 'deadline'), { mode: 'auto', deadline: inMs(WINDOW_MS + RESERVE_MS + 3000) });
     expect(created.mode).toBe('native');
     const p = await finished(created.id);

@@ -1,49 +1,16 @@
 /** The OpenAI-compatible /v1 API, driven by the official `openai` client against a real dev server, worker and simulator. */
 import { readdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import OpenAI, { APIError, toFile } from 'openai';
-import { createApp } from '../../src/api/app';
-import type { Config } from '../../src/config';
-import { startSimulator, type Simulator } from '../../src/provider';
 import { LIMITS, type BatchLine } from '../../src/shared/contracts';
-import type { WorkerGroup } from '../../src/worker/workerGroup';
+import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
-import { testConfig, testWorker } from '../helpers/stack';
-import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 
-let env: TestWorkflowEnvironment;
-let sim: Simulator;
-let worker: WorkerGroup;
-let running: Promise<void>;
-let server: Server;
-let base: string;
-let config: Config;
+// 2 chunks × 8 requests in flight: slow enough, with the simulator's latency, to cancel a batch half-way.
+const stack = useApiStack({ LLMBATCH_MAX_CHUNKS_IN_FLIGHT: '2', LLMBATCH_ITEM_CONCURRENCY: '8' });
 let openai: OpenAI;
-
-beforeAll(async () => {
-  const [e, bundle, s] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
-  env = e;
-  sim = s;
-  // 2 chunks × 8 requests in flight: slow enough, with the simulator's latency, to cancel a batch half-way.
-  config = await testConfig(env, sim.url, { LLMBATCH_MAX_CHUNKS_IN_FLIGHT: '2', LLMBATCH_ITEM_CONCURRENCY: '8' });
-  const built = await testWorker(env, config, bundle);
-  worker = built.worker;
-  running = worker.run();
-  server = createApp({ client: env.client, store: built.store, config }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
-});
-
-afterAll(async () => {
-  server?.close();
-  worker?.shutdown();
-  await running;
-  await sim?.close();
-  await env?.teardown();
+beforeAll(() => {
+  openai = new OpenAI({ baseURL: `${stack.base}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 
 const jsonl = (lines: unknown[]): string => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
@@ -78,7 +45,7 @@ const batchIds = async () => {
   for await (const b of openai.batches.list({ limit: 100 })) ids.push(b.id);
   return ids;
 };
-const storeDirs = async (dir: string) => (await readdir(join(config.dataDir, dir)).catch(() => [] as string[])).sort();
+const storeDirs = async (dir: string) => (await readdir(join(stack.config.dataDir, dir)).catch(() => [] as string[])).sort();
 
 describe('OpenAI-compatible API with the official client', () => {
   it('uploads a file, runs a batch to completion and serves its output and error files', async () => {
@@ -128,7 +95,7 @@ describe('OpenAI-compatible API with the official client', () => {
     const output = parseLines(outputText);
     expect(output.map((l) => l.custom_id).sort()).toEqual([...chatLines(20, 'ok').map((l) => l.custom_id), 'no-model'].sort());
     expect(output.every((l) => l.response?.status_code === 200 && l.error === null)).toBe(true);
-    expect(output.find((l) => l.custom_id === 'no-model')?.response?.body.model).toBe(config.batch.defaultModel);
+    expect(output.find((l) => l.custom_id === 'no-model')?.response?.body.model).toBe(stack.config.batch.defaultModel);
     expect(await openai.files.retrieve(batch.output_file_id as string)).toMatchObject({ object: 'file', purpose: 'batch_output', bytes: Buffer.byteLength(outputText), filename: `${created.id}_output.jsonl` });
 
     const errorText = await (await openai.files.content(batch.error_file_id as string)).text();
@@ -167,13 +134,13 @@ describe('OpenAI-compatible API with the official client', () => {
     expect([...all].sort().reverse()).toEqual(all);
     for (const id of made) expect((await until(id, ended)).status).toBe('completed');
 
-    const raw = await fetch(`${base}/v1/batches?limit=101`);
+    const raw = await fetch(`${stack.base}/v1/batches?limit=101`);
     expect(raw.status).toBe(400);
     expect(((await raw.json()) as { error: { param: string } }).error.param).toBe('limit');
   });
 
   it('cancels a slow batch: cancelling, then cancelled, with the finished results in the output file', async () => {
-    sim.configure({ latencyMedianMs: 200, latencyP99Ms: 300 });
+    stack.sim.configure({ latencyMedianMs: 200, latencyP99Ms: 300 });
     try {
       const total = 600;
       const file = await upload(jsonl(chatLines(total, 'slow')));
@@ -197,7 +164,7 @@ describe('OpenAI-compatible API with the official client', () => {
       const again = await apiError(openai.batches.cancel(created.id));
       expect(again).toMatchObject({ status: 409, code: 'batch_not_cancellable' });
     } finally {
-      sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+      stack.sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
     }
   });
 
@@ -213,17 +180,17 @@ describe('OpenAI-compatible API with the official client', () => {
     ]) {
       expect((await apiError(call)).status).toBe(404);
     }
-    const res = await fetch(`${base}/v1/nothing`);
+    const res = await fetch(`${stack.base}/v1/nothing`);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: null } });
     // The app's JSON parser fails before the /v1 router runs; the answer still has OpenAI's shape.
-    const bad = await fetch(`${base}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input_file_id":' });
+    const bad = await fetch(`${stack.base}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input_file_id":' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_json' } });
   });
 
   it('does not list or serve the output of a batch still running', async () => {
-    sim.configure({ latencyMedianMs: 200, latencyP99Ms: 300 });
+    stack.sim.configure({ latencyMedianMs: 200, latencyP99Ms: 300 });
     try {
       const file = await upload(jsonl(chatLines(200, 'running')));
       const created = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
@@ -231,7 +198,7 @@ describe('OpenAI-compatible API with the official client', () => {
       await openai.batches.cancel(created.id);
       await until(created.id, ended);
     } finally {
-      sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+      stack.sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
     }
   });
 });
@@ -293,7 +260,7 @@ describe('malformed uploads: 400 naming the line and the reason, and no file', (
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) form.append(k, v);
     form.append('file', new Blob([`${good('a')}\n`]), 'input.jsonl');
-    const res = await fetch(`${base}/v1/files`, { method: 'POST', body: form });
+    const res = await fetch(`${stack.base}/v1/files`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
     expect(await fileIds()).toEqual(before);
@@ -303,7 +270,7 @@ describe('malformed uploads: 400 naming the line and the reason, and no file', (
     const form = new FormData();
     form.append('purpose', 'assistants');
     form.append('file', new Blob(['not even JSON']), 'input.jsonl');
-    const res = await fetch(`${base}/v1/files`, { method: 'POST', body: form });
+    const res = await fetch(`${stack.base}/v1/files`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe('purpose');
   });
@@ -311,7 +278,7 @@ describe('malformed uploads: 400 naming the line and the reason, and no file', (
   it('refuses an upload without a file', async () => {
     const form = new FormData();
     form.append('purpose', 'batch');
-    const res = await fetch(`${base}/v1/files`, { method: 'POST', body: form });
+    const res = await fetch(`${stack.base}/v1/files`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe('file');
   });
