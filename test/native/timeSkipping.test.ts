@@ -18,12 +18,12 @@ import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
 import { pollDelayMs, PollPolicySchema, providerBatchProgressQuery, providerBatchWorkflowId, type ProviderBatchInput, type ProviderBatchResult } from '../../src/shared/native';
 import { MemoryStore, chatLines } from '../helpers/fakes';
 import { bundleWorkflows } from '../helpers/temporal';
-import { resolveTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
+import { resolveOrInstallTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
 import { providerBatchWorkflow } from '../../src/workflows';
 import { FakeBatchApi } from './fakeBatchApi';
 import { collect, historyLength, nativeWorker, sleep } from './helpers';
 
-const serverPath = resolveTestServer();
+const serverPath = resolveOrInstallTestServer();
 if (!serverPath) {
   // CI installs it: there a missing binary is a broken setup, not a reason to skip.
   if (process.env.CI) throw new Error(TEST_SERVER_MISSING);
