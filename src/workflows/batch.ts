@@ -31,6 +31,7 @@ import {
   type BatchWorkflowInput,
   type BatchWorkflowResult,
 } from '../shared/contracts';
+import { failureReason } from './failures';
 import { buildProgress } from './progress';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -53,12 +54,6 @@ function chunkActivities(priorityKey: number, input: BatchWorkflowInput, maxAtte
 }
 
 const { finishBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
-
-/** An activity's failure wraps the reason (e.g. the provider rejected our key) as its cause. */
-function failureReason(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? err.cause.message : err.message;
-}
 
 function initialState(input: BatchWorkflowInput): BatchCarry {
   return {

@@ -47,6 +47,7 @@ import {
   type ResolvedNativeBatchInput,
 } from '../shared/native';
 import type { batchWorkflow } from './batch';
+import { failureReason, failureType } from './failures';
 import { providerBatchWorkflow } from './providerBatch';
 
 export { providerBatchWorkflow };
@@ -65,21 +66,6 @@ function parseInput(raw: NativeBatchInput): ResolvedNativeBatchInput {
   if (parsed.success) return parsed.data;
   // Failing the workflow (not the task, which would retry forever) names the bad field to the caller.
   throw ApplicationFailure.create({ type: NativeFailureType.InvalidInput, message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), nonRetryable: true });
-}
-
-/** The first named ApplicationFailure in the cause chain (child → activity → application). */
-function failureType(err: unknown): string | undefined {
-  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    if (e instanceof ApplicationFailure && e.type) return e.type;
-  }
-  return undefined;
-}
-
-function failureReason(err: unknown): string {
-  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    if (e instanceof ApplicationFailure) return e.message;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 type Child = ChildWorkflowHandle<typeof providerBatchWorkflow> | ChildWorkflowHandle<typeof batchWorkflow>;
