@@ -19,6 +19,7 @@ import {
 import type { Activities } from '../activities';
 import {
   cancelSignal,
+  costUsd,
   DEFAULT_PRIORITY,
   pauseSignal,
   PrioritySchema,
@@ -32,6 +33,7 @@ import {
   type BatchWorkflowResult,
 } from '../shared/contracts';
 import { failureReason } from './failures';
+import { endEvent, eventData, notify } from './notify';
 import { buildProgress } from './progress';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -88,10 +90,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   });
   setHandler(pauseSignal, () => {
     state.paused = true;
+    state.pauseReason = undefined;
     cancelInFlight(); // stops provider calls now; the chunks are re-run on resume
   });
   setHandler(resumeSignal, () => {
+    if (state.pauseReason === 'budget') state.budgetLifted = true; // resuming accepts the spend
     state.paused = false;
+    state.pauseReason = undefined;
   });
   setHandler(setPrioritySignal, (priority) => {
     if (PrioritySchema.safeParse(priority).success) state.priority = priority;
@@ -108,6 +113,19 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const rollover = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
   const canSchedule = (): boolean => !stopping() && !state.paused && !rollover() && hasWork() && inFlight.size < state.maxChunksInFlight;
 
+  /** Pauses the batch (and says so by webhook) once its estimated cost reaches its budget. */
+  const pauseIfOverBudget = async (): Promise<void> => {
+    const cost = costUsd(input.price, state.tokensIn, state.tokensOut, 'realtime');
+    if (input.budgetUsd === undefined || cost === null || cost < input.budgetUsd || state.paused || state.budgetLifted || stopping()) return;
+    state.paused = true;
+    state.pauseReason = 'budget';
+    state.budgetPauses = (state.budgetPauses ?? 0) + 1;
+    cancelInFlight();
+    const reason = `the estimated cost ${cost} USD reached the budget of ${input.budgetUsd} USD`;
+    log.info('paused for budget', { batchId: input.batchId, cost, budgetUsd: input.budgetUsd });
+    await notify(input, 'batch.paused', eventData(buildProgress(input, state, inFlight.keys(), 'paused', Date.now()), reason), state.budgetPauses);
+  };
+
   const startChunk = (chunk: number): void => {
     const scope = new CancellationScope();
     inFlight.set(chunk, scope);
@@ -115,11 +133,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
     void scope
       .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts }))
       .then(
-        (r) => {
+        async (r) => {
           state.succeeded += r.succeeded;
           state.failed += r.failed;
           state.tokensIn += r.tokensIn;
           state.tokensOut += r.tokensOut;
+          await pauseIfOverBudget();
         },
         (err: unknown) => {
           if (!isCancellation(err)) {
@@ -151,6 +170,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
   const outcome = await finishBatch({ progress, chunkCount: input.chunkCount, recount: finalStatus !== 'completed', price: input.price });
   Object.assign(state, { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut });
+  await notify(input, endEvent(finalStatus), eventData(outcome));
   if (failure !== undefined) throw failure;
   return outcome;
 }

@@ -1,2 +1,3 @@
 export { batchWorkflow } from './batch';
 export { nativeBatchWorkflow, providerBatchWorkflow } from './native';
+export { webhookWorkflow } from './webhook';

@@ -48,18 +48,25 @@ import {
 } from '../shared/native';
 import type { batchWorkflow } from './batch';
 import { failureReason, failureType } from './failures';
+import { endEvent, eventData, notify } from './notify';
 import { providerBatchWorkflow } from './providerBatch';
 
 export { providerBatchWorkflow };
 
 const NON_RETRYABLE = ['ProviderAuthError', NativeFailureType.ChunkTooLarge];
 
-const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback } = proxyActivities<NativeActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const { finishBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
+/** The parent's activities, on the native queue (store and provider-file work, never rate-limited calls). */
+function parentActivities(taskQueue: string | undefined) {
+  // Picked by name: an activity proxy has no own keys to spread.
+  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback } = proxyActivities<NativeActivities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  const { finishBatch } = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '5 minutes' });
+  return { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch };
+}
 
 function parseInput(raw: NativeBatchInput): ResolvedNativeBatchInput {
   const parsed = NativeBatchInputSchema.safeParse(raw);
@@ -72,6 +79,7 @@ type Child = ChildWorkflowHandle<typeof providerBatchWorkflow> | ChildWorkflowHa
 
 export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<NativeBatchResult> {
   const input = parseInput(raw);
+  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch } = parentActivities(input.activityTaskQueue);
   const startedAt = new Date().toISOString();
   const entries: ProviderBatchEntry[] = [];
   const queue: number[] = [];
@@ -199,7 +207,7 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
       const handle = await startChild(providerBatchWorkflow, {
         ...childOptions(),
         workflowId,
-        args: [{ batchId: input.batchId, plan: e.plan, round: e.round, finalRound: input.expiryPolicy === 'resubmit' && e.round + 1 >= input.maxRounds, limits: input.limits, poll: input.poll }],
+        args: [{ batchId: input.batchId, plan: e.plan, round: e.round, finalRound: input.expiryPolicy === 'resubmit' && e.round + 1 >= input.maxRounds, limits: input.limits, poll: input.poll, activityTaskQueue: input.activityTaskQueue }],
       });
       children.set(e.plan.index, { handle, realtime: false });
       if (cancelRequested || deadlineSwitch) tell(e.plan.index, 'cancel'); // it came while the child was starting
@@ -297,6 +305,9 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
     // outcome goes to the store too, where the API reads a finished batch without Temporal.
     const outcome = await finishBatch({ progress: base, chunkCount: input.chunkCount, recount: true, price: input.price });
     finalSummary = { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut };
+    // Expired: items the provider's window ran out on are among the dead letters.
+    const expired = outcome.failed > 0 && entries.some((e) => e.last?.status === 'expired');
+    await notify(input, endEvent(finalStatus, expired), eventData(outcome));
     if (failure !== undefined) throw failure;
     return progress();
   });

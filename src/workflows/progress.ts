@@ -40,5 +40,7 @@ export function buildProgress(
     mode: 'realtime',
     modeReason: input.modeReason ?? null,
     costUsd: costUsd(input.price, state.tokensIn, state.tokensOut, 'realtime'),
+    ...(status === 'paused' && state.pauseReason ? { pauseReason: state.pauseReason } : {}),
+    ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
   };
 }

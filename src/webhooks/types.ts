@@ -1,0 +1,61 @@
+/**
+ * Webhook contracts shared by the API, the batch workflows and the delivery activity.
+ * No Node built-ins here: workflow code imports this file.
+ */
+
+export const WEBHOOK_EVENTS = ['batch.completed', 'batch.failed', 'batch.cancelled', 'batch.expired', 'batch.paused'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export interface WebhookDeliveryInput {
+  /** Sent as `webhook-id` on every attempt: the receiver's idempotency key. Letters, digits, `_` and `-` only. */
+  deliveryId: string;
+  tenant: string;
+  url: string;
+  event: WebhookEvent;
+  /** When the event happened (ISO 8601): the payload's `timestamp`, the same on every attempt. */
+  occurredAt: string;
+  /** A small summary (batch id, status, counts, costUsd, reason): never bodies, never secrets. It enters workflow history. */
+  data: Record<string, unknown>;
+  retry?: { initialMs?: number; maxIntervalMs?: number; maxHours?: number };
+}
+
+export interface WebhookDeliveryResult {
+  delivered: boolean;
+  attempts: number;
+  status?: number;
+  error?: string;
+}
+
+export interface WebhookSettings {
+  /** Hostnames, IPs or CIDRs exempt from the private-address rule (e.g. an internal receiver, or 127.0.0.1 in tests). */
+  allow: string[];
+  /** Per attempt, connect to last byte of the response headers. */
+  timeoutMs: number;
+  /** The tenant's signing secret, `whsec_<base64>`; undefined when the tenant has none. */
+  secretFor(tenant: string): string | undefined;
+}
+
+/** Failure types the activity throws and the workflow matches on. */
+export const WebhookFailureType = {
+  /** The URL is not allowed (scheme, userinfo, private address...): retrying cannot help. */
+  Refused: 'WebhookRefused',
+  /** The tenant has no (valid) secret: an unsigned webhook would be worthless to the receiver. */
+  NoSecret: 'WebhookNoSecret',
+  /** The receiver answered 410 Gone: it asks for no more deliveries, so retrying would be wrong. */
+  Gone: 'WebhookGone',
+  /** Non-2xx, timeout, connection error: retried with backoff (or after the receiver's Retry-After). */
+  DeliveryFailed: 'WebhookDeliveryFailed',
+  /** The input itself is unusable (e.g. a deliveryId with a dot): a bug on our side, retrying cannot help. */
+  Invalid: 'WebhookInvalid',
+} as const;
+
+/** One workflow per batch and event, so a retried start (same id) is deduplicated by Temporal. */
+export const webhookWorkflowId = (batchId: string, event: WebhookEvent): string => `batch-${batchId}-webhook-${event}`;
+
+/**
+ * A stable `webhook-id` for a batch's event: the same if the event is ever sent again, so receivers
+ * deduplicate it. The spec wants no `.` in the id (it is joined with `.` before signing), so the
+ * event's dot becomes `_`.
+ */
+export const webhookDeliveryId = (batchId: string, event: WebhookEvent): string =>
+  `msg_${batchId}_${event}`.replace(/[^A-Za-z0-9_-]/g, '_');
