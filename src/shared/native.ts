@@ -54,6 +54,10 @@ export const NativeBatchInputSchema = z.strictObject({
   /** 1 (first) to 5 (last); applies to provider batches submitted after it is set. */
   priority: z.number().int().min(1).max(5).optional(),
   tenant: z.string().min(1).optional(),
+  /** Where the native activities run (nativeTaskQueue); absent: the workflow's own queue. */
+  activityTaskQueue: z.string().min(1).optional(),
+  /** Where the batch's events are sent (signed with the tenant's secret). */
+  webhookUrl: z.string().optional(),
   /** Why native: auto's reason; null when native was asked for. */
   modeReason: z.string().nullable().default(null),
   /**
@@ -172,6 +176,8 @@ export interface ProviderBatchInput {
   finalRound: boolean;
   limits: NativeLimits;
   poll: PollPolicy;
+  /** Where its activities run; absent: the workflow's own queue. */
+  activityTaskQueue?: string;
 }
 
 /**

@@ -3,9 +3,11 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import OpenAI from 'openai';
 import { createActivities } from '../activities';
 import { createNativeActivities } from '../activities/native';
+import { createWebhookActivities } from '../activities/webhook';
+import type { WebhookSettings } from '../webhooks/types';
 import type { Config } from '../config';
 import type { BatchStore } from '../storage/types';
-import type { RateLimits } from '../shared/contracts';
+import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
 import { WorkerGroup } from './workerGroup';
 
@@ -28,6 +30,12 @@ export function createOpenAIClient(config: Config): OpenAI {
   });
 }
 
+/** What webhook delivery needs from the config: the allow-list, the timeout, and each tenant's secret. */
+export function webhookSettings(config: Config): WebhookSettings {
+  const secrets = new Map(config.auth.tenants.flatMap((t) => (t.webhook?.secret ? [[t.id, t.webhook.secret] as const] : [])));
+  return { allow: config.webhooks.allow, timeoutMs: config.webhooks.timeoutMs, secretFor: (tenant) => secrets.get(tenant) };
+}
+
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
@@ -42,6 +50,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
       },
     }),
     ...createNativeActivities({ openai, store }),
+    ...createWebhookActivities({ settings: webhookSettings(config) }),
   };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
   const activityOptions = (limits: RateLimits): Omit<WorkerOptions, 'taskQueue'> => ({
@@ -66,5 +75,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
     maxEagerActivityReservationsPerWorkflowTask: 0,
   });
   const lanes = await Promise.all(config.lanes.map((lane) => Worker.create({ ...activityOptions(lane.limits), taskQueue: lane.taskQueue })));
-  return new WorkerGroup([main, ...lanes]);
+  // Native mode's file and batch calls: no RPM/TPM limit applies to them.
+  const native = await Worker.create({ ...activityOptions({ rpm: 0, tpm: 0 }), taskQueue: nativeTaskQueue(config.temporal.taskQueue) });
+  return new WorkerGroup([main, ...lanes, native]);
 }

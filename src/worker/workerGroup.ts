@@ -1,7 +1,7 @@
 /**
  * The Temporal workers of one process, run and stopped together: the main worker (workflows and the
- * default queue's activities) and one activity worker per rate-limit lane. They share one set of
- * activities, so every lane draws on the same worker-wide request slots.
+ * default queue's activities), one activity worker per rate-limit lane, and one for native mode's
+ * activities. They share one set of activities, so every lane draws on the same worker-wide request slots.
  */
 import type { Worker } from '@temporalio/worker';
 

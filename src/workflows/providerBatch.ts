@@ -28,24 +28,30 @@ import {
 
 const NON_RETRYABLE = ['ProviderAuthError', NativeFailureType.ProviderBatchRejected, NativeFailureType.ChunkTooLarge];
 
-const { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch } = proxyActivities<NativeActivities>({
-  startToCloseTimeout: '15 minutes',
-  // These activities heartbeat every second whatever they wait for (a 200 MB upload, a slow list), so
-  // silence means a dead worker: retried elsewhere after 10 s, as the realtime chunk activity is.
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-// The provider holds the results (for days), so collection keeps trying: giving up would mean paying again.
-const { collectProviderBatch } = proxyActivities<NativeActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+/** The child's activities, on `taskQueue` (the native queue; absent: the workflow's own). */
+function stepActivities(taskQueue: string | undefined) {
+  const { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch } = proxyActivities<NativeActivities>({
+    taskQueue,
+    startToCloseTimeout: '15 minutes',
+    // These activities heartbeat every second whatever they wait for (a 200 MB upload, a slow list), so
+    // silence means a dead worker: retried elsewhere after 10 s, as the realtime chunk activity is.
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  // Collecting reads and records a whole output file: longer, and retried without a cap.
+  const { collectProviderBatch } = proxyActivities<NativeActivities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  return { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch, collectProviderBatch };
+}
 
 /** The poll's retry policy is the wait between polls: unlimited attempts, the backoff set per attempt by nextRetryDelay. */
-function pollActivity(policy: PollPolicy) {
+function pollActivity(policy: PollPolicy, taskQueue: string | undefined) {
   return proxyActivities<NativeActivities>({
+    taskQueue,
     startToCloseTimeout: '1 minute',
     // A worker killed during a poll's GET would otherwise stall the batch for the whole startToClose
     // timeout; the poll heartbeats while its GET runs, so a dead worker is noticed in 10 s.
@@ -59,6 +65,7 @@ function pollActivity(policy: PollPolicy) {
 export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<ProviderBatchResult> {
   const { workflowId } = workflowInfo();
   const { batchId, plan } = input;
+  const { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch, collectProviderBatch } = stepActivities(input.activityTaskQueue);
   const state: ProviderBatchProgress = {
     workflowId,
     index: plan.index,
@@ -99,7 +106,7 @@ export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<
     state.providerBatchId = created.providerBatchId;
     state.status = created.status;
 
-    const poll = pollActivity(input.poll);
+    const poll = pollActivity(input.poll, input.activityTaskQueue);
     let report: PollReport | undefined;
     let cancelSent = false;
     let rampPolls = 0;

@@ -1,8 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
 import { FailureType } from '../../src/activities/errors';
 import { chatLines, fakeOpenAI, MemoryStore, type FakeAnswer } from '../helpers/fakes';
+import { failureOf } from '../helpers/failures';
 
 const ok = (body: Record<string, unknown>): FakeAnswer => ({ status: 200, body: { echo: body.messages, usage: { prompt_tokens: 10, completion_tokens: 2 } } });
 
@@ -12,16 +12,6 @@ async function setup(n: number, answer: (body: Record<string, unknown>, call: nu
   const fake = fakeOpenAI(answer);
   const acts = createActivities({ openai: fake.client, store, config: { itemConcurrency: 4, requestConcurrency: 64 } });
   return { store, fake, acts };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApplicationFailure) return err;
-    throw err;
-  }
-  throw new Error('expected the activity to fail');
 }
 
 describe('processChunk activity', () => {

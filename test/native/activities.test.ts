@@ -1,5 +1,4 @@
 /** Native mode activities and planning, with an in-memory store and a scripted Batch API. */
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment as BaseMockEnv } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createNativeActivities, isFinalLine } from '../../src/activities/native';
@@ -7,6 +6,7 @@ import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
 import { planProviderBatches, pollDelayMs, PollPolicySchema, type ChunkEndpointStat, type ProviderBatchPlan } from '../../src/shared/native';
 import { chatLines, MemoryStore } from '../helpers/fakes';
 import { FakeBatchApi } from './fakeBatchApi';
+import { failureOf } from '../helpers/failures';
 
 /** Failed attempts are what these tests expect: keep the activity logger to errors. */
 const quiet = new DefaultLogger('ERROR');
@@ -65,16 +65,6 @@ class CountingStore extends MemoryStore {
       },
     };
   }
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApplicationFailure) return err;
-    throw err;
-  }
-  throw new Error('expected the activity to fail');
 }
 
 const ok = (customId: string, n = 1): BatchOutputLine => ({
