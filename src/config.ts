@@ -3,7 +3,8 @@
  * A bad value stops start-up with a message naming the variable.
  */
 import { z } from 'zod';
-import { laneTaskQueue, LaneSchema, ModelPriceSchema, type LaneRef, type ModelPrice, type RateLimits } from './shared/contracts';
+import { laneTaskQueue, LaneSchema, LIMITS, ModelPriceSchema, type LaneRef, type ModelPrice, type RateLimits } from './shared/contracts';
+import { LOCAL_TENANT, MAX_UPLOAD_BYTES, TenantConfigSchema, WebhookSecretSchema, type Quotas, type TenantConfig } from './shared/tenants';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -46,7 +47,11 @@ const EnvSchema = z.object({
   PROVIDER_PORT: port.default(8787),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
-  LLMBATCH_DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** For lines without body.model; empty: none, and such lines are refused. */
+  LLMBATCH_DEFAULT_MODEL: z
+    .string()
+    .default('gpt-4o-mini')
+    .transform((m) => m.trim() || undefined),
   LLMBATCH_CHUNK_SIZE: positiveInt.max(1000).default(100),
   LLMBATCH_MAX_CHUNKS_IN_FLIGHT: positiveInt.max(10_000).default(16),
   LLMBATCH_ITEM_CONCURRENCY: positiveInt.max(4096).default(64),
@@ -71,6 +76,22 @@ const EnvSchema = z.object({
   LLMBATCH_LANES: jsonOf(z.array(LaneSchema).max(100)).default([]),
   LLMBATCH_LANE_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_LANE_TPM: z.coerce.number().int().min(0).default(0),
+  /** keys: every route but /healthz and /readyz needs an API key. local: one tenant, no keys, loopback only. */
+  LLMBATCH_AUTH: z.enum(['keys', 'local']).default('keys'),
+  /** JSON array of tenants with their hashed API keys, quotas and webhook; see TenantConfigSchema. */
+  LLMBATCH_TENANTS: jsonOf(z.array(TenantConfigSchema).max(10_000)).default([]),
+  /** Quotas of tenants that do not set their own. */
+  LLMBATCH_QUOTA_CONCURRENT_BATCHES: positiveInt.default(100),
+  LLMBATCH_QUOTA_ITEMS_PER_BATCH: positiveInt.max(LIMITS.maxItemsPerBatch).default(LIMITS.maxItemsPerBatch),
+  LLMBATCH_QUOTA_UPLOAD_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
+  /** Webhook signing secret (whsec_<base64>) of tenants that do not set their own, and of the local tenant. */
+  LLMBATCH_WEBHOOK_SECRET: WebhookSecretSchema.optional(),
+  /** Comma-separated hostnames, IPs or CIDRs that webhooks may reach even though they are private or loopback. */
+  LLMBATCH_WEBHOOK_ALLOW: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  LLMBATCH_WEBHOOK_TIMEOUT_MS: positiveInt.max(50_000).default(15_000),
 });
 
 /** Every environment variable loadConfig reads (the schema's keys); deployment tests check against it. */
@@ -88,7 +109,8 @@ export interface Config {
   };
   api: { host: string; port: number };
   batch: {
-    defaultModel: string;
+    /** Model of lines that name none (and whose request gives none); undefined: such lines are refused. */
+    defaultModel: string | undefined;
     chunkSize: number;
     /** A chunk closes before its estimated tokens pass this. */
     chunkTokens: number;
@@ -102,6 +124,8 @@ export interface Config {
   lanes: ConfiguredLane[];
   native: NativeConfig;
   prices: Record<string, ModelPrice>;
+  auth: AuthConfig;
+  webhooks: { allow: string[]; timeoutMs: number };
   /** Per worker process, per (endpoint, model) lane; 0 = unlimited (the provider's headers still pace us). */
   worker: {
     maxConcurrentActivities: number;
@@ -123,6 +147,21 @@ export interface NativeConfig {
   poll: { initialMs: number; maxMs: number };
   /** Time kept before an auto batch's deadline to finish its leftovers in realtime. */
   realtimeReserveMs: number;
+}
+
+export interface AuthConfig {
+  mode: 'keys' | 'local';
+  /** Every tenant with its quotas filled in; in local mode, the one local tenant. */
+  tenants: Tenant[];
+}
+
+export interface Tenant {
+  id: string;
+  /** SHA-256 hex digests of the tenant's API keys: the keys themselves are never stored. */
+  keyHashes: string[];
+  admin: boolean;
+  quotas: Quotas;
+  webhook?: { url?: string; secret?: string };
 }
 
 export interface ConfiguredLane extends LaneRef {
@@ -181,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       realtimeReserveMs: e.LLMBATCH_REALTIME_RESERVE_MS,
     },
     prices: e.LLMBATCH_PRICES,
+    auth: authConfig(e),
+    webhooks: { allow: e.LLMBATCH_WEBHOOK_ALLOW, timeoutMs: e.LLMBATCH_WEBHOOK_TIMEOUT_MS },
     worker: {
       maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
       requestConcurrency: e.LLMBATCH_WORKER_CONCURRENCY,
@@ -189,13 +230,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function authConfig(e: z.infer<typeof EnvSchema>): AuthConfig {
+  const defaults: Quotas = {
+    concurrentBatches: e.LLMBATCH_QUOTA_CONCURRENT_BATCHES,
+    itemsPerBatch: e.LLMBATCH_QUOTA_ITEMS_PER_BATCH,
+    uploadBytes: e.LLMBATCH_QUOTA_UPLOAD_BYTES,
+  };
+  const secret = e.LLMBATCH_WEBHOOK_SECRET;
+  if (e.LLMBATCH_AUTH === 'local') {
+    // Local mode has no keys, so it must not be reachable from other machines.
+    if (!LOOPBACK_HOSTS.has(e.API_HOST)) throw new ConfigError(`Invalid configuration:\n  API_HOST: LLMBATCH_AUTH=local binds to loopback only (127.0.0.1, ::1 or localhost), got ${e.API_HOST}`);
+    return { mode: 'local', tenants: [{ id: LOCAL_TENANT, keyHashes: [], admin: true, quotas: defaults, webhook: secret ? { secret } : undefined }] };
+  }
+  const tenants = e.LLMBATCH_TENANTS.map((t: TenantConfig): Tenant => ({
+    id: t.id,
+    keyHashes: t.keys.map((k) => k.slice('sha256:'.length)),
+    admin: t.admin,
+    quotas: { ...defaults, ...t.quotas },
+    webhook: t.webhook || secret ? { url: t.webhook?.url, secret: t.webhook?.secret ?? secret } : undefined,
+  }));
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  tenants.forEach((t, i) => {
+    if (ids.has(t.id)) throw new ConfigError(`Invalid configuration:\n  LLMBATCH_TENANTS.${i}.id: tenant ${t.id} is listed twice`);
+    ids.add(t.id);
+    for (const h of t.keyHashes) {
+      if (hashes.has(h)) throw new ConfigError(`Invalid configuration:\n  LLMBATCH_TENANTS.${i}.keys: a key is given to two tenants`);
+      hashes.add(h);
+    }
+  });
+  return { mode: 'keys', tenants };
+}
+
 function configuredLanes(lanes: z.infer<typeof LaneSchema>[], baseQueue: string): ConfiguredLane[] {
   const seen = new Set<string>();
   return lanes.map((lane, i) => {
-    const taskQueue = laneTaskQueue(baseQueue, lane.endpoint, lane.model);
-    if (seen.has(taskQueue)) throw new ConfigError(`Invalid configuration:\n  LLMBATCH_LANES.${i}: ${lane.endpoint} ${lane.model} is listed twice`);
+    const taskQueue = laneTaskQueue(baseQueue, lane.endpoint, lane.model, lane.name);
+    if (seen.has(taskQueue)) {
+      const what = lane.name === undefined ? `${lane.endpoint} ${lane.model} is listed twice (name the lanes to split one model's quota)` : `the name ${lane.name} is used twice`;
+      throw new ConfigError(`Invalid configuration:\n  LLMBATCH_LANES.${i}: ${what}`);
+    }
     seen.add(taskQueue);
-    return { endpoint: lane.endpoint, model: lane.model, taskQueue, limits: { rpm: lane.rpm, tpm: lane.tpm } };
+    return { ...(lane.name === undefined ? {} : { name: lane.name }), endpoint: lane.endpoint, model: lane.model, taskQueue, limits: { rpm: lane.rpm, tpm: lane.tpm } };
   });
 }
 

@@ -44,28 +44,34 @@ export class FileBatchStore implements BatchStore {
     await rm(staging, { recursive: true, force: true });
     await mkdir(join(staging, 'input'), { recursive: true });
     await mkdir(join(staging, 'results'), { recursive: true });
-    const chunker = new Chunker(chunkSize, weight);
-    let total = 0;
-    let current = 0;
-    let buffer: string[] = [];
-    const flush = async (): Promise<void> => {
-      if (buffer.length > 0) await writeFile(join(staging, 'input', chunkFile(current)), buffer.join(''));
-      buffer = [];
-    };
-    for await (const line of lines) {
-      const chunk = chunker.place(line);
-      if (chunk !== current) {
-        await flush();
-        current = chunk;
+    try {
+      const chunker = new Chunker(chunkSize, weight);
+      let total = 0;
+      let current = 0;
+      let buffer: string[] = [];
+      const flush = async (): Promise<void> => {
+        if (buffer.length > 0) await writeFile(join(staging, 'input', chunkFile(current)), buffer.join(''));
+        buffer = [];
+      };
+      for await (const line of lines) {
+        const chunk = chunker.place(line);
+        if (chunk !== current) {
+          await flush();
+          current = chunk;
+        }
+        buffer.push(`${JSON.stringify(line)}\n`);
+        total += 1;
       }
-      buffer.push(`${JSON.stringify(line)}\n`);
-      total += 1;
+      await flush();
+      const manifest: BatchManifest = { batchId, total, chunkSize, chunkCount: chunker.chunkCount, createdAt: new Date().toISOString() };
+      await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest));
+      await rename(staging, dir);
+      return manifest;
+    } catch (err) {
+      // A refused input (a bad line, a quota) leaves nothing behind.
+      await rm(staging, { recursive: true, force: true });
+      throw err;
     }
-    await flush();
-    const manifest: BatchManifest = { batchId, total, chunkSize, chunkCount: chunker.chunkCount, createdAt: new Date().toISOString() };
-    await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest));
-    await rename(staging, dir);
-    return manifest;
   }
 
   async getManifest(batchId: string): Promise<BatchManifest | undefined> {
@@ -113,7 +119,7 @@ export class FileBatchStore implements BatchStore {
       if (out.length >= query.limit) break;
       if (after !== undefined && (query.order === 'asc' ? batchId <= after : batchId >= after)) continue;
       const record = await this.readJson<unknown>(batchId, file);
-      if (record !== undefined) out.push({ batchId, record });
+      if (record !== undefined && (!query.where || query.where(record))) out.push({ batchId, record });
     }
     return out;
   }

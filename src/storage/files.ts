@@ -24,6 +24,8 @@ export interface StoredFile {
   createdAt: number;
   filename: string;
   purpose: string;
+  /** The tenant that uploaded it: only that tenant sees it. */
+  tenant?: string;
 }
 
 export type NewFile = Omit<StoredFile, 'bytes'>;
@@ -42,6 +44,8 @@ export interface FileListQuery {
   limit: number;
   order: 'asc' | 'desc';
   purpose?: string;
+  /** Only this tenant's files. */
+  tenant?: string;
 }
 
 export interface FileStore {
@@ -133,7 +137,7 @@ export class LocalFileStore implements FileStore {
     const data: StoredFile[] = [];
     for (const id of from) {
       const file = await this.get(id); // deleted meanwhile: skipped
-      if (!file || (query.purpose !== undefined && file.purpose !== query.purpose)) continue;
+      if (!file || (query.purpose !== undefined && file.purpose !== query.purpose) || (query.tenant !== undefined && file.tenant !== query.tenant)) continue;
       if (data.length === query.limit) return { data, hasMore: true };
       data.push(file);
     }

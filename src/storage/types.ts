@@ -86,6 +86,8 @@ export interface RecordQuery {
   after?: string;
   limit: number;
   order: 'asc' | 'desc';
+  /** Only records this accepts count towards `limit` (e.g. one tenant's). */
+  where?: (record: unknown) => boolean;
 }
 
 /** Record kinds: also what keeps them inside the data dir. */

@@ -18,7 +18,7 @@ describe('FileBatchStore on disk', () => {
     expect([...results.keys()]).toEqual(['item-1']);
   });
 
-  it('leaves nothing visible when writing the input fails part-way', async () => {
+  it('leaves nothing at all, not even its staging dir, when writing the input fails part-way', async () => {
     const root = await mkdtemp(join(tmpdir(), 'llmbatch-store-'));
     const store = new FileBatchStore(root);
     async function* broken() {
@@ -27,7 +27,7 @@ describe('FileBatchStore on disk', () => {
     }
     await expect(store.putInput('half', broken(), 2)).rejects.toThrow('client went away');
     expect(await store.getManifest('half')).toBeUndefined();
-    expect((await readdir(join(root, 'batches'))).filter((d) => d === 'half')).toEqual([]);
+    expect(await readdir(join(root, 'batches'))).toEqual([]); // no `half`, and no `half.staging` left to pile up
   });
 
   it('rejects batch ids that could escape the data dir', async () => {

@@ -128,6 +128,10 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect(await ids({ limit: 2, order: 'desc', after: 'r-a' })).toEqual([]);
       expect((await store.listRecords('openai', { limit: 1, order: 'asc' }))[0]).toEqual({ batchId: 'r-a', record: { id: 'r-a' } });
       expect(await store.listRecords('nothing', { limit: 10, order: 'asc' })).toEqual([]);
+      // where: only matching records fill the page, so a page is full even when others come between
+      const odd = (r: unknown) => ['r-a', 'r-c'].includes((r as { id: string }).id);
+      expect(await ids({ limit: 2, order: 'asc', where: odd })).toEqual(['r-a', 'r-c']);
+      expect(await ids({ limit: 1, order: 'asc', after: 'r-a', where: odd })).toEqual(['r-c']);
     });
 
     it('survives concurrent appends without losing a result', async () => {
