@@ -6,10 +6,10 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { makeReviewRequests } from '../../examples/reviews';
 import { loadConfigOrExit, type Config } from '../config';
 import type { BatchOutputLine, BatchProgress } from '../shared/contracts';
+import { ApiClient, progressBar } from './apiClient';
 import { startStack } from './stack';
 
 const say = (m: string): void => console.log(`demo: ${m}`);
@@ -36,20 +36,9 @@ async function checkPorts(config: Config): Promise<void> {
   }
 }
 
-async function api<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json' } });
-  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-function bar(p: BatchProgress): string {
-  const done = p.succeeded + p.failed;
-  const width = 30;
-  const filled = Math.round((done / Math.max(1, p.total)) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${p.total} (${p.succeeded} ok, ${p.failed} failed) ${p.status}`;
-}
-
 async function main(): Promise<void> {
+  // The demo's stack is local mode: one tenant, no API keys, the API on loopback only.
+  process.env.LLMBATCH_AUTH = 'local';
   const config = loadConfigOrExit();
   const count = Number(process.env.DEMO_COUNT ?? (config.provider.simulated ? 1000 : 20));
   say(
@@ -62,15 +51,16 @@ async function main(): Promise<void> {
   let ok = false;
   try {
     say(`stack up: API ${stack.urls.api}, Temporal Web UI ${stack.urls.webUi}`);
-    const requests = makeReviewRequests(count, 42, config.batch.defaultModel);
-    const created = await api<{ id: string }>(`${stack.urls.api}/batches`, { method: 'POST', body: JSON.stringify({ requests }) });
+    const client = new ApiClient(stack.urls.api);
+    const requests = makeReviewRequests(count, 42, config.batch.defaultModel ?? 'gpt-4o-mini');
+    const created = await client.json<{ id: string }>('POST', '/batches', { requests });
     say(`batch ${created.id}: ${count} review-sentiment requests (workflow batch-${created.id})`);
 
     let progress: BatchProgress;
     let last = '';
     for (;;) {
-      progress = await api<BatchProgress>(`${stack.urls.api}/batches/${created.id}`);
-      const line = bar(progress);
+      progress = await client.json<BatchProgress>('GET', `/batches/${created.id}`);
+      const line = progressBar(progress);
       if (line !== last) say(line);
       last = line;
       if (progress.status !== 'running') break;
@@ -80,9 +70,7 @@ async function main(): Promise<void> {
     const outDir = resolve(join(config.dataDir, 'results'));
     mkdirSync(outDir, { recursive: true });
     const outFile = join(outDir, `${created.id}.jsonl`);
-    const res = await fetch(`${stack.urls.api}/batches/${created.id}/results`);
-    if (!res.ok || !res.body) throw new Error(`results: ${res.status}`);
-    await pipeline(Readable.fromWeb(res.body), createWriteStream(outFile));
+    await pipeline(await client.results(created.id), createWriteStream(outFile));
 
     const lines = readFileSync(outFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchOutputLine);
     const tally = new Map<string, number>();

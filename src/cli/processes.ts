@@ -56,20 +56,20 @@ export class ManagedChild {
     return !this.exited;
   }
 
-  /** Resolves when a line matches; rejects if the process exits first. */
-  waitForLine(pattern: RegExp, timeoutMs: number): Promise<void> {
+  /** Resolves with the first line that matches; rejects if the process exits first. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
     return new Promise((ok, fail) => {
       const timer = setTimeout(() => finish(new Error(`${this.spec.name}: not ready after ${timeoutMs} ms; see ${this.logFile}`)), timeoutMs);
       const listener = (line: string): void => {
-        if (pattern.test(line)) finish();
+        if (pattern.test(line)) finish(undefined, line);
       };
       const onExit = (): void => finish(new Error(`${this.spec.name} exited during start-up:\n${this.tail()}`));
-      const finish = (err?: Error): void => {
+      const finish = (err?: Error, line = ''): void => {
         clearTimeout(timer);
         this.lineListeners.delete(listener);
         this.process.off('exit', onExit);
         if (err) fail(err);
-        else ok();
+        else ok(line);
       };
       this.lineListeners.add(listener);
       this.process.once('exit', onExit);

@@ -3,6 +3,8 @@ import { loadConfigOrExit } from '../config';
 import { startStack } from './stack';
 
 async function main(): Promise<void> {
+  // Local mode (no API keys, loopback only) unless keys are asked for; the API process inherits it.
+  process.env.LLMBATCH_AUTH ??= 'local';
   const config = loadConfigOrExit();
   const stack = await startStack(config, { echo: ['worker', 'api'], log: (m) => console.log(`llmbatch: ${m}`) });
   const { urls } = stack;
@@ -15,6 +17,7 @@ async function main(): Promise<void> {
       `  Temporal  ${urls.temporal}`,
       `  Provider  ${urls.provider}${urls.simulated ? '  (SIMULATED provider, not a real LLM)' : ''}`,
       `  Logs      ${stack.logDir}`,
+      config.auth.mode === 'local' ? '  Auth      local mode: no API keys, loopback only (set LLMBATCH_AUTH=keys and LLMBATCH_TENANTS to require keys)' : `  Auth      API keys of ${config.auth.tenants.length} tenant(s)`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -1,0 +1,126 @@
+/**
+ * `npm run llmbatch -- <command>`: the project API from a terminal, with live progress.
+ *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd] [--wait]
+ *   watch <id>                       live progress until the batch ends (exit 1 unless it completed)
+ *   status <id>                      progress as JSON
+ *   results <id> [--status failed|succeeded] [--out file]
+ *   list [--status s] [--limit n]
+ *   cancel | pause | resume | retry <id>
+ * LLMBATCH_URL (default http://127.0.0.1:3000) says where the API is; LLMBATCH_API_KEY is sent as the Bearer key.
+ */
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError, progressBar, type BatchView, type CreatedBatch } from './apiClient';
+
+const USAGE = `usage: npm run llmbatch -- <command> [options]
+  submit <file.jsonl> [--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd] [--wait]
+  watch <id>        live progress until the batch ends
+  status <id>       progress as JSON
+  results <id> [--status all|succeeded|failed] [--out file]
+  list [--status running|paused|completed|cancelled|failed] [--limit n]
+  cancel <id> | pause <id> | resume <id> | retry <id>
+environment: LLMBATCH_URL (default http://127.0.0.1:3000), LLMBATCH_API_KEY`;
+
+const OPTIONS = {
+  mode: { type: 'string' },
+  priority: { type: 'string' },
+  model: { type: 'string' },
+  webhook: { type: 'string' },
+  budget: { type: 'string' },
+  lane: { type: 'string' },
+  wait: { type: 'boolean' },
+  status: { type: 'string' },
+  out: { type: 'string' },
+  limit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+const ENDED = new Set(['completed', 'cancelled', 'failed']);
+
+/** Polls until the batch ends, redrawing one line on a terminal, printing each change otherwise. */
+async function watch(client: ApiClient, id: string): Promise<BatchView> {
+  const tty = process.stdout.isTTY;
+  let last = '';
+  for (;;) {
+    const p = await client.json<BatchView>('GET', `/batches/${encodeURIComponent(id)}`);
+    const eta = p.eta && p.status === 'running' ? `, eta ${new Date(p.eta).toLocaleTimeString()}` : '';
+    const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${eta}`;
+    if (line !== last) process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+    last = line;
+    if (ENDED.has(p.status)) {
+      if (tty) process.stdout.write('\n');
+      if (p.error) console.log(`error: ${p.error}`);
+      return p;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function needId(id: string | undefined, command: string): string {
+  if (!id) throw new UsageError(`${command}: give the batch id`);
+  return id;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [command, arg] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const client = new ApiClient(process.env.LLMBATCH_URL ?? 'http://127.0.0.1:3000', process.env.LLMBATCH_API_KEY || undefined);
+  const path = (id: string | undefined, action = '') => `/batches/${encodeURIComponent(needId(id, command))}${action}`;
+  switch (command) {
+    case 'submit': {
+      if (!arg) throw new UsageError('submit: give the JSONL file of requests');
+      const created: CreatedBatch = await client.submitFile(arg, { mode: values.mode, priority: values.priority, model: values.model, webhook_url: values.webhook, budget_usd: values.budget, lane: values.lane });
+      console.log(`batch ${created.id}: ${created.total} requests, ${created.mode}${created.modeReason ? ` (${created.modeReason})` : ''}`);
+      if (!values.wait) return 0;
+      return (await watch(client, created.id)).status === 'completed' ? 0 : 1;
+    }
+    case 'watch':
+      return (await watch(client, needId(arg, command))).status === 'completed' ? 0 : 1;
+    case 'status':
+      console.log(JSON.stringify(await client.json('GET', path(arg)), null, 2));
+      return 0;
+    case 'results': {
+      const query = values.status ? `?status=${encodeURIComponent(values.status)}` : '';
+      const stream = await client.results(needId(arg, command), query);
+      await pipeline(stream, values.out ? createWriteStream(values.out) : process.stdout);
+      return 0;
+    }
+    case 'list': {
+      const query = new URLSearchParams({ ...(values.status ? { status: values.status } : {}), ...(values.limit ? { limit: values.limit } : {}) }).toString();
+      const { data } = await client.json<{ data: BatchView[] }>('GET', `/batches${query ? `?${query}` : ''}`);
+      for (const b of data) console.log(`${b.id}  ${b.createdAt}  ${progressBar(b, 20)}`);
+      return 0;
+    }
+    case 'cancel':
+    case 'pause':
+    case 'resume':
+      console.log(JSON.stringify(await client.json('POST', path(arg, `/${command}`), {})));
+      return 0;
+    case 'retry': {
+      const created = await client.json<CreatedBatch>('POST', path(arg, '/retry'), {});
+      console.log(`batch ${created.id}: ${created.total} dead letters of ${arg} retried`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`llmbatch: ${(err as Error).message}\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`llmbatch: ${err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
