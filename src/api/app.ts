@@ -1,34 +1,22 @@
 /**
- * The project API, built from its dependencies (the Temporal client is made once, at start-up).
- *   POST /batches                 {requests: [...], model?, priority?, options?}  → 201 {id, total, mode, modeReason, status}
- *   GET  /batches/:id             progress
- *   GET  /batches/:id/results     JSONL (?status=failed for the dead letters, succeeded, all)
- *   POST /batches/:id/cancel | pause | resume
- *   POST /batches/:id/priority    {priority: 1..5}
- *   POST /batches/:id/concurrency {maxChunksInFlight}
- *   GET  /lanes, PUT /lanes/limits   rate-limit lanes (lanes.ts)
+ * The HTTP API, built from its dependencies (the Temporal client is made once, at start-up):
+ *   GET /healthz, /readyz         probes (no key)
+ *   /batches...                   the project API (batches.ts)
+ *   GET /lanes, PUT /lanes/limits rate-limit lanes (lanes.ts; changing them needs an admin key)
+ *   /v1/files, /v1/batches        OpenAI-compatible (v1/)
+ *   GET /openapi.json             OpenAPI 3.1 of all of it, generated from the zod schemas (openapi/)
+ * Every route but the probes needs an API key (auth.ts), except in local mode.
  */
-import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
-import {
-  batchWorkflowId,
-  cancelSignal,
-  pauseSignal,
-  resumeSignal,
-  SetConcurrencyRequestSchema,
-  setConcurrencySignal,
-  SetPriorityRequestSchema,
-  setPrioritySignal,
-} from '../shared/contracts';
-import type { BatchStore, ResultFilter } from '../storage/types';
-import { estimateTokens } from '../shared/tokens';
+import type { BatchStore } from '../storage/types';
+import { authenticate, tenantOf } from './auth';
+import { batchesRouter } from './batches';
+import { BatchCreator } from './createBatch';
 import { HttpError } from './httpError';
 import { lanesRouter } from './lanes';
-import { readProgress } from './progress';
-import { startBatch } from './startBatch';
-import { parseBody, validateCreateBatch } from './validation';
+import { openApiRouter } from './openapi';
 import { v1Router } from './v1';
 
 export interface ApiDeps {
@@ -37,88 +25,58 @@ export interface ApiDeps {
   config: Config;
 }
 
-/** Documented limit on a JSON request body. */
+/** Documented limit on a JSON request body (a tenant's upload quota may be lower). */
 export const MAX_JSON_BODY = '100mb';
 
 export function createApp({ client, store, config }: ApiDeps): express.Express {
   const app = express();
-  app.use(express.json({ limit: MAX_JSON_BODY }));
-  const handleOf = (id: string) => client.workflow.getHandle(batchWorkflowId(id));
+  const creator = new BatchCreator({ client, store, config });
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
 
-  app.post('/batches', async (req, res) => {
-    const request = validateCreateBatch(req.body, config.batch.defaultModel);
-    const batchId = randomUUID();
-    const manifest = await store.putInput(batchId, request.requests, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
-    const started = await startBatch(client, config, request, manifest, Date.now());
-    res.status(201).json({ ...started, status: 'running' });
-  });
-
-  app.get('/batches/:id', async (req, res) => {
-    res.json({ id: req.params.id, ...(await readProgress(client, store, req.params.id)) });
-  });
-
-  app.get('/batches/:id/results', async (req, res) => {
-    const filter = parseFilter(req.query.status);
-    if (!(await store.getManifest(req.params.id))) throw new HttpError(404, `batch ${req.params.id} not found`);
-    res.type('application/x-ndjson');
-    for await (const line of store.streamResults(req.params.id, filter)) {
-      if (!res.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => res.once('drain', r));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await client.workflowService.getSystemInfo({});
+      res.json({ ok: true });
+    } catch (err) {
+      res.status(503).json({ ok: false, error: { message: `Temporal is not reachable: ${(err as Error).message}` } });
     }
-    res.end();
   });
 
-  app.post('/batches/:id/cancel', async (req, res) => {
-    await handleOf(req.params.id).signal(cancelSignal);
-    res.status(202).json({ id: req.params.id, status: 'cancelling' });
-  });
+  app.use(openApiRouter());
 
-  app.post('/batches/:id/pause', async (req, res) => {
-    await handleOf(req.params.id).signal(pauseSignal);
-    res.status(202).json({ id: req.params.id, status: 'paused' });
-  });
+  // Keys are checked before bodies are read: an unauthenticated request costs no parsing.
+  app.use(authenticate(config.auth));
+  app.use(uploadQuota);
+  app.use(express.json({ limit: MAX_JSON_BODY }));
 
-  app.post('/batches/:id/resume', async (req, res) => {
-    await handleOf(req.params.id).signal(resumeSignal);
-    res.status(202).json({ id: req.params.id, status: 'running' });
-  });
-
-  app.post('/batches/:id/priority', async (req, res) => {
-    const { priority } = parseBody(SetPriorityRequestSchema, req.body, 'priority');
-    await handleOf(req.params.id).signal(setPrioritySignal, priority);
-    res.status(202).json({ id: req.params.id, priority });
-  });
-
-  app.post('/batches/:id/concurrency', async (req, res) => {
-    const { maxChunksInFlight } = parseBody(SetConcurrencyRequestSchema, req.body, 'concurrency');
-    await handleOf(req.params.id).signal(setConcurrencySignal, maxChunksInFlight);
-    res.status(202).json({ id: req.params.id, maxChunksInFlight });
-  });
-
+  app.use(batchesRouter({ client, store, config, creator }));
   app.use(lanesRouter({ client, config }));
-  app.use('/v1', v1Router({ client, store, config }));
+  app.use('/v1', v1Router({ client, store, config, creator }));
 
-  app.use((_req, _res, next) => next(new HttpError(404, 'route not found')));
+  app.use((_req, _res, next) => next(new HttpError(404, 'route not found', undefined, 'not_found')));
   app.use(errorHandler);
   return app;
 }
 
-function parseFilter(raw: unknown): ResultFilter {
-  if (raw === undefined || raw === 'all') return 'all';
-  if (raw === 'failed' || raw === 'succeeded') return raw;
-  throw new HttpError(400, `query parameter status: expected all, succeeded or failed, got ${JSON.stringify(raw)}`);
+/** A declared body larger than the tenant's upload quota is refused before it is read. */
+function uploadQuota(req: Request, res: Response, next: NextFunction): void {
+  const declared = Number(req.get('content-length') ?? 0);
+  const max = tenantOf(res).quotas.uploadBytes;
+  if (declared > max) return next(new HttpError(413, `the body is larger than ${max} bytes, the tenant's limit (upload size)`, undefined, 'quota_exceeded'));
+  next();
 }
 
+/** The project API's one error shape: `{error: {message, code?, details?}}`. */
 function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof WorkflowNotFoundError) {
-    res.status(404).json({ error: { message: 'batch not found' } });
+    res.status(404).json({ error: { message: 'batch not found', code: 'not_found' } });
     return;
   }
   if (err instanceof HttpError) {
-    res.status(err.status).json({ error: { message: err.message, details: err.details } });
+    res.status(err.status).json({ error: { message: err.message, code: err.code, details: err.details } });
     return;
   }
   const status = (err as { status?: number; type?: string }).status;

@@ -6,11 +6,15 @@ import { createApp } from './app';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  if (config.auth.mode === 'keys' && config.auth.tenants.length === 0) {
+    console.error('Invalid configuration:\n  LLMBATCH_TENANTS: no tenants, so no API key would be accepted; configure tenants (npm run key makes a key) or set LLMBATCH_AUTH=local');
+    process.exit(1);
+  }
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({ client, store: new FileBatchStore(config.dataDir), config });
   const server = app.listen(config.api.port, config.api.host, () => {
-    console.log(`llmbatch API listening on http://${config.api.host}:${config.api.port}`);
+    console.log(`llmbatch API listening on http://${config.api.host}:${config.api.port} (${config.auth.mode === 'local' ? 'local mode: no API keys' : `API keys of ${config.auth.tenants.length} tenant(s)`})`);
   });
   const stop = (): void => {
     server.close(() => void connection.close().then(() => process.exit(0)));

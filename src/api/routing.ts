@@ -19,16 +19,28 @@ export interface Route {
 const HOUR = 3_600_000;
 const hours = (ms: number): string => `${Math.round((ms / HOUR) * 10) / 10} h`;
 
-export function chooseMode(asked: BatchMode | undefined, total: number, deadline: string | undefined, native: NativeConfig, nowMs: number): Route {
+/** What auto looks at: the item count and whether the batch uses one model (a provider batch holds one). */
+export interface BatchShape {
+  total: number;
+  mixedModels: boolean;
+}
+
+/** The requests no batch can meet, whatever its lines: a deadline that has passed, native without a Batch API. */
+export function refuseImpossibleMode(asked: BatchMode | undefined, deadline: string | undefined, native: NativeConfig, nowMs: number): void {
+  if (deadline !== undefined && Date.parse(deadline) <= nowMs) throw new HttpError(400, `invalid batch: options.deadline: ${deadline} has passed`);
+  if ((asked ?? native.defaultMode) === 'native' && !native.enabled) {
+    throw new HttpError(400, 'invalid batch: options.mode: native needs a provider Batch API, and LLMBATCH_NATIVE is off');
+  }
+}
+
+export function chooseMode(asked: BatchMode | undefined, shape: BatchShape, deadline: string | undefined, native: NativeConfig, nowMs: number): Route {
+  refuseImpossibleMode(asked, deadline, native, nowMs);
+  const { total } = shape;
   const mode = asked ?? native.defaultMode;
   const deadlineMs = deadline === undefined ? undefined : Date.parse(deadline);
-  if (deadlineMs !== undefined && deadlineMs <= nowMs) throw new HttpError(400, `invalid batch: options.deadline: ${deadline} has passed`);
-  if (mode === 'realtime') return { mode, reason: null };
-  if (mode === 'native') {
-    if (!native.enabled) throw new HttpError(400, 'invalid batch: options.mode: native needs a provider Batch API, and LLMBATCH_NATIVE is off');
-    return { mode, reason: null };
-  }
+  if (mode === 'realtime' || mode === 'native') return { mode, reason: null };
   if (!native.enabled) return { mode: 'realtime', reason: 'auto: the provider has no Batch API (LLMBATCH_NATIVE=off)' };
+  if (shape.mixedModels) return { mode: 'realtime', reason: "auto: the batch uses more than one model, and a provider batch holds one" };
   if (total < native.autoMinItems) {
     return { mode: 'realtime', reason: `auto: ${total} items, under the ${native.autoMinItems} (LLMBATCH_AUTO_NATIVE_MIN_ITEMS) worth a provider batch's wait` };
   }

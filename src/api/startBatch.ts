@@ -1,7 +1,7 @@
 /** Starts a validated batch as its workflow (`batch-<id>`): realtime, or native through the provider's Batch API. */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { batchWorkflowId, type BatchLine, type BatchWorkflowInput, type CreateBatchRequest, type ModelPrice } from '../shared/contracts';
+import { batchWorkflowId, nativeTaskQueue, type BatchLine, type BatchWorkflowInput, type CreateBatchRequest, type ModelPrice } from '../shared/contracts';
 import type { NativeBatchInput } from '../shared/native';
 import type { BatchManifest } from '../storage/types';
 import { laneFor } from './lanes';
@@ -21,9 +21,16 @@ function priceOf(lines: readonly BatchLine[], prices: Config['prices']): ModelPr
   return prices[model];
 }
 
-export async function startBatch(client: Client, config: Config, request: CreateBatchRequest, manifest: BatchManifest, nowMs: number): Promise<StartedBatch> {
+/** Whose batch it is (the fairness key) and where its events go. */
+export interface BatchOwner {
+  tenant: string;
+  webhookUrl?: string;
+}
+
+export async function startBatch(client: Client, config: Config, request: CreateBatchRequest, manifest: BatchManifest, nowMs: number, owner: BatchOwner): Promise<StartedBatch> {
   const { batchId } = manifest;
-  const route = chooseMode(request.options?.mode, manifest.total, request.options?.deadline, config.native, nowMs);
+  const mixedModels = new Set(request.requests.map((l) => l.body.model)).size > 1;
+  const route = chooseMode(request.options?.mode, { total: manifest.total, mixedModels }, request.options?.deadline, config.native, nowMs);
   const price = priceOf(request.requests, config.prices);
   const common = { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue };
   // The Web UI shows the summary: the mode and, when auto chose it, why.
@@ -37,6 +44,9 @@ export async function startBatch(client: Client, config: Config, request: Create
       poll: { initialMs: config.native.poll.initialMs, maxMs: config.native.poll.maxMs },
       expiryPolicy: request.options?.expiryPolicy,
       priority: request.priority,
+      tenant: owner.tenant,
+      webhookUrl: owner.webhookUrl,
+      activityTaskQueue: nativeTaskQueue(config.temporal.taskQueue),
       modeReason: route.reason,
       deadlineMs: route.deadlineMs,
       realtimeReserveMs: config.native.realtimeReserveMs,
@@ -57,7 +67,10 @@ export async function startBatch(client: Client, config: Config, request: Create
       maxChunksInFlight: request.options?.maxChunksInFlight ?? config.batch.maxChunksInFlight,
       maxAttempts: request.options?.maxAttempts,
       priority: request.priority,
-      lane: laneFor(request.requests, config.lanes),
+      tenant: owner.tenant,
+      webhookUrl: owner.webhookUrl,
+      budgetUsd: request.options?.budgetUsd,
+      lane: laneFor(request.requests, config.lanes, request.options?.lane),
       modeReason: route.reason ?? undefined,
       price,
     };

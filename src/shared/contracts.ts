@@ -21,7 +21,14 @@ export interface RateLimits {
  * limit holds across every worker and can be changed at runtime. Batches whose lines all share a
  * configured lane's endpoint and model run their chunks there; others share the default queue.
  */
+export const LaneNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected 1-63 characters: a-z, 0-9, _ and -');
+
 export const LaneSchema = z.strictObject({
+  /**
+   * Named lanes can share an (endpoint, model), splitting one provider quota (say `bulk` and `interactive`);
+   * a batch picks one with its `lane` option. An unnamed lane is the one per (endpoint, model).
+   */
+  name: LaneNameSchema.optional(),
   endpoint: z.enum(SUPPORTED_URLS).default('/v1/chat/completions'),
   model: z.string().min(1),
   rpm: z.number().int().min(0).default(0),
@@ -46,24 +53,36 @@ export function costUsd(price: ModelPrice | undefined, tokensIn: number, tokensO
 
 /** A batch's lane, as the workflow sees it: where its chunk activities are scheduled. */
 export interface LaneRef {
+  /** Set for named lanes. */
+  name?: string;
   endpoint: string;
   model: string;
   taskQueue: string;
 }
 
 /** The lane's task queue, derived from the main one so several deployments can share a namespace. */
-export const laneTaskQueue = (baseQueue: string, endpoint: string, model: string): string => `${baseQueue}@${endpoint}@${model}`;
+export const laneTaskQueue = (baseQueue: string, endpoint: string, model: string, name?: string): string =>
+  name === undefined ? `${baseQueue}@${endpoint}@${model}` : `${baseQueue}@lane@${name}`;
+
+/**
+ * The queue of native mode's activities (upload, create, poll, collect): they call the provider's Files and
+ * Batches APIs, not its rate-limited endpoints, so they must not wait behind the default queue's RPM/TPM limit.
+ */
+export const nativeTaskQueue = (baseQueue: string): string => `${baseQueue}@native`;
 
 /** `PUT /lanes/limits`: a new limit for one lane (or, without endpoint and model, the default queue). */
 export const SetLaneLimitRequestSchema = z
   .strictObject({
+    /** A named lane; or endpoint and model for an unnamed one; or none of them for the default queue. */
+    name: LaneNameSchema.optional(),
     endpoint: z.enum(SUPPORTED_URLS).optional(),
     model: z.string().min(1).optional(),
     /** Both null or absent: clear the runtime limit, so the workers' start-up limit applies again. */
     rpm: z.number().int().min(0).nullable().optional(),
     tpm: z.number().int().min(0).nullable().optional(),
   })
-  .refine((r) => (r.endpoint === undefined) === (r.model === undefined), { message: 'give endpoint and model together, or neither for the default queue', path: ['model'] });
+  .refine((r) => (r.endpoint === undefined) === (r.model === undefined), { message: 'give endpoint and model together, or neither for the default queue', path: ['model'] })
+  .refine((r) => r.name === undefined || r.endpoint === undefined, { message: 'give a lane name, or endpoint and model, not both', path: ['name'] });
 
 /** Limits that bound every input; documented in README.md. */
 export const LIMITS = {
@@ -90,6 +109,9 @@ export interface BatchOutputLine {
   error: { code: string; message: string } | null;
 }
 
+/** A webhook URL: http(s), at most 2,048 characters. Private addresses are refused when it is used (src/webhooks). */
+export const WebhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
+
 /** Temporal priority keys: 1 is dispatched first, 5 last. */
 export const PrioritySchema = z.number().int().min(1).max(5);
 export const DEFAULT_PRIORITY = 3;
@@ -115,6 +137,15 @@ export const BatchOptionsSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(20).optional(),
   /** Chunk activities in flight at once for this batch. */
   maxChunksInFlight: z.number().int().min(1).max(10_000).optional(),
+  /** Where the batch's events go, signed with the tenant's secret; default: the tenant's webhook, if any. */
+  webhook: z.strictObject({ url: WebhookUrlSchema }).optional(),
+  /** The named rate-limit lane (LLMBATCH_LANES) to run on; every line must use its endpoint and model. Default: chosen from the lines. */
+  lane: LaneNameSchema.optional(),
+  /**
+   * Realtime: pause once the estimated cost (USD, at LLMBATCH_PRICES) reaches this, and send `batch.paused`;
+   * resume goes on past it. Needs the model's price; native batches are not paused by it.
+   */
+  budgetUsd: z.number().positive().max(1_000_000).optional(),
 });
 
 export const CreateBatchRequestSchema = z.object({
@@ -140,6 +171,10 @@ export interface BatchWorkflowInput {
   priority?: number;
   /** The tenant: Temporal's fairness key, so tenants share workers evenly. */
   tenant?: string;
+  /** Where the batch's events are sent (signed with the tenant's secret); absent: none. */
+  webhookUrl?: string;
+  /** Pause when the estimated cost reaches this (USD); resume lifts it. */
+  budgetUsd?: number;
   /** The rate-limit lane whose task queue runs the chunks; absent: the default queue. */
   lane?: LaneRef;
   /** Why the batch runs in realtime mode, when auto chose it or a native batch fell back. */
@@ -169,6 +204,12 @@ export interface BatchCarry {
   maxChunksInFlight: number;
   startedAt: string;
   runs: number;
+  /** Why the batch is paused, when it paused itself: `budget`. */
+  pauseReason?: 'budget';
+  /** The budget was reached and the batch resumed: it no longer pauses for it. */
+  budgetLifted?: boolean;
+  /** Pauses for the budget so far (each sends its own `batch.paused`). */
+  budgetPauses?: number;
 }
 
 export interface BatchProgress {
@@ -195,6 +236,10 @@ export interface BatchProgress {
   runs: number;
   /** Why the batch failed, when it did. */
   error?: string;
+  /** Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal. */
+  pauseReason?: 'budget';
+  /** The batch's budget in USD, if it has one. */
+  budgetUsd?: number;
   /** The rate-limit lane the chunks run on; null: the default queue. */
   lane: LaneRef | null;
   mode: 'realtime' | 'native';

@@ -7,7 +7,7 @@ import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
 
 // A lane for the default model: these batches run their chunks on the lane's own queue and worker.
-const stack = useApiStack({ LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":60000}]' });
+const stack = useApiStack({ LLMBATCH_DEFAULT_MODEL: 'gpt-4o-mini', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":60000},{"name":"bulk","model":"gpt-4o-mini","rpm":30000}]' });
 
 const post = (path: string, body: unknown) =>
   fetch(`${stack.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -48,6 +48,12 @@ describe('project API', () => {
       expect(await res.json()).toMatchObject({ id, status: 'completed', succeeded: 30, failed: 1, pending: 0 });
     } finally {
       offline.close();
+    }
+
+    // An ended batch takes no more signals: 409, not a 404 that would say it does not exist.
+    for (const [route, body] of [['pause', {}], ['resume', {}], ['cancel', {}], ['priority', { priority: 1 }], ['concurrency', { maxChunksInFlight: 2 }]] as const) {
+      const ended = await post(`/batches/${id}/${route}`, body);
+      expect([route, ended.status, ((await ended.json()) as { error: { code: string } }).error.code]).toEqual([route, 409, 'batch_ended']);
     }
   });
 
@@ -108,9 +114,34 @@ describe('project API', () => {
 
   it('lists the default queue and each lane with the limit the server enforces', async () => {
     const { data } = (await (await fetch(`${stack.base}/lanes`)).json()) as { data: Array<Record<string, unknown>> };
-    expect(data.map((l) => l.taskQueue)).toEqual([stack.config.temporal.taskQueue, stack.config.lanes[0]?.taskQueue]);
+    expect(data.map((l) => [l.name, l.taskQueue])).toEqual([
+      [null, stack.config.temporal.taskQueue],
+      [null, stack.config.lanes[0]?.taskQueue],
+      ['bulk', `${stack.config.temporal.taskQueue}@lane@bulk`],
+    ]);
     // 60,000 RPM in chunks of 100 items, with 5% headroom: 9.5 chunks/s, stated by the lane's worker.
     expect(data[1]).toMatchObject({ model: 'gpt-4o-mini', startupLimits: { rpm: 60000, tpm: 0 }, limit: { source: 'worker', chunksPerSecond: expect.closeTo(9.5, 3) } });
+  });
+
+  it('runs a batch on the named lane it asks for; refuses lines the lane is not for, and unknown lanes', async () => {
+    const res = await post('/batches', { requests: chatLines(20), options: { lane: 'bulk' } });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect(await waitForStatus(id)).toMatchObject({ status: 'completed', succeeded: 20, lane: { name: 'bulk', taskQueue: `${stack.config.temporal.taskQueue}@lane@bulk` } });
+
+    const other = chatLines(3).map((l, i) => (i === 2 ? { ...l, body: { ...l.body, model: 'gpt-4o' } } : l));
+    const mismatch = await post('/batches', { requests: other, options: { lane: 'bulk' } });
+    expect(mismatch.status).toBe(400);
+    expect(((await mismatch.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: 'lane_mismatch', message: expect.stringContaining('requests.2: /v1/chat/completions gpt-4o is not what lane bulk is for') });
+    const unknown = await post('/batches', { requests: chatLines(2), options: { lane: 'fast' } });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('unknown_lane');
+
+    // Its limit is set by name.
+    const put = (body: unknown) => fetch(`${stack.base}/lanes/limits`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const set = await put({ name: 'bulk', rpm: 12000 });
+    expect(await set.json()).toMatchObject({ name: 'bulk', limit: { source: 'api' } });
+    expect(await (await put({ name: 'bulk', rpm: null, tpm: null })).json()).toMatchObject({ name: 'bulk', limit: { source: 'worker' } });
   });
 
   it('answers 400 for a body that is not JSON', async () => {

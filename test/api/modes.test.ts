@@ -1,5 +1,7 @@
 /** Modes through the API: native runs on the provider's Batch API, auto chooses and says why, and an auto batch whose deadline nears finishes in realtime. */
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
+import { createApp } from '../../src/api/app';
 import type { BatchLine } from '../../src/shared/contracts';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
@@ -55,6 +57,40 @@ describe('batch modes', () => {
     const out = await results(created.id);
     expect(new Set(out.map((r) => r.custom_id)).size).toBe(61);
     expect((await providerBatches()).length).toBe(before + 1);
+  });
+
+  it('native: priority reaches the provider batch and can be changed while it runs; the Web UI summary names the mode', async () => {
+    stack.sim.configure({ batchLinesPerSecond: 20 }); // about 3 s of provider batch to act on
+    const res = await fetch(`${stack.base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: chatLines(60, 'prio'), priority: 2, options: { mode: 'native' } }) });
+    const { id } = (await res.json()) as { id: string };
+    const parent = stack.env.client.workflow.getHandle(`batch-${id}`);
+    expect(await (await parent.describe()).staticSummary()).toBe('native: 60 items');
+
+    const child = stack.env.client.workflow.getHandle(`batch-${id}-pb-0`);
+    for (let i = 0; i < 100 && !(await child.describe().catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await child.describe()).raw.workflowExecutionInfo?.priority?.priorityKey).toBe(2);
+
+    const set = await fetch(`${stack.base}/batches/${id}/priority`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ priority: 4 }) });
+    expect(set.status).toBe(202);
+    expect(((await (await fetch(`${stack.base}/batches/${id}`)).json()) as Progress).priority).toBe(4);
+    expect(await finished(id)).toMatchObject({ status: 'completed', succeeded: 60, priority: 4 });
+  });
+
+  it('native as the configured default refuses a second model, naming its line, and creates nothing', async () => {
+    const config = { ...stack.config, native: { ...stack.config.native, defaultMode: 'native' as const } };
+    const server = createApp({ client: stack.env.client, store: stack.store, config }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const before = ((await (await fetch(`${base}/batches?limit=100`)).json()) as { data: unknown[] }).data.length;
+      const requests = chatLines(3, 'mixed').map((l, i) => ({ ...l, body: { ...l.body, model: i === 2 ? 'gpt-4o' : 'gpt-4o-mini' } }));
+      const res = await fetch(`${base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests }) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: 'mixed_models', message: expect.stringContaining('requests.2: model "gpt-4o" differs') });
+      expect(((await (await fetch(`${base}/batches?limit=100`)).json()) as { data: unknown[] }).data.length).toBe(before);
+    } finally {
+      server.close();
+    }
   });
 
   it('auto: a small batch goes realtime, with the reason in progress', async () => {

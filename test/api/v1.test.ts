@@ -305,7 +305,7 @@ describe('bad batch requests: 400 or 404 naming the parameter, and no batch', ()
     ['an unknown llmbatch_mode', () => ({ metadata: { llmbatch_mode: 'fast' } }), 400, 'metadata.llmbatch_mode'],
     ['a deadline that is not a date', () => ({ metadata: { llmbatch_deadline: 'tomorrow' } }), 400, 'metadata.llmbatch_deadline'],
     ['a deadline that has passed', () => ({ metadata: { llmbatch_deadline: '2020-01-01T00:00:00Z' } }), 400, 'metadata.llmbatch_deadline'],
-    ['an unknown llmbatch_ key', () => ({ metadata: { llmbatch_lane: 'x', llmbatch_deadline: inAnHour() } }), 400, 'metadata.llmbatch_lane'],
+    ['an unknown llmbatch_ key', () => ({ metadata: { llmbatch_colour: 'x', llmbatch_deadline: inAnHour() } }), 400, 'metadata.llmbatch_colour'],
     ['17 metadata keys', () => ({ metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }), 400, 'metadata'],
     ['a metadata value over 512 characters', () => ({ metadata: { note: 'n'.repeat(513) } }), 400, 'metadata.note'],
   ];

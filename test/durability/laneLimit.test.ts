@@ -38,7 +38,7 @@ interface LaneView {
 
 describe('lane limits at runtime', () => {
   it('PUT /lanes/limits changes the limit every worker obeys, without a restart, and null clears it', async () => {
-    const config = loadConfig(h.workerEnv());
+    const config = loadConfig({ ...h.workerEnv(), LLMBATCH_AUTH: 'local' });
     server = createApp({ client: await h.client(), store: h.store, config }).listen(0, '127.0.0.1');
     await new Promise((r) => server?.once('listening', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -32,7 +32,8 @@ export function useApiStack(extraEnv: NodeJS.ProcessEnv = {}): ApiStack {
   beforeAll(async () => {
     const [env, bundle, sim] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator()]);
     Object.assign(stack, { env, sim });
-    stack.config = await testConfig(env, sim.url, extraEnv);
+    // Local mode unless a test brings its tenants and keys.
+    stack.config = await testConfig(env, sim.url, { LLMBATCH_AUTH: 'local', ...extraEnv });
     const built = await testWorker(env, stack.config, bundle);
     worker = built.worker;
     stack.store = built.store;

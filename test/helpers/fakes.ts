@@ -51,8 +51,8 @@ export class MemoryStore implements BatchStore {
   async getRecord(batchId: string, kind: string) {
     return structuredClone(this.records.get(batchId)?.get(kind));
   }
-  async listRecords(kind: string, { after, limit, order }: RecordQuery) {
-    const ids = [...this.records.keys()].filter((id) => this.records.get(id)?.has(kind)).sort();
+  async listRecords(kind: string, { after, limit, order, where }: RecordQuery) {
+    const ids = [...this.records.keys()].filter((id) => this.records.get(id)?.has(kind) && (!where || where(this.records.get(id)?.get(kind)))).sort();
     if (order === 'desc') ids.reverse();
     return ids
       .filter((id) => after === undefined || (order === 'asc' ? id > after : id < after))

@@ -20,7 +20,7 @@ const realmSafeFetch: typeof fetch = async (input, init) => {
 };
 
 /** The official client against a simulator; no retries, so every error surfaces. */
-export function clientFor(sim: Simulator, options: { apiKey?: string; timeout?: number } = {}): OpenAI {
+export function clientFor(sim: Pick<Simulator, 'url'>, options: { apiKey?: string; timeout?: number } = {}): OpenAI {
   return new OpenAI({
     baseURL: sim.url,
     apiKey: options.apiKey ?? 'sk-test',

@@ -2,11 +2,16 @@ import { laneFor } from '../../src/api/lanes';
 import { loadConfig } from '../../src/config';
 import { chatLines } from '../helpers/fakes';
 
-const { lanes } = loadConfig({ TEMPORAL_TASK_QUEUE: 'q', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":600}]' });
+const { lanes } = loadConfig({ TEMPORAL_TASK_QUEUE: 'q', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":600},{"name":"bulk","model":"gpt-4o-mini","rpm":60}]' });
 
 describe('laneFor', () => {
   it('puts a batch whose lines all match a configured lane on that lane’s queue', () => {
     expect(laneFor(chatLines(3), lanes)).toEqual({ endpoint: '/v1/chat/completions', model: 'gpt-4o-mini', taskQueue: 'q@/v1/chat/completions@gpt-4o-mini' });
+  });
+
+  it('puts a batch that names a lane on it, and refuses a name no lane has', () => {
+    expect(laneFor(chatLines(3), lanes, 'bulk')).toEqual({ name: 'bulk', endpoint: '/v1/chat/completions', model: 'gpt-4o-mini', taskQueue: 'q@lane@bulk' });
+    expect(() => laneFor(chatLines(3), lanes, 'nope')).toThrow('options.lane: no lane named nope');
   });
 
   it('leaves mixed or unconfigured batches on the default queue', () => {

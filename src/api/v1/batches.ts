@@ -8,19 +8,24 @@
  *   llmbatch_mode      realtime | native | auto
  *   llmbatch_priority  "1" (first) .. "5" (last)
  *   llmbatch_deadline  ISO 8601, with an offset
+ *   llmbatch_webhook_url  where the batch's events go (default: the tenant's webhook)
+ *   llmbatch_budget_usd   realtime: pause (and send batch.paused) when the estimated cost reaches it
+ *   llmbatch_lane         a named rate-limit lane of LLMBATCH_LANES to run on
+ * Every route sees the caller's tenant's batches only.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
-import { batchWorkflowId, BatchModeSchema, cancelSignal, SUPPORTED_URLS, type BatchLine, type CreateBatchRequest } from '../../shared/contracts';
-import { estimateTokens } from '../../shared/tokens';
+import { batchWorkflowId, BatchModeSchema, BatchOptionsSchema, cancelSignal, LaneNameSchema, SUPPORTED_URLS, WebhookUrlSchema, type BatchLine, type CreateBatchRequest } from '../../shared/contracts';
+import { tenantOf } from '../auth';
+import { OWNER_RECORD, ownedBy } from '../owner';
 import { chooseMode } from '../routing';
-import { startBatch } from '../startBatch';
+import { idempotencyKeyOf } from '../validation';
 import { invalidRequest, notFound, parseOr400, V1Error } from './errors';
 import { BATCH_ID, newBatchId, UPLOADED_FILE_ID } from './ids';
 import { V1_LIMITS } from './limits';
 import { checkLine, splitLines } from './lines';
-import { batchObject, OPENAI_RECORD, OpenAIBatchRecordSchema, type OpenAIBatchRecord } from './objects';
+import { batchObject, OPENAI_RECORD, type OpenAIBatchRecord } from './objects';
 import type { V1Service } from './service';
 
 const MetadataSchema = z
@@ -45,9 +50,17 @@ export const LlmbatchMetadataSchema = z.strictObject({
     .transform(Number)
     .optional(),
   llmbatch_deadline: z.iso.datetime({ offset: true }).optional(),
+  llmbatch_webhook_url: WebhookUrlSchema.optional(),
+  llmbatch_lane: LaneNameSchema.optional(),
+  llmbatch_budget_usd: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'expected a number of USD, e.g. "25" or "2.50"')
+    .transform(Number)
+    .pipe(BatchOptionsSchema.shape.budgetUsd.unwrap())
+    .optional(),
 });
 
-const ListBatchesQuerySchema = z.strictObject({
+export const ListV1BatchesQuerySchema = z.strictObject({
   after: z.string().regex(BATCH_ID, 'expected a batch id').optional(),
   limit: z.coerce.number().int().min(1).max(V1_LIMITS.batchListMax).default(V1_LIMITS.batchListDefault),
 });
@@ -63,7 +76,7 @@ interface InputSummary {
 }
 
 export function batchesRouter(service: V1Service): Router {
-  const { client, store, files, config } = service.deps;
+  const { client, store, files, config, creator } = service.deps;
   const router = Router();
 
   /** The input file's requests, checked again (the file is ours, but it is read from disk), with the default model. */
@@ -74,7 +87,8 @@ export function batchesRouter(service: V1Service): Router {
       const checked = checkLine(text);
       if (!checked.ok) throw invalidRequest(`Invalid input file: Line ${line}: ${checked.reason}`, 'input_file_id', checked.code);
       const request = checked.line;
-      if (typeof request.body.model !== 'string' || request.body.model === '') request.body.model = config.batch.defaultModel;
+      // The default model, so the summary compares what will run (createBatch refuses a line with neither).
+      if ((typeof request.body.model !== 'string' || request.body.model === '') && config.batch.defaultModel) request.body.model = config.batch.defaultModel;
       yield { line, request };
     }
   }
@@ -108,22 +122,21 @@ export function batchesRouter(service: V1Service): Router {
     }
     if (!UPLOADED_FILE_ID.test(body.input_file_id)) throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
     const input = await files.get(body.input_file_id);
-    if (!input) throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
+    if (!input || input.tenant !== tenantOf(res).id) throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
     if (input.purpose !== 'batch') throw invalidRequest(`File ${input.id} has purpose '${input.purpose}', not 'batch'.`, 'input_file_id', 'invalid_file_purpose');
 
     const summary = await summarize(input.id, body.endpoint);
-    // startBatch reads the requests only for their urls and models (lane, price): the representatives give
-    // it the same answers as the whole file would, without holding a million lines in memory.
+    const tenant = tenantOf(res);
+    const webhookUrl = options.llmbatch_webhook_url ?? tenant.webhook?.url;
     const request: CreateBatchRequest = {
       requests: summary.representatives,
       priority: options.llmbatch_priority,
-      options: { mode: options.llmbatch_mode, deadline: options.llmbatch_deadline },
+      options: { mode: options.llmbatch_mode, deadline: options.llmbatch_deadline, webhook: webhookUrl ? { url: webhookUrl } : undefined, budgetUsd: options.llmbatch_budget_usd, lane: options.llmbatch_lane },
     };
     // The same choice startBatch makes (same inputs), made first so that a refusal creates nothing.
-    const route = chooseMode(request.options?.mode, summary.total, request.options?.deadline, config.native, now);
+    const route = chooseMode(request.options?.mode, { total: summary.total, mixedModels: summary.model === null }, request.options?.deadline, config.native, now);
 
     const batchId = newBatchId();
-    const manifest = await store.putInput(batchId, mapAsync(requests(input.id), (r) => r.request), config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
     const record: OpenAIBatchRecord = {
       id: batchId,
       input_file_id: input.id,
@@ -138,32 +151,53 @@ export function batchesRouter(service: V1Service): Router {
       start_error: null,
       result_files: null,
     };
-    // The record before the workflow: a crash in between leaves a batch that reads as failed, never a
-    // workflow that no /v1 route can see.
-    await store.putRecord(batchId, OPENAI_RECORD, record);
+    let recorded = false;
+    let total = summary.total;
     try {
-      await startBatch(client, config, request, manifest, now);
+      const created = await creator.create({
+        batchId,
+        tenant,
+        api: 'v1',
+        request,
+        lines: mapAsync(requests(input.id), (r) => ({ at: r.line, request: r.request })),
+        position: 'line',
+        webhookUrl,
+        nowMs: now,
+        // The record before the workflow: a crash in between leaves a batch that reads as failed, never a
+        // workflow that no /v1 route can see.
+        beforeStart: async () => {
+          await store.putRecord(batchId, OPENAI_RECORD, record);
+          recorded = true;
+        },
+        idempotencyKey: idempotencyKeyOf(req.get('idempotency-key')),
+      });
+      if (created.replayed) {
+        // The batch an earlier request with this Idempotency-Key created, as it is now.
+        res.set('Idempotent-Replayed', 'true').json(await service.batch(await service.requireRecord(tenant.id, created.id)));
+        return;
+      }
+      total = created.total;
     } catch (err) {
-      await store.putRecord(batchId, OPENAI_RECORD, { ...record, start_error: `the batch could not be started: ${(err as Error).message}` }).catch(() => undefined);
+      if (recorded) await store.putRecord(batchId, OPENAI_RECORD, { ...record, start_error: `the batch could not be started: ${(err as Error).message}` }).catch(() => undefined);
       throw err;
     }
     const startedAt = new Date(now).toISOString();
-    res.json(batchObject(record, { progress: { status: 'running', total: manifest.total, succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, startedAt, updatedAt: startedAt }, final: false }));
+    res.json(batchObject(record, { progress: { status: 'running', total, succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, startedAt, updatedAt: startedAt }, final: false }));
   });
 
   router.get('/batches', async (req, res) => {
-    const { after, limit } = parseOr400(ListBatchesQuerySchema, req.query);
-    const rows = await store.listRecords(OPENAI_RECORD, { after, limit: limit + 1, order: 'desc' });
-    const data = await Promise.all(rows.slice(0, limit).map((r) => service.batch(OpenAIBatchRecordSchema.parse(r.record))));
+    const { after, limit } = parseOr400(ListV1BatchesQuerySchema, req.query);
+    const rows = await store.listRecords(OWNER_RECORD, { after, limit: limit + 1, order: 'desc', where: ownedBy(tenantOf(res).id, 'v1') });
+    const data = await Promise.all(rows.slice(0, limit).map(async (r) => service.batch(await service.requireRecord(tenantOf(res).id, r.batchId))));
     res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit });
   });
 
   router.get('/batches/:id', async (req, res) => {
-    res.json(await service.batch(await service.requireRecord(req.params.id)));
+    res.json(await service.batch(await service.requireRecord(tenantOf(res).id, req.params.id)));
   });
 
   router.post('/batches/:id/cancel', async (req, res) => {
-    const record = await service.requireRecord(req.params.id);
+    const record = await service.requireRecord(tenantOf(res).id, req.params.id);
     const state = await service.state(record);
     const status = batchObject(record, state).status;
     if (status !== 'in_progress' && status !== 'cancelling') {

@@ -39,7 +39,7 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, prefi
 function toV1Error(err: unknown): V1Error {
   if (err instanceof V1Error) return err;
   if (err instanceof WorkflowNotFoundError) return notFound('No batch found.', 'batch_id');
-  if (err instanceof HttpError) return new V1Error(err.status, err.message);
+  if (err instanceof HttpError) return new V1Error(err.status, err.message, null, err.code ?? null);
   if (err instanceof multer.MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE') return new V1Error(413, `File is too large: ${err.message}.`, 'file', 'file_too_large');
     return invalidRequest(`Invalid upload: ${err.message}${err.field ? ` (field '${err.field}')` : ''}.`, err.field ?? null, 'invalid_upload');

@@ -10,15 +10,16 @@
 import type { Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
+import { tenantOf } from '../auth';
 import { invalidRequest, notFound, parseOr400, V1Error } from './errors';
 import { newFileId, parseResultFileId, UPLOADED_FILE_ID } from './ids';
 import { V1_LIMITS } from './limits';
 import { describeProblem } from './lines';
-import { fileObject } from './objects';
+import { fileObject, type FileObject } from './objects';
 import type { V1Service } from './service';
 import { parseUploadFields, uploadMiddleware, ValidatingStorage } from './upload';
 
-const ListFilesQuerySchema = z.strictObject({
+export const ListFilesQuerySchema = z.strictObject({
   after: z.string().regex(UPLOADED_FILE_ID, 'expected a file id').optional(),
   limit: z.coerce.number().int().min(1).max(V1_LIMITS.fileListMax).default(V1_LIMITS.fileListDefault),
   order: z.enum(['asc', 'desc']).default('desc'),
@@ -43,6 +44,11 @@ export function filesRouter(service: V1Service): Router {
   const router = Router();
   const storage = new ValidatingStorage(files);
   const noSuchFile = (id: string) => notFound(`No such File object: ${id}`, 'id');
+  /** An uploaded file of the caller's tenant; another tenant's is as absent as a missing one. */
+  const ownFile = async (res: Response, id: string) => {
+    const stored = await files.get(id);
+    return stored?.tenant === tenantOf(res).id ? stored : undefined;
+  };
 
   router.post('/files', uploadMiddleware(storage), async (req, res) => {
     const outcome = storage.take(req);
@@ -56,7 +62,7 @@ export function filesRouter(service: V1Service): Router {
       }
       const filename = req.file.originalname;
       if (filename.length > V1_LIMITS.maxFilenameLength) throw invalidRequest(`Invalid file: the filename is longer than ${V1_LIMITS.maxFilenameLength} characters.`, 'file', 'invalid_filename');
-      const stored = await outcome.staged.commit({ id: newFileId(), createdAt: Date.now(), filename, purpose: fields.purpose });
+      const stored = await outcome.staged.commit({ id: newFileId(), createdAt: Date.now(), filename, purpose: fields.purpose, tenant: tenantOf(res).id });
       res.json(fileObject(stored));
     } finally {
       if (outcome && 'staged' in outcome) await outcome.staged.discard(); // nothing after a commit
@@ -65,48 +71,44 @@ export function filesRouter(service: V1Service): Router {
 
   router.get('/files', async (req, res) => {
     const query = parseOr400(ListFilesQuerySchema, req.query);
-    const { data, hasMore } = await files.list(query);
+    const { data, hasMore } = await files.list({ ...query, tenant: tenantOf(res).id });
     const objects = data.map(fileObject);
     res.json({ object: 'list', data: objects, first_id: objects[0]?.id ?? null, last_id: objects.at(-1)?.id ?? null, has_more: hasMore });
   });
 
-  router.get('/files/:id', async (req, res) => {
-    const { id } = req.params;
+  /** A file of the caller's tenant, uploaded or virtual (a batch's output or error file), and its content. */
+  async function findFile(res: Response, id: string): Promise<{ object: FileObject; content: () => Promise<AsyncIterable<string | Buffer> | undefined> } | undefined> {
     const result = parseResultFileId(id);
     if (result) {
-      const file = await service.resultFile(result.batchId, result.kind, id);
-      if (!file) throw noSuchFile(id);
-      res.json(file.file);
-      return;
+      const file = await service.resultFile(tenantOf(res).id, result.batchId, result.kind, id);
+      return file && { object: file.file, content: async () => file.lines() };
     }
-    const stored = await files.get(id);
-    if (!stored) throw noSuchFile(id);
-    res.json(fileObject(stored));
+    const stored = await ownFile(res, id);
+    return stored && { object: fileObject(stored), content: () => files.open(id) };
+  }
+
+  router.get('/files/:id', async (req, res) => {
+    const file = await findFile(res, req.params.id);
+    if (!file) throw noSuchFile(req.params.id);
+    res.json(file.object);
   });
 
   router.get('/files/:id/content', async (req, res) => {
-    const { id } = req.params;
-    const result = parseResultFileId(id);
-    if (result) {
-      const file = await service.resultFile(result.batchId, result.kind, id);
-      if (!file) throw noSuchFile(id);
-      res.status(200).type('application/octet-stream').set('content-length', String(file.file.bytes));
-      await writeAll(res, file.lines());
-      return;
-    }
-    const stored = await files.get(id);
-    const content = stored && (await files.open(id));
-    if (!stored || !content) throw noSuchFile(id);
-    res.status(200).type('application/octet-stream').set('content-length', String(stored.bytes));
+    const file = await findFile(res, req.params.id);
+    const content = await file?.content();
+    if (!file || !content) throw noSuchFile(req.params.id); // also: deleted between the two reads
+    res.status(200).type('application/octet-stream').set('content-length', String(file.object.bytes));
     await writeAll(res, content);
   });
 
   router.delete('/files/:id', async (req, res) => {
     const { id } = req.params;
-    if (parseResultFileId(id)) {
+    const result = parseResultFileId(id);
+    if (result) {
+      if (!(await service.record(tenantOf(res).id, result.batchId))) throw noSuchFile(id);
       throw new V1Error(400, `File ${id} is the output of a batch and is kept with it: it cannot be deleted.`, 'id', 'unsupported');
     }
-    if (!(await files.delete(id))) throw noSuchFile(id);
+    if (!(await ownFile(res, id)) || !(await files.delete(id))) throw noSuchFile(id);
     res.json({ id, object: 'file', deleted: true });
   });
 

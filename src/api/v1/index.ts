@@ -11,6 +11,7 @@ import { Router, type ErrorRequestHandler } from 'express';
 import type { Config } from '../../config';
 import { LocalFileStore, type FileStore } from '../../storage/files';
 import type { BatchStore } from '../../storage/types';
+import type { BatchCreator } from '../createBatch';
 import { batchesRouter } from './batches';
 import { notFound, v1ErrorHandler } from './errors';
 import { filesRouter } from './files';
@@ -22,10 +23,11 @@ export interface V1RouterDeps {
   /** Uploaded files; by default the embedded store under the data dir. */
   files?: FileStore;
   config: Config;
+  creator: BatchCreator;
 }
 
-export function v1Router({ client, store, files, config }: V1RouterDeps): [Router, ErrorRequestHandler] {
-  const service = new V1Service({ client, store, files: files ?? new LocalFileStore(config.dataDir), config });
+export function v1Router({ client, store, files, config, creator }: V1RouterDeps): [Router, ErrorRequestHandler] {
+  const service = new V1Service({ client, store, files: files ?? new LocalFileStore(config.dataDir), config, creator });
   const router = Router();
   router.use(filesRouter(service));
   router.use(batchesRouter(service));

@@ -86,7 +86,11 @@ export class BatchFileValidator {
   private partBytes = 0;
   private readonly ids = new CustomIds();
 
-  constructor(private readonly limits: { maxLineBytes: number; maxLines: number } = V1_LIMITS) {}
+  constructor(
+    private readonly limits: { maxLineBytes: number; maxLines: number } = V1_LIMITS,
+    /** Called with each accepted request and its line number (for callers that keep the parsed lines). */
+    private readonly onLine?: (request: BatchLine, line: number) => void,
+  ) {}
 
   push(chunk: Buffer): LineProblem | undefined {
     let start = 0;
@@ -139,7 +143,8 @@ export class BatchFileValidator {
       return this.fail(this.lineNumber, 'duplicate_custom_id', `duplicate custom_id ${show(checked.line.custom_id)} (first on line ${earlier})`);
     }
     this.requests += 1;
-    if (this.requests > this.limits.maxLines) this.fail(this.lineNumber, 'too_many_requests', `more than ${this.limits.maxLines} requests in one file`);
+    if (this.requests > this.limits.maxLines) return this.fail(this.lineNumber, 'too_many_requests', `more than ${this.limits.maxLines} requests in one file`);
+    this.onLine?.(checked.line, this.lineNumber);
   }
 }
 

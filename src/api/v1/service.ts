@@ -7,6 +7,8 @@ import type { Config } from '../../config';
 import type { BatchOutputLine } from '../../shared/contracts';
 import type { FileStore } from '../../storage/files';
 import { isSuccess, type BatchStore } from '../../storage/types';
+import type { BatchCreator } from '../createBatch';
+import { ownedBatch } from '../owner';
 import { readProgress } from '../progress';
 import { notFound } from './errors';
 import { BATCH_ID, type ResultKind } from './ids';
@@ -17,6 +19,7 @@ export interface V1Deps {
   store: BatchStore;
   files: FileStore;
   config: Config;
+  creator: BatchCreator;
 }
 
 /** One result as a line of OpenAI's batch output (or error) file. */
@@ -25,14 +28,15 @@ export const outputLine = (r: BatchOutputLine): string => `${JSON.stringify({ id
 export class V1Service {
   constructor(readonly deps: V1Deps) {}
 
-  async record(batchId: string): Promise<OpenAIBatchRecord | undefined> {
-    if (!BATCH_ID.test(batchId)) return undefined;
+  /** The batch's OpenAI record, if it is a /v1 batch of `tenant`. */
+  async record(tenant: string, batchId: string): Promise<OpenAIBatchRecord | undefined> {
+    if (!BATCH_ID.test(batchId) || !(await ownedBatch(this.deps.store, tenant, batchId))) return undefined;
     const raw = await this.deps.store.getRecord(batchId, OPENAI_RECORD);
     return raw === undefined ? undefined : OpenAIBatchRecordSchema.parse(raw);
   }
 
-  async requireRecord(batchId: string): Promise<OpenAIBatchRecord> {
-    const record = await this.record(batchId);
+  async requireRecord(tenant: string, batchId: string): Promise<OpenAIBatchRecord> {
+    const record = await this.record(tenant, batchId);
     if (!record) throw notFound(`No batch found with id '${batchId}'.`, 'batch_id');
     return record;
   }
@@ -58,8 +62,8 @@ export class V1Service {
    * A batch's output (successes) or error file, once the batch has ended and only if it has lines.
    * Its size is counted on first use and kept in the record: an ended batch's results do not change.
    */
-  async resultFile(batchId: string, kind: ResultKind, id: string): Promise<{ file: FileObject; lines: () => AsyncIterable<string> } | undefined> {
-    const record = await this.record(batchId);
+  async resultFile(tenant: string, batchId: string, kind: ResultKind, id: string): Promise<{ file: FileObject; lines: () => AsyncIterable<string> } | undefined> {
+    const record = await this.record(tenant, batchId);
     if (!record) return undefined;
     const state = await this.state(record);
     if (!isFinal(state)) return undefined;

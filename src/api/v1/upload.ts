@@ -5,10 +5,12 @@
  * the part is drained (so that multer still reads the fields after it, and the client is answered
  * instead of cut off), and the route answers 400 naming the line.
  */
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import type { Tenant } from '../../config';
 import type { FileStore, StagedFile } from '../../storage/files';
+import { tenantOf } from '../auth';
 import { parseOr400 } from './errors';
 import { V1_LIMITS } from './limits';
 import { BatchFileValidator, type LineProblem } from './lines';
@@ -72,7 +74,9 @@ export class ValidatingStorage implements multer.StorageEngine {
       }
       return { problem: { purpose } };
     }
-    const validator = new BatchFileValidator();
+    // The tenant's items-per-batch quota bounds a file too: a file is one batch's input.
+    const tenant = req.res?.locals.tenant as Tenant | undefined;
+    const validator = new BatchFileValidator({ maxLineBytes: V1_LIMITS.maxLineBytes, maxLines: Math.min(V1_LIMITS.maxLines, tenant?.quotas.itemsPerBatch ?? Infinity) });
     async function* checked(): AsyncIterable<Buffer> {
       for await (const chunk of stream) {
         // After the first problem, keep reading (and dropping) the part: multer must still see its end.
@@ -89,17 +93,16 @@ export class ValidatingStorage implements multer.StorageEngine {
   }
 }
 
-export function uploadMiddleware(storage: ValidatingStorage) {
-  return multer({
-    storage,
-    limits: {
-      fileSize: V1_LIMITS.maxUploadBytes,
-      files: 1,
-      fields: V1_LIMITS.maxFormFields,
-      fieldSize: V1_LIMITS.maxFormFieldBytes,
-      parts: V1_LIMITS.maxFormFields + 1,
-    },
-  }).single('file');
+/** Multer with the tenant's upload-size quota (one parser per distinct quota, made on first use). */
+export function uploadMiddleware(storage: ValidatingStorage): RequestHandler {
+  const bySize = new Map<number, RequestHandler>();
+  const parserFor = (fileSize: number): RequestHandler => {
+    const limits = { fileSize, files: 1, fields: V1_LIMITS.maxFormFields, fieldSize: V1_LIMITS.maxFormFieldBytes, parts: V1_LIMITS.maxFormFields + 1 };
+    const parser = bySize.get(fileSize) ?? multer({ storage, limits }).single('file');
+    bySize.set(fileSize, parser);
+    return parser;
+  };
+  return (req, res, next) => parserFor(Math.min(V1_LIMITS.maxUploadBytes, tenantOf(res).quotas.uploadBytes))(req, res, next);
 }
 
 export const parseUploadFields = (body: unknown): z.output<typeof UploadFieldsSchema> => parseOr400(UploadFieldsSchema, body ?? {});

@@ -1,0 +1,223 @@
+/**
+ * Creating a batch, for both APIs: the tenant's quotas, the input into the store, the owner record, then
+ * the workflow. Each step only runs if the one before succeeded, so a refusal (quota, bad line) leaves
+ * nothing behind: the store publishes an input only once it has all been written.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Sema } from 'async-sema';
+import type { Config, ConfiguredLane, Tenant } from '../config';
+import { batchWorkflowId, type BatchLine, type BatchMode, type CreateBatchRequest } from '../shared/contracts';
+import { estimateTokens } from '../shared/tokens';
+import type { BatchManifest, BatchStore } from '../storage/types';
+import { checkWebhookUrl, WebhookUrlError } from '../webhooks/ssrf';
+import { HttpError } from './httpError';
+import { namedLane } from './lanes';
+import { OWNER_RECORD, ownedBy, OwnerRecordSchema, type OwnerRecord } from './owner';
+import { refuseImpossibleMode } from './routing';
+import { startBatch, type StartedBatch } from './startBatch';
+
+export interface NewBatch {
+  batchId: string;
+  tenant: Tenant;
+  api: OwnerRecord['api'];
+  /** Options, priority, the request-wide model, and the lines startBatch looks at (all of them, or one per model). */
+  request: CreateBatchRequest;
+  lines: Iterable<NumberedLine> | AsyncIterable<NumberedLine>;
+  /** How errors name a line: `line 3` (files, NDJSON: 1-based, blank lines counted) or `requests.2` (a JSON array: 0-based). */
+  position: 'line' | 'index';
+  nowMs: number;
+  retryOf?: string;
+  webhookUrl?: string;
+  /** Runs once the input is stored, before the workflow starts (/v1 writes its own record here). */
+  beforeStart?: (manifest: BatchManifest) => Promise<void>;
+  /** The client's Idempotency-Key: a request repeating one already used gets that batch instead of a new one. */
+  idempotencyKey?: string;
+}
+
+/** A new batch, or (`replayed`) the one an earlier request with the same Idempotency-Key created. */
+export type CreatedBatch = StartedBatch & { replayed: boolean };
+
+/** A request with where it came from: its line number in a file, or its index in a JSON array. */
+export interface NumberedLine {
+  at: number;
+  request: BatchLine;
+}
+
+export class BatchCreator {
+  /** One quota check at a time per tenant, so two concurrent requests cannot both take the last slot. */
+  private readonly locks = new Map<string, Sema>();
+  /** Per tenant: batches admitted and still being created (their input streaming in), not yet running. */
+  private readonly creating = new Map<string, number>();
+  /** Per tenant: Idempotency-Keys of creations under way. */
+  private readonly keysInFlight = new Map<string, Set<string>>();
+  /** Batches known to have ended: they never run again, so they need not be checked twice. */
+  private readonly ended = new Set<string>();
+
+  constructor(private readonly deps: { client: Client; store: BatchStore; config: Config }) {}
+
+  async create(batch: NewBatch): Promise<CreatedBatch> {
+    const { store, config, client } = this.deps;
+    const { tenant, idempotencyKey } = batch;
+    const earlier = await this.admit(tenant, idempotencyKey);
+    if (earlier) return { id: earlier.batchId, total: earlier.owner.total, mode: earlier.owner.mode, modeReason: earlier.owner.modeReason ?? null, replayed: true };
+    try {
+      if (batch.webhookUrl !== undefined) await checkWebhook(batch.webhookUrl, config.webhooks.allow);
+      // Before anything is stored: startBatch chooses the mode once the lines are counted.
+      refuseImpossibleMode(batch.request.options?.mode, batch.request.options?.deadline, config.native, batch.nowMs);
+      const laneName = batch.request.options?.lane;
+      const lane = laneName === undefined ? undefined : namedLane(laneName, config.lanes);
+      const checks = new LineChecks(batch, config.batch.defaultModel, batch.request.options?.mode ?? config.native.defaultMode, lane);
+      const lines = checks.run(batch.lines);
+      const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
+      const owner: OwnerRecord = {
+        tenant: tenant.id,
+        createdAt: new Date(batch.nowMs).toISOString(),
+        api: batch.api,
+        total: manifest.total,
+        mode: 'realtime',
+        retryOf: batch.retryOf,
+        webhookUrl: batch.webhookUrl,
+        idempotencyKey,
+      };
+      await store.putRecord(batch.batchId, OWNER_RECORD, owner);
+      await batch.beforeStart?.(manifest);
+      const request = { ...batch.request, requests: checks.representatives() };
+      const started = await startBatch(client, config, request, manifest, batch.nowMs, { tenant: tenant.id, webhookUrl: batch.webhookUrl });
+      if (started.mode !== owner.mode || started.modeReason) await store.putRecord(batch.batchId, OWNER_RECORD, { ...owner, mode: started.mode, modeReason: started.modeReason });
+      return { ...started, replayed: false };
+    } finally {
+      this.creating.set(tenant.id, (this.creating.get(tenant.id) ?? 1) - 1);
+      if (idempotencyKey !== undefined) this.keysInFlight.get(tenant.id)?.delete(idempotencyKey);
+    }
+  }
+
+  /**
+   * Takes one of the tenant's concurrent-batch slots, or refuses with 429. Only the check is serialized:
+   * a large upload streaming in holds its slot, not the lock, so the tenant's other requests go on.
+   */
+  private async admit(tenant: Tenant, idempotencyKey: string | undefined): Promise<{ batchId: string; owner: OwnerRecord } | undefined> {
+    const lock = this.locks.get(tenant.id) ?? new Sema(1);
+    this.locks.set(tenant.id, lock);
+    await lock.acquire();
+    try {
+      if (idempotencyKey !== undefined) {
+        const inFlight = this.keysInFlight.get(tenant.id) ?? new Set<string>();
+        this.keysInFlight.set(tenant.id, inFlight);
+        if (inFlight.has(idempotencyKey)) throw new HttpError(409, 'A request with this Idempotency-Key is still being processed; retry once it has finished.', undefined, 'idempotency_key_in_use');
+        const earlier = await this.byIdempotencyKey(tenant.id, idempotencyKey);
+        if (earlier) return earlier; // a replay takes no slot and is not refused by the quota
+      }
+      const active = (await this.activeBatches(tenant.id)) + (this.creating.get(tenant.id) ?? 0);
+      if (active >= tenant.quotas.concurrentBatches) {
+        throw new HttpError(429, `Quota exceeded: tenant ${tenant.id} has ${active} batches running, its limit (concurrent batches) is ${tenant.quotas.concurrentBatches}.`, undefined, 'quota_exceeded');
+      }
+      this.creating.set(tenant.id, (this.creating.get(tenant.id) ?? 0) + 1);
+      if (idempotencyKey !== undefined) this.keysInFlight.get(tenant.id)?.add(idempotencyKey);
+      return undefined;
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async byIdempotencyKey(tenant: string, key: string): Promise<{ batchId: string; owner: OwnerRecord } | undefined> {
+    const where = ownedBy(tenant, undefined, (owner) => owner.idempotencyKey === key);
+    const [row] = await this.deps.store.listRecords(OWNER_RECORD, { limit: 1, order: 'desc', where });
+    return row && { batchId: row.batchId, owner: OwnerRecordSchema.parse(row.record) };
+  }
+
+  /** The tenant's batches that have not ended: no outcome yet and a workflow still running. */
+  private async activeBatches(tenant: string): Promise<number> {
+    const { store, client } = this.deps;
+    const rows = await store.listRecords(OWNER_RECORD, { limit: Number.MAX_SAFE_INTEGER, order: 'asc', where: ownedBy(tenant) });
+    let active = 0;
+    for (const { batchId } of rows) {
+      if (this.ended.has(batchId)) continue;
+      if (await store.getOutcome(batchId)) {
+        this.ended.add(batchId);
+        continue;
+      }
+      const state = await workflowState(client, batchId);
+      if (state === 'running') active += 1;
+      // Not cached when missing: its workflow may be about to start (a creation in another request).
+      else if (state === 'closed') this.ended.add(batchId);
+    }
+    return active;
+  }
+}
+
+/** Refuses a webhook URL that reaches a private, loopback or link-local address (unless allow-listed) now, not a day of retries later. */
+async function checkWebhook(url: string, allow: string[]): Promise<void> {
+  try {
+    await checkWebhookUrl(url, { allow });
+  } catch (err) {
+    const reason = err instanceof WebhookUrlError ? err.message : `its host could not be resolved (${(err as Error).message})`;
+    throw new HttpError(400, `invalid batch: webhook url refused: ${reason}`, undefined, 'invalid_webhook_url');
+  }
+}
+
+async function workflowState(client: Client, batchId: string): Promise<'running' | 'closed' | 'missing'> {
+  try {
+    return (await client.workflow.getHandle(batchWorkflowId(batchId)).describe()).status.name === 'RUNNING' ? 'running' : 'closed';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'missing';
+    throw err;
+  }
+}
+
+/**
+ * The checks every line gets whichever way it came in, as it streams: the model (the line's, the
+ * request's, or the configured default), the tenant's items-per-batch quota, and one model per batch
+ * when it is to run native. The first failure is a 400 naming the line.
+ */
+class LineChecks {
+  private count = 0;
+  private at = 0;
+  private first: BatchLine | undefined;
+  private other: BatchLine | undefined;
+  private readonly defaultModel: string | undefined;
+
+  constructor(
+    private readonly batch: NewBatch,
+    configDefault: string | undefined,
+    /** The mode asked for, or the configured default. */
+    private readonly mode: BatchMode,
+    /** The lane the batch names: every line must use its endpoint and model. */
+    private readonly lane?: ConfiguredLane,
+  ) {
+    this.defaultModel = batch.request.model ?? configDefault;
+  }
+
+  async *run(lines: Iterable<NumberedLine> | AsyncIterable<NumberedLine>): AsyncIterable<BatchLine> {
+    const max = this.batch.tenant.quotas.itemsPerBatch;
+    for await (const { at, request: line } of lines) {
+      this.count += 1;
+      this.at = at;
+      if (this.count > max) this.fail('quota_exceeded', `the batch has more than ${max} requests, the tenant's limit (items per batch)`);
+      if (typeof line.body.model !== 'string' || line.body.model === '') {
+        if (this.defaultModel === undefined) this.fail('missing_model', 'body.model is missing, and there is no default model (give "model" with the batch, or set LLMBATCH_DEFAULT_MODEL)');
+        line.body.model = this.defaultModel;
+      }
+      if (this.lane && (line.url !== this.lane.endpoint || line.body.model !== this.lane.model)) {
+        this.fail('lane_mismatch', `${line.url} ${String(line.body.model)} is not what lane ${this.lane.name} is for (${this.lane.endpoint} ${this.lane.model})`);
+      }
+      if (!this.first) this.first = line;
+      else if (!this.other && line.body.model !== this.first.body.model) {
+        this.other = line;
+        if (this.mode === 'native') {
+          this.fail('mixed_models', `model ${JSON.stringify(line.body.model)} differs from ${JSON.stringify(this.first.body.model)}: a native batch holds one model (use mode realtime or auto)`);
+        }
+      }
+      yield line;
+    }
+  }
+
+  /** One line per model seen (at most two): all startBatch needs for the lane, the price and auto's choice. */
+  representatives(): BatchLine[] {
+    return [this.first, this.other].filter((l): l is BatchLine => l !== undefined);
+  }
+
+  private fail(code: string, reason: string): never {
+    const where = this.batch.position === 'line' ? `line ${this.at}` : `requests.${this.at}`;
+    throw new HttpError(400, `invalid batch: ${where}: ${reason}`, { [this.batch.position]: this.at, code }, code);
+  }
+}

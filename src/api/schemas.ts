@@ -1,0 +1,46 @@
+/** The project API's query and body schemas beyond the shared contracts (the OpenAPI document uses them too). */
+import { z } from 'zod';
+import { BatchModeSchema, BatchOptionsSchema, LaneNameSchema, PrioritySchema, WebhookUrlSchema } from '../shared/contracts';
+
+export const BATCH_STATUSES = ['running', 'paused', 'completed', 'cancelled', 'failed'] as const;
+
+/** GET /batches: newest first; `cursor` is the `next_cursor` of the page before. */
+export const ListBatchesQuerySchema = z.strictObject({
+  status: z.enum(BATCH_STATUSES).optional(),
+  created_after: z.iso.datetime({ offset: true }).optional(),
+  created_before: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected the next_cursor of a previous page').optional(),
+});
+
+/** POST /batches with `Content-Type: application/x-ndjson`: the body is the lines, the options are query parameters. */
+export const NdjsonBatchQuerySchema = z.strictObject({
+  model: z.string().min(1).optional(),
+  priority: z.coerce.number().pipe(PrioritySchema).optional(),
+  mode: BatchModeSchema.optional(),
+  deadline: BatchOptionsSchema.shape.deadline,
+  expiry_policy: BatchOptionsSchema.shape.expiryPolicy,
+  max_attempts: z.coerce.number().pipe(z.number().int().min(1).max(20)).optional(),
+  webhook_url: WebhookUrlSchema.optional(),
+  lane: LaneNameSchema.optional(),
+  budget_usd: z.coerce.number().pipe(BatchOptionsSchema.shape.budgetUsd.unwrap()).optional(),
+});
+
+/** GET /batches/:id/results */
+export const ResultsQuerySchema = z.strictObject({
+  status: z.enum(['all', 'succeeded', 'failed']).default('all'),
+  /** Only failures with this error code (e.g. `retries_exhausted`, `provider_error`). */
+  error_code: z.string().min(1).max(100).optional(),
+  /** Only these custom_ids (comma-separated, at most 1,000). */
+  custom_id: z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.string().min(1)).max(1000))
+    .optional(),
+});
+
+/** POST /batches/:id/retry: the new batch's settings; by default the old batch's priority and options. */
+export const RetryBatchRequestSchema = z.strictObject({
+  priority: PrioritySchema.optional(),
+  options: BatchOptionsSchema.optional(),
+});
