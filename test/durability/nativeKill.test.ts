@@ -23,8 +23,12 @@ const CHUNK_SIZE = 100;
 /** Three provider batches of 2,000 lines, run side by side. */
 const PLAN_LINES = 2000;
 const PLANS = TOTAL / PLAN_LINES;
-/** Per provider batch: 2,000 lines take 33 s, long enough to be found polling after two worker restarts. */
-const PROVIDER_LINES_PER_SECOND = 60;
+/**
+ * Provider batches crawl (2,000 lines would take 400 s) until both polling phases have been hit, however
+ * long the worker restarts take on a busy machine; then they are sped up to finish in seconds.
+ */
+const PROVIDER_LINES_PER_SECOND = 5;
+const PROVIDER_LINES_PER_SECOND_AFTER_POLLS = 500;
 /** A poll whose worker dies mid-GET must be retried on the heartbeat timeout (10 s), not after startToClose (1 min). */
 const POLL_RESUME_BOUND_SECONDS = 40;
 
@@ -136,6 +140,7 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
         // The provider batches whose GET died with the worker: when is each polled again?
         await h.waitFor('the interrupted polls to resume', () => polling.every((p) => proxy.log.some((e) => e.path === p && e.at > killedAt)), 120_000, 100);
         pollResumeSeconds = Math.max(...polling.map((p) => ((proxy.log.find((e) => e.path === p && e.at > killedAt)?.at ?? Infinity) - killedAt) / 1000));
+        h.sim.configure({ batchLinesPerSecond: PROVIDER_LINES_PER_SECOND_AFTER_POLLS });
       }
       kills.push({
         phase,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Batch } from 'openai/resources/batches';
-import { startSimulator, type Simulator } from '../../src/provider';
+import { ManagedChild, tsEntry } from '../../src/cli/processes';
 import { batchWorkflowId } from '../../src/shared/contracts';
 import type { NativeBatchInput } from '../../src/shared/native';
 import { FileBatchStore } from '../../src/storage/fileStore';
@@ -28,20 +28,31 @@ const CHUNK_SIZE = 100;
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
-let sim: Simulator;
+let sim: ManagedChild;
+let simUrl: string;
 let dir: string;
+
+/**
+ * The simulator in a process of its own, as a real provider would be: run in the test's process, its
+ * work on 120,000 lines would stall the worker's event loop (and so its heartbeats) on a busy machine.
+ */
+async function startSimulatorProcess(logDir: string): Promise<{ child: ManagedChild; url: string }> {
+  // As fast as the simulator goes: it then spends its time executing the lines, not waiting.
+  const flags = ['--port', '0', '--seed', '5', '--batch-lines-per-second', '10000000', '--batch-validating-ms', '0', '--batch-finalizing-ms', '0'];
+  const child = new ManagedChild({ name: 'simulator', ...tsEntry('src/provider/main.ts', flags) }, logDir);
+  const listening = /listening on (http:\S+)/;
+  const line = await child.waitForLine(listening, 60_000);
+  return { child, url: listening.exec(line)?.[1] as string };
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'llmbatch-native-scale-'));
-  [env, bundle, sim] = await Promise.all([
-    startDevServer(),
-    bundleWorkflows(),
-    // As fast as the simulator goes: it then spends its time executing the lines, not waiting.
-    startSimulator({ seed: 5, batchLinesPerSecond: 10_000_000, batchValidatingMs: 0, batchFinalizingMs: 0 }),
-  ]);
+  let started: { child: ManagedChild; url: string };
+  [env, bundle, started] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulatorProcess(join(dir, 'logs'))]);
+  ({ child: sim, url: simUrl } = started);
 });
 afterAll(async () => {
-  await sim?.close();
+  await sim?.stop();
   await env?.teardown();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -54,7 +65,7 @@ async function rawResultLines(resultsDir: string): Promise<number> {
 }
 
 it('120,000 items with default limits: 3 provider batches, every custom_id once', async () => {
-  const openai = clientFor(sim, { timeout: 120_000 });
+  const openai = clientFor({ url: simUrl }, { timeout: 120_000 });
   const store = new FileBatchStore(dir);
   const { worker, taskQueue } = await nativeWorker(env, bundle, { openai, store });
   const lines = chatLines(TOTAL, 'scale');
@@ -79,7 +90,8 @@ it('120,000 items with default limits: 3 provider batches, every custom_id once'
     [`batch-${batchId}-pb-2`, 'completed', 20_000, 20_000],
   ]);
   // Every body reached the provider exactly once.
-  expect(sim.stats().bodies).toMatchObject({ distinct: TOTAL, duplicates: 0 });
+  const stats = (await (await fetch(`${simUrl.replace(/\/v1$/, '')}/_sim/stats`)).json()) as { bodies: unknown };
+  expect(stats.bodies).toMatchObject({ distinct: TOTAL, duplicates: 0 });
 
   // The store: every custom_id exactly once, each a success, and nothing appended twice.
   const ids = new Set<string>();
