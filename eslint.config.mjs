@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'lib/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
+  { ignores: ['node_modules/**', '.data/**', 'lib/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js', 'jest.sequencer.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

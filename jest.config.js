@@ -7,5 +7,7 @@ module.exports = {
   testTimeout: 120_000,
   // Each file starts its own Temporal dev server / simulator; two cores, so two files at a time.
   maxWorkers: 2,
+  // The slow suites first, so that the run does not end on one of them alone (see the file).
+  testSequencer: '<rootDir>/jest.sequencer.js',
   forceExit: false,
 };
