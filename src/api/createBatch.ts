@@ -3,6 +3,7 @@
  * the workflow. Each step only runs if the one before succeeded, so a refusal (quota, bad line) leaves
  * nothing behind: the store publishes an input only once it has all been written.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Sema } from 'async-sema';
 import type { Config, ConfiguredLane, Tenant } from '../config';
@@ -59,7 +60,8 @@ export class BatchCreator {
     const { store, config, client } = this.deps;
     const { tenant, idempotencyKey } = batch;
     const earlier = await this.admit(tenant, idempotencyKey);
-    if (earlier) return { id: earlier.batchId, total: earlier.owner.total, mode: earlier.owner.mode, modeReason: earlier.owner.modeReason ?? null, replayed: true };
+    if (earlier) return replay(batch, earlier);
+    const fingerprint = new RequestFingerprint(batch);
     try {
       if (batch.webhookUrl !== undefined) await checkWebhook(batch.webhookUrl, config.webhooks.allow);
       // Before anything is stored: startBatch chooses the mode once the lines are counted.
@@ -67,7 +69,7 @@ export class BatchCreator {
       const laneName = batch.request.options?.lane;
       const lane = laneName === undefined ? undefined : namedLane(laneName, config.lanes);
       const checks = new LineChecks(batch, config.batch.defaultModel, batch.request.options?.mode ?? config.native.defaultMode, lane);
-      const lines = checks.run(batch.lines);
+      const lines = checks.run(fingerprint.over(batch.lines));
       const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
       const owner: OwnerRecord = {
         tenant: tenant.id,
@@ -78,6 +80,8 @@ export class BatchCreator {
         retryOf: batch.retryOf,
         webhookUrl: batch.webhookUrl,
         idempotencyKey,
+        // Complete: putInput has read every line by now.
+        requestDigest: idempotencyKey === undefined ? undefined : fingerprint.digest(),
       };
       await store.putRecord(batch.batchId, OWNER_RECORD, owner);
       await batch.beforeStart?.(manifest);
@@ -143,6 +147,44 @@ export class BatchCreator {
     }
     return active;
   }
+}
+
+/**
+ * What makes two requests "the same" for Idempotency-Key: the API, the options, and every line as it
+ * was sent (before a default model is filled in), hashed as they stream. A key reused with another
+ * request is a client bug (Stripe answers it the same way): replaying the first batch would hide it.
+ */
+class RequestFingerprint {
+  private readonly hash: Hash;
+
+  constructor(batch: NewBatch) {
+    const { requests: _lines, ...options } = batch.request;
+    this.hash = createHash('sha256').update(JSON.stringify({ api: batch.api, options, retryOf: batch.retryOf, webhookUrl: batch.webhookUrl }));
+  }
+
+  async *over(lines: Iterable<NumberedLine> | AsyncIterable<NumberedLine>): AsyncIterable<NumberedLine> {
+    for await (const line of lines) {
+      this.hash.update(`\n${JSON.stringify(line.request)}`);
+      yield line;
+    }
+  }
+
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/** The earlier batch, if this request is the one that created it; 422 if the key came with another request. */
+async function replay(batch: NewBatch, earlier: { batchId: string; owner: OwnerRecord }): Promise<CreatedBatch> {
+  const { owner, batchId } = earlier;
+  if (owner.requestDigest !== undefined) {
+    const fingerprint = new RequestFingerprint(batch);
+    for await (const _line of fingerprint.over(batch.lines)); // read to the end: the whole request decides
+    if (fingerprint.digest() !== owner.requestDigest) {
+      throw new HttpError(422, `Idempotency-Key ${JSON.stringify(batch.idempotencyKey)} was already used with another request (batch ${batchId}); use a new key for a new batch.`, undefined, 'idempotency_key_reused');
+    }
+  }
+  return { id: batchId, total: owner.total, mode: owner.mode, modeReason: owner.modeReason ?? null, replayed: true };
 }
 
 /** Refuses a webhook URL that reaches a private, loopback or link-local address (unless allow-listed) now, not a day of retries later. */

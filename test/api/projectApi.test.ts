@@ -328,11 +328,20 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
     const { id } = (await first.json()) as { id: string };
     const countBefore = (await get<{ data: View[] }>('/batches?limit=100')).data.length;
 
-    // The retry of a request whose answer was lost: same key, even with another body.
-    const again = await postWithKey('order-42', { requests: chatLines(9, 'other') });
+    // The retry of a request whose answer was lost: same key, same body.
+    const again = await postWithKey('order-42', { requests: chatLines(5, 'idem') });
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await again.json()).toMatchObject({ id, total: 5 });
+
+    // The key with another request is the client's mistake: 422, not the first batch.
+    for (const body of [{ requests: chatLines(9, 'other') }, { requests: chatLines(5, 'idem'), priority: 1 }, { requests: chatLines(5, 'idem').reverse() }]) {
+      const reused = await postWithKey('order-42', body);
+      expect(reused.status).toBe(422);
+      const { error } = (await reused.json()) as ErrorBody;
+      expect(error.code).toBe('idempotency_key_reused');
+      expect(error.message).toContain(id);
+    }
     expect((await get<{ data: View[] }>('/batches?limit=100')).data.length).toBe(countBefore);
 
     const other = await postWithKey('order-43', { requests: chatLines(2, 'idem2') });
@@ -366,6 +375,21 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
     expect((await postWithKey('bad-1', { requests: chatLines(1, 'fixed') })).status).toBe(201);
   });
 
+  it('NDJSON: the same stream again is a replay; one changed line is 422', async () => {
+    const lines = chatLines(4, 'ndidem');
+    const post = (ls: unknown[]) =>
+      fetch(`${stack.base}/batches?priority=2`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'nd-1' }, body: ls.map((l) => JSON.stringify(l)).join('\n') });
+    const first = await post(lines);
+    expect(first.status).toBe(201);
+    const { id } = (await first.json()) as { id: string };
+    const again = await post(lines);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(id);
+    const changed = await post([...lines.slice(0, 3), { ...lines[3], body: { ...lines[3]!.body, temperature: 0 } }]);
+    expect(changed.status).toBe(422);
+    expect(((await changed.json()) as ErrorBody).error.code).toBe('idempotency_key_reused');
+  });
+
   it('the official openai client sending the header twice gets one batch', async () => {
     const OpenAI = (await import('openai')).default;
     const openai = new OpenAI({ baseURL: `${stack.base}/v1`, apiKey: 'local' });
@@ -374,6 +398,8 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
     const a = await openai.batches.create(params, { headers: { 'Idempotency-Key': 'v1-order-7' } });
     const b = await openai.batches.create(params, { headers: { 'Idempotency-Key': 'v1-order-7' } });
     expect(b.id).toBe(a.id);
+    // Same key, other metadata: the official client raises UnprocessableEntityError (and does not retry a 422).
+    await expect(openai.batches.create({ ...params, metadata: { llmbatch_priority: '1' } }, { headers: { 'Idempotency-Key': 'v1-order-7' } })).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused' });
     const listed = await openai.batches.list({ limit: 100 });
     expect(listed.data.filter((x) => x.input_file_id === file.id)).toHaveLength(1);
   });

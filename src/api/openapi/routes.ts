@@ -187,6 +187,7 @@ export const ROUTES: RouteDoc[] = [
       '200': json(CreatedBatchSchema, 'A repeated Idempotency-Key: the batch the first request created, as it is now (header `Idempotent-Replayed: true`).'),
       '400': apiError('Invalid input: the message names the request and the field.'),
       '409': apiError('A request with this Idempotency-Key is still being processed (`idempotency_key_in_use`).'),
+      '422': apiError('This Idempotency-Key was already used with another request (`idempotency_key_reused`).'),
       '413': apiError("The body is larger than the tenant's upload quota (or 100 MB of JSON)."),
       '429': apiError("The tenant's quota of concurrent batches is used up."),
     },
@@ -383,6 +384,7 @@ export const ROUTES: RouteDoc[] = [
     responses: {
       '200': json(BatchObjectSchema, 'Started (`in_progress`); for a repeated Idempotency-Key, the batch the first request created.'),
       '409': openAIError('A request with this Idempotency-Key is still being processed.', 409),
+      '422': openAIError('This Idempotency-Key was already used with another request.', 422),
       '400': openAIError('Invalid request or input file.', 400),
       '404': openAIError('No such input file.', 404),
       '413': openAIError('The body is too large.', 413),
