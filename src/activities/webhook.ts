@@ -9,7 +9,13 @@ import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { Webhook } from 'standardwebhooks';
 import { signWebhook } from '../webhooks/sign';
 import { bareHostname, checkWebhookUrl, WebhookUrlError, type LookupFn, type ResolvedAddress } from '../webhooks/ssrf';
-import { WebhookFailureType, type WebhookDeliveryInput, type WebhookSettings } from '../webhooks/types';
+import {
+  WEBHOOK_RETRY_INITIAL_MS,
+  WEBHOOK_RETRY_MAX_INTERVAL_MS,
+  WebhookFailureType,
+  type WebhookDeliveryInput,
+  type WebhookSettings,
+} from '../webhooks/types';
 
 export interface PinnedRequest {
   url: URL;
@@ -81,8 +87,8 @@ function fail(type: string, message: string, nonRetryable: boolean, details: Web
   return ApplicationFailure.create({ type, message, nonRetryable, details: [details], ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}) });
 }
 
-/** Longest wait a receiver's Retry-After can ask for: the retry policy's own cap. */
-const MAX_RETRY_AFTER_MS = 3_600_000;
+/** Longest wait a receiver's Retry-After can ask for: the retry policy's own (default) cap. */
+const MAX_RETRY_AFTER_MS = WEBHOOK_RETRY_MAX_INTERVAL_MS;
 
 /** Retry-After as milliseconds (seconds or an HTTP date), within 1 s .. 1 h; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
@@ -91,10 +97,33 @@ export function retryAfterMs(value: string | undefined, nowMs: number): number |
   return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(1000, ms)) : undefined;
 }
 
+/**
+ * The wait before the next attempt: the retry policy's exponential backoff, base =
+ * min(maxIntervalMs, initialMs × 2^(attempt-1)), with "equal jitter", uniformly in [base/2, base].
+ * Temporal's policy has no jitter, so webhooks that failed together against a receiver that went
+ * down would all retry at the same instants and hit it at once when it comes back; spreading them
+ * over half the interval avoids that. Half to full, not 0 to full: never longer than the policy
+ * promised, and never so short that the backoff collapses into immediate retries.
+ */
+export function jitteredBackoffMs(attempt: number, { initialMs, maxIntervalMs }: { initialMs: number; maxIntervalMs: number }, random: () => number = Math.random): number {
+  const base = Math.min(maxIntervalMs, initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.max(1, Math.round(base / 2 + (random() * base) / 2));
+}
+
+/** This attempt's jittered wait under the input's retry settings (the workflow's defaults when unset). */
+function retryDelayMs(input: WebhookDeliveryInput, attempt: number): number {
+  const initialMs = input.retry?.initialMs ?? WEBHOOK_RETRY_INITIAL_MS;
+  const maxIntervalMs = input.retry?.maxIntervalMs ?? WEBHOOK_RETRY_MAX_INTERVAL_MS;
+  return jitteredBackoffMs(attempt, { initialMs, maxIntervalMs });
+}
+
 export function createWebhookActivities({ settings, fetchImpl = pinnedPost, lookup }: WebhookActivityDeps) {
   return {
     async deliverWebhook(input: WebhookDeliveryInput): Promise<{ status: number; attempt: number }> {
       const attempt = activityInfo().attempt;
+      // Every retryable failure sets its own wait (nextRetryDelay): the jittered backoff.
+      const retry = (message: string, status?: number, retryAfter?: number): ApplicationFailure =>
+        fail(WebhookFailureType.DeliveryFailed, message, false, { attempt, ...(status !== undefined ? { status } : {}) }, retryAfter ?? retryDelayMs(input, attempt));
       // Messages name the tenant and the URL's origin only: never the secret, never a path or query
       // (some receivers put a token there).
       const secret = settings.secretFor(input.tenant);
@@ -113,7 +142,7 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
         url = new URL(input.url);
       } catch (err) {
         if (err instanceof WebhookUrlError) throw fail(WebhookFailureType.Refused, `webhook URL refused: ${err.message}`, true, { attempt });
-        throw fail(WebhookFailureType.DeliveryFailed, `could not resolve the webhook host: ${errorMessage(err)}`, false, { attempt });
+        throw retry(`could not resolve the webhook host: ${errorMessage(err)}`);
       }
 
       let signed;
@@ -127,14 +156,15 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
       try {
         answer = await fetchImpl({ url, addresses, headers: signed.headers, body: signed.body, timeoutMs: settings.timeoutMs });
       } catch (err) {
-        throw fail(WebhookFailureType.DeliveryFailed, `POST to ${url.origin} failed: ${errorMessage(err)}`, false, { attempt });
+        throw retry(`POST to ${url.origin} failed: ${errorMessage(err)}`);
       }
       const { status } = answer;
       if (status === 410) throw fail(WebhookFailureType.Gone, `${url.origin} answered 410 Gone: no more attempts`, true, { attempt, status });
-      // Only 2xx counts (spec): a 3xx is a failure and is not followed. A busy receiver's Retry-After sets the next wait.
+      // Only 2xx counts (spec): a 3xx is a failure and is not followed. A busy receiver's Retry-After
+      // (429/503 only) sets the next wait instead of the jittered backoff: it knows when it will cope.
       if (status < 200 || status > 299) {
-        const wait = status === 429 || status === 503 ? retryAfterMs(answer.retryAfter, Date.now()) : undefined;
-        throw fail(WebhookFailureType.DeliveryFailed, `${url.origin} answered ${status}`, false, { attempt, status }, wait);
+        const asked = status === 429 || status === 503 ? retryAfterMs(answer.retryAfter, Date.now()) : undefined;
+        throw retry(`${url.origin} answered ${status}`, status, asked);
       }
       return { status, attempt };
     },

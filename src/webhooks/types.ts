@@ -16,8 +16,16 @@ export interface WebhookDeliveryInput {
   occurredAt: string;
   /** A small summary (batch id, status, counts, costUsd, reason): never bodies, never secrets. It enters workflow history. */
   data: Record<string, unknown>;
+  /** Defaults: WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, 24 h. */
   retry?: { initialMs?: number; maxIntervalMs?: number; maxHours?: number };
 }
+
+/**
+ * The retry schedule's defaults, in one place: the workflow's retry policy and the activity's
+ * jittered delays (which replace the policy's wait on every retryable failure) must agree.
+ */
+export const WEBHOOK_RETRY_INITIAL_MS = 5_000;
+export const WEBHOOK_RETRY_MAX_INTERVAL_MS = 3_600_000;
 
 export interface WebhookDeliveryResult {
   delivered: boolean;

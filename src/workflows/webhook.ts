@@ -6,7 +6,7 @@
 import { defaultFailureConverter } from '@temporalio/common';
 import { ApplicationFailure, defaultPayloadConverter, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { WebhookActivities, WebhookAttemptDetails } from '../activities/webhook';
-import { WebhookFailureType, type WebhookDeliveryInput, type WebhookDeliveryResult } from '../webhooks/types';
+import { WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, WebhookFailureType, type WebhookDeliveryInput, type WebhookDeliveryResult } from '../webhooks/types';
 import { failureReason } from './failures';
 
 const HOUR_MS = 3_600_000;
@@ -36,10 +36,12 @@ export async function webhookWorkflow(input: WebhookDeliveryInput): Promise<Webh
   const { deliverWebhook } = proxyActivities<WebhookActivities>({
     startToCloseTimeout: '60 seconds', // one POST; the activity's own timeout (settings.timeoutMs) is shorter
     scheduleToCloseTimeout: (input.retry?.maxHours ?? 24) * HOUR_MS, // the whole retry schedule
+    // The activity sets each retryable failure's delay itself (this backoff, jittered); the policy's
+    // backoff applies to what it cannot (a startToClose timeout).
     retry: {
-      initialInterval: input.retry?.initialMs ?? 5_000,
+      initialInterval: input.retry?.initialMs ?? WEBHOOK_RETRY_INITIAL_MS,
       backoffCoefficient: 2,
-      maximumInterval: input.retry?.maxIntervalMs ?? HOUR_MS,
+      maximumInterval: input.retry?.maxIntervalMs ?? WEBHOOK_RETRY_MAX_INTERVAL_MS,
       nonRetryableErrorTypes: [WebhookFailureType.Refused, WebhookFailureType.NoSecret, WebhookFailureType.Invalid, WebhookFailureType.Gone],
     },
   });

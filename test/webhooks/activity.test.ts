@@ -2,9 +2,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createWebhookActivities, type PinnedRequest } from '../../src/activities/webhook';
+import { createWebhookActivities, jitteredBackoffMs, type PinnedRequest } from '../../src/activities/webhook';
 import type { LookupFn } from '../../src/webhooks/ssrf';
-import type { WebhookDeliveryInput, WebhookSettings } from '../../src/webhooks/types';
+import { WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, type WebhookDeliveryInput, type WebhookSettings } from '../../src/webhooks/types';
 import { newSecret, startReceiver, type Answer, type Receiver } from './receiver';
 
 const secret = newSecret();
@@ -49,6 +49,50 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   return f;
 }
 
+/** The delay must lie in [base/2, base] for the retry policy's base = min(max, initial × 2^(attempt-1)). */
+function expectJittered(delay: unknown, attempt: number, initialMs: number, maxIntervalMs: number): void {
+  const base = Math.min(maxIntervalMs, initialMs * 2 ** (attempt - 1));
+  expect(typeof delay).toBe('number');
+  expect(delay).toBeGreaterThanOrEqual(Math.round(base / 2));
+  expect(delay).toBeLessThanOrEqual(base);
+}
+
+describe('jitteredBackoffMs', () => {
+  const policy = { initialMs: 5_000, maxIntervalMs: 3_600_000 };
+  const almostOne = () => 1 - Number.EPSILON;
+
+  it.each([
+    [1, 2_500, 5_000],
+    [2, 5_000, 10_000],
+    [3, 10_000, 20_000],
+    [5, 40_000, 80_000],
+  ])('attempt %i waits between %i and %i ms (half to full backoff)', (attempt, low, high) => {
+    expect(jitteredBackoffMs(attempt, policy, () => 0)).toBe(low);
+    expect(jitteredBackoffMs(attempt, policy, almostOne)).toBe(high);
+    expect(jitteredBackoffMs(attempt, policy, () => 0.5)).toBe((low + high) / 2);
+  });
+
+  it('is capped at maxIntervalMs, however many attempts', () => {
+    for (const attempt of [11, 12, 50, 2_000]) {
+      expect(jitteredBackoffMs(attempt, policy, () => 0)).toBe(1_800_000);
+      expect(jitteredBackoffMs(attempt, policy, almostOne)).toBe(3_600_000);
+    }
+    expect(jitteredBackoffMs(4, { initialMs: 100, maxIntervalMs: 500 }, almostOne)).toBe(500);
+  });
+
+  it('rounds to whole milliseconds and never returns 0', () => {
+    expect(jitteredBackoffMs(1, { initialMs: 3, maxIntervalMs: 1_000 }, () => 0.5)).toBe(2); // 2.25
+    expect(jitteredBackoffMs(1, { initialMs: 1, maxIntervalMs: 1_000 }, () => 0)).toBe(1); // 0.5
+    expect(jitteredBackoffMs(1, { initialMs: 0, maxIntervalMs: 1_000 }, () => 0)).toBe(1);
+  });
+
+  it('spreads retries that fail together', () => {
+    const delays = new Set(Array.from({ length: 50 }, () => jitteredBackoffMs(3, policy)));
+    expect(delays.size).toBeGreaterThan(40);
+    for (const d of delays) expectJittered(d, 3, policy.initialMs, policy.maxIntervalMs);
+  });
+});
+
 describe('deliverWebhook', () => {
   it('POSTs the signed envelope; the receiver verifies it', async () => {
     const i = input();
@@ -81,6 +125,23 @@ describe('deliverWebhook', () => {
     expect(f.message).toContain('500');
     expect(f.message).not.toContain('k=v'); // no path or query in messages
     expect(f.details).toEqual([{ attempt: 3, status: 500 }]);
+    expectJittered(f.nextRetryDelay, 3, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS); // the workflow's defaults
+  });
+
+  it('a retryable failure waits the jittered backoff of its attempt under input.retry', async () => {
+    const retry = { initialMs: 1_000, maxIntervalMs: 10_000 };
+    answers = [500, 500, 500, 500, 500]; // the receiver's nth request gets answers[n-1]
+    for (const attempt of [1, 2, 4, 5, 9]) {
+      const f = await failure(deliver(input({ retry }), settings(), attempt));
+      expect(f.details).toEqual([{ attempt, status: 500 }]);
+      expectJittered(f.nextRetryDelay, attempt, retry.initialMs, retry.maxIntervalMs);
+    }
+  });
+
+  it('a 429 or 503 without a usable Retry-After waits the jittered backoff', async () => {
+    answers = [429, { status: 503, retryAfter: 'soon' }];
+    expectJittered((await failure(deliver(input(), settings(), 2))).nextRetryDelay, 2, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
+    expectJittered((await failure(deliver(input(), settings(), 2))).nextRetryDelay, 2, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
   });
 
   it('a 410 Gone stops the retries: non-retryable WebhookGone', async () => {
@@ -88,13 +149,16 @@ describe('deliverWebhook', () => {
     const f = await failure(deliver(input()));
     expect(f.type).toBe('WebhookGone');
     expect(f.nonRetryable).toBe(true);
+    expect(f.nextRetryDelay).toBeUndefined(); // non-retryable failures set no wait
   });
 
   it.each([
     [429, '7', 7_000],
     [503, '86400', 3_600_000], // capped at the retry policy's longest wait
-    [429, new Date(Date.now() + 30_000).toUTCString(), 30_000],
-  ])('a %i with Retry-After %s waits that long before the next attempt', async (status, retryAfter, ms) => {
+    [429, 'HTTP date', 30_000],
+  ])('a %i with Retry-After %s waits that long before the next attempt', async (status, header, ms) => {
+    // The date is made here, not when the table is: time spent on earlier tests would count against it.
+    const retryAfter = header === 'HTTP date' ? new Date(Date.now() + ms).toUTCString() : header;
     answers = [{ status, retryAfter }];
     const f = await failure(deliver(input()));
     expect(f.type).toBe('WebhookDeliveryFailed');
@@ -102,9 +166,10 @@ describe('deliverWebhook', () => {
     expect(Math.abs(Number(f.nextRetryDelay) - ms)).toBeLessThanOrEqual(1_000); // an HTTP date has whole seconds
   });
 
-  it('a 500 with Retry-After keeps the policy backoff (only 429 and 503 ask for a wait)', async () => {
+  it('a 500 with Retry-After keeps the (jittered) backoff: only 429 and 503 ask for a wait', async () => {
     answers = [{ status: 500, retryAfter: '7' }];
-    expect((await failure(deliver(input()))).nextRetryDelay).toBeUndefined();
+    const retry = { initialMs: 100_000, maxIntervalMs: 200_000 }; // far from 7 s, so the two cannot be confused
+    expectJittered((await failure(deliver(input({ retry })))).nextRetryDelay, 1, retry.initialMs, retry.maxIntervalMs);
   });
 
   it('does not follow a redirect', async () => {
@@ -123,6 +188,7 @@ describe('deliverWebhook', () => {
     expect(f.type).toBe('WebhookDeliveryFailed');
     expect(f.nonRetryable).toBe(false);
     expect(f.message).toContain('no response within 200 ms');
+    expectJittered(f.nextRetryDelay, 1, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
   });
 
   it('a connection error is retryable', async () => {
@@ -132,7 +198,20 @@ describe('deliverWebhook', () => {
     expect(f.type).toBe('WebhookDeliveryFailed');
     expect(f.nonRetryable).toBe(false);
     expect(f.message).toContain('ECONNREFUSED');
+    expectJittered(f.nextRetryDelay, 1, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
     receiver = await startReceiver(secret, () => 200); // for afterEach
+  });
+
+  it('a DNS resolution failure is retryable, after the jittered backoff', async () => {
+    const lookup: LookupFn = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND receiver.test'), { code: 'ENOTFOUND' });
+    };
+    const f = await failure(deliver(input({ url: 'https://receiver.test/hook', retry: { initialMs: 200 } }), settings(), 3, lookup));
+    expect(f.type).toBe('WebhookDeliveryFailed');
+    expect(f.nonRetryable).toBe(false);
+    expect(f.message).toContain('could not resolve');
+    expect(f.details).toEqual([{ attempt: 3 }]);
+    expectJittered(f.nextRetryDelay, 3, 200, WEBHOOK_RETRY_MAX_INTERVAL_MS);
   });
 
   it('refuses a private address at delivery time: non-retryable WebhookRefused, nothing sent', async () => {
