@@ -369,7 +369,7 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
           }
           const { cancellationSignal } = Context.current();
           const file = await provider(`upload ${workflowId}`, NativeFailureType.ProviderBatchRejected, async () =>
-            openai.files.create({ file: await toFile(new Blob(perChunk.filter((b) => b.length > 0)), `${workflowId}.jsonl`, { type: 'application/jsonl' }), purpose: 'batch' }, { signal: cancellationSignal }),
+            openai.files.create({ file: await toFile(new Blob(perChunk), `${workflowId}.jsonl`, { type: 'application/jsonl' }), purpose: 'batch' }, { signal: cancellationSignal }),
           );
           return { fileId: file.id, createdAt: file.created_at, lines, bytes };
         },

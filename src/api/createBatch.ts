@@ -61,7 +61,8 @@ export class BatchCreator {
     const { tenant, idempotencyKey } = batch;
     const earlier = await this.admit(tenant, idempotencyKey);
     if (earlier) return replay(batch, earlier);
-    const fingerprint = new RequestFingerprint(batch);
+    // Only a request with a key is ever compared: without one, hashing every line would be wasted work.
+    const fingerprint = idempotencyKey === undefined ? undefined : new RequestFingerprint(batch);
     try {
       if (batch.webhookUrl !== undefined) await checkWebhook(batch.webhookUrl, config.webhooks.allow);
       // Before anything is stored: startBatch chooses the mode once the lines are counted.
@@ -69,7 +70,7 @@ export class BatchCreator {
       const laneName = batch.request.options?.lane;
       const lane = laneName === undefined ? undefined : namedLane(laneName, config.lanes);
       const checks = new LineChecks(batch, config.batch.defaultModel, batch.request.options?.mode ?? config.native.defaultMode, lane);
-      const lines = checks.run(fingerprint.over(batch.lines));
+      const lines = checks.run(fingerprint ? fingerprint.over(batch.lines) : batch.lines);
       const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
       const owner: OwnerRecord = {
         tenant: tenant.id,
@@ -81,7 +82,7 @@ export class BatchCreator {
         webhookUrl: batch.webhookUrl,
         idempotencyKey,
         // Complete: putInput has read every line by now.
-        requestDigest: idempotencyKey === undefined ? undefined : fingerprint.digest(),
+        requestDigest: fingerprint?.digest(),
       };
       await store.putRecord(batch.batchId, OWNER_RECORD, owner);
       await batch.beforeStart?.(manifest);
