@@ -68,6 +68,9 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
     PROVIDER_PORT: String(provider),
     API_PORT: String(api),
     API_HOST: '127.0.0.1',
+    // Local mode (one tenant, no keys, loopback only), as `npm start` and the demo run: the API
+    // refuses to start in keys mode without LLMBATCH_TENANTS, which were cleared above.
+    LLMBATCH_AUTH: 'local',
     LLMBATCH_CHUNK_SIZE: String(settings.chunkSize),
     LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(settings.maxChunksInFlight),
     LLMBATCH_ITEM_CONCURRENCY: String(settings.itemConcurrency),
