@@ -31,9 +31,15 @@ export interface BenchOptions {
   warmup: number;
   /** Before each timed run, wait up to this long for other processes to leave the machine idle. */
   quietWaitS: number;
+  /** Scenario 4: the simulator's RPM limit, the background traffic of the busy window, each run's length at the available rate. */
+  rlRpm: number;
+  rlBackgroundRpm: number;
+  rlSeconds: number;
   /** Where the report goes; empty string: stdout only. */
   out: string;
   keepData: boolean;
+  /** Every scenario tiny, checking results only (see QUICK); never writes docs/benchmarks.md. */
+  quick: boolean;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -53,14 +59,40 @@ const DEFAULTS: BenchOptions = {
   smallPollMs: 25,
   warmup: 1000,
   quietWaitS: 120,
+  rlRpm: 3000,
+  rlBackgroundRpm: 1500,
+  rlSeconds: 45,
   out: 'docs/benchmarks.md',
   keepData: false,
+  quick: false,
+};
+
+/**
+ * `--quick`: the defaults become these, so that every scenario runs in seconds (`npm test` runs it).
+ * The figures mean nothing at this size; the run checks that each scenario completes with every
+ * custom_id answered once. The report goes to a temp file (empty `out`), never the docs.
+ */
+const QUICK: Partial<BenchOptions> = {
+  n1: 300,
+  n2: 200,
+  c2: 64,
+  latencyMedianMs: 20,
+  latencyP99Ms: 50,
+  repeats: 1,
+  smallRuns: 2,
+  warmup: 0,
+  quietWaitS: 0,
+  rlRpm: 12_000,
+  rlBackgroundRpm: 6000,
+  rlSeconds: 2,
+  out: '',
 };
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 const envName = (key: string): string => `BENCH_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 
 export const USAGE = `npm run bench -- [flags]   (each flag also as env BENCH_<NAME>, e.g. BENCH_N1; engine knobs at 0 keep the engine's default)
+  --quick sets: ${Object.entries(QUICK).map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)}`).join(' ')}
 ${Object.entries(DEFAULTS)
   .map(([k, v]) => `  --${kebab(k)} (${envName(k)})  default ${JSON.stringify(v)}`)
   .join('\n')}`;
@@ -80,7 +112,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     const isBool = typeof DEFAULTS[key as keyof BenchOptions] === 'boolean';
     raw.set(key, m[2] ?? (isBool ? 'true' : (argv[++i] ?? '')));
   }
-  const opts: Record<string, unknown> = { ...DEFAULTS };
+  const quick = raw.get('quick') === 'true' || raw.get('quick') === '1';
+  const opts: Record<string, unknown> = { ...DEFAULTS, ...(quick ? QUICK : {}) };
   for (const [k, text] of raw) {
     const def = DEFAULTS[k as keyof BenchOptions];
     if (typeof def === 'number') {
@@ -92,5 +125,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   }
   const o = opts as unknown as BenchOptions;
   if (o.n1 < 1 || o.n2 < 1 || o.smallSize < 1 || o.repeats < 1) throw new Error('request counts must be at least 1');
+  if (o.rlBackgroundRpm >= o.rlRpm || o.rlSeconds < 1) throw new Error('rl-background-rpm must be below rl-rpm, and rl-seconds at least 1');
   return o;
 }

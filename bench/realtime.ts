@@ -6,9 +6,13 @@
  *   1. throughput, zero-latency simulator (CPU-bound)      target llmbatch ≥ 0.80× the loop
  *   2. throughput, 1 s median / 1.5 s p99 latency          target ≥ 0.95×
  *   3. small batches: POST to the last result read          target median ≤ 300 ms
+ *   4. rate-limited provider: share of the available rate   target ≥ 95%, < 1% 429s
+ *
+ * `--quick` runs all four tiny and checks only that each completes with correct results.
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { makeReviewRequests } from '../examples/reviews';
 import { loadConfig } from '../src/config';
 import type { BatchLine } from '../src/shared/contracts';
@@ -17,6 +21,7 @@ import { cpuMeter, machineLoad, waitQuiet } from './cpu';
 import { engineTimes, fetchTimeline } from './history';
 import { sampleAnswers } from './progress';
 import { parseOptions, USAGE, type BenchOptions } from './options';
+import { label, rateLimited } from './rateLimited';
 import { machineInfo, renderMarkdown, renderTable, type ThroughputResult } from './report';
 import { smallBatches } from './small';
 import { runBatch, simCalls, simReset, stopAll, withStack, type BenchStack, type EngineSettings } from './stack';
@@ -115,14 +120,29 @@ async function throughput(s: BenchStack, o: BenchOptions, name: string, lines: B
   };
 }
 
+/** In quick mode, the line `npm test` looks for: the scenario ran and its results were checked. */
+function ok(o: BenchOptions, scenario: string, what: string): void {
+  if (o.quick) say(`ok ${scenario}: ${what}`);
+}
+
+/** Where the report goes: quick mode's figures mean nothing, so never the docs; a temp file unless told. */
+function reportPath(o: BenchOptions): string {
+  if (!o.quick) return o.out;
+  const out = o.out || join(mkdtempSync(join(tmpdir(), 'llmbatch-bench-quick-')), 'benchmarks.md');
+  if (resolve(out) === resolve('docs/benchmarks.md')) throw new Error('--quick does not write docs/benchmarks.md: its figures are not benchmarks');
+  return out;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(USAGE);
   const o = parseOptions(argv, process.env);
+  const out = reportPath(o);
   const startedAt = new Date();
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   say('provider: the bundled SIMULATED OpenAI-compatible provider (not a real LLM), one process shared by both sides');
-  const backgroundCores = await machineLoad(3000);
+  if (o.quick) say('quick mode: every scenario tiny, checking results only; the figures are not benchmarks');
+  const backgroundCores = o.quick ? 0 : await machineLoad(3000);
   if (backgroundCores > 0.25) say(`WARNING: other processes keep ${backgroundCores.toFixed(2)} cores busy; the figures will be disturbed`);
   const zeroLatency = { SIM_SEED: '1' };
   const withLatency = { ...zeroLatency, SIM_LATENCY_MEDIAN_MS: String(o.latencyMedianMs), SIM_LATENCY_P99_MS: String(o.latencyP99Ms) };
@@ -131,19 +151,26 @@ async function main(): Promise<void> {
   const [s1, s3] = await withStack(e1, o.keepData, async (s) => {
     await warmUp(s, o, o.c1);
     const r1 = await throughput(s, o, 'scenario 1', makeReviewRequests(o.n1, 42), e1, 0.8);
-    return [r1, await smallBatches(s, o, o.c1, say)] as const;
+    ok(o, 'scenario 1', `${o.n1} items through the loop and llmbatch, every custom_id once, ${r1.llm.calls} provider calls`);
+    const r3 = await smallBatches(s, o, o.c1, say);
+    ok(o, 'scenario 3', `${o.smallRuns} batches of ${o.smallSize}, every custom_id once`);
+    return [r1, r3] as const;
   });
   const e2 = engine(o, o.c2, withLatency);
   const s2 = await withStack(e2, o.keepData, async (s) => {
     await warmUp(s, o, o.c2);
     return throughput(s, o, 'scenario 2', makeReviewRequests(o.n2, 43), e2, 0.95);
   });
+  ok(o, 'scenario 2', `${o.n2} items at ${o.latencyMedianMs} ms latency, every custom_id once, ${s2.llm.calls} provider calls`);
+  const rl = { rpm: o.rlRpm, backgroundRpm: o.rlBackgroundRpm, seconds: o.rlSeconds, pollMs: o.pollMs, keepData: o.keepData, quick: o.quick };
+  const s4 = await rateLimited(engine(o, o.c1, zeroLatency), rl, say);
+  for (const x of s4.runs) ok(o, 'scenario 4', `${label(x)}, ${x.items} items, each admitted once`);
 
-  const report = { machine: { ...machineInfo(), backgroundCores }, command, startedAt, minutes: (Date.now() - startedAt.getTime()) / 60_000, options: o, s1, s2, s3 };
+  const report = { machine: { ...machineInfo(), backgroundCores }, command, startedAt, minutes: (Date.now() - startedAt.getTime()) / 60_000, options: o, s1, s2, s3, s4 };
   console.log(`\n${renderTable(report)}\n`);
-  if (o.out) {
-    writeFileSync(resolve(o.out), renderMarkdown(report));
-    say(`wrote ${o.out}`);
+  if (out) {
+    writeFileSync(resolve(out), renderMarkdown(report));
+    say(`wrote ${out}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ManagedChild, tsEntry } from '../src/cli/processes';
 import { startStack, type Stack } from '../src/cli/stack';
 import { loadConfig } from '../src/config';
 import type { BatchLine, BatchOutputLine } from '../src/shared/contracts';
@@ -19,6 +20,10 @@ export interface EngineSettings {
   workerConcurrency: number;
   /** SIM_* variables for the stack's simulator child. */
   simEnv: Record<string, string>;
+  /** More engine variables for the worker and API (e.g. LLMBATCH_RPM). */
+  engineEnv?: Record<string, string>;
+  /** Worker processes; startStack starts one, the rest are started here. Default 1. */
+  workers?: number;
 }
 
 export interface BenchStack {
@@ -75,6 +80,7 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
     LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(settings.maxChunksInFlight),
     LLMBATCH_ITEM_CONCURRENCY: String(settings.itemConcurrency),
     LLMBATCH_WORKER_CONCURRENCY: String(settings.workerConcurrency),
+    ...settings.engineEnv,
   };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   const assign = (vars: Record<string, string | undefined>): void => {
@@ -90,6 +96,7 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
     const stack = await startStack(config, { providerEnv: settings.simEnv });
     live.add(stack);
     try {
+      await addWorkers(stack, (settings.workers ?? 1) - 1);
       const result = await body({ stack, api: stack.urls.api, simOrigin: `http://127.0.0.1:${provider}`, dataDir });
       ok = true;
       return result;
@@ -102,6 +109,19 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
     if (ok && !keepData) await rm(dataDir, { recursive: true, force: true });
     else console.error(`bench: stack data and logs kept in ${dataDir}`);
   }
+}
+
+/**
+ * Extra worker processes beside the one startStack started, launched the same way (tsx entry, the
+ * environment withStack set). They join stack.children, so stack.stop() stops them first.
+ */
+async function addWorkers(stack: Stack, count: number): Promise<void> {
+  const started = Array.from({ length: count }, (_, i) => {
+    const child = new ManagedChild({ name: `worker-${i + 2}`, ...tsEntry('src/worker/main.ts') }, stack.logDir);
+    stack.children.push(child);
+    return child.waitForLine(/llmbatch worker on task queue/, 120_000);
+  });
+  await Promise.all(started);
 }
 
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
