@@ -1,6 +1,8 @@
 /**
  * The chunk activity: runs the pending items of one chunk concurrently,
  * records each result as it arrives, and lets Temporal retry what is left.
+ * Each item has a retry budget of its own (its transient failures, counted in
+ * the store): a chunk attempt cut short by a killed worker spends no item's.
  */
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
@@ -19,7 +21,7 @@ import { AbortGroup } from './abortGroup';
 export interface ChunkInput {
   batchId: string;
   chunk: number;
-  /** The retry policy's attempt limit: on the last attempt, items still failing become dead letters. */
+  /** Each item's own limit: its `maxAttempts`-th transient failure makes it a `retries_exhausted` dead letter. */
   maxAttempts: number;
 }
 
@@ -74,10 +76,12 @@ async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => P
 export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<ChunkResult> {
   const ctx = Context.current();
   const { batchId, chunk } = input;
-  const lines = await deps.store.getChunk(batchId, chunk);
-  const recorded = await deps.store.getChunkResults(batchId, chunk);
+  const [lines, recorded, failures] = await Promise.all([
+    deps.store.getChunk(batchId, chunk),
+    deps.store.getChunkResults(batchId, chunk),
+    deps.store.getFailureCounts(batchId, chunk),
+  ]);
   const pending = lines.filter((l) => !recorded.has(l.custom_id));
-  const lastAttempt = ctx.info.attempt >= input.maxAttempts;
   // Every lane wait listens on this activity's cancellation signal and removes its listener when done:
   // many listeners are expected here, not a leak. Requests get signals of their own (AbortGroup).
   setMaxListeners(0, ctx.cancellationSignal);
@@ -104,6 +108,9 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
 
   /** One item to a final outcome, or left pending for Temporal's next attempt. */
   async function processOne(line: BatchLine): Promise<void> {
+    const failed = failures.get(line.custom_id) ?? 0;
+    // Its last failure was counted, then the worker died before the dead letter was written.
+    if (failed >= input.maxAttempts) return record(errorLine(batchId, line, 'retries_exhausted', `failed transiently ${failed} times`));
     const lane = deps.lanes.get(line.url, line.body.model);
     const tokens = lane.countsTokens ? estimateTokens(line) : 0;
     for (let rateLimited = 0; ; rateLimited++) {
@@ -133,12 +140,19 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
           lane.observe(c.headers);
           continue;
         }
-        if (lastAttempt) return record(errorLine(batchId, line, 'retries_exhausted', c.message));
-        transient += 1;
-        retryAfter = Math.max(retryAfter, c.retryAfterMs ?? 0);
-        return;
+        return failedTransiently(line, c.message, c.retryAfterMs);
       }
     }
+  }
+
+  /** Spends one of the item's own attempts: a dead letter at its last, else pending until the next chunk attempt. */
+  async function failedTransiently(line: BatchLine, message: string, retryAfterMs = 0): Promise<void> {
+    const failed = (failures.get(line.custom_id) ?? 0) + 1;
+    failures.set(line.custom_id, failed);
+    if (failed >= input.maxAttempts) return record(errorLine(batchId, line, 'retries_exhausted', message));
+    transient += 1;
+    retryAfter = Math.max(retryAfter, retryAfterMs);
+    await writer.countFailure(line.custom_id); // before the attempt ends, so the next one sees it
   }
 
   async function runPending(): Promise<void> {

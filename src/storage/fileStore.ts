@@ -3,6 +3,7 @@
  *   batches/<id>/manifest.json        written last, so a half-written input is invisible
  *   batches/<id>/input/<chunk>.jsonl  request lines
  *   batches/<id>/results/<chunk>.jsonl  append-only results; deduplicated by custom_id on read
+ *   batches/<id>/failures/<chunk>.jsonl  append-only, one `{"custom_id"}` per transient failure of an item
  *   batches/<id>/outcome.json         final progress, once the batch has ended
  *   batches/<id>/records/<kind>.json  small records kept beside the batch (putRecord), replaced whole
  */
@@ -22,6 +23,8 @@ const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.
  * killed mid-write; the reader skips the torn part.
  */
 const resultRecord = (result: BatchOutputLine): string => `\n${JSON.stringify(result)}\n`;
+/** Framed like a result, for the same reasons; counts only, so no body ever lands here. */
+const failureRecord = (customId: string): string => `\n${JSON.stringify({ custom_id: customId })}\n`;
 
 const BATCH_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -143,17 +146,41 @@ export class FileBatchStore implements BatchStore {
   }
 
   async openResults(batchId: string, chunk: number): Promise<ResultWriter> {
-    const appender = await CoalescingAppender.open(this.resultPath(batchId, chunk));
-    return { append: (result) => appender.append(resultRecord(result)), close: () => appender.close() };
+    const results = await CoalescingAppender.open(this.resultPath(batchId, chunk));
+    // Opened on the first failure: most chunk attempts have none and never touch the file.
+    let failures: Promise<CoalescingAppender> | undefined;
+    const openFailures = async (): Promise<CoalescingAppender> => {
+      await mkdir(join(this.dir(batchId), 'failures'), { recursive: true });
+      return CoalescingAppender.open(this.failurePath(batchId, chunk));
+    };
+    return {
+      append: (result) => results.append(resultRecord(result)),
+      countFailure: async (customId) => (await (failures ??= openFailures())).append(failureRecord(customId)),
+      close: async () => {
+        await Promise.all([results.close(), failures?.then((f) => f.close(), () => undefined)]);
+      },
+    };
   }
 
   private resultPath(batchId: string, chunk: number): string {
     return join(this.dir(batchId), 'results', chunkFile(chunk));
   }
 
+  private failurePath(batchId: string, chunk: number): string {
+    return join(this.dir(batchId), 'failures', chunkFile(chunk));
+  }
+
+  async getFailureCounts(batchId: string, chunk: number): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for await (const r of readRecords<{ custom_id: string }>(this.failurePath(batchId, chunk))) {
+      counts.set(r.custom_id, (counts.get(r.custom_id) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   async getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>> {
     const seen = new Map<string, BatchOutputLine>();
-    for await (const r of this.readResultFile(batchId, chunk)) if (!seen.has(r.custom_id)) seen.set(r.custom_id, r);
+    for await (const r of readRecords<BatchOutputLine>(this.resultPath(batchId, chunk))) if (!seen.has(r.custom_id)) seen.set(r.custom_id, r);
     return seen;
   }
 
@@ -166,20 +193,21 @@ export class FileBatchStore implements BatchStore {
       }
     }
   }
+}
 
-  private async *readResultFile(batchId: string, chunk: number): AsyncIterable<BatchOutputLine> {
-    const stream = createReadStream(this.resultPath(batchId, chunk), 'utf8');
-    try {
-      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-        if (!line) continue;
-        try {
-          yield JSON.parse(line) as BatchOutputLine;
-        } catch {
-          // A process killed mid-write leaves a torn last line; that item is still pending and will be redone.
-        }
+/** The records of an append-only file written with the framing above; a missing file has none. */
+async function* readRecords<T>(path: string): AsyncIterable<T> {
+  const stream = createReadStream(path, 'utf8');
+  try {
+    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+      if (!line) continue;
+      try {
+        yield JSON.parse(line) as T;
+      } catch {
+        // A process killed mid-write leaves a torn last line: a result that item redoes, or a failure not counted.
       }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

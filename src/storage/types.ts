@@ -66,6 +66,12 @@ export interface BatchStore {
   openResults(batchId: string, chunk: number): Promise<ResultWriter>;
   /** The results recorded so far for one chunk, by custom_id. */
   getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>>;
+  /**
+   * How many transient failures each item of one chunk has had (`ResultWriter.countFailure`): the item's own
+   * retry budget, which a chunk attempt that died (a killed worker) does not spend. Items that never failed
+   * are absent; a record torn by a killed process is not counted.
+   */
+  getFailureCounts(batchId: string, chunk: number): Promise<Map<string, number>>;
   /** Every recorded result once, chunk by chunk. */
   streamResults(batchId: string, filter?: ResultFilter): AsyncIterable<BatchOutputLine>;
   /** The batch's final progress, written once it has ended, so it can be read without Temporal. */
@@ -95,6 +101,11 @@ export const RECORD_KIND_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
 export interface ResultWriter {
   append(result: BatchOutputLine): Promise<void>;
+  /**
+   * Counts one transient failure of an item (its custom_id only, never a body). Resolves once stored.
+   * Only failures write here, so a chunk whose items succeed pays nothing for the counting.
+   */
+  countFailure(customId: string): Promise<void>;
   /** Waits for every append to finish and releases the writer. */
   close(): Promise<void>;
 }

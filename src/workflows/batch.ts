@@ -41,7 +41,7 @@ const MAX_CHUNKS_IN_FLIGHT = 10_000;
 /** Roll over well before Temporal's 10,240-event warning even if the server does not suggest it. */
 const HISTORY_EVENTS_LIMIT = 8_000;
 
-function chunkActivities(priorityKey: number, input: BatchWorkflowInput, maxAttempts: number) {
+function chunkActivities(priorityKey: number, input: BatchWorkflowInput) {
   return proxyActivities<Activities>({
     // A lane's own queue carries its server-side rate limit; otherwise the workflow's queue.
     taskQueue: input.lane?.taskQueue,
@@ -50,7 +50,9 @@ function chunkActivities(priorityKey: number, input: BatchWorkflowInput, maxAtte
     heartbeatTimeout: '10 seconds',
     // Settle only once the activity has stopped, so counts and re-runs see its last writes.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: maxAttempts },
+    // No attempt limit: a chunk runs until each of its items is settled. Items count their own transient
+    // failures against maxAttempts (see processChunk), so a killed worker or a lost heartbeat spends none.
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
     priority: { priorityKey, fairnessKey: input.tenant },
   });
 }
@@ -129,7 +131,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const startChunk = (chunk: number): void => {
     const scope = new CancellationScope();
     inFlight.set(chunk, scope);
-    const { processChunk } = chunkActivities(state.priority, input, maxAttempts);
+    const { processChunk } = chunkActivities(state.priority, input);
     void scope
       .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts }))
       .then(

@@ -59,6 +59,7 @@ describe('processChunk activity', () => {
     const recorded = await store.getChunkResults('b1', 0);
     expect(recorded.size).toBe(4);
     expect(recorded.has('item-1')).toBe(false);
+    expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-1', 1], ['item-4', 1]]));
   });
 
   it('absorbs a 429 inside the attempt: the lane waits out Retry-After and the item is sent again', async () => {
@@ -69,13 +70,73 @@ describe('processChunk activity', () => {
     expect(result).toMatchObject({ succeeded: 5, failed: 0 });
     expect(fake.calls.filter((b) => JSON.stringify(b).includes('hello 2')).length).toBeGreaterThanOrEqual(2);
     expect((await store.getChunkResults('b1', 0)).get('item-2')?.response?.status_code).toBe(200);
+    expect((await store.getFailureCounts('b1', 0)).size).toBe(0); // waiting out a 429 spends no attempt
   });
 
-  it('turns items still failing on the last attempt into retries_exhausted dead letters', async () => {
-    const { store, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 0') ? { status: 500, error: 'boom' } : ok(body)));
-    const result = await new MockActivityEnvironment({ attempt: 5 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+  it('dead-letters an item at its own maxAttempts-th transient failure, whatever the chunk attempt', async () => {
+    const { store, fake, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 0') ? { status: 500, error: 'boom' } : ok(body)));
+    const run = (attempt: number) => new MockActivityEnvironment({ attempt }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 3 });
+    // Chunk attempt 40 (say, after many killed workers) is item-0's first failure: it stays pending.
+    expect((await failureOf(run(40))).type).toBe(FailureType.TransientProviderErrors);
+    expect((await failureOf(run(41))).type).toBe(FailureType.TransientProviderErrors);
+    expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-0', 2]]));
+    expect((await store.getChunkResults('b1', 0)).has('item-0')).toBe(false);
+    const result = await run(42);
     expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1, tokensIn: 20, tokensOut: 4 });
+    expect((await store.getChunkResults('b1', 0)).get('item-0')?.error).toEqual({ code: 'retries_exhausted', message: expect.stringContaining('boom') });
+    expect(fake.calls.filter((b) => JSON.stringify(b).includes('hello 0'))).toHaveLength(3);
+  });
+
+  it('charges only the failing item: the others keep their whole budget', async () => {
+    let attempt = 0;
+    const { store, acts } = await setup(4, (body) => {
+      const text = JSON.stringify(body);
+      if (text.includes('hello 0')) return { status: 503, error: 'unavailable' };
+      return text.includes('hello 1') && attempt === 1 ? { status: 502, error: 'bad gateway' } : ok(body);
+    });
+    const run = () => new MockActivityEnvironment({ attempt: ++attempt }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 2 });
+    await failureOf(run()); // item-0 and item-1 fail once each
+    expect(await run()).toMatchObject({ succeeded: 3, failed: 1 }); // item-0's second failure is its last; item-1 succeeds
+    const recorded = await store.getChunkResults('b1', 0);
+    expect(recorded.get('item-0')?.error?.code).toBe('retries_exhausted');
+    expect(recorded.get('item-1')?.error).toBeNull();
+    expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-0', 1], ['item-1', 1]])); // the last failure is the dead letter itself
+  });
+
+  it('charges no item for a chunk attempt that died with its calls in flight', async () => {
+    let dying = true;
+    // The first call answers (a lane's first request goes alone, and the lane learns from its answer).
+    const { store, fake, acts } = await setup(4, (body, call) => (dying && call > 1 ? 'hang' : ok(body)));
+    // Three attempts end with every call in flight (cancelled here; a killed worker writes nothing at all).
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const env = new MockActivityEnvironment({ attempt });
+      const run = env.run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 2 });
+      await new Promise((r) => setTimeout(r, 20));
+      env.cancel();
+      await expect(run).rejects.toBeDefined();
+    }
+    expect((await store.getFailureCounts('b1', 0)).size).toBe(0);
+    dying = false;
+    const result = await new MockActivityEnvironment({ attempt: 4 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 2 });
+    expect(result).toMatchObject({ succeeded: 4, failed: 0 });
+    expect(fake.calls.length).toBeGreaterThan(4); // the dead attempts did call the provider
+  });
+
+  it('counts a call the client timed out (a hung provider) as a transient failure of that item', async () => {
+    const { store, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 1') ? 'timeout' : ok(body)));
+    const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
+    expect(failure.type).toBe(FailureType.TransientProviderErrors);
+    expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-1', 1]]));
+  });
+
+  it('dead-letters without a call an item whose last failure was counted before its worker died', async () => {
+    const { store, fake, acts } = await setup(2, ok);
+    const writer = await store.openResults('b1', 0);
+    for (let i = 0; i < 3; i++) await writer.countFailure('item-0');
+    const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 3 });
+    expect(result).toMatchObject({ succeeded: 1, failed: 1 });
     expect((await store.getChunkResults('b1', 0)).get('item-0')?.error?.code).toBe('retries_exhausted');
+    expect(fake.calls).toHaveLength(1);
   });
 
   it('fails fast and for good when the provider rejects the key', async () => {

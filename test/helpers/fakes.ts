@@ -1,5 +1,5 @@
 /** Fakes for activity unit tests: an in-memory store and an OpenAI client whose answers a test scripts. */
-import { APIError } from 'openai';
+import { APIConnectionTimeoutError, APIError } from 'openai';
 import type OpenAI from 'openai';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
 import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter } from '../../src/storage/types';
@@ -10,6 +10,8 @@ export class MemoryStore implements BatchStore {
   manifests = new Map<string, BatchManifest>();
   outcomes = new Map<string, BatchProgress>();
   records = new Map<string, Map<string, unknown>>();
+  /** `<batch>/<chunk>` -> custom_id -> transient failures counted. */
+  failures = new Map<string, Map<string, number>>();
 
   async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
     const chunker = new Chunker(chunkSize, weight);
@@ -34,7 +36,19 @@ export class MemoryStore implements BatchStore {
     this.results.set(key, [...(this.results.get(key) ?? []), result]);
   }
   async openResults(batchId: string, chunk: number) {
-    return { append: (r: BatchOutputLine) => this.appendResult(batchId, chunk, r), close: async () => undefined };
+    return {
+      append: (r: BatchOutputLine) => this.appendResult(batchId, chunk, r),
+      countFailure: async (customId: string) => {
+        const key = `${batchId}/${chunk}`;
+        const counts = this.failures.get(key) ?? new Map<string, number>();
+        counts.set(customId, (counts.get(customId) ?? 0) + 1);
+        this.failures.set(key, counts);
+      },
+      close: async () => undefined,
+    };
+  }
+  async getFailureCounts(batchId: string, chunk: number) {
+    return new Map(this.failures.get(`${batchId}/${chunk}`));
   }
   async putOutcome(batchId: string, outcome: BatchProgress) {
     this.outcomes.set(batchId, outcome);
@@ -72,7 +86,8 @@ export class MemoryStore implements BatchStore {
   }
 }
 
-export type FakeAnswer = { status: 200; body: unknown } | { status: number; error: string; headers?: Record<string, string> } | 'hang';
+/** 'hang': never answers (until aborted); 'timeout': what the client throws when its request timeout ends a hung call. */
+export type FakeAnswer = { status: 200; body: unknown } | { status: number; error: string; headers?: Record<string, string> } | 'hang' | 'timeout';
 
 /** An OpenAI client stand-in implementing the one method the activities use: `post(path, {body}).withResponse()`. */
 export function fakeOpenAI(answer: (body: Record<string, unknown>, call: number) => FakeAnswer) {
@@ -85,6 +100,7 @@ export function fakeOpenAI(answer: (body: Record<string, unknown>, call: number)
         if (a === 'hang') {
           await new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
         }
+        if (a === 'timeout') throw new APIConnectionTimeoutError();
         if (a !== 'hang' && 'body' in a) {
           return { data: a.body, response: new Response(null, { status: 200, headers: { 'x-request-id': `req_${calls.length}` } }) };
         }

@@ -53,7 +53,9 @@ class CountingStore extends MemoryStore {
   }
   override async openResults(batchId: string, chunk: number) {
     this.opened += 1;
+    const { countFailure } = await super.openResults(batchId, chunk);
     return {
+      countFailure,
       append: async (r: BatchOutputLine) => {
         if (this.failWrites) throw new Error('disk full');
         this.viaWriters += 1;

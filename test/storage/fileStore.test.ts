@@ -18,6 +18,30 @@ describe('FileBatchStore on disk', () => {
     expect([...results.keys()]).toEqual(['item-1']);
   });
 
+  it('skips a failure record torn by a killed process and counts the rest', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'llmbatch-store-'));
+    const store = new FileBatchStore(root);
+    await store.putInput('b', chatLines(3), 10);
+    const writer = await store.openResults('b', 0);
+    await writer.countFailure('item-0');
+    await writer.close();
+    await appendFile(join(root, 'batches', 'b', 'failures', '0000000.jsonl'), '\n{"custom_id":"item-');
+    const next = await store.openResults('b', 0);
+    await next.countFailure('item-0');
+    await next.close();
+    expect(await store.getFailureCounts('b', 0)).toEqual(new Map([['item-0', 2]]));
+  });
+
+  it('writes no failure file for a chunk attempt without failures', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'llmbatch-store-'));
+    const store = new FileBatchStore(root);
+    await store.putInput('b', chatLines(3), 10);
+    const writer = await store.openResults('b', 0);
+    await writer.append({ id: 'b:item-0', custom_id: 'item-0', response: { status_code: 200, request_id: 'r', body: {} }, error: null });
+    await writer.close();
+    expect(await readdir(join(root, 'batches', 'b'))).not.toContain('failures');
+  });
+
   it('leaves nothing at all, not even its staging dir, when writing the input fails part-way', async () => {
     const root = await mkdtemp(join(tmpdir(), 'llmbatch-store-'));
     const store = new FileBatchStore(root);

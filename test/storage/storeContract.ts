@@ -96,6 +96,22 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect((await store.getChunkResults('batch6', 0)).get('late')?.error?.code).toBe('invalid_value');
     });
 
+    it('counts each item’s transient failures per chunk, across writers, apart from its results', async () => {
+      await store.putInput('fails', chatLines(30), 10);
+      expect((await store.getFailureCounts('fails', 0)).size).toBe(0);
+      const first = await store.openResults('fails', 0);
+      // Failures that arrive together (one chunk attempt) may be merged into one write; each still counts.
+      await Promise.all([first.countFailure('item-1'), first.countFailure('item-2'), first.countFailure('item-1')]);
+      await first.close();
+      const second = await store.openResults('fails', 0); // the chunk's next attempt
+      await second.countFailure('item-1');
+      await second.append(success('item-2'));
+      await second.close();
+      expect(await store.getFailureCounts('fails', 0)).toEqual(new Map([['item-1', 3], ['item-2', 1]]));
+      expect((await store.getFailureCounts('fails', 1)).size).toBe(0); // chunks are counted apart
+      expect([...(await store.getChunkResults('fails', 0)).keys()]).toEqual(['item-2']); // a failure is not a result
+    });
+
     it('keeps the final outcome of an ended batch', async () => {
       await store.putInput('batch7', chatLines(2), 10);
       expect(await store.getOutcome('batch7')).toBeUndefined();
