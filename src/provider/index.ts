@@ -4,12 +4,13 @@
  * NOT a real LLM: answers are deterministic pseudo-text derived from the request.
  */
 export { startSimulator, createSimulatorParts } from './simulator';
-export type { Simulator, SimulatorParts } from './simulator';
+export type { Simulator, SimulatorDeps, SimulatorParts } from './simulator';
 export { createSimulatorApp } from './http/app';
 export type { SimulatorContext } from './http/context';
 export { InvalidOptionError, parseOptions } from './options';
 export type { SimulatorOptions, ResolvedOptions } from './options';
-export type { SimStats } from './stats';
+export type { SimStats, BackgroundUsage } from './stats';
+export type { BucketState } from './rate-limiter';
 export type { BodyCalls, BodyCallSummary } from './body-calls';
 export type { BatchObject, BatchStatus } from './batches/batch-types';
 export type { FileObject } from './files/file-store';

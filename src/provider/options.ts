@@ -9,6 +9,11 @@ export interface SimulatorOptions {
   latencyP99Ms?: number;
   rpm?: number;
   tpm?: number;
+  /** Token-bucket capacity as seconds of replenishment (1: a 3,000 RPM limit admits about 50 at once). */
+  rateBurstSeconds?: number;
+  /** Other clients of the same organisation, draining the same limits first. */
+  backgroundRpm?: number;
+  backgroundTpm?: number;
   errorRate?: number;
   hangRate?: number;
   malformedRate?: number;
@@ -38,6 +43,10 @@ export const simulatorOptionsSchema = z
     latencyP99Ms: durationMs.optional(),
     rpm: nonNegativeInt.default(0),
     tpm: nonNegativeInt.default(0),
+    // Up to 60 s: a burst never exceeds the minute's limit.
+    rateBurstSeconds: z.number().gt(0).max(60).default(1),
+    backgroundRpm: nonNegativeInt.default(0),
+    backgroundTpm: nonNegativeInt.default(0),
     errorRate: rate.default(0),
     hangRate: rate.default(0),
     malformedRate: rate.default(0),

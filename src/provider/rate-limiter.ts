@@ -1,120 +1,139 @@
+import { MINUTE_MS, TokenBucket, type BucketParams } from './token-bucket';
+
 /**
- * Global RPM/TPM limits as sliding 60-second windows. A window remembers what
- * it admitted (timestamp, cost), so it can say exactly when a rejected request
- * would fit; rejected requests are never recorded, so they cost no quota.
+ * Global RPM/TPM limits as OpenAI enforces them: a token bucket per limit
+ * (see token-bucket.ts). A request is admitted only when both buckets hold its
+ * cost, and only then charged; a rejected request costs nothing.
  */
-export const WINDOW_MS = 60_000;
-
-export interface WindowState {
-  limit: number;
-  remaining: number;
-  /** Until the window is empty again (OpenAI: "resets to its initial state"). */
-  resetMs: number;
+export interface LimitOptions {
+  rpm: number;
+  tpm: number;
+  rateBurstSeconds: number;
+  backgroundRpm: number;
+  backgroundTpm: number;
 }
 
-export class SlidingWindow {
-  private times: number[] = [];
-  private costs: number[] = [];
-  private head = 0;
-  private used = 0;
-
-  private evict(now: number): void {
-    while (this.head < this.times.length && (this.times[this.head] ?? 0) <= now - WINDOW_MS) {
-      this.used -= this.costs[this.head] ?? 0;
-      this.head += 1;
-    }
-    // Compact now and then so the arrays do not grow without bound.
-    if (this.head > 1024 && this.head * 2 > this.times.length) {
-      this.times = this.times.slice(this.head);
-      this.costs = this.costs.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Milliseconds until `cost` more would fit under `limit`; 0 when it fits now. */
-  waitFor(cost: number, limit: number, now: number): number {
-    this.evict(now);
-    let excess = this.used + cost - limit;
-    if (excess <= 0) return 0;
-    for (let i = this.head; i < this.times.length; i++) {
-      excess -= this.costs[i] ?? 0;
-      if (excess <= 0) return (this.times[i] ?? now) + WINDOW_MS - now;
-    }
-    return WINDOW_MS; // larger than the whole limit: no wait will help
-  }
-
-  record(cost: number, now: number): void {
-    this.times.push(now);
-    this.costs.push(cost);
-    this.used += cost;
-  }
-
-  state(limit: number, now: number): WindowState {
-    this.evict(now);
-    const newest = this.times[this.times.length - 1];
-    const empty = this.head >= this.times.length || newest === undefined;
-    return {
-      limit,
-      remaining: Math.max(0, limit - this.used),
-      resetMs: empty ? 0 : Math.max(0, newest + WINDOW_MS - now),
-    };
-  }
-
-  clear(): void {
-    this.times = [];
-    this.costs = [];
-    this.head = 0;
-    this.used = 0;
-  }
-}
+export type LimitKind = 'requests' | 'tokens';
 
 export type RateDecision =
   | { allowed: true; headers: Record<string, string> }
-  | { allowed: false; headers: Record<string, string>; retryAfterMs: number; kind: 'requests' | 'tokens'; tooLarge: boolean };
+  | {
+      allowed: false;
+      headers: Record<string, string>;
+      retryAfterMs: number;
+      kind: LimitKind;
+      tooLarge: boolean;
+      limit: number;
+      /** limit - remaining, as in OpenAI's "Used" */
+      used: number;
+      requested: number;
+    };
+
+/** `full`: nothing used recently (a fresh window). `empty`: the window is in use, nothing left. */
+export type BucketState = 'full' | 'empty';
+
+/** Stated when no wait helps: the request exceeds the whole limit, or background takes it all. */
+const NO_HOPE_MS = MINUTE_MS;
 
 export class RateLimiter {
-  private readonly requests = new SlidingWindow();
-  private readonly tokens = new SlidingWindow();
+  private readonly buckets: Record<LimitKind, TokenBucket | undefined> = { requests: undefined, tokens: undefined };
+  /** Background use of buckets since dropped (a limit set to 0), so the stats never go back. */
+  private readonly retiredBackground: Record<LimitKind, number> = { requests: 0, tokens: 0 };
 
-  /** Admit (and charge) one request of `tokenCost` tokens, or say how long to wait. 0 = unlimited. */
-  check(rpm: number, tpm: number, tokenCost: number, now = Date.now()): RateDecision {
-    const requestWait = rpm > 0 ? this.requests.waitFor(1, rpm, now) : 0;
-    const tokenWait = tpm > 0 ? this.tokens.waitFor(tokenCost, tpm, now) : 0;
+  constructor(
+    private readonly limits: () => LimitOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.applyLimits();
+  }
+
+  /**
+   * Take the current limits into account from now. Every call does this too,
+   * but background traffic drains between calls, so a change should be applied
+   * when it is made (the simulator calls this on every option change).
+   */
+  applyLimits(): void {
+    const now = this.now();
+    this.bucket('requests', now);
+    this.bucket('tokens', now);
+  }
+
+  /** Admit (and charge) one request of `tokenCost` tokens, or say how long to wait. */
+  check(tokenCost: number): RateDecision {
+    const now = this.now();
+    const requests = this.bucket('requests', now);
+    const tokens = this.bucket('tokens', now);
+    const tooLarge = tokens !== undefined && tokenCost > tokens.limit;
+    const requestWait = requests?.waitFor(1, now) ?? 0;
+    const tokenWait = tooLarge ? Infinity : (tokens?.waitFor(tokenCost, now) ?? 0);
     if (requestWait === 0 && tokenWait === 0) {
-      if (rpm > 0) this.requests.record(1, now);
-      if (tpm > 0) this.tokens.record(tokenCost, now);
-      return { allowed: true, headers: this.headers(rpm, tpm, now) };
+      requests?.take(1, now);
+      tokens?.take(tokenCost, now);
+      return { allowed: true, headers: this.headersAt(now) };
     }
-    const retryAfterMs = Math.max(requestWait, tokenWait);
-    const headers = this.headers(rpm, tpm, now);
+    const kind: LimitKind = tokenWait > requestWait ? 'tokens' : 'requests';
+    const bucket = (kind === 'tokens' ? tokens : requests)!;
+    const retryAfterMs = Math.ceil(Math.min(NO_HOPE_MS, Math.max(requestWait, tokenWait)));
+    const headers = this.headersAt(now);
     headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-    headers['retry-after-ms'] = String(Math.ceil(retryAfterMs));
-    return {
-      allowed: false,
-      headers,
-      retryAfterMs,
-      kind: requestWait >= tokenWait ? 'requests' : 'tokens',
-      tooLarge: tpm > 0 && tokenCost > tpm,
-    };
+    headers['retry-after-ms'] = String(retryAfterMs);
+    const requested = kind === 'tokens' ? tokenCost : 1;
+    return { allowed: false, headers, retryAfterMs, kind, tooLarge, limit: bucket.limit, used: bucket.limit - bucket.remaining(now), requested };
   }
 
   /** x-ratelimit-* headers; a limit of 0 (unlimited) has no numbers to report. */
-  headers(rpm: number, tpm: number, now = Date.now()): Record<string, string> {
+  headers(): Record<string, string> {
+    return this.headersAt(this.now());
+  }
+
+  /** Start over from a fresh window (`full`) or one in use (`empty`). */
+  reset(state: BucketState = 'full'): void {
+    const now = this.now();
+    for (const kind of ['requests', 'tokens'] as const) {
+      const bucket = this.bucket(kind, now);
+      if (state === 'full') bucket?.fill(now);
+      else bucket?.drain(now);
+    }
+  }
+
+  /** What background traffic has consumed so far (whole requests and tokens). */
+  backgroundUsage(): { requests: number; tokens: number } {
+    const now = this.now();
+    const used = (kind: LimitKind) => Math.floor(this.retiredBackground[kind] + (this.bucket(kind, now)?.backgroundUsedAt(now) ?? 0));
+    return { requests: used('requests'), tokens: used('tokens') };
+  }
+
+  private headersAt(now: number): Record<string, string> {
     const headers: Record<string, string> = {};
-    const add = (name: string, window: SlidingWindow, limit: number): void => {
-      const state = window.state(limit, now);
-      headers[`x-ratelimit-limit-${name}`] = String(state.limit);
-      headers[`x-ratelimit-remaining-${name}`] = String(state.remaining);
-      headers[`x-ratelimit-reset-${name}`] = formatDuration(state.resetMs);
-    };
-    if (rpm > 0) add('requests', this.requests, rpm);
-    if (tpm > 0) add('tokens', this.tokens, tpm);
+    for (const kind of ['requests', 'tokens'] as const) {
+      const bucket = this.bucket(kind, now);
+      if (bucket === undefined) continue;
+      headers[`x-ratelimit-limit-${kind}`] = String(bucket.limit);
+      headers[`x-ratelimit-remaining-${kind}`] = String(bucket.remaining(now));
+      headers[`x-ratelimit-reset-${kind}`] = formatDuration(Math.min(NO_HOPE_MS, bucket.resetMs(now)));
+    }
     return headers;
   }
 
-  clear(): void {
-    this.requests.clear();
-    this.tokens.clear();
+  /** The bucket for the current options: made full when a limit appears, adjusted when it changes. */
+  private bucket(kind: LimitKind, now: number): TokenBucket | undefined {
+    const params = this.paramsOf(kind);
+    const bucket = this.buckets[kind];
+    if (params === undefined) {
+      if (bucket !== undefined) this.retiredBackground[kind] += bucket.backgroundUsedAt(now);
+      this.buckets[kind] = undefined;
+      return undefined;
+    }
+    if (bucket === undefined) return (this.buckets[kind] = new TokenBucket(params, now));
+    if (!bucket.sameParams(params)) bucket.reconfigure(params, now);
+    return bucket;
+  }
+
+  private paramsOf(kind: LimitKind): BucketParams | undefined {
+    const o = this.limits();
+    const limit = kind === 'requests' ? o.rpm : o.tpm;
+    if (limit <= 0) return undefined;
+    return { limit, burstSeconds: o.rateBurstSeconds, background: kind === 'requests' ? o.backgroundRpm : o.backgroundTpm };
   }
 }
 

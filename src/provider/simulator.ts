@@ -14,7 +14,7 @@ import { createSimulatorApp } from './http/app';
 import type { SimulatorContext } from './http/context';
 import { PendingResponses } from './http/pending';
 import { OptionsStore, type ResolvedOptions, type SimulatorOptions } from './options';
-import { RateLimiter } from './rate-limiter';
+import { RateLimiter, type BucketState } from './rate-limiter';
 import { StatsCollector, type SimStats } from './stats';
 
 export interface Simulator {
@@ -32,6 +32,8 @@ export interface Simulator {
   configure(patch: Partial<SimulatorOptions>): void;
   options(): ResolvedOptions;
   resetStats(): void;
+  /** Rate-limit buckets `full` (a fresh window) or `empty` (a window in use: nothing left now). */
+  resetRateLimits(state?: BucketState): void;
   /** Stops timers, closes the server and every open (hung) connection. */
   close(): Promise<void>;
 }
@@ -42,8 +44,13 @@ export interface SimulatorParts {
   ownsDataDir: boolean;
 }
 
+/** What tests may replace: the rate limiter's clock (ms, like Date.now). */
+export interface SimulatorDeps {
+  now?: () => number;
+}
+
 /** Builds the simulator state (options validated first, so bad knobs fail before anything starts). */
-export async function createSimulatorParts(options: SimulatorOptions = {}): Promise<SimulatorParts> {
+export async function createSimulatorParts(options: SimulatorOptions = {}, deps: SimulatorDeps = {}): Promise<SimulatorParts> {
   const store = new OptionsStore(options);
   const ownsDataDir = store.current.dataDir === undefined;
   const dataDir =
@@ -57,13 +64,18 @@ export async function createSimulatorParts(options: SimulatorOptions = {}): Prom
   store.onChange((next, previous) => {
     if (next.seed !== previous.seed) faults.reseed(next.seed);
   });
+  const limiter = new RateLimiter(() => store.current, deps.now);
+  store.onChange(() => limiter.applyLimits());
   // The closure runs only when stats are read, after `batches` exists.
-  const stats: StatsCollector = new StatsCollector(() => batches.statusCounts());
+  const stats: StatsCollector = new StatsCollector(
+    () => batches.statusCounts(),
+    () => limiter.backgroundUsage(),
+  );
   const batches: BatchManager = new BatchManager({ files, options: store, execute: batchLineExecutor(stats) });
   const context: SimulatorContext = {
     options: store,
     stats,
-    limiter: new RateLimiter(),
+    limiter,
     faults,
     files,
     batches,
@@ -72,8 +84,8 @@ export async function createSimulatorParts(options: SimulatorOptions = {}): Prom
   return { context, ownsDataDir };
 }
 
-export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const { context, ownsDataDir } = await createSimulatorParts(options);
+export async function startSimulator(options: SimulatorOptions = {}, deps: SimulatorDeps = {}): Promise<Simulator> {
+  const { context, ownsDataDir } = await createSimulatorParts(options, deps);
   const server = createServer(createSimulatorApp(context));
   const { host, port } = context.options.current;
   try {
@@ -106,6 +118,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     configure: (patch) => context.options.update(patch),
     options: () => context.options.current,
     resetStats: () => context.stats.reset(),
+    resetRateLimits: (state = 'full') => context.limiter.reset(state),
     close: () => (closing ??= close()),
   };
 }

@@ -9,6 +9,13 @@ export interface SimStats {
   /** Realtime calls and native batch lines, per distinct endpoint + canonical body. */
   bodies: BodyCallSummary;
   batches: { created: number; byStatus: Record<string, number> };
+  /** Consumed by simulated background traffic (--background-rpm/-tpm); never counted above. */
+  background: BackgroundUsage;
+}
+
+export interface BackgroundUsage {
+  requests: number;
+  tokens: number;
 }
 
 /** Counters behind GET /_sim/stats. Cheap increments only: it sits on every request. */
@@ -20,7 +27,15 @@ export class StatsCollector {
   private faults = { errors: 0, hangs: 0, malformed: 0 };
   private batchesCreated = 0;
 
-  constructor(private readonly batchStatusCounts: () => Record<string, number>) {}
+  /** Background usage at the last reset; the limiter's own counts only grow. */
+  private backgroundBase: BackgroundUsage;
+
+  constructor(
+    private readonly batchStatusCounts: () => Record<string, number>,
+    private readonly backgroundUsage: () => BackgroundUsage = () => ({ requests: 0, tokens: 0 }),
+  ) {
+    this.backgroundBase = backgroundUsage();
+  }
 
   recordResponse(route: string, outcome: number | 'hung' | 'aborted'): void {
     let byStatus = this.requests.get(route);
@@ -52,7 +67,13 @@ export class StatsCollector {
       faults: { ...this.faults },
       bodies: this.bodies.summary(),
       batches: { created: this.batchesCreated, byStatus: this.batchStatusCounts() },
+      background: this.backgroundSinceReset(),
     };
+  }
+
+  private backgroundSinceReset(): BackgroundUsage {
+    const now = this.backgroundUsage();
+    return { requests: now.requests - this.backgroundBase.requests, tokens: now.tokens - this.backgroundBase.tokens };
   }
 
   /** Forget counts; live batch states (byStatus) are facts, not counters, and stay. */
@@ -63,5 +84,6 @@ export class StatsCollector {
     this.rateLimited = 0;
     this.faults = { errors: 0, hangs: 0, malformed: 0 };
     this.batchesCreated = 0;
+    this.backgroundBase = this.backgroundUsage();
   }
 }

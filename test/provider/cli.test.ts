@@ -67,6 +67,15 @@ describe('parseCli (in-process)', () => {
     expect(mixed).toMatchObject({ kind: 'run', options: { rpm: 10, tpm: 5000, host: '0.0.0.0', apiKey: 'sk-x' } });
   });
 
+  it('reads the rate-limit shape and background traffic from flags and SIM_* env vars', () => {
+    const parsed = parseCli(['--rpm', '3000', '--background-rpm', '1500', '--rate-burst-seconds', '2'], { SIM_TPM: '90000', SIM_BACKGROUND_TPM: '30000' });
+    expect(parsed).toMatchObject({ kind: 'run', options: { rpm: 3000, backgroundRpm: 1500, rateBurstSeconds: 2, tpm: 90000, backgroundTpm: 30000 } });
+    expect(parseCli([], {})).toMatchObject({ kind: 'run', options: { rateBurstSeconds: 1, backgroundRpm: 0, backgroundTpm: 0 } });
+    expect(parseCli(['--rate-burst-seconds', '0'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--rate-burst-seconds/) });
+    expect(parseCli(['--rate-burst-seconds', '61'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--rate-burst-seconds/) });
+    expect(parseCli(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('SIM_BACKGROUND_RPM') });
+  });
+
   it('reports unknown flags, non-numbers and out-of-range values', () => {
     expect(parseCli(['--nope'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--nope/) });
     expect(parseCli(['--port', 'abc'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--port.*not a number/) });

@@ -21,17 +21,17 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
     const callKey = body === undefined ? undefined : requestDigest(endpoint, body);
     if (callKey !== undefined) ctx.stats.bodies.recordCall(callKey);
 
-    const options = ctx.options.current;
     // Rate-limit headers go on every realtime answer, a 400 included (it is just not charged).
-    res.set(ctx.limiter.headers(options.rpm, options.tpm));
+    res.set(ctx.limiter.headers());
     const prepared = prepareRequest(endpoint, body);
-    const decision = ctx.limiter.check(options.rpm, options.tpm, prepared.estimatedTokens);
+    const decision = ctx.limiter.check(prepared.estimatedTokens);
     res.set(decision.headers);
     if (!decision.allowed) {
-      sendRateLimited(res, decision, options.rpm, options.tpm, prepared.estimatedTokens);
+      sendRateLimited(res, decision, modelOf(body));
       return;
     }
 
+    const options = ctx.options.current;
     const fault = ctx.faults.decide(options);
     if (fault === 'hang') {
       ctx.stats.recordFault('hangs');
@@ -82,15 +82,20 @@ function malformedText(payload: { text: string; stream: boolean }, ctx: Simulato
   return `${payload.text.slice(0, jsonStart + ctx.faults.cutPoint(jsonEnd - jsonStart))}\n\n`;
 }
 
-function sendRateLimited(res: Response, decision: Extract<RateDecision, { allowed: false }>, rpm: number, tpm: number, cost: number): void {
-  const wait = formatDuration(decision.retryAfterMs);
-  const message =
-    decision.kind === 'requests'
-      ? `Rate limit reached on requests per min (RPM): Limit ${rpm}, Requested 1. Please try again in ${wait}. (simulated)`
-      : decision.tooLarge
-        ? `Request too large on tokens per min (TPM): Limit ${tpm}, Requested ${cost}. The input or output tokens must be reduced in order to run successfully. (simulated)`
-        : `Rate limit reached on tokens per min (TPM): Limit ${tpm}, Requested ${cost}. Please try again in ${wait}. (simulated)`;
-  res.status(429).json(new ApiError(429, message, decision.kind, null, 'rate_limit_exceeded').toBody());
+/** OpenAI's 429 wording (clients and people parse "Please try again in …"). */
+function sendRateLimited(res: Response, decision: Extract<RateDecision, { allowed: false }>, model: string): void {
+  const { kind, limit, used, requested } = decision;
+  const per = kind === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
+  const where = `for ${model} in organization org-simulated on ${per}`;
+  const message = decision.tooLarge
+    ? `Request too large ${where}: Limit ${limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. (simulated)`
+    : `Rate limit reached ${where}: Limit ${limit}, Used ${used}, Requested ${requested}. Please try again in ${formatDuration(decision.retryAfterMs)}. (simulated)`;
+  res.status(429).json(new ApiError(429, message, kind, null, 'rate_limit_exceeded').toBody());
+}
+
+function modelOf(body: unknown): string {
+  const model = (body as { model?: unknown } | null | undefined)?.model;
+  return typeof model === 'string' ? model : 'the model';
 }
 
 const KNOWN_ROUTES = new Set([

@@ -12,6 +12,8 @@ const callsQuery = z.strictObject({
   body: z.unknown().refine((value) => value !== undefined, 'required'),
 });
 
+const resetBody = z.object({ rateLimits: z.union([z.boolean(), z.enum(['full', 'empty'])]).optional() });
+
 /** Control plane for tests and demos; not part of the OpenAI surface, no auth, not counted in stats. */
 export function simRouter(ctx: SimulatorContext): Router {
   const router = Router();
@@ -43,10 +45,13 @@ export function simRouter(ctx: SimulatorContext): Router {
     res.json(publicOptions(ctx));
   });
 
-  // Reset counters; `{"rateLimits": true}` also empties the RPM/TPM windows.
+  // Reset counters. `rateLimits`: `true` or "full" refills the RPM/TPM buckets (a fresh
+  // window); "empty" drains them (a window in use: the next request waits for replenishment).
   router.post('/reset', (req, res) => {
+    const { rateLimits } = parseBody(resetBody, req.body ?? {});
     ctx.stats.reset();
-    if ((req.body as { rateLimits?: unknown } | undefined)?.rateLimits === true) ctx.limiter.clear();
+    if (rateLimits === true || rateLimits === 'full') ctx.limiter.reset('full');
+    if (rateLimits === 'empty') ctx.limiter.reset('empty');
     res.json(ctx.stats.snapshot());
   });
 
