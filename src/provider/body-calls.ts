@@ -21,11 +21,15 @@ export interface BodyCallSummary {
 export interface BodyCalls {
   calls: number;
   successes: number;
+  /** Calls answered with an injected fault (5xx, hang, malformed body): the failures of that item's own calls. */
+  faults: number;
 }
 
 export class BodyCallCounter {
   private readonly counts = new Map<string, number>();
   private readonly histogram = new Map<number, number>();
+  /** Only bodies that were ever faulted: a small map at the fault rates tests use. */
+  private readonly faults = new Map<string, number>();
   private duplicates = 0;
   private duplicateSuccesses = 0;
   private maxCalls = 0;
@@ -55,9 +59,16 @@ export class BodyCallCounter {
     if (successes + 1 === 2) this.duplicateSuccesses += 1;
   }
 
+  /** A call of this body that got an injected fault. */
+  recordFault(digest: Buffer): void {
+    const key = BodyCallCounter.keyOf(digest);
+    this.faults.set(key, (this.faults.get(key) ?? 0) + 1);
+  }
+
   get(digest: Buffer): BodyCalls {
-    const packed = this.counts.get(BodyCallCounter.keyOf(digest)) ?? 0;
-    return { calls: packed % SUCCESS_UNIT, successes: Math.floor(packed / SUCCESS_UNIT) };
+    const key = BodyCallCounter.keyOf(digest);
+    const packed = this.counts.get(key) ?? 0;
+    return { calls: packed % SUCCESS_UNIT, successes: Math.floor(packed / SUCCESS_UNIT), faults: this.faults.get(key) ?? 0 };
   }
 
   summary(): BodyCallSummary {
@@ -77,6 +88,7 @@ export class BodyCallCounter {
   clear(): void {
     this.counts.clear();
     this.histogram.clear();
+    this.faults.clear();
     this.duplicates = 0;
     this.duplicateSuccesses = 0;
     this.maxCalls = 0;

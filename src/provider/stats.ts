@@ -49,8 +49,10 @@ export class StatsCollector {
     if (outcome === 429) this.rateLimited += 1;
   }
 
-  recordFault(kind: 'errors' | 'hangs' | 'malformed'): void {
+  /** `callKey`: the faulted body, so that tests can tell which items' own calls failed. */
+  recordFault(kind: 'errors' | 'hangs' | 'malformed', callKey?: Buffer): void {
     this.faults[kind] += 1;
+    if (callKey !== undefined) this.bodies.recordFault(callKey);
   }
 
   recordBatchCreated(): void {

@@ -51,9 +51,9 @@ describe('/_sim control routes', () => {
     const client = clientFor(sim);
     await client.chat.completions.create(body);
     await client.chat.completions.create(body);
-    expect(sim.callsForBody({ messages: body.messages, model: body.model })).toEqual({ calls: 2, successes: 2 });
-    expect((await post('/_sim/calls', { body })).json).toEqual({ calls: 2, successes: 2 });
-    expect((await post('/_sim/calls', { endpoint: '/v1/embeddings', body })).json).toEqual({ calls: 0, successes: 0 });
+    expect(sim.callsForBody({ messages: body.messages, model: body.model })).toEqual({ calls: 2, successes: 2, faults: 0 });
+    expect((await post('/_sim/calls', { body })).json).toEqual({ calls: 2, successes: 2, faults: 0 });
+    expect((await post('/_sim/calls', { endpoint: '/v1/embeddings', body })).json).toEqual({ calls: 0, successes: 0, faults: 0 });
   });
 
   it('POST /_sim/config changes knobs at runtime and names a bad one', async () => {
@@ -63,6 +63,7 @@ describe('/_sim control routes', () => {
     expect(sim.options().errorRate).toBe(1);
     const error = await failureOf(clientFor(sim).chat.completions.create(chatBody('faulted')));
     expect(error.status).toBeGreaterThanOrEqual(500);
+    expect(sim.callsForBody(chatBody('faulted'))).toEqual({ calls: 1, successes: 0, faults: 1 }); // which item's call failed
     await post('/_sim/config', { errorRate: 0 });
 
     const bad = await post<{ error: ErrorPayload }>('/_sim/config', { hangRate: 2 });
@@ -111,8 +112,9 @@ describe('BodyCallCounter', () => {
     counter.recordCall(digest('body 7'));
     counter.recordCall(digest('body 7'));
     counter.recordSuccess(digest('body 7'));
-    expect(counter.get(digest('body 7'))).toEqual({ calls: 3, successes: 2 });
-    expect(counter.get(digest('never'))).toEqual({ calls: 0, successes: 0 });
+    counter.recordFault(digest('body 7'));
+    expect(counter.get(digest('body 7'))).toEqual({ calls: 3, successes: 2, faults: 1 });
+    expect(counter.get(digest('never'))).toEqual({ calls: 0, successes: 0, faults: 0 });
     expect(counter.summary()).toEqual({
       distinct: 1000,
       duplicates: 1,

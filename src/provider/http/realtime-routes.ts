@@ -34,7 +34,7 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
     const options = ctx.options.current;
     const fault = ctx.faults.decide(options);
     if (fault === 'hang') {
-      ctx.stats.recordFault('hangs');
+      ctx.stats.recordFault('hangs', callKey);
       ctx.stats.recordResponse(statsRoute(req), 'hung');
       res.locals.hung = true;
       ctx.pending.hold(res);
@@ -45,14 +45,14 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
 
     if (fault === 'error') {
       const status = ctx.faults.errorStatus();
-      ctx.stats.recordFault('errors');
+      ctx.stats.recordFault('errors', callKey);
       const { message, type } = FAULT_MESSAGES[status];
       res.status(status).json(new ApiError(status, message, type).toBody());
       return;
     }
     const payload = answerPayload(prepared);
     if (fault === 'malformed') {
-      ctx.stats.recordFault('malformed');
+      ctx.stats.recordFault('malformed', callKey);
       res.status(200).type(payload.contentType).send(malformedText(payload, ctx));
       return;
     }

@@ -22,7 +22,7 @@ export function simRouter(ctx: SimulatorContext): Router {
     res.json(ctx.stats.snapshot());
   });
 
-  // How often one request body was called: `{endpoint?, body}` -> `{calls, successes}`.
+  // How often one request body was called: `{endpoint?, body}` -> `{calls, successes, faults}`.
   router.post('/calls', (req, res) => {
     const { endpoint, body } = parseBody(callsQuery, req.body);
     res.json(ctx.stats.bodies.get(requestDigest(endpoint, body)));
