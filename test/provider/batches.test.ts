@@ -67,7 +67,7 @@ describe('native batches: happy path', () => {
       expect(line!.response!.body.usage).toEqual(realtime.usage);
     }
     // Batch lines count as calls of their body: one in the batch, one realtime.
-    expect(sim.callsForBody(lines[17]!.body)).toEqual({ calls: 2, successes: 2 });
+    expect(sim.callsForBody(lines[17]!.body)).toEqual({ calls: 2, successes: 2, faults: 0 });
   });
 
   it('runs embeddings batches too', async () => {

@@ -31,7 +31,7 @@ describe('validation', () => {
     const error = await failureOf(client().chat.completions.create(unchecked(body)));
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error.error).toEqual({ message: expect.any(String), type: 'invalid_request_error', param, code });
-    expect(sim.callsForBody(body)).toEqual({ calls: 1, successes: 0 });
+    expect(sim.callsForBody(body)).toEqual({ calls: 1, successes: 0, faults: 0 });
   });
 
   it('400 for an embeddings request without input and for a body that is not an object', async () => {
@@ -119,7 +119,7 @@ describe('fault injection (rate 1.0 each)', () => {
     expect(text.startsWith('{')).toBe(true);
     expect(() => JSON.parse(text)).toThrow();
     expect(sim.stats().faults.malformed).toBe(2);
-    expect(sim.callsForBody(chatBody('m'))).toEqual({ calls: 1, successes: 0 });
+    expect(sim.callsForBody(chatBody('m'))).toEqual({ calls: 1, successes: 0, faults: 1 });
   });
 
   it('a fault rate in between hits about that fraction, repeatably for a seed', async () => {
