@@ -1,8 +1,9 @@
 /**
  * The plain client a user would write against a rate limit they know: the official `openai`
- * client (maxRetries 0), one request every 1/rate seconds on a fixed schedule, and on a 429 the
- * same item again after the answer's Retry-After. It is told the available rate (limit minus
- * the background's share), which llmbatch has to find or is told only the limit of.
+ * client (maxRetries 0), one request every 1/rate seconds on a fixed schedule; on a 429 the same
+ * item again after the answer's Retry-After, and the schedule moves back by as much, so that the
+ * requests after it do not arrive just ahead of the capacity they need. It is told the available
+ * rate (limit minus the background's share), which llmbatch has to find or is told only the limit of.
  */
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
@@ -31,6 +32,7 @@ export async function runPaced(baseURL: string, lines: BatchLine[], rps: number)
   const results = new Map<string, OpenAI.Chat.Completions.ChatCompletion>();
   const intervalMs = 1000 / rps;
   let limited = 0;
+  let next = performance.now();
   const send = async (line: BatchLine): Promise<void> => {
     const body = line.body as unknown as ChatCompletionCreateParamsNonStreaming;
     for (;;) {
@@ -40,17 +42,20 @@ export async function runPaced(baseURL: string, lines: BatchLine[], rps: number)
       } catch (err) {
         if (!(err instanceof OpenAI.RateLimitError)) throw err;
         limited += 1;
-        await sleep(retryAfterMs(err, intervalMs));
+        const wait = retryAfterMs(err, intervalMs);
+        next = Math.max(next, performance.now() + wait + intervalMs);
+        await sleep(wait);
       }
     }
   };
   const t0 = performance.now();
   const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    // On a fixed schedule from t0, so that timer lateness does not accumulate into a lower rate.
-    const wait = t0 + i * intervalMs - performance.now();
+  for (const line of lines) {
+    // A fixed schedule (next += interval), so that timer lateness does not accumulate into a lower rate.
+    const wait = next - performance.now();
     if (wait > 0) await sleep(wait);
-    inFlight.push(send(lines[i] as BatchLine));
+    next += intervalMs;
+    inFlight.push(send(line));
   }
   await Promise.all(inFlight);
   const ms = performance.now() - t0;

@@ -11,7 +11,7 @@ import { makeReviewRequests } from '../examples/reviews';
 import type { BatchLine } from '../src/shared/contracts';
 import { runPaced } from './paced';
 import { chatCounts, sampleRate, type RateFigures } from './rateSampler';
-import { runBatch, withStack, type BenchStack, type EngineSettings } from './stack';
+import { runBatch, simConfigure, simReset, withStack, type BenchStack, type EngineSettings } from './stack';
 
 export type Window = 'empty' | 'busy';
 export type LimitSource = 'configured' | 'learned';
@@ -37,6 +37,7 @@ export interface RateLimitedResult {
   rpm: number;
   backgroundRpm: number;
   seconds: number;
+  quick: boolean;
   runs: RateCaseResult[];
   /** Targets: the share of the available rate at least, the 429 share under. */
   target: { share: number; limitedShare: number };
@@ -69,21 +70,14 @@ function plans(quick: boolean): Plan[] {
   return all;
 }
 
-async function simPost(s: BenchStack, path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${s.simOrigin}/_sim/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`POST /_sim/${path} ${JSON.stringify(body)}: ${res.status} ${(await res.text()).slice(0, 300)}`);
-}
-
 /**
- * Sets the background traffic and starts from a full allowance. A busy window then gets two
- * seconds of background alone, so the run starts into a window already in use.
+ * Empty: full buckets and no background. Busy: background traffic takes its share, and the buckets
+ * start drained, as after a minute of traffic at the limit (the window already in use).
  */
 async function prepareWindow(s: BenchStack, r: RateSettings, window: Window): Promise<void> {
   const backgroundRpm = window === 'busy' ? r.backgroundRpm : 0;
-  const current = (await (await fetch(`${s.simOrigin}/_sim/config`)).json()) as { backgroundRpm?: number };
-  if ((current.backgroundRpm ?? 0) !== backgroundRpm) await simPost(s, 'config', { backgroundRpm });
-  await simPost(s, 'reset', { rateLimits: true });
-  if (window === 'busy') await new Promise((ok) => setTimeout(ok, 2000));
+  await simConfigure(s.simOrigin, { backgroundRpm });
+  await simReset(s.simOrigin, { rateLimits: window === 'busy' ? 'empty' : 'full' });
 }
 
 const available = (r: RateSettings, window: Window): number => (r.rpm - (window === 'busy' ? r.backgroundRpm : 0)) / 60;
@@ -131,5 +125,5 @@ export async function rateLimited(base: EngineSettings, r: RateSettings, say: (m
       for (const window of plan.windows) record(await measure(s, r, { window, limit: plan.limit, workers: plan.workers }));
     });
   }
-  return { rpm: r.rpm, backgroundRpm: r.backgroundRpm, seconds: r.seconds, runs, target: TARGET };
+  return { rpm: r.rpm, backgroundRpm: r.backgroundRpm, seconds: r.seconds, quick: r.quick, runs, target: TARGET };
 }

@@ -24,7 +24,7 @@ import { parseOptions, USAGE, type BenchOptions } from './options';
 import { label, rateLimited } from './rateLimited';
 import { machineInfo, renderMarkdown, renderTable, type ThroughputResult } from './report';
 import { smallBatches } from './small';
-import { runBatch, simCalls, simReset, stopAll, withStack, type BenchStack, type EngineSettings } from './stack';
+import { runBatch, simCalls, simConfigure, simReset, stopAll, withStack, type BenchStack, type EngineSettings } from './stack';
 
 const say = (m: string): void => console.log(`bench: ${m}`);
 
@@ -148,20 +148,27 @@ async function main(): Promise<void> {
   const withLatency = { ...zeroLatency, SIM_LATENCY_MEDIAN_MS: String(o.latencyMedianMs), SIM_LATENCY_P99_MS: String(o.latencyP99Ms) };
 
   const e1 = engine(o, o.c1, zeroLatency);
-  const [s1, s3] = await withStack(e1, o.keepData, async (s) => {
+  const e2 = engine(o, o.c2, withLatency);
+  const scenario2 = async (s: BenchStack): Promise<ThroughputResult> => {
+    await warmUp(s, o, o.c2);
+    const r2 = await throughput(s, o, 'scenario 2', makeReviewRequests(o.n2, 43), e2, 0.95);
+    ok(o, 'scenario 2', `${o.n2} items at ${o.latencyMedianMs} ms latency, every custom_id once, ${r2.llm.calls} provider calls`);
+    return r2;
+  };
+  // The worker reads its concurrency at start-up, the simulator takes latency at runtime: one stack
+  // serves both throughput scenarios when their concurrency is the same (as in quick mode).
+  const shareStack = o.c2 === o.c1;
+  const [s1, s3, shared2] = await withStack(e1, o.keepData, async (s) => {
     await warmUp(s, o, o.c1);
     const r1 = await throughput(s, o, 'scenario 1', makeReviewRequests(o.n1, 42), e1, 0.8);
     ok(o, 'scenario 1', `${o.n1} items through the loop and llmbatch, every custom_id once, ${r1.llm.calls} provider calls`);
     const r3 = await smallBatches(s, o, o.c1, say);
     ok(o, 'scenario 3', `${o.smallRuns} batches of ${o.smallSize}, every custom_id once`);
-    return [r1, r3] as const;
+    if (!shareStack) return [r1, r3, undefined] as const;
+    await simConfigure(s.simOrigin, { latencyMedianMs: o.latencyMedianMs, latencyP99Ms: o.latencyP99Ms });
+    return [r1, r3, await scenario2(s)] as const;
   });
-  const e2 = engine(o, o.c2, withLatency);
-  const s2 = await withStack(e2, o.keepData, async (s) => {
-    await warmUp(s, o, o.c2);
-    return throughput(s, o, 'scenario 2', makeReviewRequests(o.n2, 43), e2, 0.95);
-  });
-  ok(o, 'scenario 2', `${o.n2} items at ${o.latencyMedianMs} ms latency, every custom_id once, ${s2.llm.calls} provider calls`);
+  const s2 = shared2 ?? (await withStack(e2, o.keepData, scenario2));
   const rl = { rpm: o.rlRpm, backgroundRpm: o.rlBackgroundRpm, seconds: o.rlSeconds, pollMs: o.pollMs, keepData: o.keepData, quick: o.quick };
   const s4 = await rateLimited(engine(o, o.c1, zeroLatency), rl, say);
   for (const x of s4.runs) ok(o, 'scenario 4', `${label(x)}, ${x.items} items, each admitted once`);

@@ -130,7 +130,11 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-export const simReset = (simOrigin: string): Promise<unknown> => json(`${simOrigin}/_sim/reset`, { method: 'POST', body: '{}' });
+/** Changes simulator knobs at runtime (latency, limits, background traffic). */
+export const simConfigure = (simOrigin: string, patch: Record<string, unknown>): Promise<unknown> => json(`${simOrigin}/_sim/config`, { method: 'POST', body: JSON.stringify(patch) });
+/** Forgets the counts; with `rateLimits`, the limits start from full buckets (a fresh window) or drained ones (a window in use). */
+export const simReset = (simOrigin: string, body: { rateLimits?: 'full' | 'empty' } = {}): Promise<unknown> =>
+  json(`${simOrigin}/_sim/reset`, { method: 'POST', body: JSON.stringify(body) });
 /** Realtime calls the simulator answered since the last reset (retries would show up here). */
 export const simCalls = async (simOrigin: string): Promise<number> => (await json<{ total: number }>(`${simOrigin}/_sim/stats`)).total;
 
