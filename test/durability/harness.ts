@@ -255,7 +255,10 @@ export class Harness {
   }
 
   /** Writes the input to the store and starts `batchWorkflow` on it, as the API does. */
-  async startBatch(lines: BatchLine[], opts: { chunkSize: number; maxChunksInFlight: number; lane?: LaneRef }): Promise<{ batchId: string; input: BatchWorkflowInput }> {
+  async startBatch(
+    lines: BatchLine[],
+    opts: { chunkSize: number; maxChunksInFlight: number; lane?: LaneRef; maxAttempts?: number },
+  ): Promise<{ batchId: string; input: BatchWorkflowInput }> {
     const batchId = randomUUID();
     const manifest = await this.store.putInput(batchId, lines, opts.chunkSize);
     const input: BatchWorkflowInput = {
@@ -265,6 +268,7 @@ export class Harness {
       chunkSize: manifest.chunkSize,
       maxChunksInFlight: opts.maxChunksInFlight,
       lane: opts.lane,
+      maxAttempts: opts.maxAttempts,
     };
     const client = await this.client();
     await client.workflow.start('batchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: this.taskQueue, args: [input] });

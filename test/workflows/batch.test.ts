@@ -135,6 +135,18 @@ describe('batchWorkflow', () => {
     expect(await collect(store.streamResults(batchId))).toHaveLength(60);
   });
 
+  it('dead-letters exactly the items whose own calls failed maxAttempts times', async () => {
+    sim.configure({ errorRate: 0.3 });
+    const lines = chatLines(200, 'own');
+    const { run, store, batchId } = await runBatch(lines, { input: { maxAttempts: 2 } });
+    const result = await run;
+    const failedTwice = lines.filter((l) => sim.callsForBody(l.body).faults >= 2).map((l) => l.custom_id);
+    const deadLetters = (await collect(store.streamResults(batchId, 'failed'))).map((r) => r.custom_id);
+    expect(failedTwice.length).toBeGreaterThan(0);
+    expect(deadLetters.sort()).toEqual(failedTwice.sort());
+    expect(result).toMatchObject({ status: 'completed', succeeded: 200 - failedTwice.length, failed: failedTwice.length });
+  });
+
   it('cancel stops the batch, keeps finished results and ends cancelled', async () => {
     sim.configure({ latencyMedianMs: 300, latencyP99Ms: 400 });
     const started = await runBatch(chatLines(400, 'slow'), {
