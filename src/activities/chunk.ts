@@ -13,7 +13,7 @@ import type { BatchStore } from '../storage/types';
 import { isSuccess } from '../storage/types';
 import { classifyError, FailureType } from './errors';
 import type { Sema } from 'async-sema';
-import type { LaneRegistry } from './lanes';
+import type { LaneRegistry, Ticket } from './lanes';
 import { estimateTokens } from '../shared/tokens';
 import { callProvider } from './provider';
 import { AbortGroup } from './abortGroup';
@@ -115,10 +115,11 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
     const tokens = lane.countsTokens ? estimateTokens(line) : 0;
     for (let rateLimited = 0; ; rateLimited++) {
       if (authFailure || ctx.cancellationSignal.aborted) return;
+      let ticket: Ticket | undefined;
       try {
-        await lane.acquire(tokens, ctx.cancellationSignal);
+        ticket = await lane.acquire(tokens, ctx.cancellationSignal);
         const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () => requests.run((signal) => callProvider(deps.openai, line, signal)));
-        lane.observe(res.headers);
+        lane.observe(res.headers, ticket);
         await record({
           id: resultId(batchId, line.custom_id),
           custom_id: line.custom_id,
@@ -127,8 +128,14 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
         });
         return;
       } catch (err) {
-        if (ctx.cancellationSignal.aborted) return;
+        if (ctx.cancellationSignal.aborted) {
+          if (ticket) lane.abandon(ticket);
+          return;
+        }
         const c = classifyError(err);
+        // Every answer tells the lane what the provider has left; a 429 also cuts its rate for a while.
+        if (c.kind === 'transient' && c.status === 429) lane.rateLimited(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS, c.headers, ticket);
+        else lane.observe(c.kind === 'transient' ? c.headers : undefined, ticket);
         if (c.kind === 'permanent') return record(errorLine(batchId, line, c.code, c.message));
         if (c.kind === 'auth') {
           authFailure = c.message;
@@ -136,8 +143,6 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
         }
         if (c.status === 429 && rateLimited < MAX_RATE_LIMITED_WAITS) {
           // The whole lane waits out Retry-After, then this item tries again without spending an attempt.
-          lane.pauseFor(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS);
-          lane.observe(c.headers);
           continue;
         }
         return failedTransiently(line, c.message, c.retryAfterMs);

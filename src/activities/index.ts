@@ -1,15 +1,22 @@
 /** Activities are built by a factory that takes their clients; tests pass fakes. */
 import type OpenAI from 'openai';
-import { costUsd, type BatchProgress, type ModelPrice } from '../shared/contracts';
+import { costUsd, type BatchProgress, type ModelPrice, type RateLimits } from '../shared/contracts';
 import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
-import { LaneRegistry, type LaneLimits } from './lanes';
+import { LaneRegistry } from './lanes';
 import { processChunk, summarizeChunk, type ChunkInput, type ChunkResult } from './chunk';
 
 export interface ActivityDeps {
   openai: OpenAI;
   store: BatchStore;
-  config: { itemConcurrency: number; requestConcurrency: number; laneLimits?: LaneLimits };
+  config: {
+    itemConcurrency: number;
+    requestConcurrency: number;
+    /** Configured limits of an (endpoint, model) in this process; none: the provider's headers alone pace it. */
+    limitsFor?: (endpoint: string, model: string) => RateLimits;
+  };
+  /** Told when the provider states a new limit for an (endpoint, model) (the worker shares it through Temporal). */
+  onLearnedLimits?: (endpoint: string, model: string, limits: RateLimits) => void;
 }
 
 export interface FinishBatchInput {
@@ -32,9 +39,9 @@ async function countStored(store: BatchStore, progress: BatchProgress, chunkCoun
   return { ...counts, pending: progress.total - counts.succeeded - counts.failed };
 }
 
-export function createActivities({ openai, store, config }: ActivityDeps) {
+export function createActivities({ openai, store, config, onLearnedLimits }: ActivityDeps) {
   // One registry per worker process: every chunk activity shares each lane's pauses and budget.
-  const lanes = new LaneRegistry(config.laneLimits);
+  const lanes = new LaneRegistry(config.limitsFor, onLearnedLimits);
   // Requests in flight across all chunks of this process: a chunk's last, slow items no longer leave
   // slots idle, because the items of other chunks take them.
   const requestSlots = new Sema(config.requestConcurrency);

@@ -1,125 +1,185 @@
 /**
- * Rate-limit lanes inside one worker process: one per (endpoint, model), shared
- * by every chunk activity, so 429 storms do not happen.
- *  - A 429 pauses the whole lane for its Retry-After; the item waits and tries again.
- *  - x-ratelimit-remaining-* at 0 pauses the lane until x-ratelimit-reset-*.
- *  - Optional local RPM/TPM (sliding 60 s windows) pace requests before they are sent.
+ * Rate-limit lanes inside one worker process: one per (endpoint, model), shared by every chunk
+ * activity, so that requests go out at the rate the provider replenishes instead of in bursts.
+ *  - The first request of a lane goes alone (a probe): its answer's x-ratelimit-* headers tell the limit
+ *    and what remains, so a cold lane does not send a wall of requests into a full window.
+ *  - Requests are spaced at the lowest of: a configured limit, the limit the provider states, times a
+ *    factor that 429s cut and time restores; and slowed further as the provider's remaining capacity
+ *    (estimated between readings, see ProviderBudget) falls below a target.
+ *  - A 429 pauses the lane for its Retry-After only: capacity comes back continuously, so the full
+ *    reset time (`x-ratelimit-reset-*`, up to a minute) is never waited out.
  */
 import type { RateLimits } from '../shared/contracts';
+import { ProviderBudget, readLimitHeaders } from './providerBudget';
 
 export type LaneLimits = RateLimits;
 
-const WINDOW_MS = 60_000;
-
-/** Parses OpenAI's reset durations: "1s", "120ms", "6m0s", "1h2m3.5s". */
-export function parseResetDuration(text: string | null | undefined): number | undefined {
-  if (!text) return undefined;
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  let total = 0;
-  let matched = false;
-  for (const [, value, unit] of text.matchAll(re)) {
-    matched = true;
-    total += Number(value) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[unit as 'ms' | 's' | 'm' | 'h'];
-  }
-  return matched ? total : undefined;
+/** What a granted request carries back to the lane with its answer. */
+export interface Ticket {
+  at: number;
+  requests: number;
+  tokens: number;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** A 429 cuts the lane's rate to this share of what it was; never below MIN_FACTOR. */
+const DECREASE = 0.7;
+const MIN_FACTOR = 0.1;
+/** Share of the full rate restored per second without a 429 (additive increase). */
+const RECOVERY_PER_MS = 0.1 / 1000;
+/** How far behind the schedule a lane may fall and catch up at once (timers are not exact). */
+const CATCH_UP_MS = 50;
+/** A probe that has not answered by then no longer holds the lane back. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+interface Waiter {
+  tokens: number;
+  resolve: (ticket: Ticket) => void;
+  reject: (err: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 export class Lane {
   private pausedUntil = 0;
-  /** Requests booked in the last 60 s, oldest first from `head` (an index, so trimming is O(1)). */
-  private sent: { at: number; tokens: number }[] = [];
-  private head = 0;
-  private windowTokens = 0;
+  private nextAt = 0;
+  private readonly requests = new ProviderBudget();
+  private readonly tokenBudget = new ProviderBudget();
+  private factor = { at: 0, value: 1 };
+  private probe: 'none' | 'sent' | 'done' = 'none';
+  private probeAt = 0;
+  private readonly queue: Waiter[] = [];
+  private timer?: { handle: NodeJS.Timeout; at: number };
 
   constructor(
     readonly key: string,
-    private readonly limits: LaneLimits,
+    private readonly configured: LaneLimits,
     private readonly now: () => number = Date.now,
+    /** Told when the provider states a new limit for this lane. */
+    private readonly onLearned?: (limits: RateLimits) => void,
   ) {}
 
   get pausedForMs(): number {
     return Math.max(0, this.pausedUntil - this.now());
   }
 
-  private get limited(): boolean {
-    return this.limits.rpm > 0 || this.limits.tpm > 0;
-  }
-
-  /** Whether acquire() uses the token count: only a local TPM limit does, so callers may skip tokenizing. */
+  /** Whether acquire() uses the token count, so callers may skip tokenizing otherwise. */
   get countsTokens(): boolean {
-    return this.limits.tpm > 0;
+    return this.configured.tpm > 0 || this.tokenBudget.limit > 0;
   }
 
-  private get booked(): number {
-    return this.sent.length - this.head;
+  /** The limits the provider stated (0: none stated). */
+  get learned(): RateLimits {
+    return { rpm: this.requests.limit, tpm: this.tokenBudget.limit };
   }
 
-  /** Waits until the lane may send a request of `tokens`, then books it (only a limited lane keeps a window). */
-  async acquire(tokens: number, signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      const wait = this.waitMs(tokens);
-      if (wait <= 0) break;
-      await sleep(wait, signal);
+  /** The share of the lowest known limit the lane allows itself now (1 until a 429 cuts it). */
+  rateFactor(now = this.now()): number {
+    return Math.min(1, this.factor.value + RECOVERY_PER_MS * (now - this.factor.at));
+  }
+
+  /** Waits for this lane's turn to send a request of `tokens`; the ticket goes back with the answer. */
+  acquire(tokens: number, signal?: AbortSignal): Promise<Ticket> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (this.queue.length === 0) {
+      const ticket = this.tryGrant(tokens);
+      if (ticket) return Promise.resolve(ticket);
     }
-    if (!this.limited) return;
-    this.sent.push({ at: this.now(), tokens });
-    this.windowTokens += tokens;
-  }
-
-  pauseFor(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
-  }
-
-  /** Follows the provider's view of the budget: nothing left means wait for the reset. */
-  observe(headers: Headers | undefined): void {
-    if (!headers) return;
-    for (const kind of ['requests', 'tokens'] as const) {
-      const remaining = headers.get(`x-ratelimit-remaining-${kind}`);
-      if (remaining !== null && Number(remaining) <= 0) {
-        const reset = parseResetDuration(headers.get(`x-ratelimit-reset-${kind}`));
-        if (reset !== undefined) this.pauseFor(reset);
+    return new Promise<Ticket>((resolve, reject) => {
+      const waiter: Waiter = { tokens, resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          this.queue.splice(this.queue.indexOf(waiter), 1);
+          reject(signal.reason as Error);
+          this.pump();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
+      this.queue.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** An answer arrived (any status): reads the provider's budget from its headers. */
+  observe(headers: Headers | undefined, ticket?: Ticket): void {
+    const at = ticket?.at ?? this.now();
+    const requests = headers && readLimitHeaders(headers, 'requests');
+    const tokens = headers && readLimitHeaders(headers, 'tokens');
+    const before = this.learned;
+    if (requests) this.requests.observe(requests.limit, requests.remaining, at, ticket?.requests ?? this.requests.book(0));
+    if (tokens) this.tokenBudget.observe(tokens.limit, tokens.remaining, at, ticket?.tokens ?? this.tokenBudget.book(0));
+    const after = this.learned;
+    if (after.rpm !== before.rpm || after.tpm !== before.tpm) this.onLearned?.(after);
+    if (this.probe !== 'done') this.probe = 'done';
+    this.pump();
+  }
+
+  /** A 429: wait its Retry-After, and cut the rate unless an earlier 429 already did since this request left. */
+  rateLimited(retryAfterMs: number, headers: Headers | undefined, ticket?: Ticket): void {
+    const now = this.now();
+    this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
+    if (!ticket || ticket.at > this.factor.at) this.factor = { at: now, value: Math.max(MIN_FACTOR, this.rateFactor(now) * DECREASE) };
+    this.observe(headers, ticket);
+  }
+
+  /** A granted request was dropped unanswered (cancelled): if it was the probe, the next request probes instead. */
+  abandon(ticket: Ticket): void {
+    if (this.probe === 'sent' && this.probeAt === ticket.at) this.probe = 'none';
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0] as Waiter;
+      const ticket = this.tryGrant(head.tokens);
+      if (!ticket) return this.wake();
+      this.queue.shift();
+      if (head.onAbort) head.signal?.removeEventListener('abort', head.onAbort);
+      head.resolve(ticket);
     }
   }
 
-  private trim(now: number): void {
-    for (let oldest = this.sent[this.head]; oldest && oldest.at <= now - WINDOW_MS; oldest = this.sent[this.head]) {
-      this.windowTokens -= oldest.tokens;
-      this.head += 1;
+  /** One timer for the head of the queue; a probe's answer (observe) pumps without one. */
+  private wake(): void {
+    const wait = Math.max(1, this.waitMs(this.queue[0]?.tokens ?? 0));
+    const at = this.now() + wait;
+    if (this.timer && this.timer.at <= at) return;
+    if (this.timer) clearTimeout(this.timer.handle);
+    const handle = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, wait);
+    this.timer = { handle, at };
+  }
+
+  private tryGrant(tokens: number): Ticket | undefined {
+    if (this.waitMs(tokens) > 0) return undefined;
+    const now = this.now();
+    if (this.probe === 'none') {
+      this.probe = 'sent';
+      this.probeAt = now;
     }
-    if (this.head > 1024 && this.head * 2 > this.sent.length) {
-      this.sent = this.sent.slice(this.head);
-      this.head = 0;
-    }
+    const ticket = { at: now, requests: this.requests.book(1), tokens: this.tokenBudget.book(tokens) };
+    const interval = this.intervalMs(tokens, now);
+    if (interval > 0) this.nextAt = Math.max(this.nextAt, now - CATCH_UP_MS) + interval;
+    return ticket;
   }
 
   private waitMs(tokens: number): number {
     const now = this.now();
-    let wait = this.pausedUntil - now;
-    if (!this.limited) return wait;
-    this.trim(now);
-    const oldest = this.sent[this.head];
-    const untilOldestLeaves = oldest ? oldest.at + WINDOW_MS - now : 0;
-    if (this.limits.rpm > 0 && this.booked >= this.limits.rpm) wait = Math.max(wait, untilOldestLeaves);
-    // A request bigger than the whole TPM budget is let through alone rather than waiting forever.
-    if (this.limits.tpm > 0 && this.booked > 0 && this.windowTokens + tokens > this.limits.tpm) wait = Math.max(wait, untilOldestLeaves);
-    return wait;
+    if (this.probe === 'sent' && now - this.probeAt < PROBE_TIMEOUT_MS) return this.probeAt + PROBE_TIMEOUT_MS - now;
+    return Math.max(this.pausedUntil - now, this.nextAt - now, this.requests.waitFor(1, now), this.tokenBudget.waitFor(tokens, now));
+  }
+
+  /** Spacing after a request of `tokens`: at the lowest known rate, slowed as the provider's capacity runs low. */
+  private intervalMs(tokens: number, now: number): number {
+    const factor = this.rateFactor(now);
+    const perMinute = (configured: number, budget: ProviderBudget, cost: number): number => {
+      const limit = Math.min(configured > 0 ? configured : Infinity, budget.limit > 0 ? budget.limit : Infinity);
+      if (!Number.isFinite(limit)) return 0;
+      const share = Math.max(budget.share(now), 0.05);
+      return (cost * 60_000) / (limit * factor * share);
+    };
+    return Math.max(perMinute(this.configured.rpm, this.requests, 1), perMinute(this.configured.tpm, this.tokenBudget, tokens));
   }
 }
 
@@ -127,12 +187,21 @@ export class Lane {
 export class LaneRegistry {
   private readonly lanes = new Map<string, Lane>();
 
-  constructor(private readonly limits: LaneLimits = { rpm: 0, tpm: 0 }) {}
+  constructor(
+    private readonly limits: (endpoint: string, model: string) => LaneLimits = () => ({ rpm: 0, tpm: 0 }),
+    /** Told when the provider states a new limit for an (endpoint, model). */
+    private readonly onLearned?: (endpoint: string, model: string, limits: RateLimits) => void,
+  ) {}
 
   get(endpoint: string, model: unknown): Lane {
-    const key = `${endpoint} ${typeof model === 'string' ? model : ''}`;
+    const name = typeof model === 'string' ? model : '';
+    const key = `${endpoint} ${name}`;
     let lane = this.lanes.get(key);
-    if (!lane) this.lanes.set(key, (lane = new Lane(key, this.limits)));
+    if (!lane) {
+      const learned = this.onLearned && ((limits: RateLimits) => this.onLearned?.(endpoint, name, limits));
+      lane = new Lane(key, this.limits(endpoint, name), Date.now, learned);
+      this.lanes.set(key, lane);
+    }
     return lane;
   }
 }
