@@ -46,7 +46,7 @@ export function lanesRouter({ client, config }: { client: Client; config: Config
   ];
 
   const describe = async (q: (typeof queues)[number]) => {
-    const limit = await describeQueueRateLimit(client, config.temporal.namespace, q.taskQueue);
+    const limit = await describeQueueRateLimit(client.workflowService, config.temporal.namespace, q.taskQueue);
     const perSecond = limit.effectivePerSecond;
     return {
       name: q.name,
@@ -79,7 +79,7 @@ export function lanesRouter({ client, config }: { client: Client; config: Config
     const perSecond = clear ? undefined : chunksPerSecond(limits, chunk);
     if (!clear && perSecond === undefined) throw new HttpError(400, 'invalid lane limit: rpm and tpm are both 0; send them as null to clear the runtime limit');
     const reason = clear ? 'llmbatch: cleared' : `llmbatch: rpm=${limits.rpm} tpm=${limits.tpm}`;
-    await setQueueRateLimit(client, config.temporal.namespace, queue.taskQueue, perSecond, reason);
+    await setQueueRateLimit(client.workflowService, config.temporal.namespace, queue.taskQueue, perSecond, reason);
     res.json(await describe(queue));
   });
 

@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
+import { configuredLimitsFor, LearnedLimits } from './learnedLimits';
 import { WorkerGroup } from './workerGroup';
 
 export interface WorkerDeps {
@@ -39,6 +40,7 @@ export function webhookSettings(config: Config): WebhookSettings {
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
+  const learned = new LearnedLimits(connection.workflowService, config);
   const activities = {
     ...createActivities({
       openai,
@@ -46,8 +48,9 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
       config: {
         itemConcurrency: config.batch.itemConcurrency,
         requestConcurrency: config.worker.requestConcurrency,
-        laneLimits: config.worker.laneLimits,
+        limitsFor: configuredLimitsFor(config),
       },
+      onLearnedLimits: learned.onLearned,
     }),
     ...createNativeActivities({ openai, store }),
     ...createWebhookActivities({ settings: webhookSettings(config) }),

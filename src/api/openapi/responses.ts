@@ -164,7 +164,7 @@ export const RateLimitsSchema = z
   })
   .meta({ id: 'RateLimits' });
 
-const QueueRateLimitSourceSchema = z.enum(['api', 'worker', 'none']);
+const QueueRateLimitSourceSchema = z.enum(['api', 'learned', 'worker', 'none']);
 
 /** One queue of `GET /lanes` (and the answer of `PUT /lanes/limits`), built in lanes.ts. */
 export const LaneViewSchema = z
@@ -175,7 +175,7 @@ export const LaneViewSchema = z
     taskQueue: z.string(),
     startupLimits: RateLimitsSchema,
     limit: z.object({
-      source: QueueRateLimitSourceSchema.meta({ description: '`worker`: from start-up; `api`: set at runtime; `none`: no limit.' }),
+      source: QueueRateLimitSourceSchema.meta({ description: '`worker`: from start-up; `api`: set at runtime by an admin; `learned`: set at runtime by a worker from the limit the provider states in its x-ratelimit-limit-* headers; `none`: no limit.' }),
       chunksPerSecond: z.number().nullable(),
       maxRequestsPerMinute: z.number().int().nullable(),
       maxTokensPerMinute: z.number().int().nullable(),
