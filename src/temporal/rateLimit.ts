@@ -12,20 +12,18 @@ import type { WorkflowService } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { RateLimits } from '../shared/contracts';
 
-/** Room for the server limiter's burst and for clocks that disagree, so a 60 s window never overshoots. */
-export const RATE_LIMIT_HEADROOM = 0.95;
-
 /**
- * Chunks per second that keep full chunks within both limits; undefined when neither is set. A limit the
- * provider stated is used whole (`headroom` 1): the lanes in each worker pace to the provider's own count.
+ * Chunks per second that keep full chunks within both limits; undefined when neither is set. The whole
+ * limit, with no headroom: the lanes in each worker pace requests within it and to the provider's own
+ * count (x-ratelimit-* headers), so the queue's limit only shares the work out among workers.
  */
-export function chunksPerSecond(limits: RateLimits, chunk: { maxItems: number; maxTokens: number }, headroom = RATE_LIMIT_HEADROOM): number | undefined {
+export function chunksPerSecond(limits: RateLimits, chunk: { maxItems: number; maxTokens: number }): number | undefined {
   const rates = [
     limits.rpm > 0 ? limits.rpm / 60 / chunk.maxItems : Infinity,
     limits.tpm > 0 ? limits.tpm / 60 / chunk.maxTokens : Infinity,
   ];
   const rate = Math.min(...rates);
-  return Number.isFinite(rate) ? rate * headroom : undefined;
+  return Number.isFinite(rate) ? rate : undefined;
 }
 
 const ACTIVITY_QUEUE = temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;

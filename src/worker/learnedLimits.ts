@@ -77,7 +77,7 @@ export class LearnedLimits {
   private async publish(): Promise<void> {
     for (const queue of this.queues) {
       const limits = this.limitsFor(queue);
-      const perSecond = limits && chunksPerSecond(limits, this.chunk, 1);
+      const perSecond = limits && chunksPerSecond(limits, this.chunk);
       if (!limits || perSecond === undefined) continue;
       const last = this.published.get(queue.taskQueue);
       if (last !== undefined && Math.abs(last - perSecond) <= SAME * last) continue;
