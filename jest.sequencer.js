@@ -13,6 +13,8 @@ const SLOW = [
   'test/workflows/batch.test.ts',
   'test/native/scale.test.ts',
   'test/durability/laneLimit.test.ts',
+  'test/durability/itemRetries.test.ts',
+  'test/bench/quick.test.ts',
   'test/durability/serverRestart.test.ts',
   'test/durability/cli.test.ts',
   'test/native/nativeWorkflow.test.ts',
