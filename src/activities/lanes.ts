@@ -19,6 +19,8 @@ export interface Ticket {
   at: number;
   requests: number;
   tokens: number;
+  /** This request's own token cost (`tokens` is the running total). */
+  tokenCost: number;
 }
 
 /** A 429 cuts the lane's rate to this share of what it was; never below MIN_FACTOR. */
@@ -28,6 +30,8 @@ const MIN_FACTOR = 0.1;
 const RECOVERY_PER_MS = 0.1 / 1000;
 /** How far behind the schedule a lane may fall and catch up at once (timers are not exact). */
 const CATCH_UP_MS = 50;
+/** A waiting lane looks again this often: its spacing shortens as the provider's capacity comes back. */
+const RECHECK_MS = 100;
 /** A probe that has not answered by then no longer holds the lane back. */
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -41,7 +45,8 @@ interface Waiter {
 
 export class Lane {
   private pausedUntil = 0;
-  private nextAt = 0;
+  /** The last grant's place in the schedule and its token cost: the next is due one spacing later, as spaced now. */
+  private last = { at: -Infinity, tokens: 0 };
   private readonly requests = new ProviderBudget();
   private readonly tokenBudget = new ProviderBudget();
   private factor = { at: 0, value: 1 };
@@ -100,13 +105,17 @@ export class Lane {
   }
 
   /** An answer arrived (any status): reads the provider's budget from its headers. */
-  observe(headers: Headers | undefined, ticket?: Ticket): void {
+  observe(headers: Headers | undefined, ticket?: Ticket, refused = false): void {
     const at = ticket?.at ?? this.now();
     const requests = headers && readLimitHeaders(headers, 'requests');
     const tokens = headers && readLimitHeaders(headers, 'tokens');
     const before = this.learned;
-    if (requests) this.requests.observe(requests.limit, requests.remaining, at, ticket?.requests ?? this.requests.book(0));
-    if (tokens) this.tokenBudget.observe(tokens.limit, tokens.remaining, at, ticket?.tokens ?? this.tokenBudget.book(0));
+    // A refused request cost nothing at the provider: give it back, so the estimates match its count.
+    const uncharged = refused && ticket ? { requests: 1, tokens: ticket.tokenCost } : { requests: 0, tokens: 0 };
+    this.requests.refund(uncharged.requests);
+    this.tokenBudget.refund(uncharged.tokens);
+    if (requests) this.requests.observe(requests.limit, requests.remaining, at, ticket?.requests ?? this.requests.book(0), uncharged.requests);
+    if (tokens) this.tokenBudget.observe(tokens.limit, tokens.remaining, at, ticket?.tokens ?? this.tokenBudget.book(0), uncharged.tokens);
     const after = this.learned;
     if (after.rpm !== before.rpm || after.tpm !== before.tpm) this.onLearned?.(after);
     if (this.probe !== 'done') this.probe = 'done';
@@ -118,7 +127,7 @@ export class Lane {
     const now = this.now();
     this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
     if (!ticket || ticket.at > this.factor.at) this.factor = { at: now, value: Math.max(MIN_FACTOR, this.rateFactor(now) * DECREASE) };
-    this.observe(headers, ticket);
+    this.observe(headers, ticket, true);
   }
 
   /** A granted request was dropped unanswered (cancelled): if it was the probe, the next request probes instead. */
@@ -140,7 +149,7 @@ export class Lane {
 
   /** One timer for the head of the queue; a probe's answer (observe) pumps without one. */
   private wake(): void {
-    const wait = Math.max(1, this.waitMs(this.queue[0]?.tokens ?? 0));
+    const wait = Math.max(1, Math.min(RECHECK_MS, this.waitMs(this.queue[0]?.tokens ?? 0)));
     const at = this.now() + wait;
     if (this.timer && this.timer.at <= at) return;
     if (this.timer) clearTimeout(this.timer.handle);
@@ -158,23 +167,31 @@ export class Lane {
       this.probe = 'sent';
       this.probeAt = now;
     }
-    const ticket = { at: now, requests: this.requests.book(1), tokens: this.tokenBudget.book(tokens) };
-    const interval = this.intervalMs(tokens, now);
-    if (interval > 0) this.nextAt = Math.max(this.nextAt, now - CATCH_UP_MS) + interval;
+    const ticket = { at: now, requests: this.requests.book(1), tokens: this.tokenBudget.book(tokens), tokenCost: tokens };
+    this.last = { at: Math.max(this.nextAt(now), now - CATCH_UP_MS), tokens };
     return ticket;
   }
 
   private waitMs(tokens: number): number {
     const now = this.now();
     if (this.probe === 'sent' && now - this.probeAt < PROBE_TIMEOUT_MS) return this.probeAt + PROBE_TIMEOUT_MS - now;
-    return Math.max(this.pausedUntil - now, this.nextAt - now, this.requests.waitFor(1, now), this.tokenBudget.waitFor(tokens, now));
+    return Math.max(this.pausedUntil - now, this.nextAt(now) - now, this.requests.waitFor(1, now), this.tokenBudget.waitFor(tokens, now));
+  }
+
+  /**
+   * When the next request is due: the last one's place plus its spacing, computed now rather than when it
+   * left, so that a spacing stretched while the capacity was low shrinks as it comes back.
+   */
+  private nextAt(now: number): number {
+    return this.last.at + this.intervalMs(this.last.tokens, now);
   }
 
   /** Spacing after a request of `tokens`: at the lowest known rate, slowed as the provider's capacity runs low. */
   private intervalMs(tokens: number, now: number): number {
     const factor = this.rateFactor(now);
     const perMinute = (configured: number, budget: ProviderBudget, cost: number): number => {
-      const limit = Math.min(configured > 0 ? configured : Infinity, budget.limit > 0 ? budget.limit : Infinity);
+      // What the provider leaves this process: its limit, less what its readings show others drawing.
+      const limit = Math.min(configured > 0 ? configured : Infinity, budget.limit > 0 ? budget.available : Infinity);
       if (!Number.isFinite(limit)) return 0;
       const share = Math.max(budget.share(now), 0.05);
       return (cost * 60_000) / (limit * factor * share);

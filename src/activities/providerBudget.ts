@@ -4,8 +4,17 @@
  * continuously at limit/60 per second, and `remaining` is what was left once a request was admitted.
  * So the capacity left now is about: the last reading, plus what replenished since that request was
  * sent, minus what this process sent after it. What other clients of the same organisation (other
- * workers, other programs) spend shows up in the next reading.
+ * workers, other programs) spend shows up in the next reading: the gap between what a reading says and
+ * what the last one predicted, over the last few seconds, is their rate, and what replenishes for this
+ * process is the limit's rate less theirs.
  */
+
+/** The others' rate is measured over this much of the recent past. */
+const OTHERS_WINDOW_MS = 3_000;
+/** ...once readings cover at least this much of it. */
+const OTHERS_MIN_SPAN_MS = 300;
+/** The others never take more than this share of the limit, by our estimate: some rate is always left to probe with. */
+const OTHERS_MAX_SHARE = 0.9;
 export class ProviderBudget {
   /** The provider's limit per minute (`x-ratelimit-limit-*`); 0 until an answer states it. */
   limit = 0;
@@ -14,19 +23,36 @@ export class ProviderBudget {
   private reading?: { remaining: number; at: number; sentThen: number };
   /** What this process has booked, in this budget's unit, since it started. */
   private sent = 0;
+  /** What the others drew between consecutive readings: [span in ms, amount], the oldest first. */
+  private othersSamples: { at: number; span: number; drawn: number }[] = [];
+  /** The others' rate per millisecond, by the samples. */
+  private othersPerMs = 0;
 
-  /** Capacity the provider replenishes per millisecond. */
+  /** Capacity the provider replenishes per millisecond for this process: the limit's rate less the others'. */
   get perMs(): number {
-    return this.limit / 60_000;
+    return Math.max(0, this.limit / 60_000 - this.othersPerMs);
+  }
+
+  /** The rate per minute left for this process, as far as its readings tell (the limit until they show others). */
+  get available(): number {
+    return this.perMs * 60_000;
   }
 
   get known(): boolean {
     return this.limit > 0 && this.reading !== undefined;
   }
 
-  /** The level to pace around: half what the provider has shown it holds, at most half a second of replenishment. */
+  /**
+   * What the provider holds at most (its burst): the most it ever said remained, and at least one second
+   * of the limit (OpenAI enforces a limit over periods that short), since a window found in use never shows it.
+   */
+  get capacity(): number {
+    return Math.max(1, this.seenCapacity, this.limit / 60);
+  }
+
+  /** The level to pace around: half the capacity, at most half a second of replenishment. */
   get target(): number {
-    return Math.max(1, Math.min(this.seenCapacity, this.perMs * 1000) / 2);
+    return Math.max(1, Math.min(this.capacity, this.perMs * 1000) / 2);
   }
 
   /** Books a send of `cost`; the running total it returns is quoted back with the answer (`observe`). */
@@ -35,13 +61,42 @@ export class ProviderBudget {
     return this.sent;
   }
 
-  /** A reading from the answer to a request sent at `at`, when `sentThen` had been booked (that request included). */
-  observe(limit: number, remaining: number, at: number, sentThen: number): void {
+  /** A request booked but refused (a 429): the provider did not charge it. */
+  refund(cost: number): void {
+    this.sent -= cost;
+  }
+
+  /**
+   * A reading from the answer to a request sent at `at`, when `sentThen` had been booked (that request
+   * included, unless the provider refused it: `uncharged` is then its cost, refunded).
+   */
+  observe(limit: number, remaining: number, at: number, sentThen: number, uncharged = 0): void {
+    if (limit !== this.limit) this.othersSamples = [];
     this.limit = limit;
     this.seenCapacity = Math.max(this.seenCapacity, remaining);
+    const spent = sentThen - uncharged;
+    const last = this.reading;
     // An answer to a request older than the last reading's says less about now: keep the newer one.
-    if (this.reading && sentThen < this.reading.sentThen) return;
-    this.reading = { remaining, at, sentThen };
+    if (last && spent < last.sentThen) return;
+    if (last && at > last.at) this.sampleOthers(last, remaining, at, spent);
+    this.reading = { remaining, at, sentThen: spent };
+  }
+
+  /**
+   * What the others drew between two readings: the capacity the first predicts at the second's time, at
+   * the limit's full rate, less what the second says. A span where the bucket may have been full says
+   * nothing (what replenished past the capacity was lost, not drawn), so it is left out.
+   */
+  private sampleOthers(last: { remaining: number; at: number; sentThen: number }, remaining: number, at: number, sent: number): void {
+    const span = at - last.at;
+    const predicted = last.remaining + (this.limit / 60_000) * span - (sent - last.sentThen);
+    if (last.remaining + (this.limit / 60_000) * span >= this.capacity - 1) return;
+    this.othersSamples.push({ at, span, drawn: predicted - remaining });
+    while (this.othersSamples.length > 0 && (this.othersSamples[0] as { at: number }).at < at - OTHERS_WINDOW_MS) this.othersSamples.shift();
+    const covered = this.othersSamples.reduce((a, x) => a + x.span, 0);
+    if (covered < OTHERS_MIN_SPAN_MS) return;
+    const drawn = this.othersSamples.reduce((a, x) => a + x.drawn, 0);
+    this.othersPerMs = Math.min(OTHERS_MAX_SHARE * (this.limit / 60_000), Math.max(0, drawn / covered));
   }
 
   /** Estimated capacity left now; undefined before any reading. */
@@ -50,7 +105,7 @@ export class ProviderBudget {
     if (!r) return undefined;
     // Capped after our sends since, not before: those were drawn while the capacity replenished.
     const level = r.remaining + this.perMs * Math.max(0, now - r.at) - (this.sent - r.sentThen);
-    return Math.min(Math.max(this.seenCapacity, 1), level);
+    return Math.min(this.capacity, level);
   }
 
   /** Milliseconds until `cost` more would fit, by the estimate; 0 when it fits now. */
