@@ -424,11 +424,21 @@ export interface ProxyRule {
   bytesPerSecond?: number;
 }
 
+export interface ProxyLogEntry {
+  name: string;
+  path: string;
+  at: number;
+  doneAt?: number;
+  /** The provider's status, once its answer is passed on. */
+  status?: number;
+}
+
 /**
  * An HTTP proxy in front of the simulator that slows chosen routes, so that a test can kill a worker
  * inside a phase that is otherwise too quick to hit: an upload or a create whose answer is held (the
  * provider has done it; the worker has not heard), a download trickling in. It counts each rule's
- * requests and the answers it is holding or trickling right now.
+ * requests and the answers it is holding or trickling right now, and logs when each was answered and
+ * how (a rule without hold or trickle only times the answers).
  */
 export class ProviderProxy {
   private constructor(
@@ -436,15 +446,15 @@ export class ProviderProxy {
     readonly url: string,
     private readonly active: Map<string, number>,
     private readonly seen: Map<string, number>,
-    /** Every request a rule matched, with when it arrived and when its answer went out (or the client left). */
-    readonly log: { name: string; path: string; at: number; doneAt?: number }[],
+    /** Every request a rule matched: when it arrived, when its answer went out (or the client left), its status. */
+    readonly log: ProxyLogEntry[],
   ) {}
 
   static async start(target: string, rules: Record<string, ProxyRule>): Promise<ProviderProxy> {
     const upstream = new URL(target);
     const active = new Map<string, number>();
     const seen = new Map<string, number>();
-    const log: { name: string; path: string; at: number; doneAt?: number }[] = [];
+    const log: ProxyLogEntry[] = [];
     const bump = (map: Map<string, number>, name: string | undefined, by: number): void => {
       if (name !== undefined) map.set(name, (map.get(name) ?? 0) + by);
     };
@@ -453,7 +463,7 @@ export class ProviderProxy {
       const name = Object.keys(rules).find((k) => rules[k]?.method === req.method && rules[k]?.path.test((req.url ?? '').split('?')[0] ?? ''));
       const rule = name === undefined ? undefined : rules[name];
       bump(seen, name, 1);
-      const entry = name === undefined ? undefined : { name, path: (req.url ?? '').split('?')[0] ?? '', at: Date.now() } as { name: string; path: string; at: number; doneAt?: number };
+      const entry: ProxyLogEntry | undefined = name === undefined ? undefined : { name, path: (req.url ?? '').split('?')[0] ?? '', at: Date.now() };
       if (entry) log.push(entry);
       res.on('close', () => {
         if (entry) entry.doneAt = Date.now();
@@ -470,6 +480,7 @@ export class ProviderProxy {
           try {
             if (rule?.holdMs) await sleep(rule.holdMs);
             if (res.destroyed) return;
+            if (entry) entry.status = upRes.statusCode;
             res.writeHead(upRes.statusCode ?? 502, headers);
             if (!rule?.bytesPerSecond) return void res.end(body);
             const slice = 16 * 1024;
