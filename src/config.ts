@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
   LLMBATCH_WORKER_CONCURRENCY: positiveInt.max(10_000).default(256),
+  /** How the worker's openai client reaches the provider: keepalive (node:http, src/worker/providerFetch.ts) or Node's built-in fetch. */
+  LLMBATCH_PROVIDER_HTTP: z.enum(['keepalive', 'fetch']).default('keepalive'),
   LLMBATCH_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_TPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_CHUNK_TOKENS: positiveInt.default(50_000),
@@ -106,6 +108,8 @@ export interface Config {
     baseURL: string;
     apiKey: string;
     simulatorPort: number;
+    /** The worker's HTTP client for provider calls (LLMBATCH_PROVIDER_HTTP). */
+    http: 'keepalive' | 'fetch';
   };
   api: { host: string; port: number };
   batch: {
@@ -198,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseURL: e.OPENAI_BASE_URL ?? (simulated ? `http://127.0.0.1:${e.PROVIDER_PORT}/v1` : 'https://api.openai.com/v1'),
       apiKey: e.OPENAI_API_KEY ?? 'sk-simulated',
       simulatorPort: e.PROVIDER_PORT,
+      http: e.LLMBATCH_PROVIDER_HTTP,
     },
     api: { host: e.API_HOST, port: e.API_PORT },
     batch: {

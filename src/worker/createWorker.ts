@@ -10,6 +10,7 @@ import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
 import { configuredLimitsFor, LearnedLimits } from './learnedLimits';
+import { providerFetch } from './providerFetch';
 import { WorkerGroup } from './workerGroup';
 
 export interface WorkerDeps {
@@ -21,13 +22,18 @@ export interface WorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-/** Temporal does the retrying, so the client must not retry on its own. */
+/**
+ * Temporal does the retrying, so the client must not retry on its own. Provider calls go through
+ * providerFetch (keep-alive node:http, about half the CPU of the built-in fetch per request) unless
+ * LLMBATCH_PROVIDER_HTTP=fetch.
+ */
 export function createOpenAIClient(config: Config): OpenAI {
   return new OpenAI({
     baseURL: config.provider.baseURL,
     apiKey: config.provider.apiKey,
     maxRetries: 0,
     timeout: config.batch.requestTimeoutMs,
+    ...(config.provider.http === 'keepalive' ? { fetch: providerFetch({ maxSockets: config.worker.requestConcurrency }) } : {}),
   });
 }
 
