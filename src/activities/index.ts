@@ -12,8 +12,12 @@ export interface ActivityDeps {
   config: {
     itemConcurrency: number;
     requestConcurrency: number;
-    /** Configured limits of an (endpoint, model) in this process; none: the provider's headers alone pace it. */
-    limitsFor?: (endpoint: string, model: string) => RateLimits;
+    /**
+     * Per-process limits of each (endpoint, model) lane (LLMBATCH_LANE_RPM/TPM); the provider's headers pace
+     * within them. A queue's configured limit is not applied here: the server holds it across workers, and
+     * it may be raised at runtime (PUT /lanes/limits), which a per-process copy would not follow.
+     */
+    laneLimits?: RateLimits;
   };
   /** Told when the provider states a new limit for an (endpoint, model) (the worker shares it through Temporal). */
   onLearnedLimits?: (endpoint: string, model: string, limits: RateLimits) => void;
@@ -41,7 +45,7 @@ async function countStored(store: BatchStore, progress: BatchProgress, chunkCoun
 
 export function createActivities({ openai, store, config, onLearnedLimits }: ActivityDeps) {
   // One registry per worker process: every chunk activity shares each lane's pauses and budget.
-  const lanes = new LaneRegistry(config.limitsFor, onLearnedLimits);
+  const lanes = new LaneRegistry(config.laneLimits, onLearnedLimits);
   // Requests in flight across all chunks of this process: a chunk's last, slow items no longer leave
   // slots idle, because the items of other chunks take them.
   const requestSlots = new Sema(config.requestConcurrency);

@@ -205,7 +205,7 @@ export class LaneRegistry {
   private readonly lanes = new Map<string, Lane>();
 
   constructor(
-    private readonly limits: (endpoint: string, model: string) => LaneLimits = () => ({ rpm: 0, tpm: 0 }),
+    private readonly limits: LaneLimits = { rpm: 0, tpm: 0 },
     /** Told when the provider states a new limit for an (endpoint, model). */
     private readonly onLearned?: (endpoint: string, model: string, limits: RateLimits) => void,
   ) {}
@@ -216,7 +216,7 @@ export class LaneRegistry {
     let lane = this.lanes.get(key);
     if (!lane) {
       const learned = this.onLearned && ((limits: RateLimits) => this.onLearned?.(endpoint, name, limits));
-      lane = new Lane(key, this.limits(endpoint, name), Date.now, learned);
+      lane = new Lane(key, this.limits, Date.now, learned);
       this.lanes.set(key, lane);
     }
     return lane;

@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
-import { configuredLimitsFor, LearnedLimits } from './learnedLimits';
+import { LearnedLimits } from './learnedLimits';
 import { providerFetch } from './providerFetch';
 import { WorkerGroup } from './workerGroup';
 
@@ -54,7 +54,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
       config: {
         itemConcurrency: config.batch.itemConcurrency,
         requestConcurrency: config.worker.requestConcurrency,
-        limitsFor: configuredLimitsFor(config),
+        laneLimits: config.worker.laneLimits,
       },
       onLearnedLimits: learned.onLearned,
     }),

@@ -23,17 +23,6 @@ interface Queue {
 /** Within this share of what was last published, a learned limit is not published again. */
 const SAME = 0.01;
 
-/** The limits configured for an (endpoint, model) in one process: its lane's (else the default queue's) and the per-process ones. */
-export function configuredLimitsFor(config: Config): (endpoint: string, model: string) => RateLimits {
-  const lower = (a: number, b: number): number => (a > 0 && b > 0 ? Math.min(a, b) : Math.max(a, b));
-  return (endpoint, model) => {
-    const lane = config.lanes.find((l) => l.endpoint === endpoint && l.model === model);
-    const queue = lane ? lane.limits : config.rateLimit;
-    const own = config.worker.laneLimits;
-    return { rpm: lower(queue.rpm, own.rpm), tpm: lower(queue.tpm, own.tpm) };
-  };
-}
-
 export class LearnedLimits {
   private readonly learned = new Map<string, { endpoint: string; model: string; limits: RateLimits }>();
   private readonly published = new Map<string, number>();

@@ -152,8 +152,8 @@ describe('Lane', () => {
     await next;
   });
 
-  it('the registry gives one lane per endpoint and model, with its configured limits', () => {
-    const r = new LaneRegistry((endpoint, model) => ({ rpm: model === 'a' ? 60 : 0, tpm: 0 }));
+  it('the registry gives one lane per endpoint and model, with the per-process limits', () => {
+    const r = new LaneRegistry({ rpm: 60, tpm: 0 });
     expect(r.get('/v1/chat/completions', 'a')).toBe(r.get('/v1/chat/completions', 'a'));
     expect(r.get('/v1/chat/completions', 'a')).not.toBe(r.get('/v1/chat/completions', 'b'));
     expect(r.get('/v1/embeddings', 'a')).not.toBe(r.get('/v1/chat/completions', 'a'));

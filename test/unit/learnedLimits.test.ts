@@ -1,7 +1,7 @@
 import type { WorkflowService } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../../src/config';
-import { configuredLimitsFor, LearnedLimits } from '../../src/worker/learnedLimits';
+import { LearnedLimits } from '../../src/worker/learnedLimits';
 
 const Source = temporal.api.enums.v1.RateLimitSource;
 
@@ -69,14 +69,5 @@ describe('LearnedLimits', () => {
     learned.onLearned('/v1/chat/completions', 'open', { rpm: 1200, tpm: 0 });
     await learned.settled();
     expect(warnings).toEqual([expect.stringContaining('could not apply a learned rate limit: Error: unavailable')]);
-  });
-});
-
-describe('configuredLimitsFor', () => {
-  it('takes the lane’s limit, else the default queue’s, and the lower of that and the per-process one', () => {
-    const limitsFor = configuredLimitsFor(config({ LLMBATCH_RPM: '2000', LLMBATCH_LANE_RPM: '1000', LLMBATCH_LANE_TPM: '5000' }));
-    expect(limitsFor('/v1/chat/completions', 'fast')).toEqual({ rpm: 600, tpm: 5000 });
-    expect(limitsFor('/v1/chat/completions', 'other')).toEqual({ rpm: 1000, tpm: 5000 });
-    expect(configuredLimitsFor(config())('/v1/chat/completions', 'other')).toEqual({ rpm: 0, tpm: 0 });
   });
 });
