@@ -23,8 +23,10 @@ export class ProviderBudget {
   private reading?: { remaining: number; at: number; sentThen: number };
   /** What this process has booked, in this budget's unit, since it started. */
   private sent = 0;
-  /** What the others drew between consecutive readings: [span in ms, amount], the oldest first. */
+  /** What the others drew between consecutive readings (span in ms, amount), the oldest from `othersHead`. */
   private othersSamples: { at: number; span: number; drawn: number }[] = [];
+  private othersHead = 0;
+  private othersTotal = { span: 0, drawn: 0 };
   /** The others' rate per millisecond, by the samples. */
   private othersPerMs = 0;
 
@@ -36,10 +38,6 @@ export class ProviderBudget {
   /** The rate per minute left for this process, as far as its readings tell (the limit until they show others). */
   get available(): number {
     return this.perMs * 60_000;
-  }
-
-  get known(): boolean {
-    return this.limit > 0 && this.reading !== undefined;
   }
 
   /**
@@ -71,7 +69,7 @@ export class ProviderBudget {
    * included, unless the provider refused it: `uncharged` is then its cost, refunded).
    */
   observe(limit: number, remaining: number, at: number, sentThen: number, uncharged = 0): void {
-    if (limit !== this.limit) this.othersSamples = [];
+    if (limit !== this.limit) this.forgetOthers();
     this.limit = limit;
     this.seenCapacity = Math.max(this.seenCapacity, remaining);
     const spent = sentThen - uncharged;
@@ -80,6 +78,12 @@ export class ProviderBudget {
     if (last && spent < last.sentThen) return;
     if (last && at > last.at) this.sampleOthers(last, remaining, at, spent);
     this.reading = { remaining, at, sentThen: spent };
+  }
+
+  private forgetOthers(): void {
+    this.othersSamples = [];
+    this.othersHead = 0;
+    this.othersTotal = { span: 0, drawn: 0 };
   }
 
   /**
@@ -91,11 +95,22 @@ export class ProviderBudget {
     const span = at - last.at;
     const predicted = last.remaining + (this.limit / 60_000) * span - (sent - last.sentThen);
     if (last.remaining + (this.limit / 60_000) * span >= this.capacity - 1) return;
-    this.othersSamples.push({ at, span, drawn: predicted - remaining });
-    while (this.othersSamples.length > 0 && (this.othersSamples[0] as { at: number }).at < at - OTHERS_WINDOW_MS) this.othersSamples.shift();
-    const covered = this.othersSamples.reduce((a, x) => a + x.span, 0);
+    const sample = { at, span, drawn: predicted - remaining };
+    this.othersSamples.push(sample);
+    this.othersTotal.span += sample.span;
+    this.othersTotal.drawn += sample.drawn;
+    // Running totals and a moving head: this runs on every answer, at thousands a second on a high limit.
+    for (let oldest = this.othersSamples[this.othersHead]; oldest && oldest.at < at - OTHERS_WINDOW_MS; oldest = this.othersSamples[this.othersHead]) {
+      this.othersTotal.span -= oldest.span;
+      this.othersTotal.drawn -= oldest.drawn;
+      this.othersHead += 1;
+    }
+    if (this.othersHead > 1024 && this.othersHead * 2 > this.othersSamples.length) {
+      this.othersSamples = this.othersSamples.slice(this.othersHead);
+      this.othersHead = 0;
+    }
+    const { span: covered, drawn } = this.othersTotal;
     if (covered < OTHERS_MIN_SPAN_MS) return;
-    const drawn = this.othersSamples.reduce((a, x) => a + x.drawn, 0);
     this.othersPerMs = Math.min(OTHERS_MAX_SHARE * (this.limit / 60_000), Math.max(0, drawn / covered));
   }
 
