@@ -23,17 +23,18 @@ export interface WorkerDeps {
 }
 
 /**
- * Temporal does the retrying, so the client must not retry on its own. Provider calls go through
+ * Temporal does the retrying, so the client must not retry on its own. Realtime calls go through
  * providerFetch (keep-alive node:http, about half the CPU of the built-in fetch per request) unless
- * LLMBATCH_PROVIDER_HTTP=fetch.
+ * LLMBATCH_PROVIDER_HTTP=fetch. Native mode's client keeps the built-in fetch: providerFetch reads each
+ * answer whole, and native collection streams output files of up to 200 MB into the store as they arrive.
  */
-export function createOpenAIClient(config: Config): OpenAI {
+export function createOpenAIClient(config: Config, use: 'realtime' | 'native' = 'realtime'): OpenAI {
   return new OpenAI({
     baseURL: config.provider.baseURL,
     apiKey: config.provider.apiKey,
     maxRetries: 0,
     timeout: config.batch.requestTimeoutMs,
-    ...(config.provider.http === 'keepalive' ? { fetch: providerFetch({ maxSockets: config.worker.requestConcurrency }) } : {}),
+    ...(use === 'realtime' && config.provider.http === 'keepalive' ? { fetch: providerFetch({ maxSockets: config.worker.requestConcurrency }) } : {}),
   });
 }
 
@@ -46,6 +47,7 @@ export function webhookSettings(config: Config): WebhookSettings {
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
+  const nativeOpenai = deps.openai ?? createOpenAIClient(config, 'native');
   const learned = new LearnedLimits(connection.workflowService, config);
   const activities = {
     ...createActivities({
@@ -58,7 +60,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
       },
       onLearnedLimits: learned.onLearned,
     }),
-    ...createNativeActivities({ openai, store }),
+    ...createNativeActivities({ openai: nativeOpenai, store }),
     ...createWebhookActivities({ settings: webhookSettings(config) }),
   };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
