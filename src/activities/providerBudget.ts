@@ -81,6 +81,7 @@ export class ProviderBudget {
   }
 
   private forgetOthers(): void {
+    this.othersPerMs = 0;
     this.othersSamples = [];
     this.othersHead = 0;
     this.othersTotal = { span: 0, drawn: 0 };
@@ -94,7 +95,12 @@ export class ProviderBudget {
   private sampleOthers(last: { remaining: number; at: number; sentThen: number }, remaining: number, at: number, sent: number): void {
     const span = at - last.at;
     const predicted = last.remaining + (this.limit / 60_000) * span - (sent - last.sentThen);
-    if (last.remaining + (this.limit / 60_000) * span >= this.capacity - 1) return;
+    if (last.remaining + (this.limit / 60_000) * span >= this.capacity - 1) {
+      // The capacity was there for the taking: whatever the others drew before, they leave room now. An
+      // estimate kept from busier times would hold this process to a fraction of an idle provider.
+      this.forgetOthers();
+      return;
+    }
     const sample = { at, span, drawn: predicted - remaining };
     this.othersSamples.push(sample);
     this.othersTotal.span += sample.span;

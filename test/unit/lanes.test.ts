@@ -116,6 +116,16 @@ describe('Lane', () => {
     expect(provider.rejected / (provider.admitted + provider.rejected)).toBeLessThan(0.01);
   });
 
+  it('once the other processes stop, one takes the whole limit again', async () => {
+    const provider = new FakeProvider(3000);
+    const [first, ...others] = [lane(), lane(), lane()] as const;
+    await drive(provider, [first, ...others], 20, 10_000);
+    const before = provider.admitted;
+    await drive(provider, [first], 20, 20_000);
+    expect(provider.admitted - before).toBeGreaterThanOrEqual(0.9 * 1000);
+    expect(provider.rejected / (provider.admitted + provider.rejected)).toBeLessThan(0.01);
+  });
+
   it('a configured limit lower than the provider’s wins', async () => {
     const provider = new FakeProvider(3000);
     await drive(provider, [lane({ rpm: 600, tpm: 0 })], 10, 30_000);
