@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({ client, store: new FileBatchStore(config.dataDir), config });
-  const server = app.listen(config.api.port, config.api.host, () => {
+  // Express 5 calls this back on a failed listen too (a port taken, say): say so and exit, not "listening".
+  const server = app.listen(config.api.port, config.api.host, (err?: Error) => {
+    if (err) {
+      console.error(`llmbatch API cannot listen on ${config.api.host}:${config.api.port} (API_HOST, API_PORT): ${err.message}`);
+      process.exit(1);
+    }
     console.log(`llmbatch API listening on http://${config.api.host}:${config.api.port} (${config.auth.mode === 'local' ? 'local mode: no API keys' : `API keys of ${config.auth.tenants.length} tenant(s)`})`);
   });
   const stop = (): void => {
