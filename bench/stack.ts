@@ -60,6 +60,21 @@ async function freePort(): Promise<number> {
  * the variables are set here for the duration and restored afterwards.
  */
 export async function withStack<T>(settings: EngineSettings, keepData: boolean, body: (s: BenchStack) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withStackOnce(settings, keepData, body);
+    } catch (err) {
+      // The free ports are chosen before the stack binds them, so another program (a test suite running
+      // beside the quick bench, say) can take one in between: start again on new ports.
+      if (!(err instanceof PortTaken) || attempt === 3) throw err;
+      console.error(`bench: a port was taken while the stack started (${err.message.split('\n')[0]}); trying new ports`);
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function withStackOnce<T>(settings: EngineSettings, keepData: boolean, body: (s: BenchStack) => Promise<T>): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), 'llmbatch-bench-'));
   const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
   // Inherited LLMBATCH_* / OPENAI_* / SIM_* settings would skew the comparison (or reach a real,
@@ -93,7 +108,10 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
   let ok = false;
   try {
     const config = loadConfig(process.env);
-    const stack = await startStack(config, { providerEnv: settings.simEnv });
+    const stack = await startStack(config, { providerEnv: settings.simEnv }).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      throw /EADDRINUSE|address already in use/i.test(message) ? new PortTaken(message) : err;
+    });
     live.add(stack);
     try {
       await addWorkers(stack, (settings.workers ?? 1) - 1);
