@@ -109,16 +109,15 @@ export class Lane {
     const at = ticket?.at ?? this.now();
     const requests = headers && readLimitHeaders(headers, 'requests');
     const tokens = headers && readLimitHeaders(headers, 'tokens');
-    const before = this.learned;
+    const before = { rpm: this.requests.limit, tpm: this.tokenBudget.limit };
     // A refused request cost nothing at the provider: give it back, so the estimates match its count.
     const uncharged = refused && ticket ? { requests: 1, tokens: ticket.tokenCost } : { requests: 0, tokens: 0 };
     this.requests.refund(uncharged.requests);
     this.tokenBudget.refund(uncharged.tokens);
     if (requests) this.requests.observe(requests.limit, requests.remaining, at, ticket?.requests ?? this.requests.book(0), uncharged.requests);
     if (tokens) this.tokenBudget.observe(tokens.limit, tokens.remaining, at, ticket?.tokens ?? this.tokenBudget.book(0), uncharged.tokens);
-    const after = this.learned;
-    if (after.rpm !== before.rpm || after.tpm !== before.tpm) this.onLearned?.(after);
-    if (this.probe !== 'done') this.probe = 'done';
+    if (this.requests.limit !== before.rpm || this.tokenBudget.limit !== before.tpm) this.onLearned?.(this.learned);
+    this.probe = 'done';
     this.pump();
   }
 
