@@ -109,8 +109,11 @@ describe('the provider’s rate limit, learned from its headers, with real worke
     expect(m.ok).toBeLessThanOrEqual(share + BURST);
     expect(m.ok).toBeGreaterThanOrEqual(0.95 * share);
     expect(m.limited).toBeLessThan(0.01 * m.all);
-    // The Retry-After at the available rate is the time one request takes to replenish.
-    expect(m.maxGapMs).toBeLessThanOrEqual(60_000 / available + 1000);
+    // The Retry-After at the available rate is the time one request takes to replenish. The engine's own
+    // bound is that plus 1 s (unit test with a fake clock; the bench measures 0.1-0.2 s on a quiet machine);
+    // here five processes share 2 cores with another suite's, and a CI run once saw a 2.3 s scheduling gap,
+    // so the bound allows 2 s more. A pause until the full reset (the old stall) would still fail it.
+    expect(m.maxGapMs).toBeLessThanOrEqual(60_000 / available + 3000);
     expect(m.queue.source).toBe('learned');
   }, 240_000);
 });
