@@ -37,6 +37,16 @@ const DEFAULT_PRICES: Record<string, ModelPrice> = {
 
 const EnvSchema = z.object({
   LLMBATCH_DATA_DIR: z.string().min(1).default('.data'),
+  /** PostgreSQL as the data plane (postgres://user:pass@host:5432/db); unset or empty: the file store under LLMBATCH_DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((u) => (u?.trim() ? u.trim() : undefined))
+    .refine((u) => u === undefined || /^postgres(ql)?:\/\//.test(u), 'must be a postgres:// or postgresql:// URL'),
+  /** Connections in each process's pool. */
+  LLMBATCH_PG_POOL_SIZE: positiveInt.max(1000).default(10),
+  /** How long a cached response may be reused (the response cache across batches). */
+  LLMBATCH_CACHE_TTL_HOURS: z.coerce.number().positive().default(168),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -101,6 +111,10 @@ export const CONFIG_ENV_VARS = Object.keys(EnvSchema.shape) as ReadonlyArray<key
 
 export interface Config {
   dataDir: string;
+  /** PostgreSQL holds batches, files and records when set; else the file store under dataDir. */
+  database?: { url: string; poolSize: number };
+  /** The response cache: entries older than this are not reused. */
+  cache: { ttlHours: number };
   temporal: { address: string; namespace: string; uiPort: number; taskQueue: string; cliPath?: string };
   provider: {
     /** True when no real provider is configured and the bundled simulator stands in. */
@@ -190,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     dataDir: e.LLMBATCH_DATA_DIR,
+    database: e.DATABASE_URL === undefined ? undefined : { url: e.DATABASE_URL, poolSize: e.LLMBATCH_PG_POOL_SIZE },
+    cache: { ttlHours: e.LLMBATCH_CACHE_TTL_HOURS },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

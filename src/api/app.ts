@@ -10,6 +10,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
+import type { FileStore } from '../storage/files';
 import type { BatchStore } from '../storage/types';
 import { authenticate, tenantOf } from './auth';
 import { batchesRouter } from './batches';
@@ -22,13 +23,17 @@ import { v1Router } from './v1';
 export interface ApiDeps {
   client: Client;
   store: BatchStore;
+  /** Uploaded files (/v1/files); by default the embedded store under the data dir. */
+  files?: FileStore;
+  /** Resolves when the data plane answers (PostgreSQL's `SELECT 1`); absent for the file store. */
+  checkDatabase?: () => Promise<void>;
   config: Config;
 }
 
 /** Documented limit on a JSON request body (a tenant's upload quota may be lower). */
 export const MAX_JSON_BODY = '100mb';
 
-export function createApp({ client, store, config }: ApiDeps): express.Express {
+export function createApp({ client, store, files, checkDatabase, config }: ApiDeps): express.Express {
   const app = express();
   const creator = new BatchCreator({ client, store, config });
 
@@ -37,12 +42,14 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
   });
 
   app.get('/readyz', async (_req, res) => {
-    try {
-      await client.workflowService.getSystemInfo({});
-      res.json({ ok: true });
-    } catch (err) {
-      res.status(503).json({ ok: false, error: { message: `Temporal is not reachable: ${(err as Error).message}` } });
-    }
+    const [temporal, database] = await Promise.all([
+      client.workflowService.getSystemInfo({}).then(() => undefined, (err: Error) => `Temporal is not reachable: ${err.message}`),
+      checkDatabase ? checkDatabase().then(() => undefined, (err: Error) => `PostgreSQL is not reachable: ${err.message}`) : undefined,
+    ]);
+    const checks = { temporal: temporal ? 'down' : 'ok', database: checkDatabase ? (database ? 'down' : 'ok') : 'none (file store)' };
+    const problem = temporal ?? database;
+    if (problem) res.status(503).json({ ok: false, checks, error: { message: problem } });
+    else res.json({ ok: true, checks });
   });
 
   app.use(openApiRouter());
@@ -54,7 +61,7 @@ export function createApp({ client, store, config }: ApiDeps): express.Express {
 
   app.use(batchesRouter({ client, store, config, creator }));
   app.use(lanesRouter({ client, config }));
-  app.use('/v1', v1Router({ client, store, config, creator }));
+  app.use('/v1', v1Router({ client, store, files, config, creator }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found', undefined, 'not_found')));
   app.use(errorHandler);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../shared/contracts';
 import { CoalescingAppender } from './coalescingAppender';
-import { Chunker, isSuccess, RECORD_KIND_PATTERN, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter, type ResultWriter } from './types';
+import { Chunker, isSuccess, matchesRecord, RECORD_KIND_PATTERN, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter, type ResultWriter } from './types';
 
 const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.jsonl`;
 
@@ -122,7 +122,7 @@ export class FileBatchStore implements BatchStore {
       if (out.length >= query.limit) break;
       if (after !== undefined && (query.order === 'asc' ? batchId <= after : batchId >= after)) continue;
       const record = await this.readJson<unknown>(batchId, file);
-      if (record !== undefined && (!query.where || query.where(record))) out.push({ batchId, record });
+      if (record !== undefined && matchesRecord(record, query.match) && (!query.where || query.where(record))) out.push({ batchId, record });
     }
     return out;
   }

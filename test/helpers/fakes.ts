@@ -2,7 +2,7 @@
 import { APIConnectionTimeoutError, APIError } from 'openai';
 import type OpenAI from 'openai';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
-import { Chunker, isSuccess, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter } from '../../src/storage/types';
+import { Chunker, isSuccess, matchesRecord, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter } from '../../src/storage/types';
 
 export class MemoryStore implements BatchStore {
   chunks = new Map<string, BatchLine[]>();
@@ -65,8 +65,9 @@ export class MemoryStore implements BatchStore {
   async getRecord(batchId: string, kind: string) {
     return structuredClone(this.records.get(batchId)?.get(kind));
   }
-  async listRecords(kind: string, { after, limit, order, where }: RecordQuery) {
-    const ids = [...this.records.keys()].filter((id) => this.records.get(id)?.has(kind) && (!where || where(this.records.get(id)?.get(kind)))).sort();
+  async listRecords(kind: string, { after, limit, order, where, match }: RecordQuery) {
+    const accepts = (r: unknown) => matchesRecord(r, match) && (!where || where(r));
+    const ids = [...this.records.keys()].filter((id) => this.records.get(id)?.has(kind) && accepts(this.records.get(id)?.get(kind))).sort();
     if (order === 'desc') ids.reverse();
     return ids
       .filter((id) => after === undefined || (order === 'asc' ? id > after : id < after))

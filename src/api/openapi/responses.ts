@@ -151,8 +151,12 @@ export const PriorityAcceptedSchema = z.object({ id: z.string(), priority: z.num
 export const ConcurrencyAcceptedSchema = z.object({ id: z.string(), maxChunksInFlight: z.number().int() });
 
 export const HealthSchema = z.object({ ok: z.boolean() });
-/** `GET /readyz` (app.ts): 200 `{ok: true}`, or 503 with the reason. */
-export const ReadinessSchema = z.object({ ok: z.boolean(), error: z.object({ message: z.string() }).optional() });
+/** `GET /readyz` (app.ts): 200 `{ok: true, checks}`, or 503 with the reason. */
+export const ReadinessSchema = z.object({
+  ok: z.boolean(),
+  checks: z.object({ temporal: z.enum(['ok', 'down']), database: z.enum(['ok', 'down', 'none (file store)']) }),
+  error: z.object({ message: z.string() }).optional(),
+});
 
 // ---------------------------------------------------------------------------------------------------
 // Project API: lanes

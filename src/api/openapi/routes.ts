@@ -146,10 +146,10 @@ export const ROUTES: RouteDoc[] = [
     method: 'get',
     path: '/readyz',
     operationId: 'getReadiness',
-    summary: 'Readiness: Temporal is reachable',
+    summary: 'Readiness: Temporal and PostgreSQL (when DATABASE_URL is set) are reachable',
     tags: ['health'],
     auth: false,
-    responses: { '200': json(ReadinessSchema, 'Ready: `{ok: true}`.'), '503': json(ReadinessSchema, 'Not ready: `{ok: false, error: {message}}`.') },
+    responses: { '200': json(ReadinessSchema, 'Ready: `{ok: true, checks}`.'), '503': json(ReadinessSchema, 'Not ready: `{ok: false, checks, error: {message}}`.') },
   },
   {
     method: 'get',

@@ -1,0 +1,70 @@
+/**
+ * Which data plane a process uses, decided once from the config: PostgreSQL when DATABASE_URL is set
+ * (deployments: the API and every worker share it, and nothing else), else files under the data dir
+ * (`npm run demo`, a laptop: one host).
+ */
+import type { Pool } from 'pg';
+import type { Config } from '../config';
+import { FileBatchStore } from './fileStore';
+import { LocalFileStore, type FileStore } from './files';
+import { PostgresBatchStore } from './postgres/batchStore';
+import { migrate } from './postgres/migrations';
+import { checkConnection, createPool, DatabaseError, redactUrl } from './postgres/pool';
+import type { BatchStore } from './types';
+
+export interface Storage {
+  kind: 'postgres' | 'files';
+  store: BatchStore;
+  files: FileStore;
+  /** Resolves when the data plane answers; rejects saying why (for /readyz). */
+  check: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/** Opens the data plane; with PostgreSQL, connects and applies missing migrations first. Throws DatabaseError naming DATABASE_URL. */
+export async function openStorage(config: Config): Promise<Storage> {
+  if (!config.database) {
+    return { kind: 'files', store: new FileBatchStore(config.dataDir), files: new LocalFileStore(config.dataDir), check: async () => undefined, close: async () => undefined };
+  }
+  const { url, poolSize } = config.database;
+  const pool = createPool(url, poolSize);
+  try {
+    await checkConnection(pool, url);
+    await migrate(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (err instanceof DatabaseError) throw err;
+    throw new DatabaseError(`DATABASE_URL: cannot prepare the database: ${(err as Error).message}`);
+  }
+  return postgresStorage(pool, config);
+}
+
+function postgresStorage(pool: Pool, config: Config): Storage {
+  return {
+    kind: 'postgres',
+    store: new PostgresBatchStore(pool),
+    files: new LocalFileStore(config.dataDir),
+    check: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** One line for start-up logs: where the data lives (no password). */
+export function describeStorage(storage: Storage, config: Config): string {
+  return storage.kind === 'postgres' && config.database ? `data in PostgreSQL ${redactUrl(config.database.url)}` : `data in files under ${config.dataDir}`;
+}
+
+/** For entry points: open the data plane, or print the reason (no stack) and exit 1. */
+export async function openStorageOrExit(config: Config): Promise<Storage> {
+  try {
+    return await openStorage(config);
+  } catch (err) {
+    if (err instanceof DatabaseError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
