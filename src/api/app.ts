@@ -11,6 +11,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
 import type { FileStore } from '../storage/files';
+import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { authenticate, tenantOf } from './auth';
 import { batchesRouter } from './batches';
@@ -25,6 +26,8 @@ export interface ApiDeps {
   store: BatchStore;
   /** Uploaded files (/v1/files); by default the embedded store under the data dir. */
   files?: FileStore;
+  /** Concurrent-batch slots shared by API replicas (PostgreSQL); without, one process counts its own. */
+  slots?: SlotStore;
   /** Resolves when the data plane answers (PostgreSQL's `SELECT 1`); absent for the file store. */
   checkDatabase?: () => Promise<void>;
   config: Config;
@@ -33,9 +36,9 @@ export interface ApiDeps {
 /** Documented limit on a JSON request body (a tenant's upload quota may be lower). */
 export const MAX_JSON_BODY = '100mb';
 
-export function createApp({ client, store, files, checkDatabase, config }: ApiDeps): express.Express {
+export function createApp({ client, store, files, slots, checkDatabase, config }: ApiDeps): express.Express {
   const app = express();
-  const creator = new BatchCreator({ client, store, config });
+  const creator = new BatchCreator({ client, store, config, slots });
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });

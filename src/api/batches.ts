@@ -116,7 +116,7 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
     let after = q.cursor;
     const page = 100;
     for (let exhausted = false; !exhausted && found.length <= q.limit; ) {
-      const rows = await store.listRecords(OWNER_RECORD, { after, limit: page, order: 'desc', where });
+      const rows = await store.listRecords(OWNER_RECORD, { after, limit: page, order: 'desc', match: { tenant: tenantOf(res).id }, where });
       exhausted = rows.length < page;
       for (const row of rows) {
         after = row.batchId;

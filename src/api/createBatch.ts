@@ -4,16 +4,17 @@
  * nothing behind: the store publishes an input only once it has all been written.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { Sema } from 'async-sema';
+import type { Client } from '@temporalio/client';
 import type { Config, ConfiguredLane, Tenant } from '../config';
-import { batchWorkflowId, type BatchLine, type BatchMode, type CreateBatchRequest } from '../shared/contracts';
+import { type BatchLine, type BatchMode, type CreateBatchRequest } from '../shared/contracts';
 import { estimateTokens } from '../shared/tokens';
+import type { SlotStore } from '../storage/slots';
 import type { BatchManifest, BatchStore } from '../storage/types';
 import { checkWebhookUrl, WebhookUrlError } from '../webhooks/ssrf';
+import { LocalAdmission, SharedAdmission, type Admission, type EarlierBatch } from './admission';
 import { HttpError } from './httpError';
 import { namedLane } from './lanes';
-import { OWNER_RECORD, ownedBy, OwnerRecordSchema, type OwnerRecord } from './owner';
+import { OWNER_RECORD, type OwnerRecord } from './owner';
 import { refuseImpossibleMode } from './routing';
 import { startBatch, type StartedBatch } from './startBatch';
 
@@ -45,22 +46,18 @@ export interface NumberedLine {
 }
 
 export class BatchCreator {
-  /** One quota check at a time per tenant, so two concurrent requests cannot both take the last slot. */
-  private readonly locks = new Map<string, Sema>();
-  /** Per tenant: batches admitted and still being created (their input streaming in), not yet running. */
-  private readonly creating = new Map<string, number>();
-  /** Per tenant: Idempotency-Keys of creations under way. */
-  private readonly keysInFlight = new Map<string, Set<string>>();
-  /** Batches known to have ended: they never run again, so they need not be checked twice. */
-  private readonly ended = new Set<string>();
+  private readonly admission: Admission;
 
-  constructor(private readonly deps: { client: Client; store: BatchStore; config: Config }) {}
+  constructor(private readonly deps: { client: Client; store: BatchStore; config: Config; slots?: SlotStore }) {
+    this.admission = deps.slots ? new SharedAdmission({ slots: deps.slots, store: deps.store, client: deps.client }) : new LocalAdmission(deps);
+  }
 
   async create(batch: NewBatch): Promise<CreatedBatch> {
     const { store, config, client } = this.deps;
     const { tenant, idempotencyKey } = batch;
-    const earlier = await this.admit(tenant, idempotencyKey);
+    const earlier = await this.admission.admit(tenant, batch.batchId, idempotencyKey);
     if (earlier) return replay(batch, earlier);
+    let started = false;
     // Only a request with a key is ever compared: without one, hashing every line would be wasted work.
     const fingerprint = idempotencyKey === undefined ? undefined : new RequestFingerprint(batch);
     try {
@@ -87,66 +84,13 @@ export class BatchCreator {
       await store.putRecord(batch.batchId, OWNER_RECORD, owner);
       await batch.beforeStart?.(manifest);
       const request = { ...batch.request, requests: checks.representatives() };
-      const started = await startBatch(client, config, request, manifest, batch.nowMs, { tenant: tenant.id, webhookUrl: batch.webhookUrl });
-      if (started.mode !== owner.mode || started.modeReason) await store.putRecord(batch.batchId, OWNER_RECORD, { ...owner, mode: started.mode, modeReason: started.modeReason });
-      return { ...started, replayed: false };
+      const run = await startBatch(client, config, request, manifest, batch.nowMs, { tenant: tenant.id, webhookUrl: batch.webhookUrl });
+      started = true;
+      if (run.mode !== owner.mode || run.modeReason) await store.putRecord(batch.batchId, OWNER_RECORD, { ...owner, mode: run.mode, modeReason: run.modeReason });
+      return { ...run, replayed: false };
     } finally {
-      this.creating.set(tenant.id, (this.creating.get(tenant.id) ?? 1) - 1);
-      if (idempotencyKey !== undefined) this.keysInFlight.get(tenant.id)?.delete(idempotencyKey);
+      await this.admission.settle(tenant, batch.batchId, idempotencyKey, started);
     }
-  }
-
-  /**
-   * Takes one of the tenant's concurrent-batch slots, or refuses with 429. Only the check is serialized:
-   * a large upload streaming in holds its slot, not the lock, so the tenant's other requests go on.
-   */
-  private async admit(tenant: Tenant, idempotencyKey: string | undefined): Promise<{ batchId: string; owner: OwnerRecord } | undefined> {
-    const lock = this.locks.get(tenant.id) ?? new Sema(1);
-    this.locks.set(tenant.id, lock);
-    await lock.acquire();
-    try {
-      if (idempotencyKey !== undefined) {
-        const inFlight = this.keysInFlight.get(tenant.id) ?? new Set<string>();
-        this.keysInFlight.set(tenant.id, inFlight);
-        if (inFlight.has(idempotencyKey)) throw new HttpError(409, 'A request with this Idempotency-Key is still being processed; retry once it has finished.', undefined, 'idempotency_key_in_use');
-        const earlier = await this.byIdempotencyKey(tenant.id, idempotencyKey);
-        if (earlier) return earlier; // a replay takes no slot and is not refused by the quota
-      }
-      const active = (await this.activeBatches(tenant.id)) + (this.creating.get(tenant.id) ?? 0);
-      if (active >= tenant.quotas.concurrentBatches) {
-        throw new HttpError(429, `Quota exceeded: tenant ${tenant.id} has ${active} batches running, its limit (concurrent batches) is ${tenant.quotas.concurrentBatches}.`, undefined, 'quota_exceeded');
-      }
-      this.creating.set(tenant.id, (this.creating.get(tenant.id) ?? 0) + 1);
-      if (idempotencyKey !== undefined) this.keysInFlight.get(tenant.id)?.add(idempotencyKey);
-      return undefined;
-    } finally {
-      lock.release();
-    }
-  }
-
-  private async byIdempotencyKey(tenant: string, key: string): Promise<{ batchId: string; owner: OwnerRecord } | undefined> {
-    const where = ownedBy(tenant, undefined, (owner) => owner.idempotencyKey === key);
-    const [row] = await this.deps.store.listRecords(OWNER_RECORD, { limit: 1, order: 'desc', where });
-    return row && { batchId: row.batchId, owner: OwnerRecordSchema.parse(row.record) };
-  }
-
-  /** The tenant's batches that have not ended: no outcome yet and a workflow still running. */
-  private async activeBatches(tenant: string): Promise<number> {
-    const { store, client } = this.deps;
-    const rows = await store.listRecords(OWNER_RECORD, { limit: Number.MAX_SAFE_INTEGER, order: 'asc', where: ownedBy(tenant) });
-    let active = 0;
-    for (const { batchId } of rows) {
-      if (this.ended.has(batchId)) continue;
-      if (await store.getOutcome(batchId)) {
-        this.ended.add(batchId);
-        continue;
-      }
-      const state = await workflowState(client, batchId);
-      if (state === 'running') active += 1;
-      // Not cached when missing: its workflow may be about to start (a creation in another request).
-      else if (state === 'closed') this.ended.add(batchId);
-    }
-    return active;
   }
 }
 
@@ -176,7 +120,7 @@ class RequestFingerprint {
 }
 
 /** The earlier batch, if this request is the one that created it; 422 if the key came with another request. */
-async function replay(batch: NewBatch, earlier: { batchId: string; owner: OwnerRecord }): Promise<CreatedBatch> {
+async function replay(batch: NewBatch, earlier: EarlierBatch): Promise<CreatedBatch> {
   const { owner, batchId } = earlier;
   if (owner.requestDigest !== undefined) {
     const fingerprint = new RequestFingerprint(batch);
@@ -195,15 +139,6 @@ async function checkWebhook(url: string, allow: string[]): Promise<void> {
   } catch (err) {
     const reason = err instanceof WebhookUrlError ? err.message : `its host could not be resolved (${(err as Error).message})`;
     throw new HttpError(400, `invalid batch: webhook url refused: ${reason}`, undefined, 'invalid_webhook_url');
-  }
-}
-
-async function workflowState(client: Client, batchId: string): Promise<'running' | 'closed' | 'missing'> {
-  try {
-    return (await client.workflow.getHandle(batchWorkflowId(batchId)).describe()).status.name === 'RUNNING' ? 'running' : 'closed';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return 'missing';
-    throw err;
   }
 }
 

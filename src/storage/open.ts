@@ -9,13 +9,17 @@ import { FileBatchStore } from './fileStore';
 import { LocalFileStore, type FileStore } from './files';
 import { PostgresBatchStore } from './postgres/batchStore';
 import { migrate } from './postgres/migrations';
+import { PostgresSlotStore } from './postgres/slots';
 import { checkConnection, createPool, DatabaseError, redactUrl } from './postgres/pool';
+import type { SlotStore } from './slots';
 import type { BatchStore } from './types';
 
 export interface Storage {
   kind: 'postgres' | 'files';
   store: BatchStore;
   files: FileStore;
+  /** Concurrent-batch slots shared by API replicas; the file store has none (each API process counts its own). */
+  slots?: SlotStore;
   /** Resolves when the data plane answers; rejects saying why (for /readyz). */
   check: () => Promise<void>;
   close: () => Promise<void>;
@@ -43,6 +47,7 @@ function postgresStorage(pool: Pool, config: Config): Storage {
   return {
     kind: 'postgres',
     store: new PostgresBatchStore(pool),
+    slots: new PostgresSlotStore(pool),
     files: new LocalFileStore(config.dataDir),
     check: async () => {
       await pool.query('SELECT 1');
