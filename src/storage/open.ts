@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { FileBatchStore } from './fileStore';
 import { LocalFileStore, type FileStore } from './files';
 import { PostgresBatchStore } from './postgres/batchStore';
+import { PostgresFileStore } from './postgres/fileStore';
 import { migrate } from './postgres/migrations';
 import { PostgresSlotStore } from './postgres/slots';
 import { checkConnection, createPool, DatabaseError, redactUrl } from './postgres/pool';
@@ -40,15 +41,15 @@ export async function openStorage(config: Config): Promise<Storage> {
     if (err instanceof DatabaseError) throw err;
     throw new DatabaseError(`DATABASE_URL: cannot prepare the database: ${(err as Error).message}`);
   }
-  return postgresStorage(pool, config);
+  return postgresStorage(pool);
 }
 
-function postgresStorage(pool: Pool, config: Config): Storage {
+function postgresStorage(pool: Pool): Storage {
   return {
     kind: 'postgres',
     store: new PostgresBatchStore(pool),
     slots: new PostgresSlotStore(pool),
-    files: new LocalFileStore(config.dataDir),
+    files: new PostgresFileStore(pool),
     check: async () => {
       await pool.query('SELECT 1');
     },

@@ -79,8 +79,10 @@ export const MIGRATIONS: Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );
       -- /v1 uploads: metadata, and the content in parts (bytea rows of up to 1 MiB, streamed in and out).
+      -- file_id in the "C" collation: listed in byte order, as the embedded store lists (a server's default
+      -- collation, en_US.utf8 in the official image, puts 'file-a' before 'file-B' and sorts '-' and '_' apart).
       CREATE TABLE files (
-        file_id text PRIMARY KEY,
+        file_id text COLLATE "C" PRIMARY KEY,
         tenant text,
         purpose text NOT NULL,
         filename text NOT NULL,
