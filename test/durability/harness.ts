@@ -79,6 +79,11 @@ export interface HarnessOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** Worker processes `useHarness` starts (default 1). */
   workers?: number;
+  /**
+   * PostgreSQL as the data plane: every worker and API process gets this DATABASE_URL and an empty data
+   * dir of its own (`dataDirs`), so that they share nothing but the database.
+   */
+  databaseUrl?: string;
 }
 
 /** The engine knobs these tests vary, as the worker's environment. */
@@ -126,6 +131,9 @@ export class Harness {
   /** Every dev server process started, the current one last. */
   readonly servers: ManagedChild[] = [];
   readonly workers: ManagedChild[] = [];
+  readonly apis: ManagedChild[] = [];
+  /** With `databaseUrl`: each process's own data dir, which must stay free of batch data. */
+  readonly dataDirs: string[] = [];
   /** Where workers reach the provider, when not the simulator itself (e.g. a ProviderProxy in front of it). */
   providerUrl?: string;
   private connection?: Connection;
@@ -221,8 +229,26 @@ export class Harness {
       OPENAI_API_KEY: 'sk-durability',
       ...this.options.workerEnv,
     };
+    if (this.options.databaseUrl) {
+      const own = mkdtempSync(join(this.dir, `data-${this.dataDirs.length + 1}-`));
+      this.dataDirs.push(own);
+      Object.assign(env, { DATABASE_URL: this.options.databaseUrl, LLMBATCH_DATA_DIR: own });
+    }
     delete env.NODE_OPTIONS; // jest's, if any, are not the worker's
     return env;
+  }
+
+  /** The API as a real child process on a free port (local mode); resolves with its origin once it listens. */
+  async startApi(env: NodeJS.ProcessEnv = {}): Promise<{ child: ManagedChild; base: string }> {
+    this.assertOpen();
+    const port = await freePort();
+    const child = new ManagedChild(
+      { name: `api-${this.apis.length + 1}`, ...tsEntry('src/api/main.ts'), env: { ...this.workerEnv(), LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1', API_PORT: String(port), ...env } },
+      this.logDir,
+    );
+    this.apis.push(child);
+    await child.waitForLine(/llmbatch API listening/, 120_000);
+    return { child, base: `http://127.0.0.1:${port}` };
   }
 
   /** A worker as a real child process; resolves once it says it polls the task queue. */
@@ -301,7 +327,7 @@ export class Harness {
 
   /** The process groups of every child this harness started (each child leads its own group). */
   processGroups(): number[] {
-    return [...this.servers, ...this.workers].map((c) => c.process.pid).filter((p): p is number => p !== undefined);
+    return [...this.servers, ...this.workers, ...this.apis].map((c) => c.process.pid).filter((p): p is number => p !== undefined);
   }
 
   /** Every process this harness started, stopped; the simulator closed; the temp dir removed unless `keep`. */
@@ -315,7 +341,7 @@ export class Harness {
         errors.push(err);
       }
     };
-    for (const w of this.workers) await attempt(() => w.stop(10_000));
+    for (const w of [...this.apis, ...this.workers]) await attempt(() => w.stop(10_000));
     await attempt(async () => this.connection?.close());
     for (const s of this.servers) await attempt(() => s.stop(10_000));
     if (this.sim) await attempt(() => this.sim.close());

@@ -19,8 +19,10 @@ export const MIGRATIONS: Migration[] = [
     name: 'batches, results, records, slots, cache, files',
     sql: `
       -- A batch's manifest (written last: a batch without this row does not exist) and its outcome once ended.
+      -- Batch ids are listed in id order (they sort by creation time): "C" compares them byte by byte, as
+      -- the file store does, whatever the server's locale (en_US would skip '-' and '_').
       CREATE TABLE batches (
-        batch_id text PRIMARY KEY,
+        batch_id text COLLATE "C" PRIMARY KEY,
         total integer NOT NULL,
         chunk_size integer NOT NULL,
         chunk_count integer NOT NULL,
@@ -53,7 +55,7 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (batch_id, chunk, custom_id)
       );
       CREATE TABLE batch_records (
-        batch_id text NOT NULL REFERENCES batches ON DELETE CASCADE,
+        batch_id text COLLATE "C" NOT NULL REFERENCES batches ON DELETE CASCADE,
         kind text NOT NULL,
         record jsonb NOT NULL,
         PRIMARY KEY (kind, batch_id)
