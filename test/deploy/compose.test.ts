@@ -38,7 +38,7 @@ interface ComposeFile {
 
 /** Services run from our Dockerfile, each with the entry point it must run. */
 const OUR_SERVICES = { worker: 'src/worker/main.ts', api: 'src/api/main.ts', provider: 'src/provider/main.ts' } as const;
-const EXPECTED_SERVICES = ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', ...Object.keys(OUR_SERVICES)];
+const EXPECTED_SERVICES = ['postgresql', 'llmbatch-db', 'temporal', 'temporal-admin-tools', 'temporal-ui', ...Object.keys(OUR_SERVICES)];
 
 function loadCompose(): { compose: ComposeFile | null; errors: string[]; warnings: string[] } {
   // Compose resolves YAML merge keys (<<: *anchor); so must we.
@@ -421,18 +421,23 @@ describe('docker-compose.yml', () => {
       expect(publishedPorts(service('provider')).map((p) => p.containerPort)).toContain(port);
     });
 
-    test('the worker scales out, and every replica and the API share one data volume', () => {
+    test('the worker scales out; every replica and the API share one DATABASE_URL, a database of their own on the compose PostgreSQL, and no volume', () => {
       expect(service('worker').deploy?.replicas).toBeGreaterThanOrEqual(2);
-      const volumes = compose.volumes ?? {};
-      const dataMount = (name: string): { source: string; target: string } | undefined => {
-        const dir = loadConfig(resolvedEnv(service(name))).dataDir;
-        return mounts(service(name)).find((m) => m.target === dir);
-      };
-      const worker = dataMount('worker');
-      const api = dataMount('api');
-      expect(worker).toBeDefined();
-      expect(worker!.source in volumes).toBe(true); // a named volume, not a bind mount
-      expect(api).toEqual(worker);
+      const pg = resolvedEnv(service('postgresql'));
+      const urls = ['worker', 'api'].map((name) => loadConfig(resolvedEnv(service(name))).database?.url);
+      expect(urls[0]).toBeDefined();
+      expect(urls[1]).toBe(urls[0]);
+      const url = new URL(urls[0]!);
+      expect([url.hostname, url.port, url.username, url.password]).toEqual(['postgresql', '5432', pg.POSTGRES_USER, pg.POSTGRES_PASSWORD]);
+      const database = url.pathname.slice(1);
+      expect(database).not.toBe('temporal'); // Temporal's own database stays Temporal's
+      // llmbatch-db creates exactly that database, and both wait for it.
+      expect(String(service('llmbatch-db').command)).toContain(`CREATE DATABASE ${database}`);
+      expect(resolvedEnv(service('llmbatch-db')).PGHOST).toBe('postgresql');
+      for (const name of ['worker', 'api']) {
+        expect(dependencies(service(name)).get('llmbatch-db')).toBe('service_completed_successfully');
+        expect({ name, mounts: mounts(service(name)) }).toEqual({ name, mounts: [] });
+      }
     });
 
     test('the simulator is opt-in through the "simulator" profile; the rest always starts', () => {
