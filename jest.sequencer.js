@@ -9,6 +9,7 @@ const Sequencer = require('@jest/test-sequencer').default;
 const SLOW = [
   'test/durability/rateLimit.test.ts',
   'test/durability/workerKill.test.ts',
+  'test/durability/sharedNothing.test.ts',
   'test/durability/nativeKill.test.ts',
   'test/workflows/batch.test.ts',
   'test/native/scale.test.ts',
