@@ -44,6 +44,30 @@ describe('PostgresBatchStore in PostgreSQL', () => {
     expect(rows[0]).toEqual({ n: 50, d: 50 });
   });
 
+  it('streams results across page boundaries in chunk order, each once, filtered', async () => {
+    const store = new PostgresBatchStore(db.pool);
+    const lines = chatLines(4500);
+    await store.putInput('paged', lines, 1000);
+    for (let chunk = 0; chunk < 5; chunk++) {
+      const writer = await store.openResults('paged', chunk);
+      await Promise.all(
+        lines.slice(chunk * 1000, (chunk + 1) * 1000).map((l, i) =>
+          writer.append(i % 3 === 0 ? { id: l.custom_id, custom_id: l.custom_id, response: null, error: { code: 'x', message: 'y' } } : { id: l.custom_id, custom_id: l.custom_id, response: { status_code: 200, request_id: 'r', body: {} }, error: null }),
+        ),
+      );
+      await writer.close();
+    }
+    const all: string[] = [];
+    for await (const r of store.streamResults('paged')) all.push(r.custom_id);
+    expect(all.length).toBe(4500);
+    expect(new Set(all).size).toBe(4500);
+    const chunkOf = (id: string) => Math.floor(Number(id.split('-')[1]) / 1000);
+    expect(all.map(chunkOf)).toEqual([...all.map(chunkOf)].sort((a, b) => a - b));
+    let failed = 0;
+    for await (const r of store.streamResults('paged', 'failed')) failed += r.error ? 1 : 0;
+    expect(failed).toBe(4 * 334 + 167); // every third line of each chunk failed
+  });
+
   it('filters owner records by tenant with the index', async () => {
     const store = new PostgresBatchStore(db.pool);
     for (const [id, tenant] of [['t-1', 'a'], ['t-2', 'b'], ['t-3', 'a']] as const) {

@@ -1,17 +1,16 @@
 /**
  * BatchStore on PostgreSQL (tables in migrations.ts). Writes are multi-row inserts; results are read
- * through a cursor (pg-query-stream), never whole; no transaction stays open across anything but SQL.
+ * page by page, never whole; no transaction stays open across anything but SQL.
  */
 import type { Pool } from 'pg';
-import QueryStream from 'pg-query-stream';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../../shared/contracts';
 import { Chunker, RECORD_KIND_PATTERN, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter, type ResultWriter } from '../types';
 import { ResultBatcher } from './resultBatcher';
 
 /** Input rows are sent in inserts of about this many bytes. */
 const INSERT_BYTES = 4 * 1024 * 1024;
-/** Rows fetched per round trip when streaming results. */
-const STREAM_BATCH = 1000;
+/** Rows fetched per query when streaming results. */
+const STREAM_PAGE = 2000;
 /** Record fields that `RecordQuery.match` may filter on: each has an index (see migrations.ts). */
 const MATCH_FIELDS = new Set(['tenant']);
 
@@ -124,23 +123,23 @@ export class PostgresBatchStore implements BatchStore {
     return new Map(rows.map((r) => [r.custom_id, r.failures]));
   }
 
+  /**
+   * Pages of STREAM_PAGE rows in (chunk, custom_id) order, each page its own query resuming after the last
+   * row (a keyset cursor on the results_by_chunk index): memory stays one page, and a slow reader holds no
+   * connection or transaction between pages.
+   */
   async *streamResults(batchId: string, filter: ResultFilter = 'all'): AsyncIterable<BatchOutputLine> {
     const where = filter === 'all' ? '' : ` AND succeeded = ${filter === 'succeeded' ? 'true' : 'false'}`;
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const stream = client.query(new QueryStream(`SELECT line FROM results WHERE batch_id = $1${where} ORDER BY chunk, custom_id`, [batchId], { batchSize: STREAM_BATCH }));
-      try {
-        for await (const row of stream as AsyncIterable<{ line: string }>) yield JSON.parse(row.line) as BatchOutputLine;
-      } catch (err) {
-        broken = err as Error;
-        throw err;
-      } finally {
-        // A reader that stops early (a client gone mid-download) closes the cursor here.
-        stream.destroy();
-      }
-    } finally {
-      client.release(broken);
+    let after: [number, string] = [-1, ''];
+    for (;;) {
+      const { rows } = await this.pool.query<{ chunk: number; custom_id: string; line: string }>(
+        `SELECT chunk, custom_id, line FROM results WHERE batch_id = $1 AND (chunk, custom_id) > ($2, $3)${where} ORDER BY chunk, custom_id LIMIT ${STREAM_PAGE}`,
+        [batchId, ...after],
+      );
+      for (const r of rows) yield JSON.parse(r.line) as BatchOutputLine;
+      if (rows.length < STREAM_PAGE) return;
+      const last = rows[rows.length - 1]!;
+      after = [last.chunk, last.custom_id];
     }
   }
 

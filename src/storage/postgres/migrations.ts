@@ -39,7 +39,7 @@ export const MIGRATIONS: Migration[] = [
       -- One row per item: the primary key is what makes the first result recorded win.
       CREATE TABLE results (
         batch_id text NOT NULL,
-        custom_id text NOT NULL,
+        custom_id text COLLATE "C" NOT NULL,
         chunk integer NOT NULL,
         succeeded boolean NOT NULL,
         line text NOT NULL,
