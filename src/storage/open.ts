@@ -5,6 +5,8 @@
  */
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import type { ResponseCache } from './cache';
+import { FileResponseCache } from './fileCache';
 import { FileBatchStore } from './fileStore';
 import { LocalFileStore, type FileStore } from './files';
 import { PostgresBatchStore } from './postgres/batchStore';
@@ -12,6 +14,7 @@ import { PostgresFileStore } from './postgres/fileStore';
 import { migrate } from './postgres/migrations';
 import { PostgresSlotStore } from './postgres/slots';
 import { checkConnection, createPool, DatabaseError, redactUrl } from './postgres/pool';
+import { PostgresResponseCache } from './postgres/responseCache';
 import type { SlotStore } from './slots';
 import type { BatchStore } from './types';
 
@@ -19,6 +22,8 @@ export interface Storage {
   kind: 'postgres' | 'files';
   store: BatchStore;
   files: FileStore;
+  /** Responses reused across batches (the workers' side of the data plane). */
+  cache: ResponseCache;
   /** Concurrent-batch slots shared by API replicas; the file store has none (each API process counts its own). */
   slots?: SlotStore;
   /** Resolves when the data plane answers; rejects saying why (for /readyz). */
@@ -29,7 +34,7 @@ export interface Storage {
 /** Opens the data plane; with PostgreSQL, connects and applies missing migrations first. Throws DatabaseError naming DATABASE_URL. */
 export async function openStorage(config: Config): Promise<Storage> {
   if (!config.database) {
-    return { kind: 'files', store: new FileBatchStore(config.dataDir), files: new LocalFileStore(config.dataDir), check: async () => undefined, close: async () => undefined };
+    return { kind: 'files', store: new FileBatchStore(config.dataDir), files: new LocalFileStore(config.dataDir), cache: new FileResponseCache(config.dataDir), check: async () => undefined, close: async () => undefined };
   }
   const { url, poolSize } = config.database;
   const pool = createPool(url, poolSize);
@@ -48,6 +53,7 @@ function postgresStorage(pool: Pool): Storage {
   return {
     kind: 'postgres',
     store: new PostgresBatchStore(pool),
+    cache: new PostgresResponseCache(pool),
     slots: new PostgresSlotStore(pool),
     files: new PostgresFileStore(pool),
     check: async () => {
