@@ -105,18 +105,18 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
 
   router.get('/batches', async (req, res) => {
     const q = parseBody(ListBatchesQuerySchema, req.query, 'query');
-    const [from, to] = [q.created_after, q.created_before].map((t) => (t === undefined ? undefined : Date.parse(t)));
-    const where = ownedBy(tenantOf(res).id, undefined, (owner) => {
-      const created = Date.parse(owner.createdAt);
-      return (from === undefined || created >= from) && (to === undefined || created < to);
-    });
+    // Owner records keep createdAt as toISOString() gives it, so the range compares as strings (in the store's query).
+    const [createdFrom, createdBefore] = [q.created_after, q.created_before].map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
+    const tenant = tenantOf(res).id;
+    const match = { tenant, createdFrom, createdBefore };
+    const where = ownedBy(tenant);
     // Ids sort by creation time, so id order is newest first. A status filter is applied to each
     // batch's state, so pages are read until `limit` match (or the tenant's batches run out).
     const found: BatchView[] = [];
     let after = q.cursor;
     const page = 100;
     for (let exhausted = false; !exhausted && found.length <= q.limit; ) {
-      const rows = await store.listRecords(OWNER_RECORD, { after, limit: page, order: 'desc', match: { tenant: tenantOf(res).id }, where });
+      const rows = await store.listRecords(OWNER_RECORD, { after, limit: page, order: 'desc', match, where });
       exhausted = rows.length < page;
       for (const row of rows) {
         after = row.batchId;

@@ -93,19 +93,34 @@ export interface RecordQuery {
   limit: number;
   order: 'asc' | 'desc';
   /**
-   * Only records whose top-level fields equal these (indexed where the store has an index: `tenant`).
-   * Cheaper than `where`, which reads every record.
+   * Only records whose top-level fields equal these, and whose `createdAt` (ISO 8601, UTC) is in
+   * [createdFrom, createdBefore). A store with an index answers this in the query (PostgreSQL: one index
+   * scan of the tenant's records); cheaper than `where`, which reads every record.
    */
-  match?: { tenant?: string };
+  match?: RecordMatch;
   /** Only records this accepts count towards `limit`. */
   where?: (record: unknown) => boolean;
 }
 
+export interface RecordMatch {
+  tenant?: string;
+  api?: string;
+  createdFrom?: string;
+  createdBefore?: string;
+}
+
 /** Whether `record` has the fields of `RecordQuery.match` (for stores without an index to ask). */
-export function matchesRecord(record: unknown, match: RecordQuery['match']): boolean {
+export function matchesRecord(record: unknown, match: RecordMatch | undefined): boolean {
   if (!match) return true;
-  const fields = record as Record<string, unknown> | null;
-  return Object.entries(match).every(([k, v]) => v === undefined || (typeof fields === 'object' && fields !== null && fields[k] === v));
+  if (typeof record !== 'object' || record === null) return false;
+  const fields = record as Record<string, unknown>;
+  const created = typeof fields.createdAt === 'string' ? fields.createdAt : undefined;
+  return (
+    (match.tenant === undefined || fields.tenant === match.tenant) &&
+    (match.api === undefined || fields.api === match.api) &&
+    (match.createdFrom === undefined || (created !== undefined && created >= match.createdFrom)) &&
+    (match.createdBefore === undefined || (created !== undefined && created < match.createdBefore))
+  );
 }
 
 /** Record kinds: also what keeps them inside the data dir. */

@@ -150,6 +150,26 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect(await ids({ limit: 1, order: 'asc', after: 'r-a', where: odd })).toEqual(['r-c']);
     });
 
+    it('lists records matching tenant, api and a createdAt range', async () => {
+      const owners = [
+        ['m-1', { tenant: 'a', api: 'project', createdAt: '2026-01-01T00:00:00.000Z' }],
+        ['m-2', { tenant: 'b', api: 'project', createdAt: '2026-01-02T00:00:00.000Z' }],
+        ['m-3', { tenant: 'a', api: 'v1', createdAt: '2026-01-03T00:00:00.000Z' }],
+        ['m-4', { tenant: 'a', api: 'project', createdAt: '2026-01-04T00:00:00.000Z' }],
+      ] as const;
+      for (const [id, owner] of owners) {
+        await store.putInput(id, chatLines(1), 10);
+        await store.putRecord(id, 'owner', owner);
+      }
+      const ids = async (match: Parameters<BatchStore['listRecords']>[1]['match']) => (await store.listRecords('owner', { limit: 10, order: 'desc', match })).map((r) => r.batchId);
+      expect(await ids({ tenant: 'a' })).toEqual(['m-4', 'm-3', 'm-1']);
+      expect(await ids({ tenant: 'a', api: 'project' })).toEqual(['m-4', 'm-1']);
+      expect(await ids({ tenant: 'a', createdFrom: '2026-01-03T00:00:00.000Z' })).toEqual(['m-4', 'm-3']);
+      expect(await ids({ tenant: 'a', createdBefore: '2026-01-03T00:00:00.000Z' })).toEqual(['m-1']);
+      expect(await ids({ tenant: 'a', createdFrom: '2026-01-02T00:00:00.000Z', createdBefore: '2026-01-04T00:00:00.000Z' })).toEqual(['m-3']);
+      expect(await ids({ tenant: 'c' })).toEqual([]);
+    });
+
     it('survives concurrent appends without losing a result', async () => {
       await store.putInput('batch5', chatLines(200), 200);
       await Promise.all(chatLines(200).map((l) => store.appendResult('batch5', 0, success(l.custom_id))));

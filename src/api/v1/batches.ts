@@ -188,7 +188,7 @@ export function batchesRouter(service: V1Service): Router {
   router.get('/batches', async (req, res) => {
     const { after, limit } = parseOr400(ListV1BatchesQuerySchema, req.query);
     const tenant = tenantOf(res).id;
-    const rows = await store.listRecords(OWNER_RECORD, { after, limit: limit + 1, order: 'desc', match: { tenant }, where: ownedBy(tenant, 'v1') });
+    const rows = await store.listRecords(OWNER_RECORD, { after, limit: limit + 1, order: 'desc', match: { tenant, api: 'v1' }, where: ownedBy(tenant, 'v1') });
     const data = await Promise.all(rows.slice(0, limit).map(async (r) => service.batch(await service.requireRecord(tenant, r.batchId))));
     res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit });
   });

@@ -11,8 +11,6 @@ import { ResultBatcher } from './resultBatcher';
 const INSERT_BYTES = 4 * 1024 * 1024;
 /** Rows fetched per query when streaming results. */
 const STREAM_PAGE = 2000;
-/** Record fields that `RecordQuery.match` may filter on: each has an index (see migrations.ts). */
-const MATCH_FIELDS = new Set(['tenant']);
 
 interface ManifestRow {
   batch_id: string;
@@ -177,11 +175,18 @@ export class PostgresBatchStore implements BatchStore {
     checkKind(kind);
     const params: unknown[] = [kind];
     const conditions = ['kind = $1'];
-    for (const [field, value] of Object.entries(query.match ?? {})) {
-      if (!MATCH_FIELDS.has(field)) throw new Error(`records cannot be matched on ${field}`);
+    // Spelled as in the index's expression (record->>'tenant'), so that the planner uses it.
+    const { tenant, api, createdFrom, createdBefore } = query.match ?? {};
+    const add = (sql: string, value: string | undefined): void => {
+      if (value === undefined) return;
       params.push(value);
-      conditions.push(`record->>'${field}' = $${params.length}`);
-    }
+      conditions.push(`${sql} $${params.length}`);
+    };
+    add(`record->>'tenant' =`, tenant);
+    add(`record->>'api' =`, api);
+    // ISO 8601 in UTC (toISOString): byte order is time order.
+    add(`(record->>'createdAt') COLLATE "C" >=`, createdFrom);
+    add(`(record->>'createdAt') COLLATE "C" <`, createdBefore);
     const op = query.order === 'asc' ? '>' : '<';
     const direction = query.order === 'asc' ? 'ASC' : 'DESC';
     const out: Array<{ batchId: string; record: unknown }> = [];
