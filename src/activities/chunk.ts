@@ -17,12 +17,15 @@ import type { LaneRegistry, Ticket } from './lanes';
 import { estimateTokens } from '../shared/tokens';
 import { callProvider } from './provider';
 import { AbortGroup } from './abortGroup';
+import { ChunkCache, isCacheHit, type CacheDeps } from './chunkCache';
 
 export interface ChunkInput {
   batchId: string;
   chunk: number;
   /** Each item's own limit: its `maxAttempts`-th transient failure makes it a `retries_exhausted` dead letter. */
   maxAttempts: number;
+  /** The batch's `cache` option (true: every line uses the response cache, false: none, absent: lines with temperature 0). */
+  cache?: boolean;
 }
 
 export interface ChunkResult {
@@ -32,6 +35,8 @@ export interface ChunkResult {
   /** Prompt and completion tokens the provider reported for this chunk's successes. */
   tokensIn: number;
   tokensOut: number;
+  /** Items answered from the response cache: no provider call, and no tokens (they cost nothing). */
+  cacheHits: number;
 }
 
 export interface ChunkDeps {
@@ -41,6 +46,8 @@ export interface ChunkDeps {
   /** Shared by every chunk in the process; bounds the requests in flight. */
   requestSlots: Sema;
   itemConcurrency: number;
+  /** The response cache; absent, every line goes to the provider. */
+  responseCache?: CacheDeps;
 }
 
 /** 429s an item may wait out inside one attempt before it counts as a transient failure. */
@@ -82,6 +89,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
     deps.store.getFailureCounts(batchId, chunk),
   ]);
   const pending = lines.filter((l) => !recorded.has(l.custom_id));
+  const cache = new ChunkCache(deps.responseCache, pending, input.cache);
   // Every lane wait listens on this activity's cancellation signal and removes its listener when done:
   // many listeners are expected here, not a leak. Requests get signals of their own (AbortGroup).
   setMaxListeners(0, ctx.cancellationSignal);
@@ -100,10 +108,18 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   // reaches the activity only through heartbeats, and a chunk whose requests all hang must still hear it.
   const beat = setInterval(() => ctx.heartbeat({ recorded: recorded.size }), 1000);
   try {
+    await Promise.all((await cache.hits(batchId, pending)).map(record));
     await runPending();
   } finally {
     clearInterval(beat);
-    await writer.close();
+    await Promise.all([writer.close(), storeAnswers()]);
+  }
+
+  /** The answers this attempt paid for go to the cache even if it ends early; a cache that cannot take them costs only future calls. */
+  async function storeAnswers(): Promise<void> {
+    await cache.flush().catch((err: unknown) => {
+      ctx.log.warn('response cache: answers not stored', { batchId, chunk, error: String(err) });
+    });
   }
 
   /** One item to a final outcome, or left pending for Temporal's next attempt. */
@@ -120,6 +136,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
         ticket = await lane.acquire(tokens, ctx.cancellationSignal);
         const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () => requests.run((signal) => callProvider(deps.openai, line, signal)));
         lane.observe(res.headers, ticket);
+        cache.remember(line, res.statusCode, res.body);
         await record({
           id: resultId(batchId, line.custom_id),
           custom_id: line.custom_id,
@@ -161,7 +178,11 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   }
 
   async function runPending(): Promise<void> {
-    await forEachLimited(pending, deps.itemConcurrency, processOne);
+    await forEachLimited(
+      pending.filter((l) => !recorded.has(l.custom_id)), // the cache hits are recorded already
+      deps.itemConcurrency,
+      processOne,
+    );
   }
 
   if (authFailure) {
@@ -186,15 +207,22 @@ interface Usage {
   output_tokens?: number;
 }
 
-/** Counts and token usage of one chunk's recorded results (chat/embeddings report prompt/completion, responses input/output). */
+/**
+ * Counts and token usage of one chunk's recorded results (chat/embeddings report prompt/completion, responses
+ * input/output). Cache hits carry the usage of the call that first paid for them: counted as hits, not tokens.
+ */
 export function summarizeChunk(chunk: number, results: BatchOutputLine[]): ChunkResult {
-  const summary: ChunkResult = { chunk, succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+  const summary: ChunkResult = { chunk, succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, cacheHits: 0 };
   for (const r of results) {
     if (!isSuccess(r)) {
       summary.failed += 1;
       continue;
     }
     summary.succeeded += 1;
+    if (isCacheHit(r)) {
+      summary.cacheHits += 1;
+      continue;
+    }
     const usage = (r.response?.body as { usage?: Usage } | null)?.usage;
     summary.tokensIn += usage?.prompt_tokens ?? usage?.input_tokens ?? 0;
     summary.tokensOut += usage?.completion_tokens ?? usage?.output_tokens ?? 0;

@@ -5,6 +5,7 @@ import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
 import { LaneRegistry } from './lanes';
 import { processChunk, summarizeChunk, type ChunkInput, type ChunkResult } from './chunk';
+import type { CacheDeps } from './chunkCache';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -19,6 +20,8 @@ export interface ActivityDeps {
      */
     laneLimits?: RateLimits;
   };
+  /** The response cache across batches and its TTL; absent, every line goes to the provider. */
+  responseCache?: CacheDeps;
   /** Told when the provider states a new limit for an (endpoint, model) (the worker shares it through Temporal). */
   onLearnedLimits?: (endpoint: string, model: string, limits: RateLimits) => void;
 }
@@ -32,18 +35,19 @@ export interface FinishBatchInput {
 }
 
 async function countStored(store: BatchStore, progress: BatchProgress, chunkCount: number) {
-  const counts = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+  const counts = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, cacheHits: 0 };
   for (let chunk = 0; chunk < chunkCount; chunk++) {
     const s = summarizeChunk(chunk, [...(await store.getChunkResults(progress.batchId, chunk)).values()]);
     counts.succeeded += s.succeeded;
     counts.failed += s.failed;
     counts.tokensIn += s.tokensIn;
     counts.tokensOut += s.tokensOut;
+    counts.cacheHits += s.cacheHits;
   }
   return { ...counts, pending: progress.total - counts.succeeded - counts.failed };
 }
 
-export function createActivities({ openai, store, config, onLearnedLimits }: ActivityDeps) {
+export function createActivities({ openai, store, config, responseCache, onLearnedLimits }: ActivityDeps) {
   // One registry per worker process: every chunk activity shares each lane's pauses and budget.
   const lanes = new LaneRegistry(config.laneLimits, onLearnedLimits);
   // Requests in flight across all chunks of this process: a chunk's last, slow items no longer leave
@@ -51,7 +55,7 @@ export function createActivities({ openai, store, config, onLearnedLimits }: Act
   const requestSlots = new Sema(config.requestConcurrency);
   return {
     async processChunk(input: ChunkInput): Promise<ChunkResult> {
-      return processChunk({ openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency }, input);
+      return processChunk({ openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency, responseCache }, input);
     },
     /**
      * Records the batch's final progress in the store, where the API reads it without Temporal.

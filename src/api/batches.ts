@@ -209,6 +209,7 @@ function neverStarted(id: string, owner: OwnerRecord): ProgressView {
     maxChunksInFlight: 0,
     tokensIn: 0,
     tokensOut: 0,
+    cacheHits: 0,
     startedAt: owner.createdAt,
     updatedAt: owner.createdAt,
     ratePerSecond: 0,
@@ -234,7 +235,7 @@ function ndjsonBatch(req: Request, tenant: Tenant): { request: CreateBatchReques
     requests: [],
     model: q.model,
     priority: q.priority,
-    options: { mode: q.mode, deadline: q.deadline, expiryPolicy: q.expiry_policy, maxAttempts: q.max_attempts, webhook: q.webhook_url ? { url: q.webhook_url } : undefined, budgetUsd: q.budget_usd, lane: q.lane },
+    options: { mode: q.mode, deadline: q.deadline, expiryPolicy: q.expiry_policy, maxAttempts: q.max_attempts, webhook: q.webhook_url ? { url: q.webhook_url } : undefined, budgetUsd: q.budget_usd, lane: q.lane, cache: q.cache },
   };
   async function* lines(): AsyncIterable<NumberedLine> {
     const accepted: NumberedLine[] = [];

@@ -22,12 +22,15 @@ export type ProgressView = BatchProgress & { providerBatches?: ProviderBatchView
 
 export async function readProgress(client: Client, store: BatchStore, id: string): Promise<ProgressView> {
   const outcome = await store.getOutcome(id);
-  if (outcome) return outcome;
+  if (outcome) return withCacheHits(outcome);
   const handle = client.workflow.getHandle(batchWorkflowId(id));
-  const progress = await handle.query(progressQuery);
+  const progress = withCacheHits(await handle.query(progressQuery));
   if (progress.mode !== 'native' || progress.status !== 'running') return progress;
-  return nativeLive(client, await handle.query(nativeProgressQuery));
+  return withCacheHits(await nativeLive(client, await handle.query(nativeProgressQuery)));
 }
+
+/** Outcomes stored, and workflows started, before the response cache existed have no cacheHits: none. */
+const withCacheHits = <P extends BatchProgress>(p: P): P => ({ ...p, cacheHits: p.cacheHits ?? 0 });
 
 async function nativeLive(client: Client, parent: NativeProgress): Promise<ProgressView> {
   const views = await Promise.all(

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { BatchModeSchema, BatchOptionsSchema, LaneNameSchema, PrioritySchema, WebhookUrlSchema } from '../shared/contracts';
 
+/** A boolean query parameter or metadata value: the strings `true` and `false` only (`1`, `yes`, `on` are refused rather than guessed). */
+export const BooleanParamSchema = z.enum(['true', 'false']).transform((v) => v === 'true');
+
 export const BATCH_STATUSES = ['running', 'paused', 'completed', 'cancelled', 'failed'] as const;
 
 /** GET /batches: newest first; `cursor` is the `next_cursor` of the page before. */
@@ -24,6 +27,8 @@ export const NdjsonBatchQuerySchema = z.strictObject({
   webhook_url: WebhookUrlSchema.optional(),
   lane: LaneNameSchema.optional(),
   budget_usd: z.coerce.number().pipe(BatchOptionsSchema.shape.budgetUsd.unwrap()).optional(),
+  /** `true` or `false`: the `cache` option (absent: lines with temperature 0 use the cache). */
+  cache: BooleanParamSchema.optional(),
 });
 
 /** GET /batches/:id/results */

@@ -73,6 +73,7 @@ export async function startBatch(client: Client, config: Config, request: Create
       lane: laneFor(request.requests, config.lanes, request.options?.lane),
       modeReason: route.reason ?? undefined,
       price,
+      cache: request.options?.cache,
     };
     await client.workflow.start('batchWorkflow', { ...common, args: [input], staticSummary });
   }

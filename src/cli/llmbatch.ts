@@ -1,6 +1,6 @@
 /**
  * `npm run llmbatch -- <command>`: the project API from a terminal, with live progress.
- *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd] [--wait]
+ *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd] [--cache true|false] [--wait]
  *   watch <id>                       live progress until the batch ends (exit 1 unless it completed)
  *   status <id>                      progress as JSON
  *   results <id> [--status failed|succeeded] [--out file]
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, progressBar, type BatchView, type CreatedBatch } from './apiClient';
 
 const USAGE = `usage: npm run llmbatch -- <command> [options]
-  submit <file.jsonl> [--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd] [--wait]
+  submit <file.jsonl> [--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd] [--cache true|false] [--wait]
   watch <id>        live progress until the batch ends
   status <id>       progress as JSON
   results <id> [--status all|succeeded|failed] [--out file]
@@ -29,6 +29,7 @@ const OPTIONS = {
   webhook: { type: 'string' },
   budget: { type: 'string' },
   lane: { type: 'string' },
+  cache: { type: 'string' },
   wait: { type: 'boolean' },
   status: { type: 'string' },
   out: { type: 'string' },
@@ -76,7 +77,7 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'submit': {
       if (!arg) throw new UsageError('submit: give the JSONL file of requests');
-      const created: CreatedBatch = await client.submitFile(arg, { mode: values.mode, priority: values.priority, model: values.model, webhook_url: values.webhook, budget_usd: values.budget, lane: values.lane });
+      const created: CreatedBatch = await client.submitFile(arg, { mode: values.mode, priority: values.priority, model: values.model, webhook_url: values.webhook, budget_usd: values.budget, lane: values.lane, cache: values.cache });
       console.log(`batch ${created.id}: ${created.total} requests, ${created.mode}${created.modeReason ? ` (${created.modeReason})` : ''}`);
       if (!values.wait) return 0;
       return (await watch(client, created.id)).status === 'completed' ? 0 : 1;

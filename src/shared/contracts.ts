@@ -146,6 +146,12 @@ export const BatchOptionsSchema = z.strictObject({
    * resume goes on past it. Needs the model's price; native batches are not paused by it.
    */
   budgetUsd: z.number().positive().max(1_000_000).optional(),
+  /**
+   * The response cache across batches (LLMBATCH_CACHE_TTL_HOURS): true, every line whose request (endpoint,
+   * model, body) was answered before is answered from the cache, at no cost, and every answer is stored;
+   * false, no line uses it. Absent: only lines with `temperature: 0`. Realtime mode only.
+   */
+  cache: z.boolean().optional(),
 });
 
 export const CreateBatchRequestSchema = z.object({
@@ -181,6 +187,8 @@ export interface BatchWorkflowInput {
   modeReason?: string;
   /** Per-million-token prices of the batch's model, for the cost in progress; absent: unknown. */
   price?: ModelPrice;
+  /** The batch's `cache` option: true, every line uses the response cache; false, none; absent, lines with temperature 0. */
+  cache?: boolean;
   /** Attempts per chunk before pending items become `retries_exhausted` dead letters. */
   maxAttempts?: number;
   /** Items per chunk (the last chunk may be smaller). */
@@ -199,6 +207,8 @@ export interface BatchCarry {
   failed: number;
   tokensIn: number;
   tokensOut: number;
+  /** Items answered from the response cache; absent in runs carried over before the cache existed. */
+  cacheHits?: number;
   paused: boolean;
   priority: number;
   maxChunksInFlight: number;
@@ -226,6 +236,8 @@ export interface BatchProgress {
   maxChunksInFlight: number;
   tokensIn: number;
   tokensOut: number;
+  /** Items answered from the response cache: no provider call, no tokens, no cost. */
+  cacheHits: number;
   startedAt: string;
   updatedAt: string;
   /** Items finished per second since the start. */

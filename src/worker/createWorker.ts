@@ -6,6 +6,7 @@ import { createNativeActivities } from '../activities/native';
 import { createWebhookActivities } from '../activities/webhook';
 import type { WebhookSettings } from '../webhooks/types';
 import type { Config } from '../config';
+import type { ResponseCache } from '../storage/cache';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
@@ -17,6 +18,8 @@ export interface WorkerDeps {
   connection: NativeConnection;
   config: Config;
   store: BatchStore;
+  /** The response cache of the same data plane as `store` (openStorage gives both). */
+  cache: ResponseCache;
   openai?: OpenAI;
   /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -58,6 +61,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
         requestConcurrency: config.worker.requestConcurrency,
         laneLimits: config.worker.laneLimits,
       },
+      responseCache: { cache: deps.cache, ttlMs: config.cache.ttlHours * 3_600_000 },
       onLearnedLimits: learned.onLearned,
     }),
     ...createNativeActivities({ openai: nativeOpenai, store }),

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const storage = await openStorageOrExit(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker({ connection, config, store: storage.store });
+  const worker = await createWorker({ connection, config, store: storage.store, cache: storage.cache });
   console.log(
     `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}` +
       (config.lanes.length ? ` and ${config.lanes.length} lane queue(s) (${config.lanes.map((l) => l.taskQueue).join(', ')})` : '') +

@@ -67,6 +67,7 @@ function initialState(input: BatchWorkflowInput): BatchCarry {
     failed: 0,
     tokensIn: 0,
     tokensOut: 0,
+    cacheHits: 0,
     paused: false,
     priority: input.priority ?? DEFAULT_PRIORITY,
     maxChunksInFlight: input.maxChunksInFlight,
@@ -133,13 +134,15 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
     inFlight.set(chunk, scope);
     const { processChunk } = chunkActivities(state.priority, input);
     void scope
-      .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts }))
+      .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts, cache: input.cache }))
       .then(
         async (r) => {
           state.succeeded += r.succeeded;
           state.failed += r.failed;
           state.tokensIn += r.tokensIn;
           state.tokensOut += r.tokensOut;
+          // Absent from the results of activities older than the cache.
+          state.cacheHits = (state.cacheHits ?? 0) + (r.cacheHits ?? 0);
           await pauseIfOverBudget();
         },
         (err: unknown) => {
@@ -171,7 +174,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   if (failure !== undefined) progress.error = failureReason(failure);
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
   const outcome = await finishBatch({ progress, chunkCount: input.chunkCount, recount: finalStatus !== 'completed', price: input.price });
-  Object.assign(state, { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut });
+  Object.assign(state, { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut, cacheHits: outcome.cacheHits });
   await notify(input, endEvent(finalStatus), eventData(outcome));
   if (failure !== undefined) throw failure;
   return outcome;

@@ -130,6 +130,8 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
       status: status(),
       total: input.total,
       ...t,
+      // Native batches do not use the response cache (README: Response cache).
+      cacheHits: 0,
       pending: Math.max(0, input.total - done),
       // In native mode these count provider batches (and realtime fallbacks) in flight and their lines.
       chunksInFlight: inFlight.length,
@@ -234,10 +236,11 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
     const m = await prepareRealtimeFallback({ batchId: input.batchId, plan: e.plan, fallbackBatchId, chunkSize: input.realtime.chunkSize });
     if (m.total > 0 && !cancelRequested) {
       e.workflowId = batchWorkflowId(fallbackBatchId);
+      // cache: false, as native mode has no cache: hits here would be missing from the parent's counts.
       const handle = await startChild<typeof batchWorkflow>('batchWorkflow', {
         ...childOptions(),
         workflowId: e.workflowId,
-        args: [{ batchId: fallbackBatchId, total: m.total, chunkCount: m.chunkCount, chunkSize: m.chunkSize, maxChunksInFlight: input.realtime.maxChunksInFlight, maxAttempts: input.realtime.maxAttempts, priority, tenant: input.tenant }],
+        args: [{ batchId: fallbackBatchId, total: m.total, chunkCount: m.chunkCount, chunkSize: m.chunkSize, maxChunksInFlight: input.realtime.maxChunksInFlight, maxAttempts: input.realtime.maxAttempts, priority, tenant: input.tenant, cache: false }],
       });
       children.set(e.plan.index, { handle, realtime: true });
       if (cancelRequested) tell(e.plan.index, 'cancel');

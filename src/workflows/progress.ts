@@ -31,6 +31,7 @@ export function buildProgress(
     maxChunksInFlight: state.maxChunksInFlight,
     tokensIn: state.tokensIn,
     tokensOut: state.tokensOut,
+    cacheHits: state.cacheHits ?? 0,
     startedAt: state.startedAt,
     updatedAt: new Date(nowMs).toISOString(),
     ratePerSecond: Math.round(ratePerSecond * 10) / 10,

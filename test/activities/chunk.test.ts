@@ -18,7 +18,7 @@ describe('processChunk activity', () => {
   it('records every item once and reports the counts', async () => {
     const { store, fake, acts } = await setup(10, ok);
     const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
-    expect(result).toEqual({ chunk: 0, succeeded: 10, failed: 0, tokensIn: 100, tokensOut: 20 });
+    expect(result).toEqual({ chunk: 0, succeeded: 10, failed: 0, tokensIn: 100, tokensOut: 20, cacheHits: 0 });
     expect(fake.calls).toHaveLength(10);
     const recorded = await store.getChunkResults('b1', 0);
     expect([...recorded.keys()].sort()).toEqual(chatLines(10).map((l) => l.custom_id).sort());
@@ -40,7 +40,7 @@ describe('processChunk activity', () => {
       JSON.stringify(body).includes('hello 2') ? { status: 400, error: 'bad body' } : ok(body),
     );
     const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
-    expect(result).toEqual({ chunk: 0, succeeded: 4, failed: 1, tokensIn: 40, tokensOut: 8 });
+    expect(result).toEqual({ chunk: 0, succeeded: 4, failed: 1, tokensIn: 40, tokensOut: 8, cacheHits: 0 });
     expect(fake.calls).toHaveLength(5);
     expect((await store.getChunkResults('b1', 0)).get('item-2')?.error).toMatchObject({ code: 'invalid_value' });
   });
@@ -82,7 +82,7 @@ describe('processChunk activity', () => {
     expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-0', 2]]));
     expect((await store.getChunkResults('b1', 0)).has('item-0')).toBe(false);
     const result = await run(42);
-    expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1, tokensIn: 20, tokensOut: 4 });
+    expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1, tokensIn: 20, tokensOut: 4, cacheHits: 0 });
     expect((await store.getChunkResults('b1', 0)).get('item-0')?.error).toEqual({ code: 'retries_exhausted', message: expect.stringContaining('boom') });
     expect(fake.calls.filter((b) => JSON.stringify(b).includes('hello 0'))).toHaveLength(3);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
+import { FileResponseCache } from '../../src/storage/fileCache';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { createWorker } from '../../src/worker/createWorker';
 
@@ -22,6 +23,6 @@ export async function testConfig(env: TestWorkflowEnvironment, providerUrl: stri
 
 export async function testWorker(env: TestWorkflowEnvironment, config: Config, workflowBundle: WorkflowBundleWithSourceMap) {
   const store = new FileBatchStore(config.dataDir);
-  const worker = await createWorker({ connection: env.nativeConnection, config, store, workflowBundle });
+  const worker = await createWorker({ connection: env.nativeConnection, config, store, cache: new FileResponseCache(config.dataDir), workflowBundle });
   return { worker, store };
 }

@@ -90,6 +90,7 @@ export const BatchProgressSchema = z
     maxChunksInFlight: z.number().int(),
     tokensIn: z.number().int(),
     tokensOut: z.number().int(),
+    cacheHits: z.number().int().meta({ description: 'Items answered from the response cache: no provider call, no tokens, no cost.' }),
     startedAt: z.string().meta({ format: 'date-time' }),
     updatedAt: z.string().meta({ format: 'date-time' }),
     ratePerSecond: z.number().meta({ description: 'Items finished per second since the start.' }),

@@ -11,6 +11,7 @@
  *   llmbatch_webhook_url  where the batch's events go (default: the tenant's webhook)
  *   llmbatch_budget_usd   realtime: pause (and send batch.paused) when the estimated cost reaches it
  *   llmbatch_lane         a named rate-limit lane of LLMBATCH_LANES to run on
+ *   llmbatch_cache        "true" | "false": the response cache (absent: lines with temperature 0 use it)
  * Every route sees the caller's tenant's batches only.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -20,6 +21,7 @@ import { batchWorkflowId, BatchModeSchema, BatchOptionsSchema, cancelSignal, Lan
 import { tenantOf } from '../auth';
 import { OWNER_RECORD, ownedBy } from '../owner';
 import { chooseMode } from '../routing';
+import { BooleanParamSchema } from '../schemas';
 import { idempotencyKeyOf } from '../validation';
 import { invalidRequest, notFound, parseOr400, V1Error } from './errors';
 import { BATCH_ID, newBatchId, UPLOADED_FILE_ID } from './ids';
@@ -52,6 +54,7 @@ export const LlmbatchMetadataSchema = z.strictObject({
   llmbatch_deadline: z.iso.datetime({ offset: true }).optional(),
   llmbatch_webhook_url: WebhookUrlSchema.optional(),
   llmbatch_lane: LaneNameSchema.optional(),
+  llmbatch_cache: BooleanParamSchema.optional(),
   llmbatch_budget_usd: z
     .string()
     .regex(/^\d+(\.\d+)?$/, 'expected a number of USD, e.g. "25" or "2.50"')
@@ -131,7 +134,7 @@ export function batchesRouter(service: V1Service): Router {
     const request: CreateBatchRequest = {
       requests: summary.representatives,
       priority: options.llmbatch_priority,
-      options: { mode: options.llmbatch_mode, deadline: options.llmbatch_deadline, webhook: webhookUrl ? { url: webhookUrl } : undefined, budgetUsd: options.llmbatch_budget_usd, lane: options.llmbatch_lane },
+      options: { mode: options.llmbatch_mode, deadline: options.llmbatch_deadline, webhook: webhookUrl ? { url: webhookUrl } : undefined, budgetUsd: options.llmbatch_budget_usd, lane: options.llmbatch_lane, cache: options.llmbatch_cache },
     };
     // The same choice startBatch makes (same inputs), made first so that a refusal creates nothing.
     const route = chooseMode(request.options?.mode, { total: summary.total, mixedModels: summary.model === null }, request.options?.deadline, config.native, now);
