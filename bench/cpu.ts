@@ -38,6 +38,28 @@ function groupSeconds(groups: number[]): Map<number, number> {
 }
 
 /**
+ * CPU seconds used so far by the PostgreSQL backends serving database `name` (their command line reads
+ * "postgres: <user> <database> <client> <state>"). The server's shared processes (WAL writer,
+ * checkpointer) and backends that exited during the interval are not counted.
+ */
+function databaseSeconds(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${name} `)) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / TICKS;
+    } catch {
+      continue; // exited meanwhile, or not ours to read
+    }
+  }
+  return total;
+}
+
+/**
  * CPU seconds of a process's main thread. For Node that is the event loop: JS runs only there,
  * so a main thread near 100% busy caps the process however many cores are free.
  */
@@ -68,10 +90,14 @@ export interface CpuSample {
   wallSeconds: number;
 }
 
-/** Starts a measurement; the returned function ends it. */
-export function cpuMeter(groups: Record<string, number | undefined>): () => CpuSample {
+/**
+ * Starts a measurement; the returned function ends it. With `database`, the PostgreSQL backends
+ * serving that database are measured too, as "postgres".
+ */
+export function cpuMeter(groups: Record<string, number | undefined>, database?: string): () => CpuSample {
   const named = Object.entries(groups).filter((e): e is [string, number] => e[1] !== undefined);
   const before = groupSeconds(named.map(([, g]) => g));
+  const dbBefore = database === undefined ? 0 : databaseSeconds(database);
   const withSelf: [string, number][] = [['bench', process.pid], ...named];
   const mainBefore = withSelf.map(([, pid]) => mainThreadSeconds(pid));
   const self = process.cpuUsage();
@@ -83,6 +109,7 @@ export function cpuMeter(groups: Record<string, number | undefined>): () => CpuS
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     const byName: Record<string, number> = { bench: (selfDelta.user + selfDelta.system) / 1e6 };
     for (const [name, g] of named) byName[name] = (after.get(g) ?? 0) - (before.get(g) ?? 0);
+    if (database !== undefined) byName.postgres = databaseSeconds(database) - dbBefore;
     const mainThread = Object.fromEntries(withSelf.map(([name, pid], i) => [name, mainThreadSeconds(pid) - (mainBefore[i] ?? NaN)]));
     return { byName, mainThread, coresBusy: (machineBusySeconds() - busy) / wall, wallSeconds: wall };
   };

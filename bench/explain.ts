@@ -14,13 +14,14 @@ export function verdict(s: ThroughputResult): string {
   return `**Missed by ${(s.target - s.ratio).toFixed(2)}×**: the target needs ${int(needed)} req/s, llmbatch reached ${int(s.llm.rps)} req/s, ${pct(1 - s.llm.rps / needed)} short. The measured reasons follow.`;
 }
 
-const ORDER = ['bench', 'provider', 'temporal', 'worker', 'api'];
-const LABEL: Record<string, string> = {
+const ORDER = ['bench', 'provider', 'temporal', 'worker', 'api', 'postgres'];
+export const LABEL: Record<string, string> = {
   bench: 'bench process',
   provider: 'simulator',
   temporal: 'Temporal dev server',
   worker: 'llmbatch worker',
   api: 'llmbatch API',
+  postgres: "PostgreSQL (the stack's database's backends)",
 };
 
 /** Cores used by processes that are not the bench's: a sign the figures are disturbed. */
@@ -32,13 +33,13 @@ export function cpuSection(s: ThroughputResult): string {
   const sum = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
   // Share of the run a Node process's main thread was busy; Temporal is a Go server, so not shown.
   const loopBusy = (c: CpuSample, k: string): number => (c.mainThread[k] ?? NaN) / c.wallSeconds;
-  const el = (c: CpuSample, k: string): string => (k === 'temporal' ? '–' : pct(loopBusy(c, k)));
+  const el = (c: CpuSample, k: string): string => (k === 'temporal' || k === 'postgres' ? '–' : pct(loopBusy(c, k)));
   const [loop, llm] = [s.loop.cpu.byName, s.llm.cpu.byName];
   const row = (k: string): string[] => [LABEL[k] ?? k, ...[s.loop.cpu, s.llm.cpu].flatMap((c) => [(c.byName[k] ?? 0).toFixed(1), perReq(c.byName[k] ?? 0), el(c, k)])];
   const table = md(
     ['process', 'loop run: CPU s', 'CPU ms / req', 'event loop busy', 'llmbatch run: CPU s', 'CPU ms / req', 'event loop busy'],
     [
-      ...ORDER.map(row),
+      ...ORDER.filter((k) => k in loop || k in llm).map(row),
       ['**total**', sum(loop).toFixed(1), `**${perReq(sum(loop))}**`, '', sum(llm).toFixed(1), `**${perReq(sum(llm))}**`, ''],
       ['cores busy (whole machine)', `${s.loop.cpu.coresBusy.toFixed(2)} of ${cores}`, '', '', `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores}`, '', ''],
       ["of which other processes (not the bench's)", `${others(s.loop.cpu).toFixed(2)} cores`, '', '', `${others(s.llm.cpu).toFixed(2)} cores`, '', ''],
@@ -54,7 +55,7 @@ export function cpuSection(s: ThroughputResult): string {
       `Main-thread CPU per request was ${perReq(loopMain)} ms in the loop and ${perReq(workerMain)} ms in the worker, which predicts a ratio of about ${(loopMain / workerMain).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×): ` +
       `the worker's extra ${perReq(workerMain - loopMain)} ms per request is what it does around each provider call that the loop does not.`;
   } else if (machineBound) {
-    const engine = ['temporal', 'worker', 'api', 'bench'].map((k) => [k, llm[k] ?? 0] as const).sort((a, b) => b[1] - a[1]);
+    const engine = ['temporal', 'worker', 'api', 'postgres', 'bench'].filter((k) => k in llm).map((k) => [k, llm[k] ?? 0] as const).sort((a, b) => b[1] - a[1]);
     text =
       `Both runs kept the machine's ${cores} cores busy, so throughput is bounded by CPU per request: the loop's ${perReq(sum(loop))} CPU ms per request against llmbatch's ${perReq(sum(llm))} predicts a ratio of about ${(sum(loop) / sum(llm)).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×). ` +
       `Besides the simulator, llmbatch's CPU went to ${engine.map(([k, v]) => `${LABEL[k] ?? k} ${perReq(v)} ms`).join(', ')} per request.`;
@@ -100,12 +101,12 @@ export function phaseSection(s: ThroughputResult): string {
   ].join('\n');
 }
 
-export function smallSection(s: SmallResult): string {
+export function smallSection(s: SmallResult, on = ''): string {
   const entries = Object.entries(s.breakdown);
   const largest = entries.filter(([k]) => !k.startsWith('…')).sort((a, b) => b[1] - a[1]).slice(0, 3);
   const miss = s.pass ? '' : ` **Missed by ${ms(s.llm.medianMs - s.target)}** (median ${ms(s.llm.medianMs)} against ${s.target} ms).`;
   return [
-    '## Scenario 3: small-batch latency',
+    `## Scenario 3: small-batch latency${on}`,
     '',
     `- ${s.runs} runs of a ${s.size}-item batch, zero-latency simulator, polling \`GET /batches/:id\` every ${s.pollMs} ms. Timed from sending the POST to having read all ${s.size} results (verified).`,
     `- Loop (${s.size} lanes): median ${ms(s.loop.medianMs)}, p90 ${ms(s.loop.p90Ms)}.`,

@@ -1,3 +1,6 @@
+import { DEFAULT_PG_URL } from './postgres';
+import type { StoreKind } from './stack';
+
 /**
  * Bench settings from flags (`--n1 20000` or `--n1=20000`) or env (`BENCH_N1=20000`); flags win.
  * Defaults are sized so the whole run takes a few minutes on a 2-core machine.
@@ -35,6 +38,20 @@ export interface BenchOptions {
   rlRpm: number;
   rlBackgroundRpm: number;
   rlSeconds: number;
+  /**
+   * Data planes that scenarios 1, 2, 3, 5 and 6 run on, each on stacks of its own: `files` (the embedded
+   * store) and `postgres` (a fresh database per stack on `pgUrl`'s server), comma-separated. Scenario 4
+   * runs on the first.
+   */
+  stores: string;
+  /** The PostgreSQL server the bench creates its databases on (its admin database's URL). */
+  pgUrl: string;
+  /** Scenario 5: lines of the NDJSON POST, then as many results downloaded; 0 skips it. */
+  ingestLines: number;
+  /** Scenario 6: batches put in the store before timing POSTs again; 0 skips it. */
+  earlierBatches: number;
+  /** Scenario 6: timed POSTs of a small batch on each side (few earlier batches, then many). */
+  postRuns: number;
   /** Where the report goes; empty string: stdout only. */
   out: string;
   keepData: boolean;
@@ -62,6 +79,11 @@ const DEFAULTS: BenchOptions = {
   rlRpm: 3000,
   rlBackgroundRpm: 1500,
   rlSeconds: 45,
+  stores: 'files,postgres',
+  pgUrl: DEFAULT_PG_URL,
+  ingestLines: 1_000_000,
+  earlierBatches: 10_000,
+  postRuns: 20,
   out: 'docs/benchmarks.md',
   keepData: false,
   quick: false,
@@ -85,6 +107,9 @@ const QUICK: Partial<BenchOptions> = {
   rlRpm: 12_000,
   rlBackgroundRpm: 6000,
   rlSeconds: 2,
+  ingestLines: 2000,
+  earlierBatches: 20,
+  postRuns: 3,
   out: '',
 };
 
@@ -126,5 +151,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   const o = opts as unknown as BenchOptions;
   if (o.n1 < 1 || o.n2 < 1 || o.smallSize < 1 || o.repeats < 1) throw new Error('request counts must be at least 1');
   if (o.rlBackgroundRpm >= o.rlRpm || o.rlSeconds < 1) throw new Error('rl-background-rpm must be below rl-rpm, and rl-seconds at least 1');
+  storesOf(o);
+  if (o.ingestLines > 1_000_000) throw new Error('ingest-lines: at most 1000000 (the API\'s items-per-batch limit)');
+  if (o.earlierBatches > 0 && o.postRuns < 1) throw new Error('post-runs: at least 1');
   return o;
+}
+
+/** The stores to run on, in order, without repeats. */
+export function storesOf(o: BenchOptions): StoreKind[] {
+  const list = o.stores.split(',').map((x) => x.trim()).filter(Boolean);
+  const bad = list.filter((x) => x !== 'files' && x !== 'postgres');
+  if (bad.length > 0 || list.length === 0) throw new Error(`stores: a comma-separated list of files and postgres, got ${JSON.stringify(o.stores)}`);
+  return [...new Set(list)] as StoreKind[];
 }

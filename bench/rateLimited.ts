@@ -11,7 +11,7 @@ import { makeReviewRequests } from '../examples/reviews';
 import type { BatchLine } from '../src/shared/contracts';
 import { runPaced } from './paced';
 import { chatCounts, sampleRate, type RateFigures } from './rateSampler';
-import { runBatch, simConfigure, simReset, withStack, type BenchStack, type EngineSettings } from './stack';
+import { runBatch, simConfigure, simReset, withStack, type BenchStack, type EngineSettings, type StoreKind } from './stack';
 
 export type Window = 'empty' | 'busy';
 export type LimitSource = 'configured' | 'learned';
@@ -34,6 +34,8 @@ export interface RateCaseResult extends RateCase {
 }
 
 export interface RateLimitedResult {
+  /** The data plane of its stacks (the first of the bench's stores). */
+  store: StoreKind;
   rpm: number;
   backgroundRpm: number;
   seconds: number;
@@ -125,5 +127,5 @@ export async function rateLimited(base: EngineSettings, r: RateSettings, say: (m
       for (const window of plan.windows) record(await measure(s, r, { window, limit: plan.limit, workers: plan.workers }));
     });
   }
-  return { rpm: r.rpm, backgroundRpm: r.backgroundRpm, seconds: r.seconds, quick: r.quick, runs, target: TARGET };
+  return { store: base.store ?? 'files', rpm: r.rpm, backgroundRpm: r.backgroundRpm, seconds: r.seconds, quick: r.quick, runs, target: TARGET };
 }

@@ -47,5 +47,5 @@ export async function smallBatches(s: BenchStack, o: BenchOptions, concurrency: 
   const target = 300;
   const llm = { medianMs: median(llmMs), p90Ms: percentile(llmMs, 90) };
   say(`small batches: loop median ${median(loopMs).toFixed(1)} ms, llmbatch median ${llm.medianMs.toFixed(0)} ms, p90 ${llm.p90Ms.toFixed(0)} ms`);
-  return { runs: o.smallRuns, size: o.smallSize, pollMs: o.smallPollMs, loop: { medianMs: median(loopMs), p90Ms: percentile(loopMs, 90) }, llm, breakdown, target, pass: llm.medianMs <= target };
+  return { store: s.store, runs: o.smallRuns, size: o.smallSize, pollMs: o.smallPollMs, loop: { medianMs: median(loopMs), p90Ms: percentile(loopMs, 90) }, llm, breakdown, target, pass: llm.medianMs <= target };
 }

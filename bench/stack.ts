@@ -11,6 +11,11 @@ import { ManagedChild, tsEntry } from '../src/cli/processes';
 import { startStack, type Stack } from '../src/cli/stack';
 import { loadConfig } from '../src/config';
 import type { BatchLine, BatchOutputLine } from '../src/shared/contracts';
+import { createBenchDatabase, DEFAULT_PG_URL, dropAll, type BenchDatabase } from './postgres';
+
+/** The data plane a stack runs on: files under its data dir, or a fresh PostgreSQL database (DATABASE_URL). */
+export type StoreKind = 'files' | 'postgres';
+export const STORE_LABEL: Record<StoreKind, string> = { files: 'file store', postgres: 'PostgreSQL' };
 
 export interface EngineSettings {
   chunkSize: number;
@@ -24,6 +29,10 @@ export interface EngineSettings {
   engineEnv?: Record<string, string>;
   /** Worker processes; startStack starts one, the rest are started here. Default 1. */
   workers?: number;
+  /** Default files. PostgreSQL: a fresh database on `pgUrl`'s server for this stack, dropped after. */
+  store?: StoreKind;
+  /** The PostgreSQL server (its admin database's URL) the stack's database is created on. */
+  pgUrl?: string;
 }
 
 export interface BenchStack {
@@ -32,6 +41,14 @@ export interface BenchStack {
   /** Origin of the simulator (no /v1), for /_sim control calls. */
   simOrigin: string;
   dataDir: string;
+  store: StoreKind;
+  /** The stack's own database (PostgreSQL stacks only). */
+  database?: BenchDatabase;
+}
+
+/** Process ids of the stack's children by name (api, worker, provider, temporal, worker-2, ...). */
+export function childPids(s: BenchStack): Record<string, number | undefined> {
+  return Object.fromEntries(s.stack.children.map((c) => [c.spec.name, c.process.pid]));
 }
 
 /** Stacks still running, so a signal or a crash can stop them (see stopAll). */
@@ -42,6 +59,7 @@ export async function stopAll(): Promise<void> {
     live.delete(s);
     await s.stop();
   }
+  await dropAll();
 }
 
 async function freePort(): Promise<number> {
@@ -75,6 +93,17 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
 class PortTaken extends Error {}
 
 async function withStackOnce<T>(settings: EngineSettings, keepData: boolean, body: (s: BenchStack) => Promise<T>): Promise<T> {
+  const store = settings.store ?? 'files';
+  const database = store === 'postgres' ? await createBenchDatabase(settings.pgUrl ?? DEFAULT_PG_URL) : undefined;
+  try {
+    return await withStackOn(settings, keepData, store, database, body);
+  } finally {
+    if (database && !keepData) await database.drop();
+    else if (database) console.error(`bench: database ${database.name} kept (${database.url})`);
+  }
+}
+
+async function withStackOn<T>(settings: EngineSettings, keepData: boolean, store: StoreKind, database: BenchDatabase | undefined, body: (s: BenchStack) => Promise<T>): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), 'llmbatch-bench-'));
   const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
   // Inherited LLMBATCH_* / OPENAI_* / SIM_* settings would skew the comparison (or reach a real,
@@ -83,6 +112,8 @@ async function withStackOnce<T>(settings: EngineSettings, keepData: boolean, bod
   const env: Record<string, string | undefined> = {
     ...Object.fromEntries(inherited.map((k) => [k, undefined])),
     LLMBATCH_DATA_DIR: dataDir,
+    // The data plane: PostgreSQL when set (the API and every worker read it), else files under the data dir.
+    DATABASE_URL: database?.url,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
     TEMPORAL_UI_PORT: String(ui),
     PROVIDER_PORT: String(provider),
@@ -115,7 +146,7 @@ async function withStackOnce<T>(settings: EngineSettings, keepData: boolean, bod
     live.add(stack);
     try {
       await addWorkers(stack, (settings.workers ?? 1) - 1);
-      const result = await body({ stack, api: stack.urls.api, simOrigin: `http://127.0.0.1:${provider}`, dataDir });
+      const result = await body({ stack, api: stack.urls.api, simOrigin: `http://127.0.0.1:${provider}`, dataDir, store, database });
       ok = true;
       return result;
     } finally {
