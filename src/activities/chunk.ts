@@ -26,6 +26,8 @@ export interface ChunkInput {
   maxAttempts: number;
   /** The batch's `cache` option (true: every line uses the response cache, false: none, absent: lines with temperature 0). */
   cache?: boolean;
+  /** The batch's tenant: response cache entries are the tenant's own. */
+  tenant?: string;
 }
 
 export interface ChunkResult {
@@ -89,7 +91,7 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
     deps.store.getFailureCounts(batchId, chunk),
   ]);
   const pending = lines.filter((l) => !recorded.has(l.custom_id));
-  const cache = new ChunkCache(deps.responseCache, pending, input.cache);
+  const cache = new ChunkCache(deps.responseCache, pending, input.cache, input.tenant);
   // Every lane wait listens on this activity's cancellation signal and removes its listener when done:
   // many listeners are expected here, not a leak. Requests get signals of their own (AbortGroup).
   setMaxListeners(0, ctx.cancellationSignal);

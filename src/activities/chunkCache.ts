@@ -41,9 +41,10 @@ export class ChunkCache {
     private readonly deps: CacheDeps | undefined,
     lines: readonly BatchLine[],
     option: boolean | undefined,
+    tenant: string | undefined,
   ) {
     if (!deps) return;
-    for (const line of lines) if (isCacheable(line, option)) this.keys.set(line.custom_id, responseCacheKey(line));
+    for (const line of lines) if (isCacheable(line, option)) this.keys.set(line.custom_id, responseCacheKey(tenant, line));
   }
 
   /** The results the cache holds for these lines, in one lookup; lines that may not use the cache are not looked up. */

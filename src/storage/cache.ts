@@ -36,12 +36,13 @@ function sortKeys(value: unknown): unknown {
 }
 
 /**
- * SHA-256 of the endpoint, the model and the canonical body. The model is in the body too; it is named
- * on its own so that the key says what it covers even if bodies someday stop carrying it.
+ * SHA-256 of the tenant, the endpoint, the model and the canonical body. The tenant scopes entries: a hit
+ * must not tell one tenant that another sent the same prompt. The model is in the body too; it is named on
+ * its own so that the key says what it covers even if bodies someday stop carrying it.
  */
-export function responseCacheKey(line: Pick<BatchLine, 'url' | 'body'>): string {
+export function responseCacheKey(tenant: string | undefined, line: Pick<BatchLine, 'url' | 'body'>): string {
   return createHash('sha256')
-    .update(canonicalJson([line.url, line.body.model ?? null, line.body]))
+    .update(canonicalJson([tenant ?? null, line.url, line.body.model ?? null, line.body]))
     .digest('hex');
 }
 

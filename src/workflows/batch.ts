@@ -134,7 +134,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
     inFlight.set(chunk, scope);
     const { processChunk } = chunkActivities(state.priority, input);
     void scope
-      .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts, cache: input.cache }))
+      .run(() => processChunk({ batchId: input.batchId, chunk, maxAttempts, cache: input.cache, tenant: input.tenant }))
       .then(
         async (r) => {
           state.succeeded += r.succeeded;

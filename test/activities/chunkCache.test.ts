@@ -48,9 +48,9 @@ async function setup(answer: (body: Record<string, unknown>, call: number) => Fa
   const fake = fakeOpenAI(answer);
   const acts = createActivities({ openai: fake.client, store, config: { itemConcurrency: 4, requestConcurrency: 64 }, responseCache: { cache, ttlMs: 24 * HOUR } });
   /** Puts `lines` in as batch `batchId` and runs its one chunk. */
-  const run = async (batchId: string, lines: BatchLine[], cacheOption?: boolean) => {
+  const run = async (batchId: string, lines: BatchLine[], cacheOption?: boolean, tenant?: string) => {
     await store.putInput(batchId, lines, 100);
-    const input: ChunkInput = { batchId, chunk: 0, maxAttempts: 5, ...(cacheOption === undefined ? {} : { cache: cacheOption }) };
+    const input: ChunkInput = { batchId, chunk: 0, maxAttempts: 5, ...(cacheOption === undefined ? {} : { cache: cacheOption }), ...(tenant === undefined ? {} : { tenant }) };
     return new MockActivityEnvironment().run(acts.processChunk, input);
   };
   return { store, cache, fake, run };
@@ -82,10 +82,19 @@ describe('processChunk with the response cache', () => {
     // The 0.7 lines went to the provider both times and were neither looked up nor stored.
     expect(fake.calls.filter((b) => b.temperature === 0.7)).toHaveLength(6);
     expect(fake.calls.filter((b) => b.temperature === 0)).toHaveLength(3);
-    const warmKeys = new Set(warm.map(responseCacheKey));
+    const warmKeys = new Set(warm.map((l) => responseCacheKey(undefined, l)));
     expect(cache.lookedUp.filter((k) => warmKeys.has(k))).toEqual([]);
     expect(cache.stored.filter((k) => warmKeys.has(k))).toEqual([]);
     expect(cache.stored).toHaveLength(3);
+  });
+
+  it("keeps each tenant's entries its own: the same lines from another tenant go to the provider", async () => {
+    const { fake, run } = await setup();
+    const lines = chatLines(4, 'shared');
+    await run('a', lines, true, 'acme');
+    expect(await run('b', lines, true, 'globex')).toMatchObject({ succeeded: 4, cacheHits: 0 });
+    expect(await run('c', lines, true, 'acme')).toMatchObject({ succeeded: 4, cacheHits: 4 });
+    expect(fake.calls).toHaveLength(8);
   });
 
   it('keeps every line out of the cache when the batch says cache: false, temperature 0 included', async () => {
@@ -147,8 +156,8 @@ describe('responseCacheKey', () => {
 
   it('does not depend on key order at any level, nor on the custom_id', () => {
     const reordered = { ...line, custom_id: 'b', body: { messages: [{ name: 'n', content: 'hi', role: 'user' }], model: 'm', temperature: 0 } };
-    expect(responseCacheKey(reordered)).toBe(responseCacheKey(line));
-    expect(responseCacheKey(line)).toMatch(/^[0-9a-f]{64}$/);
+    expect(responseCacheKey('t', reordered)).toBe(responseCacheKey('t', line));
+    expect(responseCacheKey('t', line)).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('differs with the endpoint, the model, a value or the order of an array', () => {
@@ -160,7 +169,12 @@ describe('responseCacheKey', () => {
       { ...line, body: { ...line.body, messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }] } },
       { ...line, body: { ...line.body, messages: [{ role: 'user', content: 'u' }, { role: 'system', content: 's' }] } },
     ];
-    const keys = new Set([line, ...variants].map(responseCacheKey));
+    const keys = new Set([line, ...variants].map((l) => responseCacheKey('t', l)));
     expect(keys.size).toBe(variants.length + 1);
+  });
+
+  it('differs by tenant: one tenant never hits an entry another stored', () => {
+    expect(responseCacheKey('acme', line)).not.toBe(responseCacheKey('globex', line));
+    expect(responseCacheKey(undefined, line)).not.toBe(responseCacheKey('acme', line));
   });
 });
