@@ -509,7 +509,11 @@ describe('quotas', () => {
 
     expect((await req('POST', `/batches/${running}/cancel`, Q.key)).status).toBe(202);
     expect((await waitEnded(Q.key, running)).status).toBe('cancelled');
-    const again = await createBatch(Q.key, { requests: chatLines(1, 'again') });
+    // 'cancelled' shows as soon as the signal lands; the slot is free once the workflow has closed (its chunks
+    // stopped, its outcome stored), a moment later: until then a create is still 429.
+    const admitted = await until(() => req('POST', '/batches', Q.key, { json: { requests: chatLines(1, 'again') } }), (r) => r.status !== 429, 'the slot to be freed', 30_000);
+    expect(admitted.status).toBe(201);
+    const again = admitted.body.id as string;
     expect((await waitEnded(Q.key, again)).status).toBe('completed');
     expect((await small().batches.create({ input_file_id: file.id, endpoint: ENDPOINT, completion_window: '24h' })).status).toBe('in_progress');
   });

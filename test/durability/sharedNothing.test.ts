@@ -34,16 +34,23 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+/** The fields of API answers these tests read. */
+interface Answer {
+  id: string;
+  status: string;
+  error: { code: string };
+}
+
+async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Answer }> {
   const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  return { status: res.status, json: (text ? JSON.parse(text) : undefined) as Answer };
 }
 
 async function create(base: string, lines: unknown[], options: Record<string, unknown> = {}): Promise<string> {
   const { status, json } = await call(base, 'POST', '/batches', { requests: lines, options });
   if (status !== 201 && status !== 200) throw new Error(`create: ${status} ${JSON.stringify(json)}`);
-  return json.id as string;
+  return json.id;
 }
 
 const recorded = async (batchId: string): Promise<number> => (await db.pool.query('SELECT count(*)::int AS n FROM results WHERE batch_id = $1', [batchId])).rows[0].n;
@@ -62,8 +69,8 @@ async function expectEveryIdOnce(batchId: string, ids: string[]): Promise<void> 
   expect(got.filter((r) => !isSuccess(r))).toEqual([]);
 }
 
-async function waitEnded(batchId: string, timeoutMs: number): Promise<any> {
-  let last: any;
+async function waitEnded(batchId: string, timeoutMs: number): Promise<Answer | undefined> {
+  let last: Answer | undefined;
   await h.waitFor(`batch ${batchId} to end`, async () => {
     last = (await call(api, 'GET', `/batches/${batchId}`)).json;
     return ['completed', 'failed', 'cancelled'].includes(last?.status);
