@@ -20,7 +20,7 @@ import { FileBatchStore } from '../src/storage/fileStore';
 import { PostgresBatchStore } from '../src/storage/postgres/batchStore';
 import { PostgresSlotStore } from '../src/storage/postgres/slots';
 import type { BatchStore } from '../src/storage/types';
-import { cpuMeter, type CpuSample } from './cpu';
+import { cpuMeter, waitQuiet, type CpuSample } from './cpu';
 import { downloadProblem, downloadResults } from './download';
 import type { BenchOptions } from './options';
 import { sampleRss, type RssFigures } from './rss';
@@ -99,7 +99,8 @@ async function timedList(api: string): Promise<number> {
 }
 
 /** `runs` small batches, one at a time (each run to its end and its results checked), and a listing after each. */
-async function postSide(s: BenchStack, o: BenchOptions, lines: BatchLine[]): Promise<PostSide> {
+async function postSide(s: BenchStack, o: BenchOptions, lines: BatchLine[], say: (m: string) => void): Promise<PostSide> {
+  await waitQuiet(o.quietWaitS * 1000, say);
   const side: PostSide = { earlierBatches: await countBatches(s), postMs: [], listMs: [] };
   for (let i = 0; i < o.postRuns; i++) {
     side.postMs.push((await runBatch(s.api, lines, o.smallPollMs)).postMs);
@@ -172,14 +173,14 @@ async function putEarlierBatches(s: BenchStack, n: number, say: (m: string) => v
 export async function postLatency(s: BenchStack, o: BenchOptions, say: (m: string) => void): Promise<PostLatencyResult> {
   const lines = makeReviewRequests(o.smallSize, 12);
   say(`scenario 6 (${s.store}): ${o.postRuns} POSTs of a ${o.smallSize}-item batch, each run to its end`);
-  const before = await postSide(s, o, lines);
+  const before = await postSide(s, o, lines, say);
   say(`scenario 6 (${s.store}): putting ${o.earlierBatches} ended batches into the store`);
   const fillMs = await putEarlierBatches(s, o.earlierBatches, say);
-  const after = await postSide(s, o, lines);
+  const after = await postSide(s, o, lines, say);
   const ratio = percentile(after.postMs, 50) / percentile(before.postMs, 50);
   say(
     `scenario 6 (${s.store}): POST median ${percentile(before.postMs, 50).toFixed(1)} ms with ${before.earlierBatches} earlier batches, ` +
-      `${percentile(after.postMs, 50).toFixed(1)} ms with ${after.earlierBatches} (${ratio.toFixed(2)}×)`,
+      `${percentile(after.postMs, 50).toFixed(1)} ms with ${after.earlierBatches} (${ratio.toFixed(2)}×); each POST in ms, before: ${before.postMs.map((x) => x.toFixed(0)).join(' ')}; after: ${after.postMs.map((x) => x.toFixed(0)).join(' ')}`,
   );
   return { store: s.store, size: o.smallSize, before, after, fill: { batches: o.earlierBatches, ms: fillMs }, ratio };
 }
@@ -290,6 +291,7 @@ export async function ingestAndDownload(s: BenchStack, o: BenchOptions, say: (m:
   const pids = childPids(s);
   const watched = { api: pids.api, worker: pids.worker };
   const groups = { api: pids.api, worker: pids.worker, temporal: pids.temporal };
+  await waitQuiet(o.quietWaitS * 1000, say);
   let rss = sampleRss(watched);
   let cpu = cpuMeter(groups, s.database?.name);
   const t0 = performance.now();
@@ -306,13 +308,14 @@ export async function ingestAndDownload(s: BenchStack, o: BenchOptions, say: (m:
   const f0 = performance.now();
   const how = await fillResults(s, created.id, n, template);
   const fill = { ms: performance.now() - f0, how, fromRun };
+  await waitQuiet(o.quietWaitS * 1000, say);
   rss = sampleRss(watched);
   cpu = cpuMeter(groups, s.database?.name);
   const d = await downloadResults(s.api, created.id, n, ingestIndex);
   const download = { ms: d.ms, lps: n / (d.ms / 1000), bytes: d.bytes, rss: rss(), cpu: cpu() };
   const problem = downloadProblem(d, n);
   if (problem) throw new Error(`scenario 5 (${s.store}) download: ${problem}`);
-  say(`scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB`);
+  say(`scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`);
   const apiHighWaterMb = download.rss.highWaterMb.api ?? NaN;
   return { store: s.store, lines: n, bytes: body.bytes, ingest, fill, download, apiHighWaterMb };
 }

@@ -83,7 +83,7 @@ const DEFAULTS: BenchOptions = {
   pgUrl: DEFAULT_PG_URL,
   ingestLines: 1_000_000,
   earlierBatches: 10_000,
-  postRuns: 20,
+  postRuns: 30,
   out: 'docs/benchmarks.md',
   keepData: false,
   quick: false,
