@@ -2,8 +2,8 @@
  * The data plane under load, on one stack (file store or PostgreSQL):
  *   6. POST latency with many earlier batches: small batches POSTed on a store holding only the
  *      bench's few earlier batches, then again after `earlierBatches` ended batches were put in it
- *   5. ingest and download: an NDJSON POST of `ingestLines` lines, then the download of as many
- *      results (written straight into the store: running a million items is bench:large's job)
+ *   5. ingest and download: the download of `ingestLines` results (of a batch the bench writes straight
+ *      into the store: running a million items is bench:large's job), then an NDJSON POST of as many lines
  * with the API's resident memory sampled throughout.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { makeReviewRequests } from '../examples/reviews';
 import { OWNER_RECORD, type OwnerRecord } from '../src/api/owner';
+import { loadConfig } from '../src/config';
 import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchProgress } from '../src/shared/contracts';
 import { FileBatchStore } from '../src/storage/fileStore';
 import { PostgresBatchStore } from '../src/storage/postgres/batchStore';
@@ -55,8 +56,8 @@ export interface IngestResult {
   lines: number;
   bytes: number;
   ingest: { ms: number; lps: number; rss: RssFigures; cpu: CpuSample };
-  /** How the results to download were made, and how long that took (not timed as the download). */
-  fill: { ms: number; how: string; fromRun: number };
+  /** How the batch to download was made, and how long that took (not timed as the download). */
+  fill: { ms: number; how: string };
   download: { ms: number; lps: number; bytes: number; rss: RssFigures; cpu: CpuSample };
   /** The API's VmHWM at the end: its peak resident memory since the stack started. */
   apiHighWaterMb: number;
@@ -185,19 +186,30 @@ export async function postLatency(s: BenchStack, o: BenchOptions, say: (m: strin
   return { store: s.store, size: o.smallSize, before, after, fill: { batches: o.earlierBatches, ms: fillMs }, ratio };
 }
 
-/** Review requests as NDJSON, short enough that a million fit the default 200 MiB upload limit (no system prompt). */
+const SLICE = 10_000;
+
+/** Review requests short enough that a million fit the default 200 MiB upload limit as NDJSON (no system prompt), in slices. */
+function* ndjsonSlices(n: number): Generator<BatchLine[]> {
+  for (let start = 0; start < n; start += SLICE) {
+    yield makeReviewRequests(Math.min(SLICE, n - start), 1000 + start).map((l, i) => ({
+      custom_id: ingestId(start + i),
+      method: l.method,
+      url: l.url,
+      body: { model: l.body.model, max_tokens: 5, messages: (l.body.messages as unknown[]).slice(1) },
+    }));
+  }
+}
+
+function* ndjsonLines(n: number): Generator<BatchLine> {
+  for (const slice of ndjsonSlices(n)) yield* slice;
+}
+
+/** The NDJSON body, in the bench's memory before the POST so that making it costs nothing during it. */
 function ndjson(n: number): { chunks: Buffer[]; bytes: number } {
   const chunks: Buffer[] = [];
   let bytes = 0;
-  const slice = 10_000;
-  for (let start = 0; start < n; start += slice) {
-    const text = makeReviewRequests(Math.min(slice, n - start), 1000 + start)
-      .map((l, i) => {
-        const messages = (l.body.messages as unknown[]).slice(1);
-        return `${JSON.stringify({ custom_id: ingestId(start + i), method: l.method, url: l.url, body: { model: l.body.model, max_tokens: 5, messages } })}\n`;
-      })
-      .join('');
-    const buf = Buffer.from(text);
+  for (const slice of ndjsonSlices(n)) {
+    const buf = Buffer.from(slice.map((l) => `${JSON.stringify(l)}\n`).join(''));
     chunks.push(buf);
     bytes += buf.length;
   }
@@ -245,15 +257,14 @@ async function resultTemplate(s: BenchStack, o: BenchOptions): Promise<BatchOutp
 }
 
 /**
- * Results for every item of the ingested batch, written straight into the store (what the worker writes,
- * shaped like `template`): PostgreSQL by one INSERT … SELECT over generate_series, files as the chunks'
- * result files. Results the cancelled batch recorded before it stopped are kept (first write wins).
+ * Results for every item of the batch, written straight into the store (what the worker writes, shaped
+ * like `template`): PostgreSQL by one INSERT … SELECT over generate_series, files as the chunks' result files.
  */
 async function fillResults(s: BenchStack, batchId: string, n: number, template: BatchOutputLine): Promise<string> {
   const manifest = await storeOf(s).getManifest(batchId);
-  if (!manifest) throw new Error(`ingested batch ${batchId} has no manifest`);
+  if (!manifest) throw new Error(`batch ${batchId} has no manifest`);
   const size = manifest.chunkSize;
-  if (manifest.chunkCount !== Math.ceil(n / size)) throw new Error(`ingested batch: ${manifest.chunkCount} chunks, expected ${Math.ceil(n / size)} of ${size}`);
+  if (manifest.chunkCount !== Math.ceil(n / size)) throw new Error(`batch ${batchId}: ${manifest.chunkCount} chunks, expected ${Math.ceil(n / size)} of ${size}`);
   const marked = JSON.stringify({ ...template, id: '@@ID@@', custom_id: '@@CID@@' });
   if (s.database) {
     const format = marked.replace(/%/g, '%%').replace('@@ID@@', '%1$s').replace('@@CID@@', '%2$s');
@@ -282,41 +293,59 @@ async function fillResults(s: BenchStack, batchId: string, n: number, template: 
   return `the chunks' result files appended by the bench process in the store's framing (a real simulator result line as the template, ${Buffer.byteLength(marked)} bytes)`;
 }
 
-/** Scenario 5 on this stack. */
+/**
+ * The batch to download: the same lines as the NDJSON POST, written through the store by the bench with
+ * the owner record and a completed outcome, and a result for every item (see fillResults).
+ */
+async function downloadBatch(s: BenchStack, n: number, template: BatchOutputLine): Promise<{ batchId: string; how: string }> {
+  const store = storeOf(s);
+  const batchId = `batch_${(Date.now() - 1000).toString(16).padStart(12, '0')}${randomBytes(6).toString('hex')}`;
+  await store.putInput(batchId, ndjsonLines(n), loadConfig({}).batch.chunkSize);
+  const at = new Date().toISOString();
+  const owner: OwnerRecord = { tenant: 'local', createdAt: at, api: 'project', total: n, mode: 'realtime' };
+  await store.putRecord(batchId, OWNER_RECORD, owner);
+  await store.putOutcome(batchId, { ...completedOutcome(batchId, at), total: n, succeeded: n });
+  const how = await fillResults(s, batchId, n, template);
+  return { batchId, how: `the input through \`${s.database ? 'PostgresBatchStore' : 'FileBatchStore'}.putInput\` with its owner record and outcome, then the results: ${how}` };
+}
+
+/** Scenario 5 on this stack: the download first, then the ingest, so that each phase's memory is its own. */
 export async function ingestAndDownload(s: BenchStack, o: BenchOptions, say: (m: string) => void): Promise<IngestResult> {
   const n = o.ingestLines;
   const template = await resultTemplate(s, o);
-  const body = ndjson(n);
-  say(`scenario 5 (${s.store}): NDJSON POST of ${n} lines (${(body.bytes / 2 ** 20).toFixed(0)} MiB)`);
   const pids = childPids(s);
   const watched = { api: pids.api, worker: pids.worker };
   const groups = { api: pids.api, worker: pids.worker, temporal: pids.temporal };
+
+  say(`scenario 5 (${s.store}): writing a batch of ${n} items and their results into the store`);
+  const f0 = performance.now();
+  const made = await downloadBatch(s, n, template);
+  const fill = { ms: performance.now() - f0, how: made.how };
   await waitQuiet(o.quietWaitS * 1000, say);
   let rss = sampleRss(watched);
   let cpu = cpuMeter(groups, s.database?.name);
+  const d = await downloadResults(s.api, made.batchId, n, ingestIndex);
+  const download = { ms: d.ms, lps: n / (d.ms / 1000), bytes: d.bytes, rss: rss(), cpu: cpu() };
+  const problem = downloadProblem(d, n);
+  if (problem) throw new Error(`scenario 5 (${s.store}) download: ${problem}`);
+  say(`scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`);
+
+  const body = ndjson(n);
+  say(`scenario 5 (${s.store}): NDJSON POST of ${n} lines (${(body.bytes / 2 ** 20).toFixed(0)} MiB)`);
+  await waitQuiet(o.quietWaitS * 1000, say);
+  rss = sampleRss(watched);
+  cpu = cpuMeter(groups, s.database?.name);
   const t0 = performance.now();
   const created = await postNdjson(s.api, body.chunks);
   const ingestMs = performance.now() - t0;
   const ingest = { ms: ingestMs, lps: n / (ingestMs / 1000), rss: rss(), cpu: cpu() };
   if (created.total !== n) throw new Error(`NDJSON POST: total ${created.total}, sent ${n}`);
   say(`scenario 5 (${s.store}): ingest ${ingestMs.toFixed(0)} ms, ${ingest.lps.toFixed(0)} lines/s, API RSS peak ${ingest.rss.peakMb.api?.toFixed(0)} MB`);
-  // The batch would run a million items against the simulator: cancelled at once, its results written below.
+  // The batch would run a million items against the simulator (bench:large's job): cancelled at once.
   await json(`${s.api}/batches/${created.id}/cancel`, { method: 'POST', body: '{}' });
   const status = await waitClosed(s, created.id);
-  const fromRun = await countResults(s, created.id);
-  say(`scenario 5 (${s.store}): batch ${status} with ${fromRun} results of its own; writing results for every item`);
-  const f0 = performance.now();
-  const how = await fillResults(s, created.id, n, template);
-  const fill = { ms: performance.now() - f0, how, fromRun };
-  await waitQuiet(o.quietWaitS * 1000, say);
-  rss = sampleRss(watched);
-  cpu = cpuMeter(groups, s.database?.name);
-  const d = await downloadResults(s.api, created.id, n, ingestIndex);
-  const download = { ms: d.ms, lps: n / (d.ms / 1000), bytes: d.bytes, rss: rss(), cpu: cpu() };
-  const problem = downloadProblem(d, n);
-  if (problem) throw new Error(`scenario 5 (${s.store}) download: ${problem}`);
-  say(`scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`);
-  const apiHighWaterMb = download.rss.highWaterMb.api ?? NaN;
+  say(`scenario 5 (${s.store}): the ingested batch ${status} after ${await countResults(s, created.id)} of its items ran`);
+  const apiHighWaterMb = ingest.rss.highWaterMb.api ?? NaN;
   return { store: s.store, lines: n, bytes: body.bytes, ingest, fill, download, apiHighWaterMb };
 }
 
