@@ -38,12 +38,12 @@ function groupSeconds(groups: number[]): Map<number, number> {
 }
 
 /**
- * CPU seconds used so far by the PostgreSQL backends serving database `name` (their command line reads
- * "postgres: <user> <database> <client> <state>"). The server's shared processes (WAL writer,
- * checkpointer) and backends that exited during the interval are not counted.
+ * CPU seconds used so far by each PostgreSQL backend serving database `name` (their command line reads
+ * "postgres: <user> <database> <client> <state>"), by pid. The server's shared processes (WAL writer,
+ * checkpointer) are not counted.
  */
-function databaseSeconds(name: string): number {
-  let total = 0;
+function databaseSeconds(name: string): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -51,11 +51,18 @@ function databaseSeconds(name: string): number {
       if (!stat.includes('(postgres)')) continue;
       if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${name} `)) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) / TICKS;
+      byPid.set(Number(entry), (Number(f[11]) + Number(f[12])) / TICKS);
     } catch {
       continue; // exited meanwhile, or not ours to read
     }
   }
+  return byPid;
+}
+
+/** CPU used between two readings by the backends alive at the second (one that exited meanwhile is not counted). */
+function databaseDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -97,7 +104,7 @@ export interface CpuSample {
 export function cpuMeter(groups: Record<string, number | undefined>, database?: string): () => CpuSample {
   const named = Object.entries(groups).filter((e): e is [string, number] => e[1] !== undefined);
   const before = groupSeconds(named.map(([, g]) => g));
-  const dbBefore = database === undefined ? 0 : databaseSeconds(database);
+  const dbBefore = database === undefined ? undefined : databaseSeconds(database);
   const withSelf: [string, number][] = [['bench', process.pid], ...named];
   const mainBefore = withSelf.map(([, pid]) => mainThreadSeconds(pid));
   const self = process.cpuUsage();
@@ -109,7 +116,7 @@ export function cpuMeter(groups: Record<string, number | undefined>, database?: 
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     const byName: Record<string, number> = { bench: (selfDelta.user + selfDelta.system) / 1e6 };
     for (const [name, g] of named) byName[name] = (after.get(g) ?? 0) - (before.get(g) ?? 0);
-    if (database !== undefined) byName.postgres = databaseSeconds(database) - dbBefore;
+    if (database !== undefined && dbBefore) byName.postgres = databaseDelta(dbBefore, databaseSeconds(database));
     const mainThread = Object.fromEntries(withSelf.map(([name, pid], i) => [name, mainThreadSeconds(pid) - (mainBefore[i] ?? NaN)]));
     return { byName, mainThread, coresBusy: (machineBusySeconds() - busy) / wall, wallSeconds: wall };
   };
