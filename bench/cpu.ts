@@ -81,6 +81,12 @@ function mainThreadSeconds(pid: number): number {
 }
 
 /** Busy seconds of all cores together (everything but idle and iowait). */
+/** Seconds the hypervisor ran something else while this VM's cores wanted to run (steal), all cores together. */
+function stealSeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  return (cpu[7] ?? 0) / TICKS;
+}
+
 function machineBusySeconds(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
@@ -94,6 +100,8 @@ export interface CpuSample {
   mainThread: Record<string, number>;
   /** Busy cores over the interval, 0..cores (ours and anyone else's). */
   coresBusy: number;
+  /** Of those, cores' worth of time the host gave to other guests (steal, counted in coresBusy). */
+  stealCores: number;
   wallSeconds: number;
 }
 
@@ -109,6 +117,7 @@ export function cpuMeter(groups: Record<string, number | undefined>, database?: 
   const mainBefore = withSelf.map(([, pid]) => mainThreadSeconds(pid));
   const self = process.cpuUsage();
   const busy = machineBusySeconds();
+  const steal = stealSeconds();
   const t0 = process.hrtime.bigint();
   return () => {
     const after = groupSeconds(named.map(([, g]) => g));
@@ -118,7 +127,7 @@ export function cpuMeter(groups: Record<string, number | undefined>, database?: 
     for (const [name, g] of named) byName[name] = (after.get(g) ?? 0) - (before.get(g) ?? 0);
     if (database !== undefined && dbBefore) byName.postgres = databaseDelta(dbBefore, databaseSeconds(database));
     const mainThread = Object.fromEntries(withSelf.map(([name, pid], i) => [name, mainThreadSeconds(pid) - (mainBefore[i] ?? NaN)]));
-    return { byName, mainThread, coresBusy: (machineBusySeconds() - busy) / wall, wallSeconds: wall };
+    return { byName, mainThread, coresBusy: (machineBusySeconds() - busy) / wall, stealCores: (stealSeconds() - steal) / wall, wallSeconds: wall };
   };
 }
 

@@ -24,8 +24,8 @@ export const LABEL: Record<string, string> = {
   postgres: "PostgreSQL (the stack's database's backends)",
 };
 
-/** Cores used by processes that are not the bench's: a sign the figures are disturbed. */
-const others = (c: CpuSample): number => Math.max(0, c.coresBusy - Object.values(c.byName).reduce((a, b) => a + b, 0) / c.wallSeconds);
+/** Cores used by processes that are not the bench's (steal apart): a sign the figures are disturbed. */
+const others = (c: CpuSample): number => Math.max(0, c.coresBusy - c.stealCores - Object.values(c.byName).reduce((a, b) => a + b, 0) / c.wallSeconds);
 
 export function cpuSection(s: ThroughputResult): string {
   const cores = availableParallelism();
@@ -43,6 +43,7 @@ export function cpuSection(s: ThroughputResult): string {
       ['**total**', sum(loop).toFixed(1), `**${perReq(sum(loop))}**`, '', sum(llm).toFixed(1), `**${perReq(sum(llm))}**`, ''],
       ['cores busy (whole machine)', `${s.loop.cpu.coresBusy.toFixed(2)} of ${cores}`, '', '', `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores}`, '', ''],
       ["of which other processes (not the bench's)", `${others(s.loop.cpu).toFixed(2)} cores`, '', '', `${others(s.llm.cpu).toFixed(2)} cores`, '', ''],
+      ['of which stolen by the host for other VMs (steal)', `${s.loop.cpu.stealCores.toFixed(2)} cores`, '', '', `${s.llm.cpu.stealCores.toFixed(2)} cores`, '', ''],
     ],
   );
   const [loopEl, workerEl] = [loopBusy(s.loop.cpu, 'bench'), loopBusy(s.llm.cpu, 'worker')];
