@@ -159,9 +159,9 @@ async function main(): Promise<void> {
           `- Database size at the end ${MiB(report.sizes.databaseBytes)}; the largest tables (\`pg_total_relation_size\`: table, TOAST and indexes):`,
           '',
           md(['table', 'rows', 'size'], report.sizes.tables.slice(0, 6).map((t: TableSize) => [`\`${t.table}\``, int(t.rows), MiB(t.bytes)])),
+          '',
         ]
       : [`- The batch's directory in the data dir at the end: ${MiB(report.dataBytes ?? 0)}.`]),
-    '',
     `- ${ok ? 'PASS' : 'FAIL'} (every custom_id once, history under the warning)${memoryOk ? '' : '; memory over target'}.`,
     '',
   ].join('\n');
