@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const storage = await openStorageOrExit(config);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ client, store: storage.store, files: storage.files, slots: storage.slots, checkDatabase: storage.kind === 'postgres' ? storage.check : undefined, config });
+  const app = createApp({ client, store: storage.store, files: storage.files, slots: storage.slots, checkDatabase: storage.checkDatabase, config });
   // Express 5 calls this back on a failed listen too (a port taken, say): say so and exit, not "listening".
   const server = app.listen(config.api.port, config.api.host, (err?: Error) => {
     if (err) {

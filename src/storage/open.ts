@@ -26,15 +26,15 @@ export interface Storage {
   cache: ResponseCache;
   /** Concurrent-batch slots shared by API replicas; the file store has none (each API process counts its own). */
   slots?: SlotStore;
-  /** Resolves when the data plane answers; rejects saying why (for /readyz). */
-  check: () => Promise<void>;
+  /** Resolves when the database answers; rejects saying why (for /readyz). Absent for the file store: nothing to reach. */
+  checkDatabase?: () => Promise<void>;
   close: () => Promise<void>;
 }
 
 /** Opens the data plane; with PostgreSQL, connects and applies missing migrations first. Throws DatabaseError naming DATABASE_URL. */
 export async function openStorage(config: Config): Promise<Storage> {
   if (!config.database) {
-    return { kind: 'files', store: new FileBatchStore(config.dataDir), files: new LocalFileStore(config.dataDir), cache: new FileResponseCache(config.dataDir), check: async () => undefined, close: async () => undefined };
+    return { kind: 'files', store: new FileBatchStore(config.dataDir), files: new LocalFileStore(config.dataDir), cache: new FileResponseCache(config.dataDir), close: async () => undefined };
   }
   const { url, poolSize } = config.database;
   const pool = createPool(url, poolSize);
@@ -56,7 +56,7 @@ function postgresStorage(pool: Pool): Storage {
     cache: new PostgresResponseCache(pool),
     slots: new PostgresSlotStore(pool),
     files: new PostgresFileStore(pool),
-    check: async () => {
+    checkDatabase: async () => {
       await pool.query('SELECT 1');
     },
     close: () => pool.end(),

@@ -57,10 +57,9 @@ export function useApiStack(extraEnv: NodeJS.ProcessEnv = {}): ApiStack {
     stack.storage = await openStorage(stack.config);
     stack.store = stack.storage.store;
     opened.push(stack.storage.kind);
-    const { store, cache, files, slots } = stack.storage;
+    const { store, cache, files, slots, checkDatabase } = stack.storage;
     worker = await createWorker({ connection: env.nativeConnection, config: stack.config, store, cache, workflowBundle: bundle });
     running = worker.run();
-    const checkDatabase = stack.storage.kind === 'postgres' ? stack.storage.check : undefined;
     const listening = createApp({ client: env.client, store, files, slots, checkDatabase, config: stack.config }).listen(0, '127.0.0.1');
     server = listening;
     await new Promise((r) => listening.once('listening', r));
