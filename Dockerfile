@@ -28,5 +28,5 @@ ENV NODE_ENV=production \
 USER node
 
 # Default role: a worker. docker-compose.yml overrides the command for the API
-# (src/api/main.ts) and the simulator (src/provider/main.ts).
-CMD ["node", "--import", "tsx", "src/worker/main.ts"]
+# (src/api/apiMain.ts) and the simulator (src/provider/providerMain.ts).
+CMD ["node", "--import", "tsx", "src/worker/workerMain.ts"]

@@ -12,13 +12,13 @@ const SLOW = [
   'test/durability/sharedNothing.test.ts',
   'test/durability/nativeKill.test.ts',
   'test/workflows/batch.test.ts',
-  'test/native/scale.test.ts',
+  'test/workflows/nativeScale.test.ts',
   'test/durability/laneLimit.test.ts',
   'test/durability/itemRetries.test.ts',
   'test/bench/quick.test.ts',
   'test/durability/serverRestart.test.ts',
   'test/durability/cli.test.ts',
-  'test/native/nativeWorkflow.test.ts',
+  'test/workflows/nativeWorkflow.test.ts',
   'test/workflows/controls.test.ts',
 ];
 

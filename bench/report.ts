@@ -1,7 +1,7 @@
 /** The results: a table for stdout and docs/benchmarks.md, every figure taken from the run. */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
-import { requireTemporalCliPath } from '../src/temporal/binary';
+import { requireTemporalCliPath } from '../src/devServer/binary';
 import type { CpuSample } from './cpu';
 import { cpuSection, phaseSection, smallSection, verdict } from './explain';
 import { int, md, ms, pct } from './format';

@@ -166,7 +166,7 @@ async function withStackOn<T>(settings: EngineSettings, keepData: boolean, store
  */
 async function addWorkers(stack: Stack, count: number): Promise<void> {
   const started = Array.from({ length: count }, (_, i) => {
-    const child = new ManagedChild({ name: `worker-${i + 2}`, ...tsEntry('src/worker/main.ts') }, stack.logDir);
+    const child = new ManagedChild({ name: `worker-${i + 2}`, ...tsEntry('src/worker/workerMain.ts') }, stack.logDir);
     stack.children.push(child);
     return child.waitForLine(/llmbatch worker on task queue/, 120_000);
   });

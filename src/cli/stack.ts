@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
-import { requireTemporalCliPath } from '../temporal/binary';
-import { devServerCommand } from '../temporal/devServer';
+import { requireTemporalCliPath } from '../devServer/binary';
+import { devServerCommand } from '../devServer/command';
 import { httpOk, ManagedChild, tsEntry, waitUntil, type ChildSpec } from './processes';
 
 export interface StackOptions {
@@ -58,15 +58,15 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     const temporal = launch({ name: 'temporal', command: cli, args: server.args });
     if (config.provider.simulated) {
       log('starting the simulated provider');
-      const entry = tsEntry('src/provider/main.ts', ['--port', String(config.provider.simulatorPort)]);
+      const entry = tsEntry('src/provider/providerMain.ts', ['--port', String(config.provider.simulatorPort)]);
       const provider = launch({ name: 'provider', ...entry, env: { ...process.env, ...options.providerEnv } });
       await waitUntil('simulated provider', () => httpOk(`http://127.0.0.1:${config.provider.simulatorPort}/healthz`), 30_000, provider);
     }
     await waitUntil('Temporal', () => temporalReady(config.temporal.address, config.temporal.namespace), 60_000, temporal);
 
     log('starting worker and API');
-    const worker = launch({ name: 'worker', ...tsEntry('src/worker/main.ts') });
-    const api = launch({ name: 'api', ...tsEntry('src/api/main.ts') });
+    const worker = launch({ name: 'worker', ...tsEntry('src/worker/workerMain.ts') });
+    const api = launch({ name: 'api', ...tsEntry('src/api/apiMain.ts') });
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
     await Promise.all([
       worker.waitForLine(/llmbatch worker on task queue/, 120_000),

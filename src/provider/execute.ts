@@ -1,8 +1,8 @@
 import { requestDigest } from './canonical';
-import type { LineResult } from './batches/batch-records';
+import type { LineResult } from './batches/batchRecords';
 import { prepareRequest } from './endpoints/registry';
 import { randomId } from './ids';
-import { ApiError } from './openai-errors';
+import { ApiError } from './openaiErrors';
 import type { StatsCollector } from './stats';
 
 /**

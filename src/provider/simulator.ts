@@ -3,18 +3,18 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BatchManager } from './batches/batch-manager';
-import type { BodyCalls } from './body-calls';
+import { BatchManager } from './batches/batchManager';
+import type { BodyCalls } from './bodyCalls';
 import { requestDigest } from './canonical';
 import { CHAT_ENDPOINT } from './endpoints/chat';
 import { batchLineExecutor } from './execute';
 import { FaultInjector } from './faults';
-import { FileStore } from './files/file-store';
+import { FileStore } from './files/fileStore';
 import { createSimulatorApp } from './http/app';
 import type { SimulatorContext } from './http/context';
 import { PendingResponses } from './http/pending';
 import { OptionsStore, type ResolvedOptions, type SimulatorOptions } from './options';
-import { RateLimiter, type BucketState } from './rate-limiter';
+import { RateLimiter, type BucketState } from './rateLimiter';
 import { StatsCollector, type SimStats } from './stats';
 
 export interface Simulator {

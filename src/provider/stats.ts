@@ -1,4 +1,4 @@
-import { BodyCallCounter, type BodyCallSummary } from './body-calls';
+import { BodyCallCounter, type BodyCallSummary } from './bodyCalls';
 
 export interface SimStats {
   /** route -> status code (or "hung" / "aborted") -> count; control routes (/_sim, /healthz) are not counted. */

@@ -9,9 +9,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { CONFIG_ENV_VARS, loadConfig } from '../../src/config';
-import { envOf, flagOf, parseCli } from '../../src/provider/cli-options';
+import { envOf, flagOf, parseCli } from '../../src/provider/cliOptions';
 import { simulatorOptionsSchema } from '../../src/provider/options';
-import { DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/temporal/serverArgs';
+import { DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/devServer/serverArgs';
 
 const ROOT = resolve(__dirname, '..', '..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -37,7 +37,7 @@ interface ComposeFile {
 }
 
 /** Services run from our Dockerfile, each with the entry point it must run. */
-const OUR_SERVICES = { worker: 'src/worker/main.ts', api: 'src/api/main.ts', provider: 'src/provider/main.ts' } as const;
+const OUR_SERVICES = { worker: 'src/worker/workerMain.ts', api: 'src/api/apiMain.ts', provider: 'src/provider/providerMain.ts' } as const;
 const EXPECTED_SERVICES = ['postgresql', 'llmbatch-db', 'temporal', 'temporal-admin-tools', 'temporal-ui', ...Object.keys(OUR_SERVICES)];
 
 function loadCompose(): { compose: ComposeFile | null; errors: string[]; warnings: string[] } {
@@ -168,7 +168,7 @@ function mounts(s: Service): { source: string; target: string }[] {
   });
 }
 
-/** The simulator's knobs, as the SIM_* variables and flags its CLI (src/provider/cli-options.ts) reads. */
+/** The simulator's knobs, as the SIM_* variables and flags its CLI (src/provider/cliOptions.ts) reads. */
 const SIMULATOR_OPTIONS = Object.keys(simulatorOptionsSchema.shape);
 const SIMULATOR_ENV = new Set(SIMULATOR_OPTIONS.map(envOf));
 const SIMULATOR_FLAGS = new Set(SIMULATOR_OPTIONS.map(flagOf));
@@ -273,7 +273,7 @@ describe('docker-compose.yml', () => {
       const s = service('provider');
       const args = argv(s.command);
       const cli = parseCli(args.slice(4), resolvedEnv(s));
-      if (cli.kind !== 'run') throw new Error(`src/provider/main.ts would refuse to start: ${cli.kind === 'error' ? cli.message : cli.kind}`);
+      if (cli.kind !== 'run') throw new Error(`src/provider/providerMain.ts would refuse to start: ${cli.kind === 'error' ? cli.message : cli.kind}`);
       // It must listen beyond loopback for other containers to reach it.
       expect(cli.options.host).toBe('0.0.0.0');
       expect(cli.options.port).toBe(Number(flagValue(args, '--port')));
@@ -316,7 +316,7 @@ describe('docker-compose.yml', () => {
         .map((line) => line.trim())
         .filter((line) => /search-attribute\s+create\b/.test(line));
 
-    test('registers exactly SEARCH_ATTRIBUTES from src/temporal/serverArgs.ts', () => {
+    test('registers exactly SEARCH_ATTRIBUTES from src/devServer/serverArgs.ts', () => {
       const registered: Record<string, string> = {};
       expect(createLines().length).toBeGreaterThan(0);
       for (const line of createLines()) {

@@ -1,6 +1,6 @@
 /**
  * Real processes for the durability tests: a Temporal dev server (the CLI binary, persisted to a
- * SQLite file in a temp dir), workers run as `node --import tsx src/worker/main.ts`, and an
+ * SQLite file in a temp dir), workers run as `node --import tsx src/worker/workerMain.ts`, and an
  * in-process simulator. Everything a harness starts is stopped by `shutdown()`, which the tests
  * call from `afterAll` whatever happened.
  */
@@ -20,8 +20,8 @@ import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchWorkfl
 import type { NativeBatchInput } from '../../src/shared/native';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { isSuccess } from '../../src/storage/types';
-import { requireTemporalCliPath } from '../../src/temporal/binary';
-import { devServerCommand } from '../../src/temporal/devServer';
+import { requireTemporalCliPath } from '../../src/devServer/binary';
+import { devServerCommand } from '../../src/devServer/command';
 
 /** The simulator's chat calls so far: answered 200, answered 429, and all. */
 export function chatCounts(sim: Simulator): { ok: number; limited: number; all: number } {
@@ -243,7 +243,7 @@ export class Harness {
     this.assertOpen();
     const port = await freePort();
     const child = new ManagedChild(
-      { name: `api-${this.apis.length + 1}`, ...tsEntry('src/api/main.ts'), env: { ...this.workerEnv(), LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1', API_PORT: String(port), ...env } },
+      { name: `api-${this.apis.length + 1}`, ...tsEntry('src/api/apiMain.ts'), env: { ...this.workerEnv(), LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1', API_PORT: String(port), ...env } },
       this.logDir,
     );
     this.apis.push(child);
@@ -254,7 +254,7 @@ export class Harness {
   /** A worker as a real child process; resolves once it says it polls the task queue. */
   async startWorker(): Promise<ManagedChild> {
     this.assertOpen();
-    const worker = new ManagedChild({ name: `worker-${this.workers.length + 1}`, ...tsEntry('src/worker/main.ts'), env: this.workerEnv() }, this.logDir);
+    const worker = new ManagedChild({ name: `worker-${this.workers.length + 1}`, ...tsEntry('src/worker/workerMain.ts'), env: this.workerEnv() }, this.logDir);
     this.workers.push(worker);
     await worker.waitForLine(/llmbatch worker on task queue/, 120_000);
     return worker;

@@ -1,8 +1,8 @@
 /** One dev server per test file, started from the resolved CLI binary with our server flags. */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { resolveTemporalCli } from '../../src/temporal/binary';
-import { devServerExtraArgs } from '../../src/temporal/serverArgs';
+import { resolveTemporalCli } from '../../src/devServer/binary';
+import { devServerExtraArgs } from '../../src/devServer/serverArgs';
 
 let runtimeInstalled = false;
 /** Keep the SDK's logs to warnings so test output stays readable. */

@@ -6,7 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findPipBinary, isExecutable, onPath } from '../../src/temporal/binary';
+import { findPipBinary, isExecutable, onPath } from '../../src/devServer/binary';
 import { quietRuntime } from './temporal';
 
 const NAME = 'temporal-test-server';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { envOf, flagOf, parseCli } from '../../src/provider/cli-options';
+import { envOf, flagOf, parseCli } from '../../src/provider/cliOptions';
 
 const root = join(__dirname, '..', '..');
 const tsxBin = join(root, 'node_modules', '.bin', 'tsx');
@@ -8,7 +8,7 @@ const tsxBin = join(root, 'node_modules', '.bin', 'tsx');
 /** Runs the CLI as a user would (tsx), collecting its output. */
 function runCli(args: string[], env: Record<string, string> = {}, onStdout?: (text: string, kill: () => void) => void) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(tsxBin, ['src/provider/main.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(tsxBin, ['src/provider/providerMain.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -68,7 +68,7 @@ describe('start-up with a bad DATABASE_URL', () => {
     ['a database that does not exist', 'postgres://postgres@127.0.0.1:5432/llmbatch_no_such_db', /DATABASE_URL: cannot connect to .*llmbatch_no_such_db.*does not exist/],
     ['not a postgres URL', 'mysql://root@127.0.0.1/x', /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/],
   ];
-  for (const entry of ['src/api/main.ts', 'src/worker/main.ts']) {
+  for (const entry of ['src/api/apiMain.ts', 'src/worker/workerMain.ts']) {
     it.each(cases)(`${entry} refuses %s, naming the variable, without a stack trace or the password`, async (_what, url, message) => {
       const { code, output } = await run(entry, { ...base, DATABASE_URL: url });
       expect(code).toBe(1);

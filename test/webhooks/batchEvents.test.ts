@@ -4,7 +4,7 @@
  * a while still gets the event; webhook URLs on private addresses are refused when the batch is created.
  */
 import { useApiStack } from '../helpers/apiStack';
-import { newSecret, startReceiver, type Answer, type Receiver } from './receiver';
+import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
 
 jest.setTimeout(120_000);
 

@@ -2,7 +2,7 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { signWebhook, webhookPayload, webhookSecretProblem } from '../../src/webhooks/sign';
 import { WEBHOOK_EVENTS, webhookDeliveryId, webhookWorkflowId } from '../../src/webhooks/types';
-import { newSecret } from './receiver';
+import { newSecret } from '../helpers/webhookReceiver';
 
 const input = {
   deliveryId: 'msg_b1_batch_completed',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Prng } from '../prng';
 import { truncateToTokens, type CountableMessage } from '../tokens';
-import { generateFromSchema, generateJsonObject } from './json-content';
+import { generateFromSchema, generateJsonObject } from './jsonContent';
 import { DEFAULT_MAX_TOKENS, DEFAULT_MIN_TOKENS, generateProse } from './prose';
 import { asksForSentiment, classifySentiment } from './sentiment';
 

@@ -1,5 +1,5 @@
 import { requestDigest, sha256 } from '../canonical';
-import { invalidRequest } from '../openai-errors';
+import { invalidRequest } from '../openaiErrors';
 import { Prng } from '../prng';
 import { countTokens } from '../tokens';
 import { embeddingsRequestSchema } from './schemas';

@@ -1,4 +1,4 @@
-import { invalidRequest } from '../openai-errors';
+import { invalidRequest } from '../openaiErrors';
 import { CHAT_ENDPOINT, prepareChat } from './chat';
 import { EMBEDDINGS_ENDPOINT, prepareEmbeddings } from './embeddings';
 import { prepareResponses, RESPONSES_ENDPOINT } from './responses';

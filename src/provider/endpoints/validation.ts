@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { invalidRequest, type ApiError } from '../openai-errors';
+import { invalidRequest, type ApiError } from '../openaiErrors';
 
 /** Renders a zod path the way OpenAI names params: `messages[0].role`. */
 export function paramName(path: readonly PropertyKey[]): string {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { SimulatorContext } from '../http/context';
 import { limitParam, parseQuery } from '../http/query';
 import { randomId } from '../ids';
-import { ApiError, invalidRequest, notFound, toApiError } from '../openai-errors';
+import { ApiError, invalidRequest, notFound, toApiError } from '../openaiErrors';
 
 /** Purposes a client may upload with; `batch_output` is reserved for files the simulator writes. */
 const UPLOAD_PURPOSES = ['batch', 'assistants', 'fine-tune', 'vision', 'user_data', 'evals'];

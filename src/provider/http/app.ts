@@ -3,10 +3,10 @@ import { batchesRouter } from '../batches/routes';
 import { MODEL_ENDPOINTS } from '../endpoints/registry';
 import { filesRouter } from '../files/routes';
 import { randomId } from '../ids';
-import { ApiError, errorMiddleware, sendApiError } from '../openai-errors';
+import { ApiError, errorMiddleware, sendApiError } from '../openaiErrors';
 import type { SimulatorContext } from './context';
-import { realtimeHandler, statsRoute } from './realtime-routes';
-import { simRouter } from './sim-routes';
+import { realtimeHandler, statsRoute } from './realtimeRoutes';
+import { simRouter } from './simRoutes';
 
 /** Real chat bodies are small, but batch-sized prompts exist; stay generous. */
 const JSON_LIMIT = '64mb';

@@ -1,8 +1,8 @@
-import type { BatchManager } from '../batches/batch-manager';
+import type { BatchManager } from '../batches/batchManager';
 import type { FaultInjector } from '../faults';
-import type { FileStore } from '../files/file-store';
+import type { FileStore } from '../files/fileStore';
 import type { OptionsStore } from '../options';
-import type { RateLimiter } from '../rate-limiter';
+import type { RateLimiter } from '../rateLimiter';
 import type { StatsCollector } from '../stats';
 import type { PendingResponses } from './pending';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidRequest } from '../openai-errors';
+import { invalidRequest } from '../openaiErrors';
 import { paramName } from '../endpoints/validation';
 
 /** Parse `req.query` with a schema; a bad value is a 400 naming the parameter. */

@@ -20,14 +20,14 @@ import { MemoryStore, chatLines } from '../helpers/fakes';
 import { bundleWorkflows } from '../helpers/temporal';
 import { resolveOrInstallTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
 import { providerBatchWorkflow } from '../../src/workflows';
-import { FakeBatchApi } from './fakeBatchApi';
-import { collect, historyLength, nativeWorker, sleep } from './helpers';
+import { FakeBatchApi } from '../helpers/fakeBatchApi';
+import { collect, historyLength, nativeWorker, sleep } from '../helpers/native';
 
 const serverPath = resolveOrInstallTestServer();
 if (!serverPath) {
   // CI installs it: there a missing binary is a broken setup, not a reason to skip.
   if (process.env.CI) throw new Error(TEST_SERVER_MISSING);
-  console.warn(`SKIPPED test/native/timeSkipping.test.ts: ${TEST_SERVER_MISSING}`);
+  console.warn(`SKIPPED test/workflows/nativeTimeSkipping.test.ts: ${TEST_SERVER_MISSING}`);
 }
 const describeWithServer = serverPath ? describe : describe.skip;
 

@@ -1,5 +1,5 @@
 import { randomId } from '../ids';
-import type { BatchUsage } from './batch-types';
+import type { BatchUsage } from './batchTypes';
 
 /** What the shared request handler produced for one line. */
 export interface LineResult {

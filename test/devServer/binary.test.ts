@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveTemporalCli } from '../../src/temporal/binary';
+import { resolveTemporalCli } from '../../src/devServer/binary';
 
 async function fakeExecutable(): Promise<{ dir: string; path: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'llmbatch-bin-'));

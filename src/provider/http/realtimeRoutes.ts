@@ -3,9 +3,9 @@ import { requestDigest } from '../canonical';
 import { MODEL_ENDPOINTS, prepareRequest } from '../endpoints/registry';
 import type { PreparedRequest } from '../endpoints/types';
 import { FAULT_MESSAGES } from '../faults';
-import { ApiError } from '../openai-errors';
-import { formatDuration, type RateDecision } from '../rate-limiter';
-import { chatStreamText } from './chat-stream';
+import { ApiError } from '../openaiErrors';
+import { formatDuration, type RateDecision } from '../rateLimiter';
+import { chatStreamText } from './chatStream';
 import type { SimulatorContext } from './context';
 
 /**

@@ -6,7 +6,7 @@ import { createWebhookActivities } from '../../src/activities/webhook';
 import { webhookDeliveryId, webhookWorkflowId, type WebhookDeliveryInput, type WebhookSettings } from '../../src/webhooks/types';
 import { webhookWorkflow } from '../../src/workflows/webhook';
 import { startDevServer } from '../helpers/temporal';
-import { newSecret, startReceiver, type Answer, type Receiver } from './receiver';
+import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
 
 jest.setTimeout(180_000);
 

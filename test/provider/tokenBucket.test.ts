@@ -1,4 +1,4 @@
-import { formatDuration, RateLimiter, type LimitOptions, type RateDecision } from '../../src/provider/rate-limiter';
+import { formatDuration, RateLimiter, type LimitOptions, type RateDecision } from '../../src/provider/rateLimiter';
 
 /** A limiter on a fake clock; `limits` can be patched between calls like /_sim/config does. */
 function fakeLimiter(initial: Partial<LimitOptions>) {

@@ -1,5 +1,5 @@
-import type { FileStore, FileWriter } from '../files/file-store';
-import { BatchLineReader } from './batch-input';
+import type { FileStore, FileWriter } from '../files/fileStore';
+import { BatchLineReader } from './batchInput';
 
 /**
  * The files of a running batch: the input being read and the output and

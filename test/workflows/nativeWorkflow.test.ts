@@ -16,7 +16,7 @@ import { nativeBatchWorkflow } from '../../src/workflows';
 import { chatLines } from '../helpers/fakes';
 import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 import { clientFor } from '../provider/helpers';
-import { collect, historyLength, nativeWorker, sleep } from './helpers';
+import { collect, historyLength, nativeWorker, sleep } from '../helpers/native';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;

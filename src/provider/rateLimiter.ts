@@ -1,8 +1,8 @@
-import { MINUTE_MS, TokenBucket, type BucketParams } from './token-bucket';
+import { MINUTE_MS, TokenBucket, type BucketParams } from './tokenBucket';
 
 /**
  * Global RPM/TPM limits as OpenAI enforces them: a token bucket per limit
- * (see token-bucket.ts). A request is admitted only when both buckets hold its
+ * (see tokenBucket.ts). A request is admitted only when both buckets hold its
  * cost, and only then charged; a rejected request costs nothing.
  */
 export interface LimitOptions {

@@ -5,7 +5,7 @@ import { createNativeActivities, isFinalLine } from '../../src/activities/native
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
 import { planProviderBatches, pollDelayMs, PollPolicySchema, type ChunkEndpointStat, type ProviderBatchPlan } from '../../src/shared/native';
 import { chatLines, MemoryStore } from '../helpers/fakes';
-import { FakeBatchApi } from './fakeBatchApi';
+import { FakeBatchApi } from '../helpers/fakeBatchApi';
 import { failureOf } from '../helpers/failures';
 
 /** Failed attempts are what these tests expect: keep the activity logger to errors. */

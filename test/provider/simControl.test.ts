@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { startSimulator, type SimStats, type Simulator } from '../../src/provider';
-import { BodyCallCounter } from '../../src/provider/body-calls';
+import { BodyCallCounter } from '../../src/provider/bodyCalls';
 import { chatBody, clientFor, failureOf, unchecked, type ChatParams, type ErrorPayload } from './helpers';
 
 let sim: Simulator;

@@ -21,7 +21,7 @@ import { nativeBatchWorkflow } from '../../src/workflows';
 import { chatLines } from '../helpers/fakes';
 import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 import { clientFor } from '../provider/helpers';
-import { activityDurations, historyLength, nativeWorker } from './helpers';
+import { activityDurations, historyLength, nativeWorker } from '../helpers/native';
 
 const TOTAL = 120_000;
 const CHUNK_SIZE = 100;
@@ -39,7 +39,7 @@ let dir: string;
 async function startSimulatorProcess(logDir: string): Promise<{ child: ManagedChild; url: string }> {
   // As fast as the simulator goes: it then spends its time executing the lines, not waiting.
   const flags = ['--port', '0', '--seed', '5', '--batch-lines-per-second', '10000000', '--batch-validating-ms', '0', '--batch-finalizing-ms', '0'];
-  const child = new ManagedChild({ name: 'simulator', ...tsEntry('src/provider/main.ts', flags) }, logDir);
+  const child = new ManagedChild({ name: 'simulator', ...tsEntry('src/provider/providerMain.ts', flags) }, logDir);
   const listening = /listening on (http:\S+)/;
   const line = await child.waitForLine(listening, 60_000);
   return { child, url: listening.exec(line)?.[1] as string };

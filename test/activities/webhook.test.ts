@@ -5,7 +5,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createWebhookActivities, jitteredBackoffMs, type PinnedRequest } from '../../src/activities/webhook';
 import type { LookupFn } from '../../src/webhooks/ssrf';
 import { WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, type WebhookDeliveryInput, type WebhookSettings } from '../../src/webhooks/types';
-import { newSecret, startReceiver, type Answer, type Receiver } from './receiver';
+import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
 
 const secret = newSecret();
 /** Failed attempts are logged by the SDK; keep test output readable. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requestDigest } from '../canonical';
 import { CHAT_ENDPOINT } from '../endpoints/chat';
 import { parseBody } from '../endpoints/validation';
-import { invalidRequest } from '../openai-errors';
+import { invalidRequest } from '../openaiErrors';
 import { InvalidOptionError } from '../options';
 import type { SimulatorContext } from './context';
 

@@ -1,7 +1,7 @@
 import { nowSeconds, randomId } from '../ids';
-import { ApiError, invalidRequest, notFound } from '../openai-errors';
-import { BatchRun, type BatchRunContext } from './batch-run';
-import { BATCH_STATUSES, emptyUsage, type BatchObject } from './batch-types';
+import { ApiError, invalidRequest, notFound } from '../openaiErrors';
+import { BatchRun, type BatchRunContext } from './batchRun';
+import { BATCH_STATUSES, emptyUsage, type BatchObject } from './batchTypes';
 
 export interface CreateBatchParams {
   input_file_id: string;

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfigOrExit } from '../config';
 import { requireTemporalCliPath } from './binary';
-import { devServerCommand } from './devServer';
+import { devServerCommand } from './command';
 
 const config = loadConfigOrExit();
 const cli = requireTemporalCliPath(process.env, (m) => console.log(m));

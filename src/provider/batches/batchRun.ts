@@ -1,12 +1,12 @@
 import { access } from 'node:fs/promises';
-import type { FileStore } from '../files/file-store';
+import type { FileStore } from '../files/fileStore';
 import { nowSeconds } from '../ids';
 import type { OptionsStore } from '../options';
-import { validateBatchInput } from './batch-input';
-import { BatchIo } from './batch-io';
-import { addUsage, expiredRecord, resultRecord, type LineResult } from './batch-records';
-import { isTerminal, type BatchError, type BatchObject } from './batch-types';
-import { StepQueue } from './step-queue';
+import { validateBatchInput } from './batchInput';
+import { BatchIo } from './batchIo';
+import { addUsage, expiredRecord, resultRecord, type LineResult } from './batchRecords';
+import { isTerminal, type BatchError, type BatchObject } from './batchTypes';
+import { StepQueue } from './stepQueue';
 
 /** Lines per slice: bounded so one slice never holds the event loop for long. */
 const SLICE_LINES = 250;

@@ -2,7 +2,7 @@
  * CLI: `npm run provider -- --port 8787 --rpm 600`. Every knob is a flag or a
  * SIM_* env var (see --help); a bad value exits 1 naming the flag or variable.
  */
-import { parseCli } from './cli-options';
+import { parseCli } from './cliOptions';
 import { startSimulator } from './simulator';
 
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../src/config';
 
 describe('loadConfig', () => {
   it('defaults to the simulator when no provider is configured', () => {
