@@ -7,7 +7,17 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'lib/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js', 'jest.sequencer.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.data/**',
+      'lib/**',
+      'coverage/**',
+      'eslint.config.mjs',
+      'jest.config.js',
+      'jest.sequencer.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -35,21 +45,33 @@ export default tseslint.config(
     // Workflow code is replayed: no I/O, no clocks, no randomness outside the SDK.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
-        patterns: [
-          { group: ['**/activities/*', '**/activities'], allowTypeImports: true, message: 'Import activities by type only.' },
-          { group: ['openai', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Not allowed in workflow code.' },
-        ],
-      }],
-      'no-restricted-globals': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
+          patterns: [
+            {
+              group: ['**/activities/*', '**/activities'],
+              allowTypeImports: true,
+              message: 'Import activities by type only.',
+            },
+            {
+              group: ['openai', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Not allowed in workflow code.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
         { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
         { name: 'setInterval', message: 'Use sleep() in a loop.' },
         { name: 'process', message: 'Workflow code must not read the process.' },
         { name: 'fetch', message: 'Do I/O in activities.' },
         { name: 'require', message: 'Use imports.' },
       ],
-      'no-restricted-properties': ['error',
+      'no-restricted-properties': [
+        'error',
         { object: 'Math', property: 'random', message: 'Use uuid4() or workflow-seeded randomness.' },
         { object: 'crypto', property: 'randomUUID', message: 'Use uuid4() from @temporalio/workflow.' },
       ],

@@ -126,8 +126,16 @@ export function cpuMeter(groups: Record<string, number | undefined>, database?: 
     const byName: Record<string, number> = { bench: (selfDelta.user + selfDelta.system) / 1e6 };
     for (const [name, g] of named) byName[name] = (after.get(g) ?? 0) - (before.get(g) ?? 0);
     if (database !== undefined && dbBefore) byName.postgres = databaseDelta(dbBefore, databaseSeconds(database));
-    const mainThread = Object.fromEntries(withSelf.map(([name, pid], i) => [name, mainThreadSeconds(pid) - (mainBefore[i] ?? NaN)]));
-    return { byName, mainThread, coresBusy: (machineBusySeconds() - busy) / wall, stealCores: (stealSeconds() - steal) / wall, wallSeconds: wall };
+    const mainThread = Object.fromEntries(
+      withSelf.map(([name, pid], i) => [name, mainThreadSeconds(pid) - (mainBefore[i] ?? NaN)]),
+    );
+    return {
+      byName,
+      mainThread,
+      coresBusy: (machineBusySeconds() - busy) / wall,
+      stealCores: (stealSeconds() - steal) / wall,
+      wallSeconds: wall,
+    };
   };
 }
 
@@ -147,7 +155,13 @@ export async function waitQuiet(maxMs: number, say: (m: string) => void): Promis
   const deadline = Date.now() + maxMs;
   let load = await machineLoad(1000);
   if (load < 0.25) return;
-  say(`other processes keep ${load.toFixed(2)} cores busy; waiting up to ${Math.round(maxMs / 1000)} s for a quiet machine`);
+  say(
+    `other processes keep ${load.toFixed(2)} cores busy; waiting up to ${Math.round(maxMs / 1000)} s for a quiet machine`,
+  );
   while (load >= 0.25 && Date.now() < deadline) load = await machineLoad(2000);
-  say(load < 0.25 ? 'machine quiet again' : `still ${load.toFixed(2)} cores busy; measuring anyway (the CPU tables show it)`);
+  say(
+    load < 0.25
+      ? 'machine quiet again'
+      : `still ${load.toFixed(2)} cores busy; measuring anyway (the CPU tables show it)`,
+  );
 }

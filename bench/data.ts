@@ -29,7 +29,8 @@ import { childPids, runBatch, simConfigure, type BenchStack, type StoreKind } fr
 
 export const TARGETS = { ingestLps: 50_000, downloadLps: 100_000, apiRssMb: 256, postRatio: 1.2 };
 
-const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
+const percentile = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 
 export interface PostSide {
   /** Batches in the store when the first of these POSTs was sent. */
@@ -100,7 +101,12 @@ async function timedList(api: string): Promise<number> {
 }
 
 /** `runs` small batches, one at a time (each run to its end and its results checked), and a listing after each. */
-async function postSide(s: BenchStack, o: BenchOptions, lines: BatchLine[], say: (m: string) => void): Promise<PostSide> {
+async function postSide(
+  s: BenchStack,
+  o: BenchOptions,
+  lines: BatchLine[],
+  say: (m: string) => void,
+): Promise<PostSide> {
   await waitQuiet(o.quietWaitS * 1000, say);
   const side: PostSide = { earlierBatches: await countBatches(s), postMs: [], listMs: [] };
   for (let i = 0; i < o.postRuns; i++) {
@@ -173,9 +179,15 @@ async function putEarlierBatches(s: BenchStack, n: number, say: (m: string) => v
 const WARM_POSTS = 5;
 
 /** Scenario 6 on this stack. */
-export async function postLatency(s: BenchStack, o: BenchOptions, say: (m: string) => void): Promise<PostLatencyResult> {
+export async function postLatency(
+  s: BenchStack,
+  o: BenchOptions,
+  say: (m: string) => void,
+): Promise<PostLatencyResult> {
   const lines = makeReviewRequests(o.smallSize, 12);
-  say(`scenario 6 (${s.store}): ${o.postRuns} POSTs of a ${o.smallSize}-item batch, each run to its end (after ${WARM_POSTS} untimed ones)`);
+  say(
+    `scenario 6 (${s.store}): ${o.postRuns} POSTs of a ${o.smallSize}-item batch, each run to its end (after ${WARM_POSTS} untimed ones)`,
+  );
   // This API has seen only the large batches of the scenarios before: its small-POST path is warmed first.
   for (let i = 0; i < WARM_POSTS; i++) await runBatch(s.api, lines, o.smallPollMs);
   const before = await postSide(s, o, lines, say);
@@ -226,14 +238,19 @@ const ingestIndex = (customId: string): number => (customId.startsWith('i-') ? N
 /** One streamed NDJSON POST /batches; resolves with the created batch once the API has answered. */
 function postNdjson(api: string, body: Buffer[]): Promise<{ id: string; total: number }> {
   return new Promise((ok, fail) => {
-    const req = request(`${api}/batches`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        if (res.statusCode !== 201) return fail(new Error(`NDJSON POST /batches: ${res.statusCode} ${text.slice(0, 500)}`));
-        ok(JSON.parse(text) as { id: string; total: number });
-      });
-    });
+    const req = request(
+      `${api}/batches`,
+      { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          if (res.statusCode !== 201)
+            return fail(new Error(`NDJSON POST /batches: ${res.statusCode} ${text.slice(0, 500)}`));
+          ok(JSON.parse(text) as { id: string; total: number });
+        });
+      },
+    );
     req.on('error', fail);
     void (async () => {
       for (const chunk of body) if (!req.write(chunk)) await once(req, 'drain');
@@ -246,7 +263,10 @@ function postNdjson(api: string, body: Buffer[]): Promise<{ id: string; total: n
 async function waitClosed(s: BenchStack, id: string): Promise<string> {
   const connection = await Connection.connect({ address: s.stack.urls.temporal });
   try {
-    await new Client({ connection }).workflow.getHandle(batchWorkflowId(id)).result().catch(() => undefined);
+    await new Client({ connection }).workflow
+      .getHandle(batchWorkflowId(id))
+      .result()
+      .catch(() => undefined);
   } finally {
     await connection.close();
   }
@@ -268,7 +288,8 @@ async function fillResults(s: BenchStack, batchId: string, n: number, template: 
   const manifest = await storeOf(s).getManifest(batchId);
   if (!manifest) throw new Error(`batch ${batchId} has no manifest`);
   const size = manifest.chunkSize;
-  if (manifest.chunkCount !== Math.ceil(n / size)) throw new Error(`batch ${batchId}: ${manifest.chunkCount} chunks, expected ${Math.ceil(n / size)} of ${size}`);
+  if (manifest.chunkCount !== Math.ceil(n / size))
+    throw new Error(`batch ${batchId}: ${manifest.chunkCount} chunks, expected ${Math.ceil(n / size)} of ${size}`);
   const marked = JSON.stringify({ ...template, id: '@@ID@@', custom_id: '@@CID@@' });
   if (s.database) {
     const format = marked.replace(/%/g, '%%').replace('@@ID@@', '%1$s').replace('@@CID@@', '%2$s');
@@ -288,7 +309,9 @@ async function fillResults(s: BenchStack, batchId: string, n: number, template: 
     for (let c = next++; c < manifest.chunkCount; c = next++) {
       const parts: string[] = [];
       for (let i = c * size; i < Math.min(n, (c + 1) * size); i++) {
-        parts.push(`\n${marked.replace('@@ID@@', `batch_req_${i.toString(16).padStart(24, '0')}`).replace('@@CID@@', ingestId(i))}\n`);
+        parts.push(
+          `\n${marked.replace('@@ID@@', `batch_req_${i.toString(16).padStart(24, '0')}`).replace('@@CID@@', ingestId(i))}\n`,
+        );
       }
       await appendFile(join(dir, `${String(c).padStart(7, '0')}.jsonl`), parts.join(''));
     }
@@ -301,7 +324,11 @@ async function fillResults(s: BenchStack, batchId: string, n: number, template: 
  * The batch to download: the same lines as the NDJSON POST, written through the store by the bench with
  * the owner record and a completed outcome, and a result for every item (see fillResults).
  */
-async function downloadBatch(s: BenchStack, n: number, template: BatchOutputLine): Promise<{ batchId: string; how: string }> {
+async function downloadBatch(
+  s: BenchStack,
+  n: number,
+  template: BatchOutputLine,
+): Promise<{ batchId: string; how: string }> {
   const store = storeOf(s);
   const batchId = `batch_${(Date.now() - 1000).toString(16).padStart(12, '0')}${randomBytes(6).toString('hex')}`;
   await store.putInput(batchId, ndjsonLines(n), loadConfig({}).batch.chunkSize);
@@ -310,11 +337,18 @@ async function downloadBatch(s: BenchStack, n: number, template: BatchOutputLine
   await store.putRecord(batchId, OWNER_RECORD, owner);
   await store.putOutcome(batchId, { ...completedOutcome(batchId, at), total: n, succeeded: n });
   const how = await fillResults(s, batchId, n, template);
-  return { batchId, how: `the input through \`${s.database ? 'PostgresBatchStore' : 'FileBatchStore'}.putInput\` with its owner record and outcome, then the results: ${how}` };
+  return {
+    batchId,
+    how: `the input through \`${s.database ? 'PostgresBatchStore' : 'FileBatchStore'}.putInput\` with its owner record and outcome, then the results: ${how}`,
+  };
 }
 
 /** Scenario 5 on this stack: the download first, then the ingest, so that each phase's memory is its own. */
-export async function ingestAndDownload(s: BenchStack, o: BenchOptions, say: (m: string) => void): Promise<IngestResult> {
+export async function ingestAndDownload(
+  s: BenchStack,
+  o: BenchOptions,
+  say: (m: string) => void,
+): Promise<IngestResult> {
   const n = o.ingestLines;
   const template = await resultTemplate(s, o);
   const pids = childPids(s);
@@ -332,7 +366,9 @@ export async function ingestAndDownload(s: BenchStack, o: BenchOptions, say: (m:
   const download = { ms: d.ms, lps: n / (d.ms / 1000), bytes: d.bytes, rss: rss(), cpu: cpu() };
   const problem = downloadProblem(d, n);
   if (problem) throw new Error(`scenario 5 (${s.store}) download: ${problem}`);
-  say(`scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`);
+  say(
+    `scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`,
+  );
 
   const body = ndjson(n);
   say(`scenario 5 (${s.store}): NDJSON POST of ${n} lines (${(body.bytes / 2 ** 20).toFixed(0)} MiB)`);
@@ -344,18 +380,24 @@ export async function ingestAndDownload(s: BenchStack, o: BenchOptions, say: (m:
   const ingestMs = performance.now() - t0;
   const ingest = { ms: ingestMs, lps: n / (ingestMs / 1000), rss: rss(), cpu: cpu() };
   if (created.total !== n) throw new Error(`NDJSON POST: total ${created.total}, sent ${n}`);
-  say(`scenario 5 (${s.store}): ingest ${ingestMs.toFixed(0)} ms, ${ingest.lps.toFixed(0)} lines/s, API RSS peak ${ingest.rss.peakMb.api?.toFixed(0)} MB`);
+  say(
+    `scenario 5 (${s.store}): ingest ${ingestMs.toFixed(0)} ms, ${ingest.lps.toFixed(0)} lines/s, API RSS peak ${ingest.rss.peakMb.api?.toFixed(0)} MB`,
+  );
   // The batch would run a million items against the simulator (bench:large's job): cancelled at once.
   await json(`${s.api}/batches/${created.id}/cancel`, { method: 'POST', body: '{}' });
   const status = await waitClosed(s, created.id);
-  say(`scenario 5 (${s.store}): the ingested batch ${status} after ${await countResults(s, created.id)} of its items ran`);
+  say(
+    `scenario 5 (${s.store}): the ingested batch ${status} after ${await countResults(s, created.id)} of its items ran`,
+  );
   const apiHighWaterMb = ingest.rss.highWaterMb.api ?? NaN;
   return { store: s.store, lines: n, bytes: body.bytes, ingest, fill, download, apiHighWaterMb };
 }
 
 async function countResults(s: BenchStack, batchId: string): Promise<number> {
   if (s.database) {
-    const { rows } = await s.database.pool().query<{ n: number }>('SELECT count(*)::int AS n FROM results WHERE batch_id = $1', [batchId]);
+    const { rows } = await s.database
+      .pool()
+      .query<{ n: number }>('SELECT count(*)::int AS n FROM results WHERE batch_id = $1', [batchId]);
     return rows[0]?.n ?? 0;
   }
   let n = 0;

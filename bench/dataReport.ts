@@ -13,7 +13,12 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const secs = (msValue: number): string => `${(msValue / 1000).toFixed(1)} s`;
 
 /** The API's highest resident memory seen: sampled peaks of both phases and its VmHWM. */
-const apiPeak = (x: IngestResult): number => Math.max(x.ingest.rss.peakMb.api ?? 0, x.download.rss.peakMb.api ?? 0, Number.isNaN(x.apiHighWaterMb) ? 0 : x.apiHighWaterMb);
+const apiPeak = (x: IngestResult): number =>
+  Math.max(
+    x.ingest.rss.peakMb.api ?? 0,
+    x.download.rss.peakMb.api ?? 0,
+    Number.isNaN(x.apiHighWaterMb) ? 0 : x.apiHighWaterMb,
+  );
 
 export function dataRows(data: DataResult[]): string[][] {
   const rows: string[][] = [];
@@ -21,8 +26,22 @@ export function dataRows(data: DataResult[]): string[][] {
     const x = d.ingest;
     if (!x) continue;
     const on = STORE_LABEL[d.store];
-    rows.push([`5 ingest: ${int(x.lines)}-line NDJSON \`POST /batches\`, ${on}`, '–', `${int(x.ingest.lps)} lines/s (${secs(x.ingest.ms)})`, '–', `≥ ${int(TARGETS.ingestLps)} lines/s`, pf(x.ingest.lps >= TARGETS.ingestLps)]);
-    rows.push([`5 download: ${int(x.lines)} results, \`GET /batches/:id/results\`, ${on}`, '–', `${int(x.download.lps)} lines/s (${secs(x.download.ms)})`, '–', `≥ ${int(TARGETS.downloadLps)} lines/s`, pf(x.download.lps >= TARGETS.downloadLps)]);
+    rows.push([
+      `5 ingest: ${int(x.lines)}-line NDJSON \`POST /batches\`, ${on}`,
+      '–',
+      `${int(x.ingest.lps)} lines/s (${secs(x.ingest.ms)})`,
+      '–',
+      `≥ ${int(TARGETS.ingestLps)} lines/s`,
+      pf(x.ingest.lps >= TARGETS.ingestLps),
+    ]);
+    rows.push([
+      `5 download: ${int(x.lines)} results, \`GET /batches/:id/results\`, ${on}`,
+      '–',
+      `${int(x.download.lps)} lines/s (${secs(x.download.ms)})`,
+      '–',
+      `≥ ${int(TARGETS.downloadLps)} lines/s`,
+      pf(x.download.lps >= TARGETS.downloadLps),
+    ]);
     rows.push([
       `5 API memory (RSS) during both, ${on}`,
       '–',
@@ -50,7 +69,9 @@ export function dataRows(data: DataResult[]): string[][] {
 
 function cpuLine(c: CpuSample): string {
   const keys = ['api', 'worker', 'postgres', 'temporal', 'bench'].filter((k) => (c.byName[k] ?? 0) >= 0.05);
-  return keys.map((k) => `${(LABEL[k] ?? k).replace(/ \(.*\)$/, '')} ${(c.byName[k] ?? 0).toFixed(1)}`).join(', ') || '–';
+  return (
+    keys.map((k) => `${(LABEL[k] ?? k).replace(/ \(.*\)$/, '')} ${(c.byName[k] ?? 0).toFixed(1)}`).join(', ') || '–'
+  );
 }
 
 export function ingestSection(data: DataResult[]): string {
@@ -64,22 +85,62 @@ export function ingestSection(data: DataResult[]): string {
     ['', ...runs.map((d) => STORE_LABEL[d.store]), 'target'],
     [
       ['batch to download written into the store (not timed)', ...col((x) => secs(x.fill.ms)), ''],
-      ['API RSS before the download (idle, after the scenarios before it)', ...col((x) => mb(x.download.rss.firstMb.api)), ''],
+      [
+        'API RSS before the download (idle, after the scenarios before it)',
+        ...col((x) => mb(x.download.rss.firstMb.api)),
+        '',
+      ],
       ['download: request → last byte', ...col((x) => secs(x.download.ms)), ''],
-      ['download: **lines/s**', ...col((x) => `**${int(x.download.lps)}**`), `≥ ${int(TARGETS.downloadLps)} (PostgreSQL)`],
-      ['download: size', ...col((x) => `${mib(x.download.bytes)} (${int(x.download.bytes / x.lines)} bytes a line)`), ''],
-      ['download: API peak RSS (sampled every 100 ms)', ...col((x) => mb(x.download.rss.peakMb.api)), `< ${TARGETS.apiRssMb} MB`],
+      [
+        'download: **lines/s**',
+        ...col((x) => `**${int(x.download.lps)}**`),
+        `≥ ${int(TARGETS.downloadLps)} (PostgreSQL)`,
+      ],
+      [
+        'download: size',
+        ...col((x) => `${mib(x.download.bytes)} (${int(x.download.bytes / x.lines)} bytes a line)`),
+        '',
+      ],
+      [
+        'download: API peak RSS (sampled every 100 ms)',
+        ...col((x) => mb(x.download.rss.peakMb.api)),
+        `< ${TARGETS.apiRssMb} MB`,
+      ],
       ['download: CPU s by process', ...col((x) => cpuLine(x.download.cpu)), ''],
-      ['download: API CPU per line; its main thread busy', ...col((x) => `${perLine(x.download.cpu.byName.api ?? 0, x)}; ${busy(x.download.cpu)}`), ''],
-      ['download: cores busy (whole machine); of which stolen by the host (steal)', ...col((x) => `${x.download.cpu.coresBusy.toFixed(2)}; ${x.download.cpu.stealCores.toFixed(2)}`), ''],
+      [
+        'download: API CPU per line; its main thread busy',
+        ...col((x) => `${perLine(x.download.cpu.byName.api ?? 0, x)}; ${busy(x.download.cpu)}`),
+        '',
+      ],
+      [
+        'download: cores busy (whole machine); of which stolen by the host (steal)',
+        ...col((x) => `${x.download.cpu.coresBusy.toFixed(2)}; ${x.download.cpu.stealCores.toFixed(2)}`),
+        '',
+      ],
       ['ingest: POST sent → 201', ...col((x) => secs(x.ingest.ms)), ''],
       ['ingest: **lines/s**', ...col((x) => `**${int(x.ingest.lps)}**`), `≥ ${int(TARGETS.ingestLps)} (PostgreSQL)`],
-      ['ingest: MiB/s', ...col((x) => ((x.bytes / 2 ** 20) / (x.ingest.ms / 1000)).toFixed(1)), ''],
-      ['ingest: API peak RSS (sampled every 100 ms)', ...col((x) => mb(x.ingest.rss.peakMb.api)), `< ${TARGETS.apiRssMb} MB`],
+      ['ingest: MiB/s', ...col((x) => (x.bytes / 2 ** 20 / (x.ingest.ms / 1000)).toFixed(1)), ''],
+      [
+        'ingest: API peak RSS (sampled every 100 ms)',
+        ...col((x) => mb(x.ingest.rss.peakMb.api)),
+        `< ${TARGETS.apiRssMb} MB`,
+      ],
       ['ingest: CPU s by process', ...col((x) => cpuLine(x.ingest.cpu)), ''],
-      ['ingest: API CPU per line; its main thread busy', ...col((x) => `${perLine(x.ingest.cpu.byName.api ?? 0, x)}; ${busy(x.ingest.cpu)}`), ''],
-      ['ingest: cores busy (whole machine); of which stolen by the host (steal)', ...col((x) => `${x.ingest.cpu.coresBusy.toFixed(2)}; ${x.ingest.cpu.stealCores.toFixed(2)}`), ''],
-      ['API VmHWM at the end (its peak since the stack started)', ...col((x) => mb(x.apiHighWaterMb)), `< ${TARGETS.apiRssMb} MB`],
+      [
+        'ingest: API CPU per line; its main thread busy',
+        ...col((x) => `${perLine(x.ingest.cpu.byName.api ?? 0, x)}; ${busy(x.ingest.cpu)}`),
+        '',
+      ],
+      [
+        'ingest: cores busy (whole machine); of which stolen by the host (steal)',
+        ...col((x) => `${x.ingest.cpu.coresBusy.toFixed(2)}; ${x.ingest.cpu.stealCores.toFixed(2)}`),
+        '',
+      ],
+      [
+        'API VmHWM at the end (its peak since the stack started)',
+        ...col((x) => mb(x.apiHighWaterMb)),
+        `< ${TARGETS.apiRssMb} MB`,
+      ],
     ],
   );
   const how = runs.map((d) => `${STORE_LABEL[d.store]}: ${d.ingest.fill.how}`).join('; ');
@@ -104,13 +165,31 @@ export function postSection(data: DataResult[]): string {
   const table = md(
     ['', ...runs.map((d) => STORE_LABEL[d.store])],
     [
-      ['batches in the store: before → after', ...col((x) => `${int(x.before.earlierBatches)} → ${int(x.after.earlierBatches)}`)],
-      [`putting ${int(first.fill.batches)} ended batches in (through the store classes, 8 at a time)`, ...col((x) => secs(x.fill.ms))],
+      [
+        'batches in the store: before → after',
+        ...col((x) => `${int(x.before.earlierBatches)} → ${int(x.after.earlierBatches)}`),
+      ],
+      [
+        `putting ${int(first.fill.batches)} ended batches in (through the store classes, 8 at a time)`,
+        ...col((x) => secs(x.fill.ms)),
+      ],
       ['`POST /batches` → 201, few earlier batches', ...col((x) => side(x.before))],
-      [`the first \`POST\` after the ${int(first.fill.batches)} were added`, ...col((x) => ms(x.after.postMs[0] ?? NaN))],
+      [
+        `the first \`POST\` after the ${int(first.fill.batches)} were added`,
+        ...col((x) => ms(x.after.postMs[0] ?? NaN)),
+      ],
       [`\`POST /batches\` → 201, ${int(first.fill.batches)} more earlier batches`, ...col((x) => side(x.after))],
-      ['**median after / before**', ...col((x) => `**${x.ratio.toFixed(2)}×**${x.store === 'postgres' ? ` (target ≤ ${TARGETS.postRatio.toFixed(2)}×: ${pf(x.ratio <= TARGETS.postRatio)})` : ' (no target: no index)'}`)],
-      ['`GET /batches?limit=20`, before → after (medians)', ...col((x) => `${ms(median(x.before.listMs))} → ${ms(median(x.after.listMs))}`)],
+      [
+        '**median after / before**',
+        ...col(
+          (x) =>
+            `**${x.ratio.toFixed(2)}×**${x.store === 'postgres' ? ` (target ≤ ${TARGETS.postRatio.toFixed(2)}×: ${pf(x.ratio <= TARGETS.postRatio)})` : ' (no target: no index)'}`,
+        ),
+      ],
+      [
+        '`GET /batches?limit=20`, before → after (medians)',
+        ...col((x) => `${ms(median(x.before.listMs))} → ${ms(median(x.after.listMs))}`),
+      ],
     ],
   );
   return [
@@ -118,7 +197,7 @@ export function postSection(data: DataResult[]): string {
     '',
     `- ${first.before.postMs.length} POSTs of a ${first.size}-item JSON batch (after 5 untimed ones, since this API had only seen the large batches of the scenarios before), timed to the 201 answer; each batch then runs to its end (zero-latency simulator) and its results are checked before the next POST, and \`GET /batches?limit=20\` is timed once after each.`,
     `- First on a store holding only the batches of the scenarios before it on this stack, then again after ${int(first.fill.batches)} ended batches of one item each were put in **directly through the store classes** (\`FileBatchStore\`, \`PostgresBatchStore\`), as the API and a worker leave a batch: input, owner record and outcome, and on PostgreSQL the batch's quota slot (taken, started, ended by the outcome). Their ids sort before the new ones, as older batches' do.`,
-    '- What a POST reads: the **file store** keeps no index, so the concurrent-batch check (`LocalAdmission`) lists every owner record of the store on each POST (and on the first POST after the fill also reads every outcome once; it then remembers those batches as ended). **PostgreSQL** admits through `batch_slots`: the tenant\'s unended slots through a partial index, under a per-tenant advisory lock; nothing scales with the ended batches.',
+    "- What a POST reads: the **file store** keeps no index, so the concurrent-batch check (`LocalAdmission`) lists every owner record of the store on each POST (and on the first POST after the fill also reads every outcome once; it then remembers those batches as ended). **PostgreSQL** admits through `batch_slots`: the tenant's unended slots through a partial index, under a per-tenant advisory lock; nothing scales with the ended batches.",
     '',
     table,
     '',

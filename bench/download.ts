@@ -23,7 +23,12 @@ const KEY = Buffer.from('"custom_id":"');
  * Streams the results of `batchId`; `indexOf` maps a custom_id to its item (0 ≤ i < total, or -1).
  * Timed from sending the request to the last byte.
  */
-export function downloadResults(api: string, batchId: string, total: number, indexOf: (customId: string) => number): Promise<Download> {
+export function downloadResults(
+  api: string,
+  batchId: string,
+  total: number,
+  indexOf: (customId: string) => number,
+): Promise<Download> {
   const seen = new Uint8Array(total);
   let [lines, bytes, distinct, duplicates, unknown] = [0, 0, 0, 0, 0];
   let rest: Buffer = Buffer.alloc(0);

@@ -25,7 +25,8 @@ export const LABEL: Record<string, string> = {
 };
 
 /** Cores used by processes that are not the bench's (steal apart): a sign the figures are disturbed. */
-const others = (c: CpuSample): number => Math.max(0, c.coresBusy - c.stealCores - Object.values(c.byName).reduce((a, b) => a + b, 0) / c.wallSeconds);
+const others = (c: CpuSample): number =>
+  Math.max(0, c.coresBusy - c.stealCores - Object.values(c.byName).reduce((a, b) => a + b, 0) / c.wallSeconds);
 
 export function cpuSection(s: ThroughputResult): string {
   const cores = availableParallelism();
@@ -35,15 +36,58 @@ export function cpuSection(s: ThroughputResult): string {
   const loopBusy = (c: CpuSample, k: string): number => (c.mainThread[k] ?? NaN) / c.wallSeconds;
   const el = (c: CpuSample, k: string): string => (k === 'temporal' || k === 'postgres' ? '–' : pct(loopBusy(c, k)));
   const [loop, llm] = [s.loop.cpu.byName, s.llm.cpu.byName];
-  const row = (k: string): string[] => [LABEL[k] ?? k, ...[s.loop.cpu, s.llm.cpu].flatMap((c) => [(c.byName[k] ?? 0).toFixed(1), perReq(c.byName[k] ?? 0), el(c, k)])];
+  const row = (k: string): string[] => [
+    LABEL[k] ?? k,
+    ...[s.loop.cpu, s.llm.cpu].flatMap((c) => [(c.byName[k] ?? 0).toFixed(1), perReq(c.byName[k] ?? 0), el(c, k)]),
+  ];
   const table = md(
-    ['process', 'loop run: CPU s', 'CPU ms / req', 'event loop busy', 'llmbatch run: CPU s', 'CPU ms / req', 'event loop busy'],
+    [
+      'process',
+      'loop run: CPU s',
+      'CPU ms / req',
+      'event loop busy',
+      'llmbatch run: CPU s',
+      'CPU ms / req',
+      'event loop busy',
+    ],
     [
       ...ORDER.filter((k) => k in loop || k in llm).map(row),
-      ['**total**', sum(loop).toFixed(1), `**${perReq(sum(loop))}**`, '', sum(llm).toFixed(1), `**${perReq(sum(llm))}**`, ''],
-      ['cores busy (whole machine)', `${s.loop.cpu.coresBusy.toFixed(2)} of ${cores}`, '', '', `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores}`, '', ''],
-      ["of which other processes (not the bench's)", `${others(s.loop.cpu).toFixed(2)} cores`, '', '', `${others(s.llm.cpu).toFixed(2)} cores`, '', ''],
-      ['of which stolen by the host for other VMs (steal)', `${s.loop.cpu.stealCores.toFixed(2)} cores`, '', '', `${s.llm.cpu.stealCores.toFixed(2)} cores`, '', ''],
+      [
+        '**total**',
+        sum(loop).toFixed(1),
+        `**${perReq(sum(loop))}**`,
+        '',
+        sum(llm).toFixed(1),
+        `**${perReq(sum(llm))}**`,
+        '',
+      ],
+      [
+        'cores busy (whole machine)',
+        `${s.loop.cpu.coresBusy.toFixed(2)} of ${cores}`,
+        '',
+        '',
+        `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores}`,
+        '',
+        '',
+      ],
+      [
+        "of which other processes (not the bench's)",
+        `${others(s.loop.cpu).toFixed(2)} cores`,
+        '',
+        '',
+        `${others(s.llm.cpu).toFixed(2)} cores`,
+        '',
+        '',
+      ],
+      [
+        'of which stolen by the host for other VMs (steal)',
+        `${s.loop.cpu.stealCores.toFixed(2)} cores`,
+        '',
+        '',
+        `${s.llm.cpu.stealCores.toFixed(2)} cores`,
+        '',
+        '',
+      ],
     ],
   );
   const [loopEl, workerEl] = [loopBusy(s.loop.cpu, 'bench'), loopBusy(s.llm.cpu, 'worker')];
@@ -56,14 +100,18 @@ export function cpuSection(s: ThroughputResult): string {
       `Main-thread CPU per request was ${perReq(loopMain)} ms in the loop and ${perReq(workerMain)} ms in the worker, which predicts a ratio of about ${(loopMain / workerMain).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×): ` +
       `the worker's extra ${perReq(workerMain - loopMain)} ms per request is what it does around each provider call that the loop does not.`;
   } else if (machineBound) {
-    const engine = ['temporal', 'worker', 'api', 'postgres', 'bench'].filter((k) => k in llm).map((k) => [k, llm[k] ?? 0] as const).sort((a, b) => b[1] - a[1]);
+    const engine = ['temporal', 'worker', 'api', 'postgres', 'bench']
+      .filter((k) => k in llm)
+      .map((k) => [k, llm[k] ?? 0] as const)
+      .sort((a, b) => b[1] - a[1]);
     text =
       `Both runs kept the machine's ${cores} cores busy, so throughput is bounded by CPU per request: the loop's ${perReq(sum(loop))} CPU ms per request against llmbatch's ${perReq(sum(llm))} predicts a ratio of about ${(sum(loop) / sum(llm)).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×). ` +
       `Besides the simulator, llmbatch's CPU went to ${engine.map(([k, v]) => `${LABEL[k] ?? k} ${perReq(v)} ms`).join(', ')} per request.`;
   } else {
     text = `CPU does not bound this ratio: the machine had idle capacity (${s.loop.cpu.coresBusy.toFixed(2)} and ${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy in the loop and llmbatch runs) and no event loop was full (loop ${pct(loopEl)}, worker ${pct(workerEl)}). llmbatch used ${(sum(llm) / sum(loop)).toFixed(2)}× the loop's CPU per request.`;
   }
-  const note = 'the bench process is the loop itself in the loop run, and the client that posts and polls in the llmbatch run; "event loop busy" is the share of the run its main thread was on a CPU';
+  const note =
+    'the bench process is the loop itself in the loop run, and the client that posts and polls in the llmbatch run; "event loop busy" is the share of the run its main thread was on a CPU';
   return `CPU over the timed interval (${note}):\n\n${table}\n\n${text}`;
 }
 
@@ -74,10 +122,28 @@ export function phaseSection(s: ThroughputResult): string {
   const [a, b] = [s.loop.curve, s.llm.curve];
   const parts = (c: typeof a): number[] => [c.t10, c.t90 - c.t10, c.t100 - c.t90, c.end - c.t100];
   const [pa, pb] = [parts(a), parts(b)];
-  const names = ['start → 10% of requests answered', '10% → 90% answered (the steady middle)', '90% → last answer', 'last answer → done (llmbatch: completion seen by a poll)'];
-  const rows = names.map((name, i) => [name, sec(pa[i] ?? NaN), sec(pb[i] ?? NaN), sec((pb[i] ?? NaN) - (pa[i] ?? NaN))]);
-  rows[1] = [names[1] ?? '', `${sec(pa[1] ?? NaN)} (${int(a.steadyRps)} req/s)`, `${sec(pb[1] ?? NaN)} (${int(b.steadyRps)} req/s)`, sec((pb[1] ?? NaN) - (pa[1] ?? NaN))];
-  const table = md(['phase', 'loop', 'llmbatch', 'llmbatch − loop'], [...rows, ['**total**', sec(a.end), sec(b.end), `**${sec(b.end - a.end)}**`]]);
+  const names = [
+    'start → 10% of requests answered',
+    '10% → 90% answered (the steady middle)',
+    '90% → last answer',
+    'last answer → done (llmbatch: completion seen by a poll)',
+  ];
+  const rows = names.map((name, i) => [
+    name,
+    sec(pa[i] ?? NaN),
+    sec(pb[i] ?? NaN),
+    sec((pb[i] ?? NaN) - (pa[i] ?? NaN)),
+  ]);
+  rows[1] = [
+    names[1] ?? '',
+    `${sec(pa[1] ?? NaN)} (${int(a.steadyRps)} req/s)`,
+    `${sec(pb[1] ?? NaN)} (${int(b.steadyRps)} req/s)`,
+    sec((pb[1] ?? NaN) - (pa[1] ?? NaN)),
+  ];
+  const table = md(
+    ['phase', 'loop', 'llmbatch', 'llmbatch − loop'],
+    [...rows, ['**total**', sec(a.end), sec(b.end), `**${sec(b.end - a.end)}**`]],
+  );
   const extra = b.end - a.end;
   const ranked = names.map((n, i) => [n, (pb[i] ?? 0) - (pa[i] ?? 0)] as const).sort((x, y) => y[1] - x[1]);
   const share = ranked.map(([n, d]) => `${sec(d)} in "${n}" (${pct(d / extra)})`).join(', ');
@@ -104,8 +170,13 @@ export function phaseSection(s: ThroughputResult): string {
 
 export function smallSection(s: SmallResult, on = ''): string {
   const entries = Object.entries(s.breakdown);
-  const largest = entries.filter(([k]) => !k.startsWith('…')).sort((a, b) => b[1] - a[1]).slice(0, 3);
-  const miss = s.pass ? '' : ` **Missed by ${ms(s.llm.medianMs - s.target)}** (median ${ms(s.llm.medianMs)} against ${s.target} ms).`;
+  const largest = entries
+    .filter(([k]) => !k.startsWith('…'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3);
+  const miss = s.pass
+    ? ''
+    : ` **Missed by ${ms(s.llm.medianMs - s.target)}** (median ${ms(s.llm.medianMs)} against ${s.target} ms).`;
   return [
     `## Scenario 3: small-batch latency${on}`,
     '',
@@ -115,7 +186,10 @@ export function smallSection(s: SmallResult, on = ''): string {
     '',
     'Median of each phase over the runs (POST and poll on the bench clock, the rest from the workflow history; medians of phases need not add up to the median total; the row starting with … is part of the row above it):',
     '',
-    md(['phase', 'median'], entries.map(([k, v]) => [k, ms(v)])),
+    md(
+      ['phase', 'median'],
+      entries.map(([k, v]) => [k, ms(v)]),
+    ),
     '',
     `The largest phases: ${largest.map(([k, v]) => `${k} (${ms(v)})`).join('; ')}. Polling every ${s.pollMs} ms adds about half that on average.`,
   ].join('\n');

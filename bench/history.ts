@@ -64,7 +64,10 @@ export async function fetchTimeline(address: string, batchId: string): Promise<T
   try {
     const client = new Client({ connection });
     // The API reports a batch ended once its outcome is stored, a moment before the workflow closes.
-    await client.workflow.getHandle(`batch-${batchId}`).result().catch(() => undefined);
+    await client.workflow
+      .getHandle(`batch-${batchId}`)
+      .result()
+      .catch(() => undefined);
     const events = await fetchEvents(client, `batch-${batchId}`);
     // Event ids restart in each run: key spans by run and id.
     const spans = new Map<string, Span>();
@@ -87,7 +90,10 @@ export async function fetchTimeline(address: string, batchId: string): Promise<T
         if (s) s.started = t;
       }
       const closed =
-        e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskCanceledEventAttributes ??
+        e.activityTaskTimedOutEventAttributes;
       if (closed) {
         const s = spans.get(key(closed.scheduledEventId));
         if (s) s.closed = t;
@@ -95,7 +101,9 @@ export async function fetchTimeline(address: string, batchId: string): Promise<T
     }
     const all = [...spans.values()];
     const chunks = all
-      .filter((s): s is Required<Span> => s.name === 'processChunk' && s.started !== undefined && s.closed !== undefined)
+      .filter(
+        (s): s is Required<Span> => s.name === 'processChunk' && s.started !== undefined && s.closed !== undefined,
+      )
       .sort((a, b) => a.started - b.started);
     return { workflowStarted, workflowClosed, chunks, others: all.filter((s) => s.name !== 'processChunk') };
   } finally {
@@ -115,7 +123,11 @@ export interface EngineTimes {
 }
 
 /** The engine's own milestones in a run, from the history; `run` times are the bench's (same host clock). */
-export function engineTimes(tl: Timeline, run: { epochStart: number; doneMs: number }, maxChunksInFlight: number): EngineTimes {
+export function engineTimes(
+  tl: Timeline,
+  run: { epochStart: number; doneMs: number },
+  maxChunksInFlight: number,
+): EngineTimes {
   const { chunks } = tl;
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   // The j-th chunk to close frees the window slot that the (window + j)-th chunk to start takes.

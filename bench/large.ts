@@ -38,7 +38,8 @@ const SLICE = 10_000;
 function* lines(n: number): Generator<BatchLine> {
   // Generated in slices so a million request bodies never sit in memory at once.
   for (let start = 0; start < n; start += SLICE) {
-    for (const l of makeReviewRequests(Math.min(SLICE, n - start), start + 1)) yield { ...l, custom_id: `r-${start}-${l.custom_id}` };
+    for (const l of makeReviewRequests(Math.min(SLICE, n - start), start + 1))
+      yield { ...l, custom_id: `r-${start}-${l.custom_id}` };
   }
 }
 
@@ -64,7 +65,10 @@ function parseArgs(argv: string[]): { items: number; store: StoreKind; pgUrl: st
     } else if (flag === '--pg-url') pgUrl = value();
     else if (flag === '--out') out = value();
     else if (/^\d+$/.test(a) && Number(a) > 0) items = Number(a);
-    else throw new Error(`unknown argument ${a}\nusage: npm run bench:large -- [items] [--store files|postgres] [--pg-url postgres://…/postgres] [--out docs/benchmarks.md, "" to print only]`);
+    else
+      throw new Error(
+        `unknown argument ${a}\nusage: npm run bench:large -- [items] [--store files|postgres] [--pg-url postgres://…/postgres] [--out docs/benchmarks.md, "" to print only]`,
+      );
   }
   return { items, store, pgUrl, out };
 }
@@ -84,8 +88,18 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const { items, store: storeKind, pgUrl, out } = parseArgs(argv);
   const command = `npm run bench:large${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
-  const settings = { chunkSize: 100, maxChunksInFlight: 16, itemConcurrency: 64, workerConcurrency: 64, simEnv: {}, store: storeKind, pgUrl };
-  console.log(`bench:large: ${items} items on the ${STORE_LABEL[storeKind]}, SIMULATED provider (zero latency, not a real LLM), one worker process`);
+  const settings = {
+    chunkSize: 100,
+    maxChunksInFlight: 16,
+    itemConcurrency: 64,
+    workerConcurrency: 64,
+    simEnv: {},
+    store: storeKind,
+    pgUrl,
+  };
+  console.log(
+    `bench:large: ${items} items on the ${STORE_LABEL[storeKind]}, SIMULATED provider (zero latency, not a real LLM), one worker process`,
+  );
   const postgres = storeKind === 'postgres' ? await serverInfo(pgUrl) : undefined;
   const startedAt = new Date();
   const report = await withStack(settings, false, async (s) => {
@@ -95,38 +109,79 @@ async function main(): Promise<void> {
     const rss = sampleRss({ worker: pids.worker, api: pids.api, temporal: pids.temporal }, 500);
     const batchId = randomUUID();
     const t0 = performance.now();
-    const manifest = await store.putInput(batchId, lines(items), settings.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
-    const owner: OwnerRecord = { tenant: 'local', createdAt: new Date().toISOString(), api: 'project', total: manifest.total, mode: 'realtime' };
+    const manifest = await store.putInput(batchId, lines(items), settings.chunkSize, {
+      max: config.batch.chunkTokens,
+      of: estimateTokens,
+    });
+    const owner: OwnerRecord = {
+      tenant: 'local',
+      createdAt: new Date().toISOString(),
+      api: 'project',
+      total: manifest.total,
+      mode: 'realtime',
+    };
     await store.putRecord(batchId, OWNER_RECORD, owner);
     const ingestS = (performance.now() - t0) / 1000;
     console.log(`  input stored in ${ingestS.toFixed(1)} s (${manifest.chunkCount} chunks)`);
     const connection = await Connection.connect({ address: s.stack.urls.temporal });
     const client = new Client({ connection });
     try {
-      const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, chunkSize: manifest.chunkSize, maxChunksInFlight: settings.maxChunksInFlight };
-      const cpu = cpuMeter({ worker: pids.worker, api: pids.api, temporal: pids.temporal, provider: pids.provider }, s.database?.name);
-      const handle = await client.workflow.start('batchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue, args: [input] });
+      const input: BatchWorkflowInput = {
+        batchId,
+        total: manifest.total,
+        chunkCount: manifest.chunkCount,
+        chunkSize: manifest.chunkSize,
+        maxChunksInFlight: settings.maxChunksInFlight,
+      };
+      const cpu = cpuMeter(
+        { worker: pids.worker, api: pids.api, temporal: pids.temporal, provider: pids.provider },
+        s.database?.name,
+      );
+      const handle = await client.workflow.start('batchWorkflow', {
+        workflowId: batchWorkflowId(batchId),
+        taskQueue: config.temporal.taskQueue,
+        args: [input],
+      });
       const t1 = performance.now();
       let last = 0;
       const timer = setInterval(() => {
-        void handle.query('progress').then((p) => {
-          const { succeeded, runs } = p as { succeeded: number; runs: number };
-          if (succeeded - last >= 50_000) console.log(`  ${succeeded} done, run ${runs}, ${Math.round(succeeded / ((performance.now() - t1) / 1000))} req/s`);
-          last = succeeded - (succeeded % 50_000);
-        }, () => undefined);
+        void handle.query('progress').then(
+          (p) => {
+            const { succeeded, runs } = p as { succeeded: number; runs: number };
+            if (succeeded - last >= 50_000)
+              console.log(
+                `  ${succeeded} done, run ${runs}, ${Math.round(succeeded / ((performance.now() - t1) / 1000))} req/s`,
+              );
+            last = succeeded - (succeeded % 50_000);
+          },
+          () => undefined,
+        );
       }, 10_000);
       const result = await handle.result().finally(() => clearInterval(timer));
       const runS = (performance.now() - t1) / 1000;
       const runCpu = cpu();
       // Every run of the chain: its history length.
       const lengths: number[] = [];
-      for await (const w of client.workflow.list({ query: `WorkflowId = '${batchWorkflowId(batchId)}'` })) lengths.push(w.historyLength);
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${batchWorkflowId(batchId)}'` }))
+        lengths.push(w.historyLength);
       // Read back as a user would: through the API's results download, every custom_id once.
       const download = await downloadResults(s.api, batchId, items, itemOf);
       const memory = rss();
       const sizes = s.database ? await tableSizes(s.database.pool()) : undefined;
       const dataBytes = s.database ? undefined : await dirBytes(join(s.dataDir, 'batches', batchId));
-      return { items, chunks: manifest.chunkCount, ingestS, runS, runCpu, result, lengths, download, memory, sizes, dataBytes };
+      return {
+        items,
+        chunks: manifest.chunkCount,
+        ingestS,
+        runS,
+        runCpu,
+        result,
+        lengths,
+        download,
+        memory,
+        sizes,
+        dataBytes,
+      };
     } finally {
       await connection.close();
     }
@@ -138,9 +193,15 @@ async function main(): Promise<void> {
   // A high-water mark already reached before the run started belongs to the process's start-up (the worker
   // bundles the workflow code with webpack when it starts), not to the batch.
   const hwmNote = (name: string): string =>
-    (report.memory.highWaterBeforeMb[name] ?? 0) >= hwm(name) - 1 ? `reached before the batch started, at start-up${name === 'worker' ? ', where the Temporal SDK bundles the workflow code with webpack' : ''}` : 'reached during the run';
+    (report.memory.highWaterBeforeMb[name] ?? 0) >= hwm(name) - 1
+      ? `reached before the batch started, at start-up${name === 'worker' ? ', where the Temporal SDK bundles the workflow code with webpack' : ''}`
+      : 'reached during the run';
   const memoryOk = runPeak('worker') <= TARGET_MB.worker && runPeak('api') <= TARGET_MB.api;
-  const ok = report.result.status === 'completed' && report.result.succeeded === items && problem === undefined && maxHistory < HISTORY_WARNING;
+  const ok =
+    report.result.status === 'completed' &&
+    report.result.succeeded === items &&
+    problem === undefined &&
+    maxHistory < HISTORY_WARNING;
   const cpuMs = (name: string): string => (((report.runCpu.byName[name] ?? 0) * 1000) / items).toFixed(3);
   const onPg = storeKind === 'postgres';
   const text = [
@@ -158,7 +219,10 @@ async function main(): Promise<void> {
       ? [
           `- Database size at the end ${MiB(report.sizes.databaseBytes)}; the largest tables (\`pg_total_relation_size\`: table, TOAST and indexes):`,
           '',
-          md(['table', 'rows', 'size'], report.sizes.tables.slice(0, 6).map((t: TableSize) => [`\`${t.table}\``, int(t.rows), MiB(t.bytes)])),
+          md(
+            ['table', 'rows', 'size'],
+            report.sizes.tables.slice(0, 6).map((t: TableSize) => [`\`${t.table}\``, int(t.rows), MiB(t.bytes)]),
+          ),
           '',
         ]
       : [`- The batch's directory in the data dir at the end: ${MiB(report.dataBytes ?? 0)}.`]),
@@ -173,8 +237,12 @@ async function main(): Promise<void> {
 /** Replaces the previous `## Large batch` section of the same data plane, or appends one. */
 function writeSection(path: string, text: string, onPg: boolean): void {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const parts = previous.split(/^(?=## )/m).map((p) => p.trimEnd()).filter(Boolean);
-  const mine = (p: string): boolean => /^## Large batch\b/.test(p) && /^## Large batch on PostgreSQL\b/.test(p) === onPg;
+  const parts = previous
+    .split(/^(?=## )/m)
+    .map((p) => p.trimEnd())
+    .filter(Boolean);
+  const mine = (p: string): boolean =>
+    /^## Large batch\b/.test(p) && /^## Large batch on PostgreSQL\b/.test(p) === onPg;
   const at = parts.findIndex(mine);
   const next = parts.flatMap((p, i) => (i === at ? [text.trimEnd()] : mine(p) ? [] : [p]));
   if (at < 0) next.push(text.trimEnd());

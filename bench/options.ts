@@ -117,7 +117,9 @@ const kebab = (key: string): string => key.replace(/[A-Z]/g, (m) => `-${m.toLowe
 const envName = (key: string): string => `BENCH_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 
 export const USAGE = `npm run bench -- [flags]   (each flag also as env BENCH_<NAME>, e.g. BENCH_N1; engine knobs at 0 keep the engine's default)
-  --quick sets: ${Object.entries(QUICK).map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)}`).join(' ')}
+  --quick sets: ${Object.entries(QUICK)
+    .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)}`)
+    .join(' ')}
 ${Object.entries(DEFAULTS)
   .map(([k, v]) => `  --${kebab(k)} (${envName(k)})  default ${JSON.stringify(v)}`)
   .join('\n')}`;
@@ -143,24 +145,30 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     const def = DEFAULTS[k as keyof BenchOptions];
     if (typeof def === 'number') {
       const n = Number(text);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${kebab(k)}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new Error(`${kebab(k)}: expected a non-negative integer, got ${JSON.stringify(text)}`);
       opts[k] = n;
     } else if (typeof def === 'boolean') opts[k] = text === 'true' || text === '1';
     else opts[k] = text;
   }
   const o = opts as unknown as BenchOptions;
   if (o.n1 < 1 || o.n2 < 1 || o.smallSize < 1 || o.repeats < 1) throw new Error('request counts must be at least 1');
-  if (o.rlBackgroundRpm >= o.rlRpm || o.rlSeconds < 1) throw new Error('rl-background-rpm must be below rl-rpm, and rl-seconds at least 1');
+  if (o.rlBackgroundRpm >= o.rlRpm || o.rlSeconds < 1)
+    throw new Error('rl-background-rpm must be below rl-rpm, and rl-seconds at least 1');
   storesOf(o);
-  if (o.ingestLines > 1_000_000) throw new Error('ingest-lines: at most 1000000 (the API\'s items-per-batch limit)');
+  if (o.ingestLines > 1_000_000) throw new Error("ingest-lines: at most 1000000 (the API's items-per-batch limit)");
   if (o.earlierBatches > 0 && o.postRuns < 1) throw new Error('post-runs: at least 1');
   return o;
 }
 
 /** The stores to run on, in order, without repeats. */
 export function storesOf(o: BenchOptions): StoreKind[] {
-  const list = o.stores.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = o.stores
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const bad = list.filter((x) => x !== 'files' && x !== 'postgres');
-  if (bad.length > 0 || list.length === 0) throw new Error(`stores: a comma-separated list of files and postgres, got ${JSON.stringify(o.stores)}`);
+  if (bad.length > 0 || list.length === 0)
+    throw new Error(`stores: a comma-separated list of files and postgres, got ${JSON.stringify(o.stores)}`);
   return [...new Set(list)] as StoreKind[];
 }

@@ -88,14 +88,21 @@ async function main(): Promise<void> {
         await runBatch(s.api, warm, 100);
         return measure(s, client, makeReviewRequests(n, 42), quietMs);
       });
-      const f = (x: Record<string, number>): string => PROCESSES.map((p) => `${p} ${x[p]?.toFixed(3)}`).join(', ') + `, total ${x.total?.toFixed(3)}`;
-      say(`round ${round}, worker client ${client}: loop ${r.loopRps.toFixed(0)} req/s, llmbatch ${r.llmRps.toFixed(0)} req/s, ratio ${(r.llmRps / r.loopRps).toFixed(2)}`);
+      const f = (x: Record<string, number>): string =>
+        PROCESSES.map((p) => `${p} ${x[p]?.toFixed(3)}`).join(', ') + `, total ${x.total?.toFixed(3)}`;
+      say(
+        `round ${round}, worker client ${client}: loop ${r.loopRps.toFixed(0)} req/s, llmbatch ${r.llmRps.toFixed(0)} req/s, ratio ${(r.llmRps / r.loopRps).toFixed(2)}`,
+      );
       say(`  CPU ms/req, loop run:     ${f(r.loop)} (${r.coresLoop.toFixed(2)} cores busy)`);
-      say(`  CPU ms/req, llmbatch run: ${f(r.llm)} (${r.coresLlm.toFixed(2)} cores busy); CPU ratio loop/llmbatch ${((r.loop.total ?? 0) / (r.llm.total ?? 1)).toFixed(2)}`);
+      say(
+        `  CPU ms/req, llmbatch run: ${f(r.llm)} (${r.coresLlm.toFixed(2)} cores busy); CPU ratio loop/llmbatch ${((r.loop.total ?? 0) / (r.llm.total ?? 1)).toFixed(2)}`,
+      );
       runs.push(r);
     }
   }
-  console.log('\n| round | worker HTTP client | loop req/s | llmbatch req/s | ratio | loop CPU ms/req (bench / provider / total) | llmbatch CPU ms/req (worker / provider / Temporal / API / poller / total) |');
+  console.log(
+    '\n| round | worker HTTP client | loop req/s | llmbatch req/s | ratio | loop CPU ms/req (bench / provider / total) | llmbatch CPU ms/req (worker / provider / Temporal / API / poller / total) |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   runs.forEach((r, i) => {
     const l = r.loop;

@@ -61,7 +61,9 @@ export async function runPaced(baseURL: string, lines: BatchLine[], rps: number)
   const ms = performance.now() - t0;
   const missing = lines.filter((l) => !results.has(l.custom_id)).length;
   if (results.size !== lines.length || missing > 0) {
-    throw new Error(`paced client: expected ${lines.length} distinct results, got ${results.size} (${missing} missing)`);
+    throw new Error(
+      `paced client: expected ${lines.length} distinct results, got ${results.size} (${missing} missing)`,
+    );
   }
   return { ms, limited };
 }

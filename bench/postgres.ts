@@ -37,7 +37,9 @@ async function admin<T>(serverUrl: string, work: (c: Client) => Promise<T>): Pro
 export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
   const name = `llmbatch_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`)).catch((err: Error) => {
-    throw new Error(`bench: cannot create a PostgreSQL database on ${serverUrl} (BENCH_PG_URL / --pg-url; --stores files runs without PostgreSQL): ${err.message}`);
+    throw new Error(
+      `bench: cannot create a PostgreSQL database on ${serverUrl} (BENCH_PG_URL / --pg-url; --stores files runs without PostgreSQL): ${err.message}`,
+    );
   });
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
@@ -63,7 +65,8 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
 }
 
 export async function dropAll(): Promise<void> {
-  for (const db of [...live]) await db.drop().catch((err: Error) => console.error(`bench: could not drop database ${db.name}: ${err.message}`));
+  for (const db of [...live])
+    await db.drop().catch((err: Error) => console.error(`bench: could not drop database ${db.name}: ${err.message}`));
 }
 
 export interface TableSize {
@@ -97,7 +100,9 @@ export async function serverInfo(serverUrl: string): Promise<string> {
         "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync') ORDER BY name",
       );
       const show = (r: { name: string; setting: string; unit: string | null }): string =>
-        r.name === 'shared_buffers' && r.unit === '8kB' ? `${r.name} ${Math.round((Number(r.setting) * 8) / 1024)} MB` : `${r.name} ${r.setting}`;
+        r.name === 'shared_buffers' && r.unit === '8kB'
+          ? `${r.name} ${Math.round((Number(r.setting) * 8) / 1024)} MB`
+          : `${r.name} ${r.setting}`;
       return `PostgreSQL ${version} on ${new URL(serverUrl).host} (${rows.map(show).join(', ')})`;
     });
   } catch (err) {

@@ -11,7 +11,15 @@ import { makeReviewRequests } from '../examples/reviews';
 import type { BatchLine } from '../src/shared/contracts';
 import { runPaced } from './paced';
 import { chatCounts, sampleRate, type RateFigures } from './rateSampler';
-import { runBatch, simConfigure, simReset, withStack, type BenchStack, type EngineSettings, type StoreKind } from './stack';
+import {
+  runBatch,
+  simConfigure,
+  simReset,
+  withStack,
+  type BenchStack,
+  type EngineSettings,
+  type StoreKind,
+} from './stack';
 
 export type Window = 'empty' | 'busy';
 export type LimitSource = 'configured' | 'learned';
@@ -66,9 +74,15 @@ interface Plan {
 
 function plans(quick: boolean): Plan[] {
   // Quick mode covers every setting (both windows, both limit sources, 1 and 3 workers) in two stacks.
-  if (quick) return [{ limit: 'configured', workers: 1, windows: ['empty', 'busy'] }, { limit: 'learned', workers: 3, windows: ['busy', 'empty'] }];
+  if (quick)
+    return [
+      { limit: 'configured', workers: 1, windows: ['empty', 'busy'] },
+      { limit: 'learned', workers: 3, windows: ['busy', 'empty'] },
+    ];
   const all: Plan[] = [];
-  for (const workers of [1, 3]) for (const limit of ['configured', 'learned'] as const) for (const w of ['empty', 'busy'] as const) all.push({ limit, workers, windows: [w] });
+  for (const workers of [1, 3])
+    for (const limit of ['configured', 'learned'] as const)
+      for (const w of ['empty', 'busy'] as const) all.push({ limit, workers, windows: [w] });
   return all;
 }
 
@@ -95,11 +109,15 @@ async function measure(s: BenchStack, r: RateSettings, c: RateCase): Promise<Rat
   const lines = itemsFor(r, c.window);
   const availableRps = available(r, c.window);
   const stop = sampleRate(s.simOrigin, lines.length);
-  const ms = c.limit === null ? (await runPaced(s.stack.urls.provider, lines, availableRps)).ms : (await runBatch(s.api, lines, r.pollMs)).doneMs;
+  const ms =
+    c.limit === null
+      ? (await runPaced(s.stack.urls.provider, lines, availableRps)).ms
+      : (await runBatch(s.api, lines, r.pollMs)).doneMs;
   const figures = await stop();
   // Every item admitted exactly once at the simulator: a duplicate or a lost call shows here.
   const { ok } = await chatCounts(s.simOrigin);
-  if (ok !== lines.length) throw new Error(`${label(c)}: the simulator answered ${ok} calls successfully for ${lines.length} items`);
+  if (ok !== lines.length)
+    throw new Error(`${label(c)}: the simulator answered ${ok} calls successfully for ${lines.length} items`);
   const share = figures.steadyRps / availableRps;
   const pass = share >= TARGET.share && figures.limitedShare < TARGET.limitedShare;
   return { ...c, items: lines.length, availableRps, figures, ms, share, pass };
@@ -111,21 +129,40 @@ export function label(c: RateCase): string {
   return `llmbatch, ${window}, limit ${c.limit}, ${c.workers} worker${c.workers > 1 ? 's' : ''}`;
 }
 
-export async function rateLimited(base: EngineSettings, r: RateSettings, say: (m: string) => void): Promise<RateLimitedResult> {
+export async function rateLimited(
+  base: EngineSettings,
+  r: RateSettings,
+  say: (m: string) => void,
+): Promise<RateLimitedResult> {
   const runs: RateCaseResult[] = [];
   const record = (x: RateCaseResult): void => {
     runs.push(x);
-    say(`rate-limited: ${label(x)}: ${x.figures.steadyRps.toFixed(1)} req/s of ${x.availableRps.toFixed(1)} available (${(x.share * 100).toFixed(1)}%), ${x.figures.counts.limited} 429s of ${x.figures.counts.all} requests, longest gap ${Math.round(x.figures.longestGapMs)} ms`);
+    say(
+      `rate-limited: ${label(x)}: ${x.figures.steadyRps.toFixed(1)} req/s of ${x.availableRps.toFixed(1)} available (${(x.share * 100).toFixed(1)}%), ${x.figures.counts.limited} 429s of ${x.figures.counts.all} requests, longest gap ${Math.round(x.figures.longestGapMs)} ms`,
+    );
   };
-  say(`rate-limited: simulator at ${r.rpm} RPM, background ${r.backgroundRpm} RPM in the busy window, zero latency; ${plans(r.quick).length} stacks`);
+  say(
+    `rate-limited: simulator at ${r.rpm} RPM, background ${r.backgroundRpm} RPM in the busy window, zero latency; ${plans(r.quick).length} stacks`,
+  );
   for (const [i, plan] of plans(r.quick).entries()) {
     const engineEnv: Record<string, string> = plan.limit === 'configured' ? { LLMBATCH_RPM: String(r.rpm) } : {};
     const settings = { ...base, simEnv: { SIM_SEED: '1', SIM_RPM: String(r.rpm) }, engineEnv, workers: plan.workers };
     await withStack(settings, r.keepData, async (s) => {
       // The plain client's runs go on the first stack, before llmbatch has touched its simulator.
-      if (i === 0) for (const window of ['empty', 'busy'] as const) record(await measure(s, r, { window, limit: null, workers: 1 }));
-      for (const window of plan.windows) record(await measure(s, r, { window, limit: plan.limit, workers: plan.workers }));
+      if (i === 0)
+        for (const window of ['empty', 'busy'] as const)
+          record(await measure(s, r, { window, limit: null, workers: 1 }));
+      for (const window of plan.windows)
+        record(await measure(s, r, { window, limit: plan.limit, workers: plan.workers }));
     });
   }
-  return { store: base.store ?? 'files', rpm: r.rpm, backgroundRpm: r.backgroundRpm, seconds: r.seconds, quick: r.quick, runs, target: TARGET };
+  return {
+    store: base.store ?? 'files',
+    rpm: r.rpm,
+    backgroundRpm: r.backgroundRpm,
+    seconds: r.seconds,
+    quick: r.quick,
+    runs,
+    target: TARGET,
+  };
 }

@@ -36,7 +36,11 @@ export async function chatCounts(simOrigin: string): Promise<ChatCounts> {
   if (!res.ok) throw new Error(`GET ${simOrigin}/_sim/stats: ${res.status}`);
   const stats = (await res.json()) as { requests: Record<string, Record<string, number>> };
   const byStatus = stats.requests['/v1/chat/completions'] ?? {};
-  return { ok: byStatus['200'] ?? 0, limited: byStatus['429'] ?? 0, all: Object.values(byStatus).reduce((a, b) => a + b, 0) };
+  return {
+    ok: byStatus['200'] ?? 0,
+    limited: byStatus['429'] ?? 0,
+    all: Object.values(byStatus).reduce((a, b) => a + b, 0),
+  };
 }
 
 /** Starts sampling every `everyMs`; the returned function stops and summarises for `n` items. */

@@ -9,14 +9,18 @@ import type { BenchOptions } from './options';
 import type { SmallResult } from './report';
 import { runBatch, type BenchStack } from './stack';
 
-const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
+const percentile = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 const median = (xs: number[]): number => percentile(xs, 50);
 
 /** Not a phase of its own: part of the one above it. */
 const OF_WHICH = '… of which the round trip of that last poll (the stored outcome)';
 
 /** Consecutive phases of one small batch in ms (they add up to POST → results read); history times are the server's clock, same host. */
-function phases(tl: Timeline, run: { epochStart: number; doneMs: number; resultsMs: number; lastPollMs: number }): Record<string, number> {
+function phases(
+  tl: Timeline,
+  run: { epochStart: number; doneMs: number; resultsMs: number; lastPollMs: number },
+): Record<string, number> {
   const chunk = tl.chunks[0];
   if (!chunk) throw new Error('small batch: history lacks the chunk activity');
   return {
@@ -31,7 +35,12 @@ function phases(tl: Timeline, run: { epochStart: number; doneMs: number; results
   };
 }
 
-export async function smallBatches(s: BenchStack, o: BenchOptions, concurrency: number, say: (m: string) => void): Promise<SmallResult> {
+export async function smallBatches(
+  s: BenchStack,
+  o: BenchOptions,
+  concurrency: number,
+  say: (m: string) => void,
+): Promise<SmallResult> {
   say(`small batches: ${o.smallRuns} runs of ${o.smallSize} items (poll every ${o.smallPollMs} ms)`);
   const lines = makeReviewRequests(o.smallSize, 11);
   const loopMs: number[] = [];
@@ -43,9 +52,23 @@ export async function smallBatches(s: BenchStack, o: BenchOptions, concurrency: 
     llmMs.push(run.resultsMs);
     parts.push(phases(await fetchTimeline(s.stack.urls.temporal, run.id), run));
   }
-  const breakdown = Object.fromEntries(Object.keys(parts[0] ?? {}).map((k) => [k, median(parts.map((p) => p[k] ?? NaN))]));
+  const breakdown = Object.fromEntries(
+    Object.keys(parts[0] ?? {}).map((k) => [k, median(parts.map((p) => p[k] ?? NaN))]),
+  );
   const target = 300;
   const llm = { medianMs: median(llmMs), p90Ms: percentile(llmMs, 90) };
-  say(`small batches: loop median ${median(loopMs).toFixed(1)} ms, llmbatch median ${llm.medianMs.toFixed(0)} ms, p90 ${llm.p90Ms.toFixed(0)} ms`);
-  return { store: s.store, runs: o.smallRuns, size: o.smallSize, pollMs: o.smallPollMs, loop: { medianMs: median(loopMs), p90Ms: percentile(loopMs, 90) }, llm, breakdown, target, pass: llm.medianMs <= target };
+  say(
+    `small batches: loop median ${median(loopMs).toFixed(1)} ms, llmbatch median ${llm.medianMs.toFixed(0)} ms, p90 ${llm.p90Ms.toFixed(0)} ms`,
+  );
+  return {
+    store: s.store,
+    runs: o.smallRuns,
+    size: o.smallSize,
+    pollMs: o.smallPollMs,
+    loop: { medianMs: median(loopMs), p90Ms: percentile(loopMs, 90) },
+    llm,
+    breakdown,
+    target,
+    pass: llm.medianMs <= target,
+  };
 }

@@ -77,7 +77,11 @@ async function freePort(): Promise<number> {
  * configuration from process.env (only the simulator gets an explicit env), so
  * the variables are set here for the duration and restored afterwards.
  */
-export async function withStack<T>(settings: EngineSettings, keepData: boolean, body: (s: BenchStack) => Promise<T>): Promise<T> {
+export async function withStack<T>(
+  settings: EngineSettings,
+  keepData: boolean,
+  body: (s: BenchStack) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await withStackOnce(settings, keepData, body);
@@ -85,14 +89,20 @@ export async function withStack<T>(settings: EngineSettings, keepData: boolean, 
       // The free ports are chosen before the stack binds them, so another program (a test suite running
       // beside the quick bench, say) can take one in between: start again on new ports.
       if (!(err instanceof PortTaken) || attempt === 3) throw err;
-      console.error(`bench: a port was taken while the stack started (${err.message.split('\n')[0]}); trying new ports`);
+      console.error(
+        `bench: a port was taken while the stack started (${err.message.split('\n')[0]}); trying new ports`,
+      );
     }
   }
 }
 
 class PortTaken extends Error {}
 
-async function withStackOnce<T>(settings: EngineSettings, keepData: boolean, body: (s: BenchStack) => Promise<T>): Promise<T> {
+async function withStackOnce<T>(
+  settings: EngineSettings,
+  keepData: boolean,
+  body: (s: BenchStack) => Promise<T>,
+): Promise<T> {
   const store = settings.store ?? 'files';
   const database = store === 'postgres' ? await createBenchDatabase(settings.pgUrl ?? DEFAULT_PG_URL) : undefined;
   try {
@@ -103,7 +113,13 @@ async function withStackOnce<T>(settings: EngineSettings, keepData: boolean, bod
   }
 }
 
-async function withStackOn<T>(settings: EngineSettings, keepData: boolean, store: StoreKind, database: BenchDatabase | undefined, body: (s: BenchStack) => Promise<T>): Promise<T> {
+async function withStackOn<T>(
+  settings: EngineSettings,
+  keepData: boolean,
+  store: StoreKind,
+  database: BenchDatabase | undefined,
+  body: (s: BenchStack) => Promise<T>,
+): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), 'llmbatch-bench-'));
   const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
   // Inherited LLMBATCH_* / OPENAI_* / SIM_* settings would skew the comparison (or reach a real,
@@ -146,7 +162,14 @@ async function withStackOn<T>(settings: EngineSettings, keepData: boolean, store
     live.add(stack);
     try {
       await addWorkers(stack, (settings.workers ?? 1) - 1);
-      const result = await body({ stack, api: stack.urls.api, simOrigin: `http://127.0.0.1:${provider}`, dataDir, store, database });
+      const result = await body({
+        stack,
+        api: stack.urls.api,
+        simOrigin: `http://127.0.0.1:${provider}`,
+        dataDir,
+        store,
+        database,
+      });
       ok = true;
       return result;
     } finally {
@@ -180,12 +203,14 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
 }
 
 /** Changes simulator knobs at runtime (latency, limits, background traffic). */
-export const simConfigure = (simOrigin: string, patch: Record<string, unknown>): Promise<unknown> => json(`${simOrigin}/_sim/config`, { method: 'POST', body: JSON.stringify(patch) });
+export const simConfigure = (simOrigin: string, patch: Record<string, unknown>): Promise<unknown> =>
+  json(`${simOrigin}/_sim/config`, { method: 'POST', body: JSON.stringify(patch) });
 /** Forgets the counts; with `rateLimits`, the limits start from full buckets (a fresh window) or drained ones (a window in use). */
 export const simReset = (simOrigin: string, body: { rateLimits?: 'full' | 'empty' } = {}): Promise<unknown> =>
   json(`${simOrigin}/_sim/reset`, { method: 'POST', body: JSON.stringify(body) });
 /** Realtime calls the simulator answered since the last reset (retries would show up here). */
-export const simCalls = async (simOrigin: string): Promise<number> => (await json<{ total: number }>(`${simOrigin}/_sim/stats`)).total;
+export const simCalls = async (simOrigin: string): Promise<number> =>
+  (await json<{ total: number }>(`${simOrigin}/_sim/stats`)).total;
 
 export interface BatchRun {
   id: string;
@@ -221,11 +246,20 @@ export async function runBatch(api: string, requests: BatchLine[], pollMs: numbe
   if (!res.ok) throw new Error(`GET results of ${created.id}: ${res.status}`);
   const text = await res.text();
   const resultsMs = performance.now() - t0;
-  const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchOutputLine);
+  const lines = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as BatchOutputLine);
   const distinct = new Set(lines.map((l) => l.custom_id));
   const failed = lines.filter((l) => l.error !== null || (l.response?.status_code ?? 0) >= 300);
   const missing = requests.filter((r) => !distinct.has(r.custom_id)).length;
-  if (status !== 'completed' || lines.length !== requests.length || distinct.size !== requests.length || missing > 0 || failed.length > 0) {
+  if (
+    status !== 'completed' ||
+    lines.length !== requests.length ||
+    distinct.size !== requests.length ||
+    missing > 0 ||
+    failed.length > 0
+  ) {
     throw new Error(
       `batch ${created.id}: expected ${requests.length} distinct successful results from a completed batch, ` +
         `got status ${status}, ${lines.length} lines, ${distinct.size} distinct custom_ids, ${missing} missing, ${failed.length} failed` +

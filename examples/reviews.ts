@@ -4,7 +4,16 @@
  */
 import type { BatchLine } from '../src/shared/contracts';
 
-const products = ['headphones', 'coffee grinder', 'desk lamp', 'running shoes', 'backpack', 'e-reader', 'blender', 'keyboard'];
+const products = [
+  'headphones',
+  'coffee grinder',
+  'desk lamp',
+  'running shoes',
+  'backpack',
+  'e-reader',
+  'blender',
+  'keyboard',
+];
 const openers = {
   positive: ['I love these', 'Really happy with the', 'Excellent', 'Great value for the', 'Fantastic'],
   negative: ['Very disappointed with the', 'I regret buying the', 'Terrible', 'Broken after a week: the', 'Awful'],
@@ -44,7 +53,10 @@ export function makeReviewRequests(count: number, seed = 42, model = 'gpt-4o-min
         model,
         max_tokens: 5,
         messages: [
-          { role: 'system', content: 'Classify the sentiment of the review. Answer with one word: positive, negative or neutral.' },
+          {
+            role: 'system',
+            content: 'Classify the sentiment of the review. Answer with one word: positive, negative or neutral.',
+          },
           { role: 'user', content: review },
         ],
       },

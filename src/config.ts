@@ -3,8 +3,23 @@
  * A bad value stops start-up with a message naming the variable.
  */
 import { z } from 'zod';
-import { laneTaskQueue, LaneSchema, LIMITS, ModelPriceSchema, type LaneRef, type ModelPrice, type RateLimits } from './shared/contracts';
-import { LOCAL_TENANT, MAX_UPLOAD_BYTES, TenantConfigSchema, WebhookSecretSchema, type Quotas, type TenantConfig } from './shared/tenants';
+import {
+  laneTaskQueue,
+  LaneSchema,
+  LIMITS,
+  ModelPriceSchema,
+  type LaneRef,
+  type ModelPrice,
+  type RateLimits,
+} from './shared/contracts';
+import {
+  LOCAL_TENANT,
+  MAX_UPLOAD_BYTES,
+  TenantConfigSchema,
+  WebhookSecretSchema,
+  type Quotas,
+  type TenantConfig,
+} from './shared/tenants';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -102,7 +117,12 @@ const EnvSchema = z.object({
   LLMBATCH_WEBHOOK_ALLOW: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   LLMBATCH_WEBHOOK_TIMEOUT_MS: positiveInt.max(50_000).default(15_000),
 });
 
@@ -215,7 +235,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     provider: {
       simulated,
-      baseURL: e.OPENAI_BASE_URL ?? (simulated ? `http://127.0.0.1:${e.PROVIDER_PORT}/v1` : 'https://api.openai.com/v1'),
+      baseURL:
+        e.OPENAI_BASE_URL ?? (simulated ? `http://127.0.0.1:${e.PROVIDER_PORT}/v1` : 'https://api.openai.com/v1'),
       apiKey: e.OPENAI_API_KEY ?? 'sk-simulated',
       simulatorPort: e.PROVIDER_PORT,
       http: e.LLMBATCH_PROVIDER_HTTP,
@@ -262,8 +283,16 @@ function authConfig(e: z.infer<typeof EnvSchema>): AuthConfig {
   const secret = e.LLMBATCH_WEBHOOK_SECRET;
   if (e.LLMBATCH_AUTH === 'local') {
     // Local mode has no keys, so it must not be reachable from other machines.
-    if (!LOOPBACK_HOSTS.has(e.API_HOST)) throw new ConfigError(`Invalid configuration:\n  API_HOST: LLMBATCH_AUTH=local binds to loopback only (127.0.0.1, ::1 or localhost), got ${e.API_HOST}`);
-    return { mode: 'local', tenants: [{ id: LOCAL_TENANT, keyHashes: [], admin: true, quotas: defaults, webhook: secret ? { secret } : undefined }] };
+    if (!LOOPBACK_HOSTS.has(e.API_HOST))
+      throw new ConfigError(
+        `Invalid configuration:\n  API_HOST: LLMBATCH_AUTH=local binds to loopback only (127.0.0.1, ::1 or localhost), got ${e.API_HOST}`,
+      );
+    return {
+      mode: 'local',
+      tenants: [
+        { id: LOCAL_TENANT, keyHashes: [], admin: true, quotas: defaults, webhook: secret ? { secret } : undefined },
+      ],
+    };
   }
   const tenants = e.LLMBATCH_TENANTS.map((t: TenantConfig): Tenant => ({
     id: t.id,
@@ -275,10 +304,12 @@ function authConfig(e: z.infer<typeof EnvSchema>): AuthConfig {
   const ids = new Set<string>();
   const hashes = new Set<string>();
   tenants.forEach((t, i) => {
-    if (ids.has(t.id)) throw new ConfigError(`Invalid configuration:\n  LLMBATCH_TENANTS.${i}.id: tenant ${t.id} is listed twice`);
+    if (ids.has(t.id))
+      throw new ConfigError(`Invalid configuration:\n  LLMBATCH_TENANTS.${i}.id: tenant ${t.id} is listed twice`);
     ids.add(t.id);
     for (const h of t.keyHashes) {
-      if (hashes.has(h)) throw new ConfigError(`Invalid configuration:\n  LLMBATCH_TENANTS.${i}.keys: a key is given to two tenants`);
+      if (hashes.has(h))
+        throw new ConfigError(`Invalid configuration:\n  LLMBATCH_TENANTS.${i}.keys: a key is given to two tenants`);
       hashes.add(h);
     }
   });
@@ -290,11 +321,20 @@ function configuredLanes(lanes: z.infer<typeof LaneSchema>[], baseQueue: string)
   return lanes.map((lane, i) => {
     const taskQueue = laneTaskQueue(baseQueue, lane.endpoint, lane.model, lane.name);
     if (seen.has(taskQueue)) {
-      const what = lane.name === undefined ? `${lane.endpoint} ${lane.model} is listed twice (name the lanes to split one model's quota)` : `the name ${lane.name} is used twice`;
+      const what =
+        lane.name === undefined
+          ? `${lane.endpoint} ${lane.model} is listed twice (name the lanes to split one model's quota)`
+          : `the name ${lane.name} is used twice`;
       throw new ConfigError(`Invalid configuration:\n  LLMBATCH_LANES.${i}: ${what}`);
     }
     seen.add(taskQueue);
-    return { ...(lane.name === undefined ? {} : { name: lane.name }), endpoint: lane.endpoint, model: lane.model, taskQueue, limits: { rpm: lane.rpm, tpm: lane.tpm } };
+    return {
+      ...(lane.name === undefined ? {} : { name: lane.name }),
+      endpoint: lane.endpoint,
+      model: lane.model,
+      taskQueue,
+      limits: { rpm: lane.rpm, tpm: lane.tpm },
+    };
   });
 }
 

@@ -15,16 +15,36 @@ describe('loadConfig', () => {
 
   it('reads tenants with their key digests, filling unset quotas from the defaults', () => {
     const digest = `sha256:${'c'.repeat(64)}`;
-    const c = loadConfig({ LLMBATCH_QUOTA_CONCURRENT_BATCHES: '7', LLMBATCH_TENANTS: JSON.stringify([{ id: 'acme', keys: [digest], quotas: { itemsPerBatch: 10 } }]) });
-    expect(c.auth).toEqual({ mode: 'keys', tenants: [{ id: 'acme', keyHashes: ['c'.repeat(64)], admin: false, quotas: { concurrentBatches: 7, itemsPerBatch: 10, uploadBytes: 200 * 1024 * 1024 }, webhook: undefined }] });
+    const c = loadConfig({
+      LLMBATCH_QUOTA_CONCURRENT_BATCHES: '7',
+      LLMBATCH_TENANTS: JSON.stringify([{ id: 'acme', keys: [digest], quotas: { itemsPerBatch: 10 } }]),
+    });
+    expect(c.auth).toEqual({
+      mode: 'keys',
+      tenants: [
+        {
+          id: 'acme',
+          keyHashes: ['c'.repeat(64)],
+          admin: false,
+          quotas: { concurrentBatches: 7, itemsPerBatch: 10, uploadBytes: 200 * 1024 * 1024 },
+          webhook: undefined,
+        },
+      ],
+    });
   });
 
   it('local mode is one admin tenant with no keys', () => {
-    expect(loadConfig({ LLMBATCH_AUTH: 'local' }).auth).toMatchObject({ mode: 'local', tenants: [{ id: 'local', keyHashes: [], admin: true }] });
+    expect(loadConfig({ LLMBATCH_AUTH: 'local' }).auth).toMatchObject({
+      mode: 'local',
+      tenants: [{ id: 'local', keyHashes: [], admin: true }],
+    });
   });
 
   it('lets named lanes split one model between them', () => {
-    const c = loadConfig({ TEMPORAL_TASK_QUEUE: 'q', LLMBATCH_LANES: '[{"model":"m","rpm":8000},{"name":"bulk","model":"m","rpm":2000}]' });
+    const c = loadConfig({
+      TEMPORAL_TASK_QUEUE: 'q',
+      LLMBATCH_LANES: '[{"model":"m","rpm":8000},{"name":"bulk","model":"m","rpm":2000}]',
+    });
     expect(c.lanes.map((l) => [l.name, l.taskQueue, l.limits.rpm])).toEqual([
       [undefined, 'q@/v1/chat/completions@m', 8000],
       ['bulk', 'q@lane@bulk', 2000],
@@ -32,9 +52,17 @@ describe('loadConfig', () => {
   });
 
   it('gives each configured lane a task queue of its own', () => {
-    const c = loadConfig({ TEMPORAL_TASK_QUEUE: 'q', LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":6000},{"endpoint":"/v1/embeddings","model":"e","tpm":9}]' });
+    const c = loadConfig({
+      TEMPORAL_TASK_QUEUE: 'q',
+      LLMBATCH_LANES: '[{"model":"gpt-4o-mini","rpm":6000},{"endpoint":"/v1/embeddings","model":"e","tpm":9}]',
+    });
     expect(c.lanes).toEqual([
-      { endpoint: '/v1/chat/completions', model: 'gpt-4o-mini', taskQueue: 'q@/v1/chat/completions@gpt-4o-mini', limits: { rpm: 6000, tpm: 0 } },
+      {
+        endpoint: '/v1/chat/completions',
+        model: 'gpt-4o-mini',
+        taskQueue: 'q@/v1/chat/completions@gpt-4o-mini',
+        limits: { rpm: 6000, tpm: 0 },
+      },
       { endpoint: '/v1/embeddings', model: 'e', taskQueue: 'q@/v1/embeddings@e', limits: { rpm: 0, tpm: 9 } },
     ]);
   });
@@ -49,14 +77,41 @@ describe('loadConfig', () => {
     [{ LLMBATCH_LANES: '[{"model":"m","rpm":-1}]' }, 'LLMBATCH_LANES.0.rpm'],
     [{ LLMBATCH_LANES: '[{"model":"m","endpoint":"/v1/images"}]' }, 'LLMBATCH_LANES.0.endpoint'],
     [{ LLMBATCH_LANES: '[{"model":"m"},{"model":"m"}]' }, 'LLMBATCH_LANES.1: /v1/chat/completions m is listed twice'],
-    [{ LLMBATCH_LANES: '[{"name":"bulk","model":"m"},{"name":"bulk","model":"n"}]' }, 'LLMBATCH_LANES.1: the name bulk is used twice'],
+    [
+      { LLMBATCH_LANES: '[{"name":"bulk","model":"m"},{"name":"bulk","model":"n"}]' },
+      'LLMBATCH_LANES.1: the name bulk is used twice',
+    ],
     [{ LLMBATCH_LANES: '[{"name":"Bulk Lane","model":"m"}]' }, 'LLMBATCH_LANES.0.name'],
     [{ LLMBATCH_TENANTS: '[{"id":"a"' }, 'LLMBATCH_TENANTS: not JSON'],
     [{ LLMBATCH_TENANTS: '[{"id":"a","keys":["plain-key"]}]' }, 'LLMBATCH_TENANTS.0.keys.0'],
-    [{ LLMBATCH_TENANTS: '[{"id":"Bad Id","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]}]' }, 'LLMBATCH_TENANTS.0.id'],
-    [{ LLMBATCH_TENANTS: '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],"quotas":{"itemsPerBatch":0}}]' }, 'LLMBATCH_TENANTS.0.quotas.itemsPerBatch'],
-    [{ LLMBATCH_TENANTS: '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],"webhook":{"secret":"hunter2"}}]' }, 'LLMBATCH_TENANTS.0.webhook.secret'],
-    [{ LLMBATCH_TENANTS: '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]},{"id":"a","keys":["sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]}]' }, 'LLMBATCH_TENANTS.1.id: tenant a is listed twice'],
+    [
+      {
+        LLMBATCH_TENANTS:
+          '[{"id":"Bad Id","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]}]',
+      },
+      'LLMBATCH_TENANTS.0.id',
+    ],
+    [
+      {
+        LLMBATCH_TENANTS:
+          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],"quotas":{"itemsPerBatch":0}}]',
+      },
+      'LLMBATCH_TENANTS.0.quotas.itemsPerBatch',
+    ],
+    [
+      {
+        LLMBATCH_TENANTS:
+          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],"webhook":{"secret":"hunter2"}}]',
+      },
+      'LLMBATCH_TENANTS.0.webhook.secret',
+    ],
+    [
+      {
+        LLMBATCH_TENANTS:
+          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]},{"id":"a","keys":["sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]}]',
+      },
+      'LLMBATCH_TENANTS.1.id: tenant a is listed twice',
+    ],
     [{ LLMBATCH_AUTH: 'none' }, 'LLMBATCH_AUTH'],
     [{ LLMBATCH_AUTH: 'local', API_HOST: '0.0.0.0' }, 'API_HOST: LLMBATCH_AUTH=local binds to loopback only'],
     [{ LLMBATCH_WEBHOOK_SECRET: 'whsec_short' }, 'LLMBATCH_WEBHOOK_SECRET'],

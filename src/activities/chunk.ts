@@ -128,7 +128,8 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   async function processOne(line: BatchLine): Promise<void> {
     const failed = failures.get(line.custom_id) ?? 0;
     // Its last failure was counted, then the worker died before the dead letter was written.
-    if (failed >= input.maxAttempts) return record(errorLine(batchId, line, 'retries_exhausted', `failed transiently ${failed} times`));
+    if (failed >= input.maxAttempts)
+      return record(errorLine(batchId, line, 'retries_exhausted', `failed transiently ${failed} times`));
     const lane = deps.lanes.get(line.url, line.body.model);
     const tokens = lane.countsTokens ? estimateTokens(line) : 0;
     for (let rateLimited = 0; ; rateLimited++) {
@@ -136,7 +137,9 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
       let ticket: Ticket | undefined;
       try {
         ticket = await lane.acquire(tokens, ctx.cancellationSignal);
-        const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () => requests.run((signal) => callProvider(deps.openai, line, signal)));
+        const res = await withSlot(deps.requestSlots, ctx.cancellationSignal, () =>
+          requests.run((signal) => callProvider(deps.openai, line, signal)),
+        );
         lane.observe(res.headers, ticket);
         cache.remember(line, res.statusCode, res.body);
         await record({
@@ -153,7 +156,8 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
         }
         const c = classifyError(err);
         // Every answer tells the lane what the provider has left; a 429 also cuts its rate for a while.
-        if (c.kind === 'transient' && c.status === 429) lane.rateLimited(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS, c.headers, ticket);
+        if (c.kind === 'transient' && c.status === 429)
+          lane.rateLimited(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS, c.headers, ticket);
         else lane.observe(c.kind === 'transient' ? c.headers : undefined, ticket);
         if (c.kind === 'permanent') return record(errorLine(batchId, line, c.code, c.message));
         if (c.kind === 'auth') {
@@ -188,7 +192,11 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   }
 
   if (authFailure) {
-    throw ApplicationFailure.create({ type: FailureType.ProviderAuth, message: `provider rejected our credentials: ${authFailure}`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: FailureType.ProviderAuth,
+      message: `provider rejected our credentials: ${authFailure}`,
+      nonRetryable: true,
+    });
   }
   // Cancellation: what finished is recorded; surface the cancel to Temporal.
   if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');

@@ -23,7 +23,8 @@ export function isCacheable(line: BatchLine, option: boolean | undefined): boole
 const CACHE_REQUEST_ID_PREFIX = 'llmbatch-cache:';
 
 /** Whether a recorded result was served from the cache (and so cost nothing). */
-export const isCacheHit = (r: BatchOutputLine): boolean => r.response?.request_id.startsWith(CACHE_REQUEST_ID_PREFIX) === true;
+export const isCacheHit = (r: BatchOutputLine): boolean =>
+  r.response?.request_id.startsWith(CACHE_REQUEST_ID_PREFIX) === true;
 
 /**
  * Only 200s are stored: OpenAI-compatible endpoints answer a success with 200, and a hit is recorded as one.
@@ -44,7 +45,8 @@ export class ChunkCache {
     tenant: string | undefined,
   ) {
     if (!deps) return;
-    for (const line of lines) if (isCacheable(line, option)) this.keys.set(line.custom_id, responseCacheKey(tenant, line));
+    for (const line of lines)
+      if (isCacheable(line, option)) this.keys.set(line.custom_id, responseCacheKey(tenant, line));
   }
 
   /** The results the cache holds for these lines, in one lookup; lines that may not use the cache are not looked up. */
@@ -60,7 +62,18 @@ export class ChunkCache {
     );
     return wanted.flatMap(({ line, key }) =>
       bodies.has(key)
-        ? [{ id: `${batchId}:${line.custom_id}`, custom_id: line.custom_id, response: { status_code: STORED_STATUS, request_id: `${CACHE_REQUEST_ID_PREFIX}${key}`, body: bodies.get(key) }, error: null }]
+        ? [
+            {
+              id: `${batchId}:${line.custom_id}`,
+              custom_id: line.custom_id,
+              response: {
+                status_code: STORED_STATUS,
+                request_id: `${CACHE_REQUEST_ID_PREFIX}${key}`,
+                body: bodies.get(key),
+              },
+              error: null,
+            },
+          ]
         : [],
     );
   }

@@ -51,7 +51,13 @@ export function classifyError(err: unknown): ErrorClass {
     if (PERMANENT.has(status) || apiErr.code === 'content_filter') {
       return { kind: 'permanent', status, code: errorCode(apiErr), message: apiErr.message };
     }
-    return { kind: 'transient', status, message: apiErr.message, retryAfterMs: retryAfterMs(apiErr.headers), headers: apiErr.headers };
+    return {
+      kind: 'transient',
+      status,
+      message: apiErr.message,
+      retryAfterMs: retryAfterMs(apiErr.headers),
+      headers: apiErr.headers,
+    };
   }
   // A 200 whose body is not JSON surfaces as a SyntaxError: the provider misbehaved, try again.
   const message = err instanceof Error ? err.message : String(err);

@@ -55,7 +55,10 @@ export function createActivities({ openai, store, config, responseCache, onLearn
   const requestSlots = new Sema(config.requestConcurrency);
   return {
     async processChunk(input: ChunkInput): Promise<ChunkResult> {
-      return processChunk({ openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency, responseCache }, input);
+      return processChunk(
+        { openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency, responseCache },
+        input,
+      );
     },
     /**
      * Records the batch's final progress in the store, where the API reads it without Temporal.

@@ -114,8 +114,22 @@ export class Lane {
     const uncharged = refused && ticket ? { requests: 1, tokens: ticket.tokenCost } : { requests: 0, tokens: 0 };
     this.requests.refund(uncharged.requests);
     this.tokenBudget.refund(uncharged.tokens);
-    if (requests) this.requests.observe(requests.limit, requests.remaining, at, ticket?.requests ?? this.requests.book(0), uncharged.requests);
-    if (tokens) this.tokenBudget.observe(tokens.limit, tokens.remaining, at, ticket?.tokens ?? this.tokenBudget.book(0), uncharged.tokens);
+    if (requests)
+      this.requests.observe(
+        requests.limit,
+        requests.remaining,
+        at,
+        ticket?.requests ?? this.requests.book(0),
+        uncharged.requests,
+      );
+    if (tokens)
+      this.tokenBudget.observe(
+        tokens.limit,
+        tokens.remaining,
+        at,
+        ticket?.tokens ?? this.tokenBudget.book(0),
+        uncharged.tokens,
+      );
     if (this.requests.limit !== before.rpm || this.tokenBudget.limit !== before.tpm) this.onLearned?.(this.learned);
     this.probe = 'done';
     this.pump();
@@ -125,7 +139,8 @@ export class Lane {
   rateLimited(retryAfterMs: number, headers: Headers | undefined, ticket?: Ticket): void {
     const now = this.now();
     this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
-    if (!ticket || ticket.at > this.factor.at) this.factor = { at: now, value: Math.max(MIN_FACTOR, this.rateFactor(now) * DECREASE) };
+    if (!ticket || ticket.at > this.factor.at)
+      this.factor = { at: now, value: Math.max(MIN_FACTOR, this.rateFactor(now) * DECREASE) };
     this.observe(headers, ticket, true);
   }
 
@@ -166,7 +181,12 @@ export class Lane {
       this.probe = 'sent';
       this.probeAt = now;
     }
-    const ticket = { at: now, requests: this.requests.book(1), tokens: this.tokenBudget.book(tokens), tokenCost: tokens };
+    const ticket = {
+      at: now,
+      requests: this.requests.book(1),
+      tokens: this.tokenBudget.book(tokens),
+      tokenCost: tokens,
+    };
     this.last = { at: Math.max(this.nextAt(now), now - CATCH_UP_MS), tokens };
     return ticket;
   }
@@ -174,7 +194,12 @@ export class Lane {
   private waitMs(tokens: number): number {
     const now = this.now();
     if (this.probe === 'sent' && now - this.probeAt < PROBE_TIMEOUT_MS) return this.probeAt + PROBE_TIMEOUT_MS - now;
-    return Math.max(this.pausedUntil - now, this.nextAt(now) - now, this.requests.waitFor(1, now), this.tokenBudget.waitFor(tokens, now));
+    return Math.max(
+      this.pausedUntil - now,
+      this.nextAt(now) - now,
+      this.requests.waitFor(1, now),
+      this.tokenBudget.waitFor(tokens, now),
+    );
   }
 
   /**
@@ -195,7 +220,10 @@ export class Lane {
       const share = Math.max(budget.share(now), 0.05);
       return (cost * 60_000) / (limit * factor * share);
     };
-    return Math.max(perMinute(this.configured.rpm, this.requests, 1), perMinute(this.configured.tpm, this.tokenBudget, tokens));
+    return Math.max(
+      perMinute(this.configured.rpm, this.requests, 1),
+      perMinute(this.configured.tpm, this.tokenBudget, tokens),
+    );
   }
 }
 

@@ -126,7 +126,14 @@ export interface FallbackManifest {
 }
 
 /** Error codes of batch lines that say "not done", not "this request is wrong". */
-const RETRYABLE_LINE_CODES = new Set(['batch_expired', 'batch_cancelled', 'server_error', 'rate_limit_exceeded', 'timeout', 'internal_error']);
+const RETRYABLE_LINE_CODES = new Set([
+  'batch_expired',
+  'batch_cancelled',
+  'server_error',
+  'rate_limit_exceeded',
+  'timeout',
+  'internal_error',
+]);
 const RETRYABLE_LINE_STATUS = (s: number): boolean => s === 408 || s === 409 || s === 429 || s >= 500;
 
 /** A line of an output or error file that is a final answer for its custom_id. */
@@ -145,10 +152,23 @@ const jsonlLine = (line: BatchLine): Buffer => Buffer.from(`${JSON.stringify(lin
 function providerFailure(err: unknown, what: string, permanentType: string): ApplicationFailure {
   const c = classifyError(err);
   if (c.kind === 'auth') {
-    return ApplicationFailure.create({ type: FailureType.ProviderAuth, message: `provider rejected our credentials (${what}): ${c.message}`, nonRetryable: true });
+    return ApplicationFailure.create({
+      type: FailureType.ProviderAuth,
+      message: `provider rejected our credentials (${what}): ${c.message}`,
+      nonRetryable: true,
+    });
   }
-  if (c.kind === 'permanent') return ApplicationFailure.create({ type: permanentType, message: `${what}: ${c.status} ${c.message}`, nonRetryable: true });
-  return ApplicationFailure.create({ type: FailureType.TransientProviderErrors, message: `${what}: ${c.message}`, nextRetryDelay: c.retryAfterMs });
+  if (c.kind === 'permanent')
+    return ApplicationFailure.create({
+      type: permanentType,
+      message: `${what}: ${c.status} ${c.message}`,
+      nonRetryable: true,
+    });
+  return ApplicationFailure.create({
+    type: FailureType.TransientProviderErrors,
+    message: `${what}: ${c.message}`,
+    nextRetryDelay: c.retryAfterMs,
+  });
 }
 
 async function provider<T>(what: string, permanentType: string, call: () => Promise<T>): Promise<T> {
@@ -283,7 +303,10 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
     const chunkOf = new Map<string, number>();
     const recorded = new RangeTally();
     await forEachChunk(plan, async (chunk) => {
-      const [lines, results] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
+      const [lines, results] = await Promise.all([
+        store.getChunk(batchId, chunk),
+        store.getChunkResults(batchId, chunk),
+      ]);
       for (const line of lines) {
         if (line.url !== plan.endpoint) continue;
         chunkOf.set(line.custom_id, chunk);
@@ -315,7 +338,15 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
 
   return {
     /** Reads every chunk once for its lines and bytes per endpoint and cuts them into provider batches. */
-    async planProviderBatches({ batchId, chunkCount, limits }: { batchId: string; chunkCount: number; limits: NativeLimits }): Promise<ProviderBatchPlan[]> {
+    async planProviderBatches({
+      batchId,
+      chunkCount,
+      limits,
+    }: {
+      batchId: string;
+      chunkCount: number;
+      limits: NativeLimits;
+    }): Promise<ProviderBatchPlan[]> {
       const stats: ChunkEndpointStat[] = [];
       for (let chunk = 0; chunk < chunkCount; chunk++) {
         const per = new Map<ProviderEndpoint, ChunkEndpointStat>();
@@ -331,7 +362,12 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
       try {
         return planProviderBatches(stats, limits);
       } catch (err) {
-        if (err instanceof ChunkTooLargeError) throw ApplicationFailure.create({ type: NativeFailureType.ChunkTooLarge, message: err.message, nonRetryable: true });
+        if (err instanceof ChunkTooLargeError)
+          throw ApplicationFailure.create({
+            type: NativeFailureType.ChunkTooLarge,
+            message: err.message,
+            nonRetryable: true,
+          });
         throw err;
       }
     },
@@ -351,7 +387,10 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
         () => ({ lines, bytes }),
         async () => {
           await forEachChunk(plan, async (chunk) => {
-            const [input, recorded] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
+            const [input, recorded] = await Promise.all([
+              store.getChunk(batchId, chunk),
+              store.getChunkResults(batchId, chunk),
+            ]);
             const mine: Buffer[] = [];
             for (const line of input) {
               if (line.url !== plan.endpoint || recorded.has(line.custom_id)) continue;
@@ -365,11 +404,21 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
           if (lines === 0) return { fileId: null, createdAt: 0, lines: 0, bytes: 0 };
           if (lines > limits.maxLines || bytes > limits.maxBytes) {
             // Planning keeps plans within the limits; a store whose chunks changed since is not ours to fix.
-            throw ApplicationFailure.create({ type: NativeFailureType.ChunkTooLarge, message: `plan ${plan.index} has ${lines} lines, ${bytes} bytes: over the limits`, nonRetryable: true });
+            throw ApplicationFailure.create({
+              type: NativeFailureType.ChunkTooLarge,
+              message: `plan ${plan.index} has ${lines} lines, ${bytes} bytes: over the limits`,
+              nonRetryable: true,
+            });
           }
           const { cancellationSignal } = Context.current();
           const file = await provider(`upload ${workflowId}`, NativeFailureType.ProviderBatchRejected, async () =>
-            openai.files.create({ file: await toFile(new Blob(perChunk), `${workflowId}.jsonl`, { type: 'application/jsonl' }), purpose: 'batch' }, { signal: cancellationSignal }),
+            openai.files.create(
+              {
+                file: await toFile(new Blob(perChunk), `${workflowId}.jsonl`, { type: 'application/jsonl' }),
+                purpose: 'batch',
+              },
+              { signal: cancellationSignal },
+            ),
           );
           return { fileId: file.id, createdAt: file.created_at, lines, bytes };
         },
@@ -380,11 +429,21 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
      * Creates the provider batch at most once per workflow id. A previous attempt may have created it and
      * lost the answer (timeout, worker killed), so look it up by metadata first and create only if absent.
      */
-    async createProviderBatch({ batchId, workflowId, fileId, endpoint, notBefore }: CreateInput): Promise<CreateResult> {
+    async createProviderBatch({
+      batchId,
+      workflowId,
+      fileId,
+      endpoint,
+      notBefore,
+    }: CreateInput): Promise<CreateResult> {
       return withHeartbeat(
         () => workflowId,
         async () => {
-          const existing = await provider(`list batches for ${workflowId}`, NativeFailureType.ProviderBatchRejected, () => findProviderBatch(workflowId, notBefore - slack));
+          const existing = await provider(
+            `list batches for ${workflowId}`,
+            NativeFailureType.ProviderBatchRejected,
+            () => findProviderBatch(workflowId, notBefore - slack),
+          );
           if (existing) return { providerBatchId: existing.id, status: existing.status, created: false };
           const b = await provider(`create batch ${workflowId}`, NativeFailureType.ProviderBatchRejected, () =>
             openai.batches.create({
@@ -411,25 +470,44 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
       const polls = attempt - (input.deferFirst ? 1 : 0);
       const pending = (message: string, delayMs: number) =>
         // Benign: an expected outcome, logged at debug level and kept out of the failure metrics.
-        ApplicationFailure.create({ type: NativeFailureType.ProviderBatchPending, message, nextRetryDelay: delayMs, category: ApplicationFailureCategory.BENIGN });
+        ApplicationFailure.create({
+          type: NativeFailureType.ProviderBatchPending,
+          message,
+          nextRetryDelay: delayMs,
+          category: ApplicationFailureCategory.BENIGN,
+        });
       if (polls === 0) throw pending('waiting before the next poll', pollDelayMs(input.policy, input.rampPolls));
 
       // Heartbeats only if the GET is slow (a first beat after 1 s): a fast poll costs the server nothing more.
       const b = await withHeartbeat(
         () => input.providerBatchId,
-        () => provider(`retrieve ${input.providerBatchId}`, 'ProviderBatchNotFound', () => openai.batches.retrieve(input.providerBatchId)),
+        () =>
+          provider(`retrieve ${input.providerBatchId}`, 'ProviderBatchNotFound', () =>
+            openai.batches.retrieve(input.providerBatchId),
+          ),
       );
       const report = reportOf(b, polls);
       if (isTerminalStatus(b.status)) return report;
       const { last } = input;
-      const changed = !last || last.status !== b.status || last.completed !== report.requestCounts.completed || last.failed !== report.requestCounts.failed;
+      const changed =
+        !last ||
+        last.status !== b.status ||
+        last.completed !== report.requestCounts.completed ||
+        last.failed !== report.requestCounts.failed;
       if (changed && polls >= input.policy.reportEvery) return report;
       const c = report.requestCounts;
-      throw pending(`${input.providerBatchId} is ${b.status}: ${c.completed + c.failed} of ${c.total} done`, pollDelayMs(input.policy, input.rampPolls + polls));
+      throw pending(
+        `${input.providerBatchId} is ${b.status}: ${c.completed + c.failed} of ${c.total} done`,
+        pollDelayMs(input.policy, input.rampPolls + polls),
+      );
     },
 
     /** Asks the provider to cancel; a batch already past cancelling (409) is left as it is. */
-    async cancelProviderBatch({ providerBatchId }: { providerBatchId: string }): Promise<{ status: ProviderBatchStatus }> {
+    async cancelProviderBatch({
+      providerBatchId,
+    }: {
+      providerBatchId: string;
+    }): Promise<{ status: ProviderBatchStatus }> {
       return withHeartbeat(
         () => providerBatchId,
         async () => {
@@ -437,7 +515,13 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
             return { status: (await openai.batches.cancel(providerBatchId)).status };
           } catch (err) {
             if (err instanceof OpenAI.APIError && err.status === 409) {
-              return { status: (await provider(`retrieve ${providerBatchId}`, 'ProviderBatchNotFound', () => openai.batches.retrieve(providerBatchId))).status };
+              return {
+                status: (
+                  await provider(`retrieve ${providerBatchId}`, 'ProviderBatchNotFound', () =>
+                    openai.batches.retrieve(providerBatchId),
+                  )
+                ).status,
+              };
             }
             throw providerFailure(err, `cancel ${providerBatchId}`, 'ProviderBatchNotFound');
           }
@@ -484,7 +568,12 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
           const sink = new ResultSink(store, batchId);
           for (const [customId, chunk] of chunkOf) {
             if (recorded.has(customId)) continue;
-            const line: BatchOutputLine = { id: `${batchId}:${customId}`, custom_id: customId, response: null, error: { code, message } };
+            const line: BatchOutputLine = {
+              id: `${batchId}:${customId}`,
+              custom_id: customId,
+              response: null,
+              error: { code, message },
+            };
             await sink.add(chunk, line);
             recorded.add(line);
           }
@@ -495,16 +584,25 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
     },
 
     /** Copies the plan's items without a result into a store batch of their own for the realtime workflow. */
-    async prepareRealtimeFallback({ batchId, plan, fallbackBatchId, chunkSize }: FallbackInput): Promise<FallbackManifest> {
+    async prepareRealtimeFallback({
+      batchId,
+      plan,
+      fallbackBatchId,
+      chunkSize,
+    }: FallbackInput): Promise<FallbackManifest> {
       return withHeartbeat(
         () => plan.index,
         async () => {
           // The manifest is written last, so one that exists is complete: a retry after success changes nothing.
           const existing = await store.getManifest(fallbackBatchId);
-          if (existing) return { total: existing.total, chunkCount: existing.chunkCount, chunkSize: existing.chunkSize };
+          if (existing)
+            return { total: existing.total, chunkCount: existing.chunkCount, chunkSize: existing.chunkSize };
           const leftovers: BatchLine[] = [];
           for (let chunk = plan.firstChunk; chunk <= plan.lastChunk; chunk++) {
-            const [lines, recorded] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
+            const [lines, recorded] = await Promise.all([
+              store.getChunk(batchId, chunk),
+              store.getChunkResults(batchId, chunk),
+            ]);
             leftovers.push(...lines.filter((l) => l.url === plan.endpoint && !recorded.has(l.custom_id)));
           }
           if (leftovers.length === 0) return { total: 0, chunkCount: 0, chunkSize };
@@ -515,7 +613,11 @@ export function createNativeActivities({ openai, store, config = {} }: NativeAct
     },
 
     /** Copies the realtime fallback's results back into the batch, into the chunks that hold their items. */
-    async mergeRealtimeFallback({ batchId, plan, fallbackBatchId }: Omit<FallbackInput, 'chunkSize'>): Promise<RangeSummary> {
+    async mergeRealtimeFallback({
+      batchId,
+      plan,
+      fallbackBatchId,
+    }: Omit<FallbackInput, 'chunkSize'>): Promise<RangeSummary> {
       return withHeartbeat(
         () => plan.index,
         async () => {

@@ -13,5 +13,10 @@ export interface ProviderResponse {
 export async function callProvider(openai: OpenAI, line: BatchLine, signal?: AbortSignal): Promise<ProviderResponse> {
   const path = line.url.replace(/^\/v1/, '');
   const { data, response } = await openai.post<unknown>(path, { body: line.body, signal }).withResponse();
-  return { statusCode: response.status, requestId: response.headers.get('x-request-id') ?? '', body: data, headers: response.headers };
+  return {
+    statusCode: response.status,
+    requestId: response.headers.get('x-request-id') ?? '',
+    body: data,
+    headers: response.headers,
+  };
 }

@@ -92,7 +92,12 @@ export class ProviderBudget {
    * the limit's full rate, less what the second says. A span where the bucket may have been full says
    * nothing (what replenished past the capacity was lost, not drawn), so it is left out.
    */
-  private sampleOthers(last: { remaining: number; at: number; sentThen: number }, remaining: number, at: number, sent: number): void {
+  private sampleOthers(
+    last: { remaining: number; at: number; sentThen: number },
+    remaining: number,
+    at: number,
+    sent: number,
+  ): void {
     const span = at - last.at;
     const predicted = last.remaining + (this.limit / 60_000) * span - (sent - last.sentThen);
     if (last.remaining + (this.limit / 60_000) * span >= this.capacity - 1) {
@@ -106,7 +111,11 @@ export class ProviderBudget {
     this.othersTotal.span += sample.span;
     this.othersTotal.drawn += sample.drawn;
     // Running totals and a moving head: this runs on every answer, at thousands a second on a high limit.
-    for (let oldest = this.othersSamples[this.othersHead]; oldest && oldest.at < at - OTHERS_WINDOW_MS; oldest = this.othersSamples[this.othersHead]) {
+    for (
+      let oldest = this.othersSamples[this.othersHead];
+      oldest && oldest.at < at - OTHERS_WINDOW_MS;
+      oldest = this.othersSamples[this.othersHead]
+    ) {
       this.othersTotal.span -= oldest.span;
       this.othersTotal.drawn -= oldest.drawn;
       this.othersHead += 1;
@@ -149,7 +158,10 @@ export class ProviderBudget {
 }
 
 /** Reads `x-ratelimit-limit-<kind>` and `x-ratelimit-remaining-<kind>`; undefined when either is missing or unreadable. */
-export function readLimitHeaders(headers: Headers, kind: 'requests' | 'tokens'): { limit: number; remaining: number } | undefined {
+export function readLimitHeaders(
+  headers: Headers,
+  kind: 'requests' | 'tokens',
+): { limit: number; remaining: number } | undefined {
   const limit = Number(headers.get(`x-ratelimit-limit-${kind}`) ?? NaN);
   const remaining = Number(headers.get(`x-ratelimit-remaining-${kind}`) ?? NaN);
   if (!(limit > 0) || !Number.isFinite(remaining)) return undefined;

@@ -83,8 +83,20 @@ export const pinnedPost: PinnedPost = ({ url, addresses, headers, body, timeoutM
     req.end(body);
   });
 
-function fail(type: string, message: string, nonRetryable: boolean, details: WebhookAttemptDetails, nextRetryDelayMs?: number): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable, details: [details], ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}) });
+function fail(
+  type: string,
+  message: string,
+  nonRetryable: boolean,
+  details: WebhookAttemptDetails,
+  nextRetryDelayMs?: number,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable,
+    details: [details],
+    ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}),
+  });
 }
 
 /** Longest wait a receiver's Retry-After can ask for: the retry policy's own (default) cap. */
@@ -105,7 +117,11 @@ export function retryAfterMs(value: string | undefined, nowMs: number): number |
  * over half the interval avoids that. Half to full, not 0 to full: never longer than the policy
  * promised, and never so short that the backoff collapses into immediate retries.
  */
-export function jitteredBackoffMs(attempt: number, { initialMs, maxIntervalMs }: { initialMs: number; maxIntervalMs: number }, random: () => number = Math.random): number {
+export function jitteredBackoffMs(
+  attempt: number,
+  { initialMs, maxIntervalMs }: { initialMs: number; maxIntervalMs: number },
+  random: () => number = Math.random,
+): number {
   const base = Math.min(maxIntervalMs, initialMs * 2 ** Math.max(0, attempt - 1));
   return Math.max(1, Math.round(base / 2 + (random() * base) / 2));
 }
@@ -123,15 +139,27 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
       const attempt = activityInfo().attempt;
       // Every retryable failure sets its own wait (nextRetryDelay): the jittered backoff.
       const retry = (message: string, status?: number, retryAfter?: number): ApplicationFailure =>
-        fail(WebhookFailureType.DeliveryFailed, message, false, { attempt, ...(status !== undefined ? { status } : {}) }, retryAfter ?? retryDelayMs(input, attempt));
+        fail(
+          WebhookFailureType.DeliveryFailed,
+          message,
+          false,
+          { attempt, ...(status !== undefined ? { status } : {}) },
+          retryAfter ?? retryDelayMs(input, attempt),
+        );
       // Messages name the tenant and the URL's origin only: never the secret, never a path or query
       // (some receivers put a token there).
       const secret = settings.secretFor(input.tenant);
-      if (!secret) throw fail(WebhookFailureType.NoSecret, `tenant ${input.tenant} has no webhook secret`, true, { attempt });
+      if (!secret)
+        throw fail(WebhookFailureType.NoSecret, `tenant ${input.tenant} has no webhook secret`, true, { attempt });
       try {
         new Webhook(secret);
       } catch {
-        throw fail(WebhookFailureType.NoSecret, `tenant ${input.tenant}'s webhook secret is not a valid whsec_ key`, true, { attempt });
+        throw fail(
+          WebhookFailureType.NoSecret,
+          `tenant ${input.tenant}'s webhook secret is not a valid whsec_ key`,
+          true,
+          { attempt },
+        );
       }
 
       // Checked on every attempt, not only when the batch was created: DNS can change in 24 h.
@@ -141,7 +169,8 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
         addresses = await checkWebhookUrl(input.url, settings, lookup);
         url = new URL(input.url);
       } catch (err) {
-        if (err instanceof WebhookUrlError) throw fail(WebhookFailureType.Refused, `webhook URL refused: ${err.message}`, true, { attempt });
+        if (err instanceof WebhookUrlError)
+          throw fail(WebhookFailureType.Refused, `webhook URL refused: ${err.message}`, true, { attempt });
         throw retry(`could not resolve the webhook host: ${errorMessage(err)}`);
       }
 
@@ -154,12 +183,22 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
 
       let answer: { status: number; retryAfter?: string };
       try {
-        answer = await fetchImpl({ url, addresses, headers: signed.headers, body: signed.body, timeoutMs: settings.timeoutMs });
+        answer = await fetchImpl({
+          url,
+          addresses,
+          headers: signed.headers,
+          body: signed.body,
+          timeoutMs: settings.timeoutMs,
+        });
       } catch (err) {
         throw retry(`POST to ${url.origin} failed: ${errorMessage(err)}`);
       }
       const { status } = answer;
-      if (status === 410) throw fail(WebhookFailureType.Gone, `${url.origin} answered 410 Gone: no more attempts`, true, { attempt, status });
+      if (status === 410)
+        throw fail(WebhookFailureType.Gone, `${url.origin} answered 410 Gone: no more attempts`, true, {
+          attempt,
+          status,
+        });
       // Only 2xx counts (spec): a 3xx is a failure and is not followed. A busy receiver's Retry-After
       // (429/503 only) sets the next wait instead of the jittered backoff: it knows when it will cope.
       if (status < 200 || status > 299) {

@@ -30,12 +30,25 @@ export interface Admission {
 const ABANDONED_CREATION_MS = 60 * 60 * 1000;
 
 const quotaExceeded = (tenant: Tenant, active: number): HttpError =>
-  new HttpError(429, `Quota exceeded: tenant ${tenant.id} has ${active} batches running, its limit (concurrent batches) is ${tenant.quotas.concurrentBatches}.`, undefined, 'quota_exceeded');
-const keyInUse = (): HttpError => new HttpError(409, 'A request with this Idempotency-Key is still being processed; retry once it has finished.', undefined, 'idempotency_key_in_use');
+  new HttpError(
+    429,
+    `Quota exceeded: tenant ${tenant.id} has ${active} batches running, its limit (concurrent batches) is ${tenant.quotas.concurrentBatches}.`,
+    undefined,
+    'quota_exceeded',
+  );
+const keyInUse = (): HttpError =>
+  new HttpError(
+    409,
+    'A request with this Idempotency-Key is still being processed; retry once it has finished.',
+    undefined,
+    'idempotency_key_in_use',
+  );
 
 export async function workflowState(client: Client, batchId: string): Promise<'running' | 'closed' | 'missing'> {
   try {
-    return (await client.workflow.getHandle(batchWorkflowId(batchId)).describe()).status.name === 'RUNNING' ? 'running' : 'closed';
+    return (await client.workflow.getHandle(batchWorkflowId(batchId)).describe()).status.name === 'RUNNING'
+      ? 'running'
+      : 'closed';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'missing';
     throw err;
@@ -50,7 +63,12 @@ export class SharedAdmission implements Admission {
 
   async admit(tenant: Tenant, batchId: string, idempotencyKey: string | undefined): Promise<EarlierBatch | undefined> {
     await this.releaseEnded(tenant.id);
-    const taken = await this.deps.slots.take({ tenant: tenant.id, batchId, limit: tenant.quotas.concurrentBatches, idempotencyKey });
+    const taken = await this.deps.slots.take({
+      tenant: tenant.id,
+      batchId,
+      limit: tenant.quotas.concurrentBatches,
+      idempotencyKey,
+    });
     if (taken.outcome === 'taken') return undefined;
     if (taken.outcome === 'full') throw quotaExceeded(tenant, taken.held);
     if (!taken.started) throw keyInUse();
@@ -73,7 +91,11 @@ export class SharedAdmission implements Admission {
       if (this.ended.has(slot.batchId)) {
         await slots.release(slot.batchId);
       } else if (!slot.started) {
-        if (Date.now() - slot.takenAt.getTime() > ABANDONED_CREATION_MS && (await workflowState(client, slot.batchId)) === 'missing') await slots.forget(slot.batchId);
+        if (
+          Date.now() - slot.takenAt.getTime() > ABANDONED_CREATION_MS &&
+          (await workflowState(client, slot.batchId)) === 'missing'
+        )
+          await slots.forget(slot.batchId);
       } else if ((await workflowState(client, slot.batchId)) !== 'running') {
         this.ended.add(slot.batchId);
         await slots.release(slot.batchId);
@@ -124,14 +146,24 @@ export class LocalAdmission implements Admission {
 
   private async byIdempotencyKey(tenant: string, key: string): Promise<EarlierBatch | undefined> {
     const where = ownedBy(tenant, undefined, (owner) => owner.idempotencyKey === key);
-    const [row] = await this.deps.store.listRecords(OWNER_RECORD, { limit: 1, order: 'desc', match: { tenant }, where });
+    const [row] = await this.deps.store.listRecords(OWNER_RECORD, {
+      limit: 1,
+      order: 'desc',
+      match: { tenant },
+      where,
+    });
     return row && { batchId: row.batchId, owner: OwnerRecordSchema.parse(row.record) };
   }
 
   /** The tenant's batches that have not ended: no outcome yet and a workflow still running. */
   private async activeBatches(tenant: string): Promise<number> {
     const { store, client } = this.deps;
-    const rows = await store.listRecords(OWNER_RECORD, { limit: Number.MAX_SAFE_INTEGER, order: 'asc', match: { tenant }, where: ownedBy(tenant) });
+    const rows = await store.listRecords(OWNER_RECORD, {
+      limit: Number.MAX_SAFE_INTEGER,
+      order: 'asc',
+      match: { tenant },
+      where: ownedBy(tenant),
+    });
     let active = 0;
     for (const { batchId } of rows) {
       if (this.ended.has(batchId)) continue;

@@ -46,10 +46,21 @@ export function createApp({ client, store, files, slots, checkDatabase, config }
 
   app.get('/readyz', async (_req, res) => {
     const [temporal, database] = await Promise.all([
-      client.workflowService.getSystemInfo({}).then(() => undefined, (err: Error) => `Temporal is not reachable: ${err.message}`),
-      checkDatabase ? checkDatabase().then(() => undefined, (err: Error) => `PostgreSQL is not reachable: ${err.message}`) : undefined,
+      client.workflowService.getSystemInfo({}).then(
+        () => undefined,
+        (err: Error) => `Temporal is not reachable: ${err.message}`,
+      ),
+      checkDatabase
+        ? checkDatabase().then(
+            () => undefined,
+            (err: Error) => `PostgreSQL is not reachable: ${err.message}`,
+          )
+        : undefined,
     ]);
-    const checks = { temporal: temporal ? 'down' : 'ok', database: checkDatabase ? (database ? 'down' : 'ok') : 'none (file store)' };
+    const checks = {
+      temporal: temporal ? 'down' : 'ok',
+      database: checkDatabase ? (database ? 'down' : 'ok') : 'none (file store)',
+    };
     const problem = temporal ?? database;
     if (problem) res.status(503).json({ ok: false, checks, error: { message: problem } });
     else res.json({ ok: true, checks });
@@ -75,7 +86,15 @@ export function createApp({ client, store, files, slots, checkDatabase, config }
 function uploadQuota(req: Request, res: Response, next: NextFunction): void {
   const declared = Number(req.get('content-length') ?? 0);
   const max = tenantOf(res).quotas.uploadBytes;
-  if (declared > max) return next(new HttpError(413, `the body is larger than ${max} bytes, the tenant's limit (upload size)`, undefined, 'quota_exceeded'));
+  if (declared > max)
+    return next(
+      new HttpError(
+        413,
+        `the body is larger than ${max} bytes, the tenant's limit (upload size)`,
+        undefined,
+        'quota_exceeded',
+      ),
+    );
   next();
 }
 

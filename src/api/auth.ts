@@ -52,5 +52,11 @@ export function tenantOf(res: Response): Tenant {
 
 /** Routes that change the deployment rather than a tenant's batches (rate-limit lanes). */
 export function requireAdmin(res: Response): void {
-  if (!tenantOf(res).admin) throw new HttpError(403, 'This route needs an admin key (LLMBATCH_TENANTS[].admin).', undefined, 'permission_denied');
+  if (!tenantOf(res).admin)
+    throw new HttpError(
+      403,
+      'This route needs an admin key (LLMBATCH_TENANTS[].admin).',
+      undefined,
+      'permission_denied',
+    );
 }

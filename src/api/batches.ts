@@ -56,12 +56,18 @@ const ENDED = new Set(['completed', 'cancelled', 'failed']);
 export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
   const router = Router();
   /** Signals one of the caller's batches; an ended batch cannot take signals: 409, as /v1's cancel answers. */
-  async function signalBatch<Args extends unknown[]>(res: Response, id: string, signal: SignalDefinition<Args>, ...args: Args): Promise<void> {
+  async function signalBatch<Args extends unknown[]>(
+    res: Response,
+    id: string,
+    signal: SignalDefinition<Args>,
+    ...args: Args
+  ): Promise<void> {
     await requireBatch(res, id);
     try {
       await client.workflow.getHandle(batchWorkflowId(id)).signal(signal, ...args);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(409, `batch ${id} has ended: it takes no more signals`, undefined, 'batch_ended');
+      if (err instanceof WorkflowNotFoundError)
+        throw new HttpError(409, `batch ${id} has ended: it takes no more signals`, undefined, 'batch_ended');
       throw err;
     }
   }
@@ -78,7 +84,13 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
       if (err instanceof WorkflowNotFoundError) return neverStarted(id, owner);
       throw err;
     });
-    return { id, createdAt: owner.createdAt, retryOf: owner.retryOf ?? null, retriedBy: owner.retriedBy ?? [], ...progress };
+    return {
+      id,
+      createdAt: owner.createdAt,
+      retryOf: owner.retryOf ?? null,
+      retriedBy: owner.retriedBy ?? [],
+      ...progress,
+    };
   }
 
   router.post('/batches', async (req, res) => {
@@ -106,7 +118,9 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
   router.get('/batches', async (req, res) => {
     const q = parseBody(ListBatchesQuerySchema, req.query, 'query');
     // Owner records keep createdAt as toISOString() gives it, so the range compares as strings (in the store's query).
-    const [createdFrom, createdBefore] = [q.created_after, q.created_before].map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
+    const [createdFrom, createdBefore] = [q.created_after, q.created_before].map((t) =>
+      t === undefined ? undefined : new Date(t).toISOString(),
+    );
     const tenant = tenantOf(res).id;
     const match = { tenant, createdFrom, createdBefore };
     const where = ownedBy(tenant);
@@ -115,7 +129,7 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
     const found: BatchView[] = [];
     let after = q.cursor;
     const page = 100;
-    for (let exhausted = false; !exhausted && found.length <= q.limit; ) {
+    for (let exhausted = false; !exhausted && found.length <= q.limit;) {
       const rows = await store.listRecords(OWNER_RECORD, { after, limit: page, order: 'desc', match, where });
       exhausted = rows.length < page;
       for (const row of rows) {
@@ -151,8 +165,15 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
     const owner = await requireBatch(res, id);
     const body = parseBody(RetryBatchRequestSchema, req.body ?? {}, 'retry');
     const progress = await readProgress(client, store, id);
-    if (!ENDED.has(progress.status)) throw new HttpError(409, `batch ${id} is ${progress.status}: its dead letters can be retried once it has ended`, undefined, 'batch_not_ended');
-    if (progress.failed === 0) throw new HttpError(409, `batch ${id} has no dead letters to retry`, undefined, 'no_dead_letters');
+    if (!ENDED.has(progress.status))
+      throw new HttpError(
+        409,
+        `batch ${id} is ${progress.status}: its dead letters can be retried once it has ended`,
+        undefined,
+        'batch_not_ended',
+      );
+    if (progress.failed === 0)
+      throw new HttpError(409, `batch ${id} has no dead letters to retry`, undefined, 'no_dead_letters');
     const created = await creator.create({
       batchId: newBatchId(),
       tenant: tenantOf(res),
@@ -167,7 +188,16 @@ export function batchesRouter({ client, store, creator }: BatchesDeps): Router {
     // The link both ways: the new batch's retryOf, and the old one's retriedBy (re-read: another retry may have just added to it).
     const latest = (await ownedBatch(store, owner.tenant, id)) ?? owner;
     await store.putRecord(id, OWNER_RECORD, { ...latest, retriedBy: [...(latest.retriedBy ?? []), created.id] });
-    res.status(201).json({ id: created.id, total: created.total, mode: created.mode, modeReason: created.modeReason, status: 'running', retryOf: id });
+    res
+      .status(201)
+      .json({
+        id: created.id,
+        total: created.total,
+        mode: created.mode,
+        modeReason: created.modeReason,
+        status: 'running',
+        retryOf: id,
+      });
   });
 
   const signalRoute = (action: string, signal: SignalDefinition, status: string) =>
@@ -229,25 +259,51 @@ function jsonBatch(body: unknown): { request: CreateBatchRequest; lines: Numbere
 }
 
 /** An NDJSON body: options from the query string, lines checked as they stream in, its size bounded by the tenant's quota. */
-function ndjsonBatch(req: Request, tenant: Tenant): { request: CreateBatchRequest; lines: AsyncIterable<NumberedLine> } {
+function ndjsonBatch(
+  req: Request,
+  tenant: Tenant,
+): { request: CreateBatchRequest; lines: AsyncIterable<NumberedLine> } {
   const q = parseBody(NdjsonBatchQuerySchema, req.query, 'query');
   const request: CreateBatchRequest = {
     requests: [],
     model: q.model,
     priority: q.priority,
-    options: { mode: q.mode, deadline: q.deadline, expiryPolicy: q.expiry_policy, maxAttempts: q.max_attempts, webhook: q.webhook_url ? { url: q.webhook_url } : undefined, budgetUsd: q.budget_usd, lane: q.lane, cache: q.cache },
+    options: {
+      mode: q.mode,
+      deadline: q.deadline,
+      expiryPolicy: q.expiry_policy,
+      maxAttempts: q.max_attempts,
+      webhook: q.webhook_url ? { url: q.webhook_url } : undefined,
+      budgetUsd: q.budget_usd,
+      lane: q.lane,
+      cache: q.cache,
+    },
   };
   async function* lines(): AsyncIterable<NumberedLine> {
     const accepted: NumberedLine[] = [];
-    const validator = new BatchFileValidator({ maxLineBytes: LIMITS.maxLineBytes, maxLines: LIMITS.maxItemsPerBatch }, (r, at) => accepted.push({ at, request: r }));
+    const validator = new BatchFileValidator(
+      { maxLineBytes: LIMITS.maxLineBytes, maxLines: LIMITS.maxItemsPerBatch },
+      (r, at) => accepted.push({ at, request: r }),
+    );
     const refuse = (): never => {
       const p = validator.problem;
-      throw new HttpError(400, `invalid batch: ${p ? describeProblem(p).replace(/^Line/, 'line') : 'bad input'}`, p && { line: p.line, code: p.code }, p?.code);
+      throw new HttpError(
+        400,
+        `invalid batch: ${p ? describeProblem(p).replace(/^Line/, 'line') : 'bad input'}`,
+        p && { line: p.line, code: p.code },
+        p?.code,
+      );
     };
     let bytes = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       bytes += chunk.length;
-      if (bytes > tenant.quotas.uploadBytes) throw new HttpError(413, `the body is larger than ${tenant.quotas.uploadBytes} bytes, the tenant's limit (upload size)`, undefined, 'quota_exceeded');
+      if (bytes > tenant.quotas.uploadBytes)
+        throw new HttpError(
+          413,
+          `the body is larger than ${tenant.quotas.uploadBytes} bytes, the tenant's limit (upload size)`,
+          undefined,
+          'quota_exceeded',
+        );
       if (validator.push(chunk)) refuse();
       yield* accepted.splice(0);
     }

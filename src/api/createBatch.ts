@@ -49,7 +49,9 @@ export class BatchCreator {
   private readonly admission: Admission;
 
   constructor(private readonly deps: { client: Client; store: BatchStore; config: Config; slots?: SlotStore }) {
-    this.admission = deps.slots ? new SharedAdmission({ slots: deps.slots, store: deps.store, client: deps.client }) : new LocalAdmission(deps);
+    this.admission = deps.slots
+      ? new SharedAdmission({ slots: deps.slots, store: deps.store, client: deps.client })
+      : new LocalAdmission(deps);
   }
 
   async create(batch: NewBatch): Promise<CreatedBatch> {
@@ -66,9 +68,17 @@ export class BatchCreator {
       refuseImpossibleMode(batch.request.options?.mode, batch.request.options?.deadline, config.native, batch.nowMs);
       const laneName = batch.request.options?.lane;
       const lane = laneName === undefined ? undefined : namedLane(laneName, config.lanes);
-      const checks = new LineChecks(batch, config.batch.defaultModel, batch.request.options?.mode ?? config.native.defaultMode, lane);
+      const checks = new LineChecks(
+        batch,
+        config.batch.defaultModel,
+        batch.request.options?.mode ?? config.native.defaultMode,
+        lane,
+      );
       const lines = checks.run(fingerprint ? fingerprint.over(batch.lines) : batch.lines);
-      const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, { max: config.batch.chunkTokens, of: estimateTokens });
+      const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, {
+        max: config.batch.chunkTokens,
+        of: estimateTokens,
+      });
       const owner: OwnerRecord = {
         tenant: tenant.id,
         createdAt: new Date(batch.nowMs).toISOString(),
@@ -84,9 +94,13 @@ export class BatchCreator {
       await store.putRecord(batch.batchId, OWNER_RECORD, owner);
       await batch.beforeStart?.(manifest);
       const request = { ...batch.request, requests: checks.representatives() };
-      const run = await startBatch(client, config, request, manifest, batch.nowMs, { tenant: tenant.id, webhookUrl: batch.webhookUrl });
+      const run = await startBatch(client, config, request, manifest, batch.nowMs, {
+        tenant: tenant.id,
+        webhookUrl: batch.webhookUrl,
+      });
       started = true;
-      if (run.mode !== owner.mode || run.modeReason) await store.putRecord(batch.batchId, OWNER_RECORD, { ...owner, mode: run.mode, modeReason: run.modeReason });
+      if (run.mode !== owner.mode || run.modeReason)
+        await store.putRecord(batch.batchId, OWNER_RECORD, { ...owner, mode: run.mode, modeReason: run.modeReason });
       return { ...run, replayed: false };
     } finally {
       await this.admission.settle(tenant, batch.batchId, idempotencyKey, started);
@@ -104,7 +118,9 @@ class RequestFingerprint {
 
   constructor(batch: NewBatch) {
     const { requests: _lines, ...options } = batch.request;
-    this.hash = createHash('sha256').update(JSON.stringify({ api: batch.api, options, retryOf: batch.retryOf, webhookUrl: batch.webhookUrl }));
+    this.hash = createHash('sha256').update(
+      JSON.stringify({ api: batch.api, options, retryOf: batch.retryOf, webhookUrl: batch.webhookUrl }),
+    );
   }
 
   async *over(lines: Iterable<NumberedLine> | AsyncIterable<NumberedLine>): AsyncIterable<NumberedLine> {
@@ -126,7 +142,12 @@ async function replay(batch: NewBatch, earlier: EarlierBatch): Promise<CreatedBa
     const fingerprint = new RequestFingerprint(batch);
     for await (const _line of fingerprint.over(batch.lines)); // read to the end: the whole request decides
     if (fingerprint.digest() !== owner.requestDigest) {
-      throw new HttpError(422, `Idempotency-Key ${JSON.stringify(batch.idempotencyKey)} was already used with another request (batch ${batchId}); use a new key for a new batch.`, undefined, 'idempotency_key_reused');
+      throw new HttpError(
+        422,
+        `Idempotency-Key ${JSON.stringify(batch.idempotencyKey)} was already used with another request (batch ${batchId}); use a new key for a new batch.`,
+        undefined,
+        'idempotency_key_reused',
+      );
     }
   }
   return { id: batchId, total: owner.total, mode: owner.mode, modeReason: owner.modeReason ?? null, replayed: true };
@@ -137,7 +158,8 @@ async function checkWebhook(url: string, allow: string[]): Promise<void> {
   try {
     await checkWebhookUrl(url, { allow });
   } catch (err) {
-    const reason = err instanceof WebhookUrlError ? err.message : `its host could not be resolved (${(err as Error).message})`;
+    const reason =
+      err instanceof WebhookUrlError ? err.message : `its host could not be resolved (${(err as Error).message})`;
     throw new HttpError(400, `invalid batch: webhook url refused: ${reason}`, undefined, 'invalid_webhook_url');
   }
 }
@@ -170,19 +192,30 @@ class LineChecks {
     for await (const { at, request: line } of lines) {
       this.count += 1;
       this.at = at;
-      if (this.count > max) this.fail('quota_exceeded', `the batch has more than ${max} requests, the tenant's limit (items per batch)`);
+      if (this.count > max)
+        this.fail('quota_exceeded', `the batch has more than ${max} requests, the tenant's limit (items per batch)`);
       if (typeof line.body.model !== 'string' || line.body.model === '') {
-        if (this.defaultModel === undefined) this.fail('missing_model', 'body.model is missing, and there is no default model (give "model" with the batch, or set LLMBATCH_DEFAULT_MODEL)');
+        if (this.defaultModel === undefined)
+          this.fail(
+            'missing_model',
+            'body.model is missing, and there is no default model (give "model" with the batch, or set LLMBATCH_DEFAULT_MODEL)',
+          );
         line.body.model = this.defaultModel;
       }
       if (this.lane && (line.url !== this.lane.endpoint || line.body.model !== this.lane.model)) {
-        this.fail('lane_mismatch', `${line.url} ${String(line.body.model)} is not what lane ${this.lane.name} is for (${this.lane.endpoint} ${this.lane.model})`);
+        this.fail(
+          'lane_mismatch',
+          `${line.url} ${String(line.body.model)} is not what lane ${this.lane.name} is for (${this.lane.endpoint} ${this.lane.model})`,
+        );
       }
       if (!this.first) this.first = line;
       else if (!this.other && line.body.model !== this.first.body.model) {
         this.other = line;
         if (this.mode === 'native') {
-          this.fail('mixed_models', `model ${JSON.stringify(line.body.model)} differs from ${JSON.stringify(this.first.body.model)}: a native batch holds one model (use mode realtime or auto)`);
+          this.fail(
+            'mixed_models',
+            `model ${JSON.stringify(line.body.model)} differs from ${JSON.stringify(this.first.body.model)}: a native batch holds one model (use mode realtime or auto)`,
+          );
         }
       }
       yield line;

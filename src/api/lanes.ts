@@ -13,12 +13,23 @@ import { requireAdmin } from './auth';
 import { HttpError } from './httpError';
 import { parseBody } from './validation';
 
-const laneRef = (lane: ConfiguredLane): LaneRef => ({ ...(lane.name === undefined ? {} : { name: lane.name }), endpoint: lane.endpoint, model: lane.model, taskQueue: lane.taskQueue });
+const laneRef = (lane: ConfiguredLane): LaneRef => ({
+  ...(lane.name === undefined ? {} : { name: lane.name }),
+  endpoint: lane.endpoint,
+  model: lane.model,
+  taskQueue: lane.taskQueue,
+});
 
 /** The named lane, or a 400 naming the option (before anything is stored). */
 export function namedLane(name: string, lanes: readonly ConfiguredLane[]): ConfiguredLane {
   const lane = lanes.find((l) => l.name === name);
-  if (!lane) throw new HttpError(400, `invalid batch: options.lane: no lane named ${name} (lanes come from LLMBATCH_LANES)`, undefined, 'unknown_lane');
+  if (!lane)
+    throw new HttpError(
+      400,
+      `invalid batch: options.lane: no lane named ${name} (lanes come from LLMBATCH_LANES)`,
+      undefined,
+      'unknown_lane',
+    );
   return lane;
 }
 
@@ -27,7 +38,11 @@ export function namedLane(name: string, lanes: readonly ConfiguredLane[]): Confi
  * else the first configured lane of the (endpoint, model) every line shares; undefined (the default
  * queue) for a mixed batch or one no lane matches.
  */
-export function laneFor(lines: readonly BatchLine[], lanes: readonly ConfiguredLane[], name?: string): LaneRef | undefined {
+export function laneFor(
+  lines: readonly BatchLine[],
+  lanes: readonly ConfiguredLane[],
+  name?: string,
+): LaneRef | undefined {
   if (name !== undefined) return laneRef(namedLane(name, lanes));
   const first = lines[0];
   if (!first) return undefined;
@@ -42,7 +57,13 @@ export function lanesRouter({ client, config }: { client: Client; config: Config
   const chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
   const queues = [
     { name: null, endpoint: null, model: null, taskQueue: config.temporal.taskQueue, startupLimits: config.rateLimit },
-    ...config.lanes.map((l) => ({ name: l.name ?? null, endpoint: l.endpoint, model: l.model, taskQueue: l.taskQueue, startupLimits: l.limits })),
+    ...config.lanes.map((l) => ({
+      name: l.name ?? null,
+      endpoint: l.endpoint,
+      model: l.model,
+      taskQueue: l.taskQueue,
+      startupLimits: l.limits,
+    })),
   ];
 
   const describe = async (q: (typeof queues)[number]) => {
@@ -72,12 +93,24 @@ export function lanesRouter({ client, config }: { client: Client; config: Config
     requireAdmin(res); // a lane's limit is shared by every tenant
     const body = parseBody(SetLaneLimitRequestSchema, req.body, 'lane limit');
     const queue =
-      body.name !== undefined ? queues.find((q) => q.name === body.name) : queues.find((q) => q.name === null && q.endpoint === (body.endpoint ?? null) && q.model === (body.model ?? null));
-    if (!queue) throw new HttpError(404, `no lane ${body.name ?? `for ${body.endpoint} ${body.model}`}: lanes come from LLMBATCH_LANES`);
+      body.name !== undefined
+        ? queues.find((q) => q.name === body.name)
+        : queues.find(
+            (q) => q.name === null && q.endpoint === (body.endpoint ?? null) && q.model === (body.model ?? null),
+          );
+    if (!queue)
+      throw new HttpError(
+        404,
+        `no lane ${body.name ?? `for ${body.endpoint} ${body.model}`}: lanes come from LLMBATCH_LANES`,
+      );
     const clear = (body.rpm ?? null) === null && (body.tpm ?? null) === null;
     const limits: RateLimits = { rpm: body.rpm ?? 0, tpm: body.tpm ?? 0 };
     const perSecond = clear ? undefined : chunksPerSecond(limits, chunk);
-    if (!clear && perSecond === undefined) throw new HttpError(400, 'invalid lane limit: rpm and tpm are both 0; send them as null to clear the runtime limit');
+    if (!clear && perSecond === undefined)
+      throw new HttpError(
+        400,
+        'invalid lane limit: rpm and tpm are both 0; send them as null to clear the runtime limit',
+      );
     const reason = clear ? 'llmbatch: cleared' : `llmbatch: rpm=${limits.rpm} tpm=${limits.tpm}`;
     await setQueueRateLimit(client.workflowService, config.temporal.namespace, queue.taskQueue, perSecond, reason);
     res.json(await describe(queue));

@@ -45,5 +45,10 @@ export const ownedBy =
   (tenant: string, api?: OwnerRecord['api'], also?: (owner: OwnerRecord) => boolean) =>
   (raw: unknown): boolean => {
     const parsed = OwnerRecordSchema.safeParse(raw);
-    return parsed.success && parsed.data.tenant === tenant && (api === undefined || parsed.data.api === api) && (also === undefined || also(parsed.data));
+    return (
+      parsed.success &&
+      parsed.data.tenant === tenant &&
+      (api === undefined || parsed.data.api === api) &&
+      (also === undefined || also(parsed.data))
+    );
   };

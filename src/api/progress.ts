@@ -5,7 +5,12 @@
  */
 import type { Client } from '@temporalio/client';
 import { batchWorkflowId, progressQuery, type BatchProgress } from '../shared/contracts';
-import { mergeLiveProgress, nativeProgressQuery, providerBatchProgressQuery, type NativeProgress } from '../shared/native';
+import {
+  mergeLiveProgress,
+  nativeProgressQuery,
+  providerBatchProgressQuery,
+  type NativeProgress,
+} from '../shared/native';
 import type { BatchStore } from '../storage/types';
 
 export interface ProviderBatchView {
@@ -34,14 +39,33 @@ const withCacheHits = <P extends BatchProgress>(p: P): P => ({ ...p, cacheHits: 
 
 async function nativeLive(client: Client, parent: NativeProgress): Promise<ProgressView> {
   const views = await Promise.all(
-    parent.providerBatches.map(async (e): Promise<ProviderBatchView & { live?: { succeeded: number; failed: number } }> => {
-      const view: ProviderBatchView = { index: e.plan.index, round: e.round, state: e.state, workflowId: e.workflowId, providerBatchId: e.last?.providerBatchId ?? null, status: e.last?.status ?? null, requestCounts: e.last?.requestCounts ?? null };
-      if (e.state !== 'running' || !e.workflowId) return view;
-      // The child may have just finished; the parent's next answer will count it.
-      const child = await client.workflow.getHandle(e.workflowId).query(providerBatchProgressQuery).catch(() => undefined);
-      if (!child) return view;
-      return { ...view, providerBatchId: child.providerBatchId, status: child.status, requestCounts: child.requestCounts, live: { succeeded: child.requestCounts.completed, failed: child.requestCounts.failed } };
-    }),
+    parent.providerBatches.map(
+      async (e): Promise<ProviderBatchView & { live?: { succeeded: number; failed: number } }> => {
+        const view: ProviderBatchView = {
+          index: e.plan.index,
+          round: e.round,
+          state: e.state,
+          workflowId: e.workflowId,
+          providerBatchId: e.last?.providerBatchId ?? null,
+          status: e.last?.status ?? null,
+          requestCounts: e.last?.requestCounts ?? null,
+        };
+        if (e.state !== 'running' || !e.workflowId) return view;
+        // The child may have just finished; the parent's next answer will count it.
+        const child = await client.workflow
+          .getHandle(e.workflowId)
+          .query(providerBatchProgressQuery)
+          .catch(() => undefined);
+        if (!child) return view;
+        return {
+          ...view,
+          providerBatchId: child.providerBatchId,
+          status: child.status,
+          requestCounts: child.requestCounts,
+          live: { succeeded: child.requestCounts.completed, failed: child.requestCounts.failed },
+        };
+      },
+    ),
   );
   const live = new Map(views.flatMap((v) => (v.live && v.workflowId ? [[v.workflowId, v.live] as const] : [])));
   const { expiryPolicy: _e, providerBatches: _p, ...merged } = mergeLiveProgress(parent, live);

@@ -26,23 +26,42 @@ export interface BatchShape {
 }
 
 /** The requests no batch can meet, whatever its lines: a deadline that has passed, native without a Batch API. */
-export function refuseImpossibleMode(asked: BatchMode | undefined, deadline: string | undefined, native: NativeConfig, nowMs: number): void {
-  if (deadline !== undefined && Date.parse(deadline) <= nowMs) throw new HttpError(400, `invalid batch: options.deadline: ${deadline} has passed`);
+export function refuseImpossibleMode(
+  asked: BatchMode | undefined,
+  deadline: string | undefined,
+  native: NativeConfig,
+  nowMs: number,
+): void {
+  if (deadline !== undefined && Date.parse(deadline) <= nowMs)
+    throw new HttpError(400, `invalid batch: options.deadline: ${deadline} has passed`);
   if ((asked ?? native.defaultMode) === 'native' && !native.enabled) {
-    throw new HttpError(400, 'invalid batch: options.mode: native needs a provider Batch API, and LLMBATCH_NATIVE is off');
+    throw new HttpError(
+      400,
+      'invalid batch: options.mode: native needs a provider Batch API, and LLMBATCH_NATIVE is off',
+    );
   }
 }
 
-export function chooseMode(asked: BatchMode | undefined, shape: BatchShape, deadline: string | undefined, native: NativeConfig, nowMs: number): Route {
+export function chooseMode(
+  asked: BatchMode | undefined,
+  shape: BatchShape,
+  deadline: string | undefined,
+  native: NativeConfig,
+  nowMs: number,
+): Route {
   refuseImpossibleMode(asked, deadline, native, nowMs);
   const { total } = shape;
   const mode = asked ?? native.defaultMode;
   const deadlineMs = deadline === undefined ? undefined : Date.parse(deadline);
   if (mode === 'realtime' || mode === 'native') return { mode, reason: null };
   if (!native.enabled) return { mode: 'realtime', reason: 'auto: the provider has no Batch API (LLMBATCH_NATIVE=off)' };
-  if (shape.mixedModels) return { mode: 'realtime', reason: "auto: the batch uses more than one model, and a provider batch holds one" };
+  if (shape.mixedModels)
+    return { mode: 'realtime', reason: 'auto: the batch uses more than one model, and a provider batch holds one' };
   if (total < native.autoMinItems) {
-    return { mode: 'realtime', reason: `auto: ${total} items, under the ${native.autoMinItems} (LLMBATCH_AUTO_NATIVE_MIN_ITEMS) worth a provider batch's wait` };
+    return {
+      mode: 'realtime',
+      reason: `auto: ${total} items, under the ${native.autoMinItems} (LLMBATCH_AUTO_NATIVE_MIN_ITEMS) worth a provider batch's wait`,
+    };
   }
   const windowMs = native.windowHours * HOUR;
   if (deadlineMs !== undefined && deadlineMs - nowMs < windowMs + native.realtimeReserveMs) {
@@ -51,6 +70,9 @@ export function chooseMode(asked: BatchMode | undefined, shape: BatchShape, dead
       reason: `auto: the deadline in ${hours(deadlineMs - nowMs)} is too near for the provider's ${native.windowHours} h window plus ${hours(native.realtimeReserveMs)} in reserve`,
     };
   }
-  const room = deadlineMs === undefined ? 'no deadline' : `the deadline in ${hours(deadlineMs - nowMs)} leaves room for the provider's ${native.windowHours} h window`;
+  const room =
+    deadlineMs === undefined
+      ? 'no deadline'
+      : `the deadline in ${hours(deadlineMs - nowMs)} leaves room for the provider's ${native.windowHours} h window`;
   return { mode: 'native', reason: `auto: ${total} items and ${room}: the Batch API at its batch price`, deadlineMs };
 }

@@ -1,6 +1,12 @@
 /** The project API's query and body schemas beyond the shared contracts (the OpenAPI document uses them too). */
 import { z } from 'zod';
-import { BatchModeSchema, BatchOptionsSchema, LaneNameSchema, PrioritySchema, WebhookUrlSchema } from '../shared/contracts';
+import {
+  BatchModeSchema,
+  BatchOptionsSchema,
+  LaneNameSchema,
+  PrioritySchema,
+  WebhookUrlSchema,
+} from '../shared/contracts';
 
 /** A boolean query parameter or metadata value: the strings `true` and `false` only (`1`, `yes`, `on` are refused rather than guessed). */
 export const BooleanParamSchema = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -13,7 +19,10 @@ export const ListBatchesQuerySchema = z.strictObject({
   created_after: z.iso.datetime({ offset: true }).optional(),
   created_before: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected the next_cursor of a previous page').optional(),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected the next_cursor of a previous page')
+    .optional(),
 });
 
 /** POST /batches with `Content-Type: application/x-ndjson`: the body is the lines, the options are query parameters. */

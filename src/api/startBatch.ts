@@ -1,7 +1,14 @@
 /** Starts a validated batch as its workflow (`batch-<id>`): realtime, or native through the provider's Batch API. */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { batchWorkflowId, nativeTaskQueue, type BatchLine, type BatchWorkflowInput, type CreateBatchRequest, type ModelPrice } from '../shared/contracts';
+import {
+  batchWorkflowId,
+  nativeTaskQueue,
+  type BatchLine,
+  type BatchWorkflowInput,
+  type CreateBatchRequest,
+  type ModelPrice,
+} from '../shared/contracts';
 import type { NativeBatchInput } from '../shared/native';
 import type { BatchManifest } from '../storage/types';
 import { laneFor } from './lanes';
@@ -27,10 +34,23 @@ export interface BatchOwner {
   webhookUrl?: string;
 }
 
-export async function startBatch(client: Client, config: Config, request: CreateBatchRequest, manifest: BatchManifest, nowMs: number, owner: BatchOwner): Promise<StartedBatch> {
+export async function startBatch(
+  client: Client,
+  config: Config,
+  request: CreateBatchRequest,
+  manifest: BatchManifest,
+  nowMs: number,
+  owner: BatchOwner,
+): Promise<StartedBatch> {
   const { batchId } = manifest;
   const mixedModels = new Set(request.requests.map((l) => l.body.model)).size > 1;
-  const route = chooseMode(request.options?.mode, { total: manifest.total, mixedModels }, request.options?.deadline, config.native, nowMs);
+  const route = chooseMode(
+    request.options?.mode,
+    { total: manifest.total, mixedModels },
+    request.options?.deadline,
+    config.native,
+    nowMs,
+  );
   const price = priceOf(request.requests, config.prices);
   const common = { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue };
   // The Web UI shows the summary: the mode and, when auto chose it, why.

@@ -30,12 +30,23 @@ export class ApiClient {
   ) {}
 
   private headers(contentType?: string): Record<string, string> {
-    return { ...(contentType ? { 'content-type': contentType } : {}), ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) };
+    return {
+      ...(contentType ? { 'content-type': contentType } : {}),
+      ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+    };
   }
 
-  private async send(method: string, path: string, init: { body?: RequestInit['body']; contentType?: string } = {}): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    init: { body?: RequestInit['body']; contentType?: string } = {},
+  ): Promise<Response> {
     // A streamed body needs half duplex (undici): the upload is sent as it is read.
-    const request: RequestInit & { duplex?: 'half' } = { method, headers: this.headers(init.contentType), body: init.body };
+    const request: RequestInit & { duplex?: 'half' } = {
+      method,
+      headers: this.headers(init.contentType),
+      body: init.body,
+    };
     if (init.body instanceof ReadableStream) request.duplex = 'half';
     const res = await fetch(`${this.baseUrl}${path}`, request);
     if (!res.ok) {
@@ -52,15 +63,24 @@ export class ApiClient {
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' });
+    const res = await this.send(
+      method,
+      path,
+      body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' },
+    );
     return (await res.json()) as T;
   }
 
   /** A JSONL file of batch request lines, streamed as NDJSON (checked line by line by the API); options as query parameters. */
   async submitFile(file: string, options: Record<string, string | undefined>): Promise<CreatedBatch> {
-    const query = new URLSearchParams(Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+    const query = new URLSearchParams(
+      Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined),
+    ).toString();
     const body = Readable.toWeb(createReadStream(file));
-    const res = await this.send('POST', `/batches${query ? `?${query}` : ''}`, { body, contentType: 'application/x-ndjson' });
+    const res = await this.send('POST', `/batches${query ? `?${query}` : ''}`, {
+      body,
+      contentType: 'application/x-ndjson',
+    });
     return (await res.json()) as CreatedBatch;
   }
 

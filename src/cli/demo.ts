@@ -47,7 +47,10 @@ async function main(): Promise<void> {
       : `provider: ${config.provider.baseURL} (a REAL provider: ${count} requests will be billed; set DEMO_COUNT to change)`,
   );
   await checkPorts(config);
-  const stack = await startStack(config, { providerEnv: { SIM_LATENCY_MEDIAN_MS: '150', SIM_LATENCY_P99_MS: '600' }, log: say });
+  const stack = await startStack(config, {
+    providerEnv: { SIM_LATENCY_MEDIAN_MS: '150', SIM_LATENCY_P99_MS: '600' },
+    log: say,
+  });
   let ok = false;
   try {
     say(`stack up: API ${stack.urls.api}, Temporal Web UI ${stack.urls.webUi}`);
@@ -72,7 +75,10 @@ async function main(): Promise<void> {
     const outFile = join(outDir, `${created.id}.jsonl`);
     await pipeline(await client.results(created.id), createWriteStream(outFile));
 
-    const lines = readFileSync(outFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchOutputLine);
+    const lines = readFileSync(outFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as BatchOutputLine);
     const tally = new Map<string, number>();
     for (const l of lines) {
       const body = l.response?.body as { choices?: { message?: { content?: string } }[] } | undefined;
@@ -81,7 +87,10 @@ async function main(): Promise<void> {
     }
     say(`results: ${lines.length} lines written to ${outFile}`);
     say(`answers: ${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    ok = progress.status === 'completed' && lines.length === count && new Set(lines.map((l) => l.custom_id)).size === count;
+    ok =
+      progress.status === 'completed' &&
+      lines.length === count &&
+      new Set(lines.map((l) => l.custom_id)).size === count;
     if (!ok) say(`expected ${count} distinct results from a completed batch; got ${lines.length} (${progress.status})`);
   } finally {
     say('stopping the stack');

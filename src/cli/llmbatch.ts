@@ -72,13 +72,26 @@ async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const client = new ApiClient(process.env.LLMBATCH_URL ?? 'http://127.0.0.1:3000', process.env.LLMBATCH_API_KEY || undefined);
+  const client = new ApiClient(
+    process.env.LLMBATCH_URL ?? 'http://127.0.0.1:3000',
+    process.env.LLMBATCH_API_KEY || undefined,
+  );
   const path = (id: string | undefined, action = '') => `/batches/${encodeURIComponent(needId(id, command))}${action}`;
   switch (command) {
     case 'submit': {
       if (!arg) throw new UsageError('submit: give the JSONL file of requests');
-      const created: CreatedBatch = await client.submitFile(arg, { mode: values.mode, priority: values.priority, model: values.model, webhook_url: values.webhook, budget_usd: values.budget, lane: values.lane, cache: values.cache });
-      console.log(`batch ${created.id}: ${created.total} requests, ${created.mode}${created.modeReason ? ` (${created.modeReason})` : ''}`);
+      const created: CreatedBatch = await client.submitFile(arg, {
+        mode: values.mode,
+        priority: values.priority,
+        model: values.model,
+        webhook_url: values.webhook,
+        budget_usd: values.budget,
+        lane: values.lane,
+        cache: values.cache,
+      });
+      console.log(
+        `batch ${created.id}: ${created.total} requests, ${created.mode}${created.modeReason ? ` (${created.modeReason})` : ''}`,
+      );
       if (!values.wait) return 0;
       return (await watch(client, created.id)).status === 'completed' ? 0 : 1;
     }
@@ -94,7 +107,10 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'list': {
-      const query = new URLSearchParams({ ...(values.status ? { status: values.status } : {}), ...(values.limit ? { limit: values.limit } : {}) }).toString();
+      const query = new URLSearchParams({
+        ...(values.status ? { status: values.status } : {}),
+        ...(values.limit ? { limit: values.limit } : {}),
+      }).toString();
       const { data } = await client.json<{ data: BatchView[] }>('GET', `/batches${query ? `?${query}` : ''}`);
       for (const b of data) console.log(`${b.id}  ${b.createdAt}  ${progressBar(b, 20)}`);
       return 0;
@@ -121,7 +137,9 @@ run(process.argv.slice(2)).then(
       console.error(`llmbatch: ${(err as Error).message}\n${USAGE}`);
       process.exit(2);
     }
-    console.error(`llmbatch: ${err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err)}`);
+    console.error(
+      `llmbatch: ${err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err)}`,
+    );
     process.exit(1);
   },
 );

@@ -25,7 +25,10 @@ export class ManagedChild {
   readonly exitPromise: Promise<void>;
   private readonly lineListeners = new Set<(line: string) => void>();
 
-  constructor(readonly spec: ChildSpec, logDir: string) {
+  constructor(
+    readonly spec: ChildSpec,
+    logDir: string,
+  ) {
     mkdirSync(logDir, { recursive: true });
     this.logFile = join(logDir, `${spec.name}.log`);
     const log = createWriteStream(this.logFile, { flags: 'a' });
@@ -59,7 +62,10 @@ export class ManagedChild {
   /** Resolves with the first line that matches; rejects if the process exits first. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
     return new Promise((ok, fail) => {
-      const timer = setTimeout(() => finish(new Error(`${this.spec.name}: not ready after ${timeoutMs} ms; see ${this.logFile}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${this.spec.name}: not ready after ${timeoutMs} ms; see ${this.logFile}`)),
+        timeoutMs,
+      );
       const listener = (line: string): void => {
         if (pattern.test(line)) finish(undefined, line);
       };
@@ -110,7 +116,12 @@ export function tsEntry(file: string, args: string[] = []): { command: string; a
 }
 
 /** Polls `check` until it succeeds or the time runs out. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: ManagedChild): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  child?: ManagedChild,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && !child.running) throw new Error(`${child.spec.name} exited during start-up:\n${child.tail()}`);

@@ -60,9 +60,19 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       log('starting the simulated provider');
       const entry = tsEntry('src/provider/providerMain.ts', ['--port', String(config.provider.simulatorPort)]);
       const provider = launch({ name: 'provider', ...entry, env: { ...process.env, ...options.providerEnv } });
-      await waitUntil('simulated provider', () => httpOk(`http://127.0.0.1:${config.provider.simulatorPort}/healthz`), 30_000, provider);
+      await waitUntil(
+        'simulated provider',
+        () => httpOk(`http://127.0.0.1:${config.provider.simulatorPort}/healthz`),
+        30_000,
+        provider,
+      );
     }
-    await waitUntil('Temporal', () => temporalReady(config.temporal.address, config.temporal.namespace), 60_000, temporal);
+    await waitUntil(
+      'Temporal',
+      () => temporalReady(config.temporal.address, config.temporal.namespace),
+      60_000,
+      temporal,
+    );
 
     log('starting worker and API');
     const worker = launch({ name: 'worker', ...tsEntry('src/worker/workerMain.ts') });

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
       `  Temporal  ${urls.temporal}`,
       `  Provider  ${urls.provider}${urls.simulated ? '  (SIMULATED provider, not a real LLM)' : ''}`,
       `  Logs      ${stack.logDir}`,
-      config.auth.mode === 'local' ? '  Auth      local mode: no API keys, loopback only (set LLMBATCH_AUTH=keys and LLMBATCH_TENANTS to require keys)' : `  Auth      API keys of ${config.auth.tenants.length} tenant(s)`,
+      config.auth.mode === 'local'
+        ? '  Auth      local mode: no API keys, loopback only (set LLMBATCH_AUTH=keys and LLMBATCH_TENANTS to require keys)'
+        : `  Auth      API keys of ${config.auth.tenants.length} tenant(s)`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

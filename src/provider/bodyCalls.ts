@@ -68,7 +68,11 @@ export class BodyCallCounter {
   get(digest: Buffer): BodyCalls {
     const key = BodyCallCounter.keyOf(digest);
     const packed = this.counts.get(key) ?? 0;
-    return { calls: packed % SUCCESS_UNIT, successes: Math.floor(packed / SUCCESS_UNIT), faults: this.faults.get(key) ?? 0 };
+    return {
+      calls: packed % SUCCESS_UNIT,
+      successes: Math.floor(packed / SUCCESS_UNIT),
+      faults: this.faults.get(key) ?? 0,
+    };
   }
 
   summary(): BodyCallSummary {

@@ -34,9 +34,7 @@ export const flagOf = (name: string): string => `--${words(name).join('-').toLow
 export const envOf = (name: string): string => `SIM_${words(name).join('_').toUpperCase()}`;
 
 export type CliResult =
-  | { kind: 'run'; options: SimulatorOptions }
-  | { kind: 'help'; text: string }
-  | { kind: 'error'; message: string };
+  { kind: 'run'; options: SimulatorOptions } | { kind: 'help'; text: string } | { kind: 'error'; message: string };
 
 /** argv + env -> validated options. Flags win over env vars; every error names its flag or variable. */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
@@ -68,7 +66,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     sources.set(knob.name, source);
     if (knob.kind === 'number') {
       const value = raw.trim() === '' ? Number.NaN : Number(raw);
-      if (!Number.isFinite(value)) return { kind: 'error', message: `Invalid value for ${source}: '${raw}' is not a number.` };
+      if (!Number.isFinite(value))
+        return { kind: 'error', message: `Invalid value for ${source}: '${raw}' is not a number.` };
       options[knob.name] = value;
     } else {
       options[knob.name] = raw;
@@ -100,7 +99,9 @@ function joinNegativeValues(argv: readonly string[]): string[] {
 }
 
 export function usage(): string {
-  const lines = KNOBS.map((k) => `  ${`${flagOf(k.name)} <${k.kind}>`.padEnd(34)} ${envOf(k.name).padEnd(30)} ${k.help}`);
+  const lines = KNOBS.map(
+    (k) => `  ${`${flagOf(k.name)} <${k.kind}>`.padEnd(34)} ${envOf(k.name).padEnd(30)} ${k.help}`,
+  );
   return [
     'llmbatch simulated OpenAI provider (NOT a real LLM)',
     '',

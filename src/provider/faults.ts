@@ -62,7 +62,13 @@ export class FaultInjector {
 }
 
 export const FAULT_MESSAGES: Record<500 | 502 | 503, { message: string; type: string }> = {
-  500: { message: 'The server had an error while processing your request. Sorry about that! (simulated fault)', type: 'server_error' },
+  500: {
+    message: 'The server had an error while processing your request. Sorry about that! (simulated fault)',
+    type: 'server_error',
+  },
   502: { message: 'Bad gateway. (simulated fault)', type: 'server_error' },
-  503: { message: 'The engine is currently overloaded, please try again later. (simulated fault)', type: 'server_error' },
+  503: {
+    message: 'The engine is currently overloaded, please try again later. (simulated fault)',
+    type: 'server_error',
+  },
 };

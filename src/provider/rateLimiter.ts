@@ -78,7 +78,16 @@ export class RateLimiter {
     headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
     headers['retry-after-ms'] = String(retryAfterMs);
     const requested = kind === 'tokens' ? tokenCost : 1;
-    return { allowed: false, headers, retryAfterMs, kind, tooLarge, limit: bucket.limit, used: bucket.limit - bucket.remaining(now), requested };
+    return {
+      allowed: false,
+      headers,
+      retryAfterMs,
+      kind,
+      tooLarge,
+      limit: bucket.limit,
+      used: bucket.limit - bucket.remaining(now),
+      requested,
+    };
   }
 
   /** x-ratelimit-* headers; a limit of 0 (unlimited) has no numbers to report. */
@@ -99,7 +108,8 @@ export class RateLimiter {
   /** What background traffic has consumed so far (whole requests and tokens). */
   backgroundUsage(): { requests: number; tokens: number } {
     const now = this.now();
-    const used = (kind: LimitKind) => Math.floor(this.retiredBackground[kind] + (this.bucket(kind, now)?.backgroundUsedAt(now) ?? 0));
+    const used = (kind: LimitKind) =>
+      Math.floor(this.retiredBackground[kind] + (this.bucket(kind, now)?.backgroundUsedAt(now) ?? 0));
     return { requests: used('requests'), tokens: used('tokens') };
   }
 
@@ -133,7 +143,11 @@ export class RateLimiter {
     const o = this.limits();
     const limit = kind === 'requests' ? o.rpm : o.tpm;
     if (limit <= 0) return undefined;
-    return { limit, burstSeconds: o.rateBurstSeconds, background: kind === 'requests' ? o.backgroundRpm : o.backgroundTpm };
+    return {
+      limit,
+      burstSeconds: o.rateBurstSeconds,
+      background: kind === 'requests' ? o.backgroundRpm : o.backgroundTpm,
+    };
   }
 }
 

@@ -50,7 +50,10 @@ export interface SimulatorDeps {
 }
 
 /** Builds the simulator state (options validated first, so bad knobs fail before anything starts). */
-export async function createSimulatorParts(options: SimulatorOptions = {}, deps: SimulatorDeps = {}): Promise<SimulatorParts> {
+export async function createSimulatorParts(
+  options: SimulatorOptions = {},
+  deps: SimulatorDeps = {},
+): Promise<SimulatorParts> {
   const store = new OptionsStore(options);
   const ownsDataDir = store.current.dataDir === undefined;
   const dataDir =

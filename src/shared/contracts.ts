@@ -21,7 +21,9 @@ export interface RateLimits {
  * limit holds across every worker and can be changed at runtime. Batches whose lines all share a
  * configured lane's endpoint and model run their chunks there; others share the default queue.
  */
-export const LaneNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected 1-63 characters: a-z, 0-9, _ and -');
+export const LaneNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected 1-63 characters: a-z, 0-9, _ and -');
 
 export const LaneSchema = z.strictObject({
   /**
@@ -45,7 +47,12 @@ export const ModelPriceSchema = z.strictObject({
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 
 /** Cost of tokens at a price; native mode pays the batch price. */
-export function costUsd(price: ModelPrice | undefined, tokensIn: number, tokensOut: number, mode: 'realtime' | 'native'): number | null {
+export function costUsd(
+  price: ModelPrice | undefined,
+  tokensIn: number,
+  tokensOut: number,
+  mode: 'realtime' | 'native',
+): number | null {
   if (!price) return null;
   const full = (tokensIn * price.input + tokensOut * price.output) / 1_000_000;
   return Math.round(full * (mode === 'native' ? price.batchDiscount : 1) * 1e6) / 1e6;
@@ -81,8 +88,14 @@ export const SetLaneLimitRequestSchema = z
     rpm: z.number().int().min(0).nullable().optional(),
     tpm: z.number().int().min(0).nullable().optional(),
   })
-  .refine((r) => (r.endpoint === undefined) === (r.model === undefined), { message: 'give endpoint and model together, or neither for the default queue', path: ['model'] })
-  .refine((r) => r.name === undefined || r.endpoint === undefined, { message: 'give a lane name, or endpoint and model, not both', path: ['name'] });
+  .refine((r) => (r.endpoint === undefined) === (r.model === undefined), {
+    message: 'give endpoint and model together, or neither for the default queue',
+    path: ['model'],
+  })
+  .refine((r) => r.name === undefined || r.endpoint === undefined, {
+    message: 'give a lane name, or endpoint and model, not both',
+    path: ['name'],
+  });
 
 /** Limits that bound every input; documented in README.md. */
 export const LIMITS = {

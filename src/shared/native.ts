@@ -6,7 +6,13 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
-import { ExpiryPolicySchema, ModelPriceSchema, SUPPORTED_URLS, type BatchProgress, type ExpiryPolicy } from './contracts';
+import {
+  ExpiryPolicySchema,
+  ModelPriceSchema,
+  SUPPORTED_URLS,
+  type BatchProgress,
+  type ExpiryPolicy,
+} from './contracts';
 
 export { ExpiryPolicySchema, type ExpiryPolicy };
 
@@ -15,7 +21,11 @@ const MIB = 1024 * 1024;
 /** What one provider batch may hold. OpenAI: 50,000 lines and 200 MB; Azure OpenAI allows 100,000 lines. */
 export const NativeLimitsSchema = z.strictObject({
   maxLines: z.number().int().min(1).max(1_000_000).default(50_000),
-  maxBytes: z.number().int().min(1).default(200 * MIB),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(200 * MIB),
 });
 export type NativeLimits = z.output<typeof NativeLimitsSchema>;
 
@@ -38,7 +48,6 @@ export const PollPolicySchema = z.strictObject({
   reportEvery: z.number().int().min(3).max(1000).default(3),
 });
 export type PollPolicy = z.output<typeof PollPolicySchema>;
-
 
 export const NativeBatchInputSchema = z.strictObject({
   batchId: z.string().min(1),
@@ -148,8 +157,10 @@ export function pollDelayMs(policy: PollPolicy, n: number): number {
 }
 
 /** The provider's batch lifecycle (OpenAI's names). */
-export type ProviderBatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
-export const isTerminalStatus = (s: string): boolean => s === 'completed' || s === 'failed' || s === 'expired' || s === 'cancelled';
+export type ProviderBatchStatus =
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export const isTerminalStatus = (s: string): boolean =>
+  s === 'completed' || s === 'failed' || s === 'expired' || s === 'cancelled';
 
 export interface RequestCounts {
   total: number;
@@ -261,7 +272,10 @@ export const nativeProgressQuery = defineQuery<NativeProgress>('nativeProgress')
  * so a client asks both and merges: zero history events per progress read.
  * Live counts are the provider's request_counts; the store's summary replaces them once collected.
  */
-export function mergeLiveProgress(progress: NativeProgress, live: ReadonlyMap<string, { succeeded: number; failed: number }>): NativeProgress {
+export function mergeLiveProgress(
+  progress: NativeProgress,
+  live: ReadonlyMap<string, { succeeded: number; failed: number }>,
+): NativeProgress {
   let succeeded = progress.succeeded;
   let failed = progress.failed;
   for (const e of progress.providerBatches) {

@@ -31,7 +31,9 @@ export function estimateTokens(line: BatchLine): number {
   const body = line.body;
   const prompt = promptTokens(body);
   if (line.url === '/v1/embeddings') return prompt;
-  const budget = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens].find((v): v is number => typeof v === 'number');
+  const budget = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens].find(
+    (v): v is number => typeof v === 'number',
+  );
   const n = typeof body.n === 'number' ? body.n : 1;
   return prompt + n * (budget ?? DEFAULT_COMPLETION_ESTIMATE);
 }

@@ -68,7 +68,9 @@ export class FileResponseCache implements ResponseCache {
     }
     try {
       const entry = JSON.parse(text) as Partial<Entry>;
-      return typeof entry.storedAt === 'number' && 'body' in entry ? { storedAt: entry.storedAt, body: entry.body } : undefined;
+      return typeof entry.storedAt === 'number' && 'body' in entry
+        ? { storedAt: entry.storedAt, body: entry.body }
+        : undefined;
     } catch {
       return undefined; // not ours or damaged (a disk error): a miss, and the next store replaces it
     }

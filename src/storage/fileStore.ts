@@ -13,7 +13,18 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../shared/contracts';
 import { CoalescingAppender } from './coalescingAppender';
-import { Chunker, isSuccess, matchesRecord, RECORD_KIND_PATTERN, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter, type ResultWriter } from './types';
+import {
+  Chunker,
+  isSuccess,
+  matchesRecord,
+  RECORD_KIND_PATTERN,
+  type BatchManifest,
+  type BatchStore,
+  type ChunkWeight,
+  type RecordQuery,
+  type ResultFilter,
+  type ResultWriter,
+} from './types';
 
 const chunkFile = (chunk: number): string => `${String(chunk).padStart(7, '0')}.jsonl`;
 
@@ -41,7 +52,12 @@ export class FileBatchStore implements BatchStore {
     return join(this.root, 'batches', batchId);
   }
 
-  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
+  async putInput(
+    batchId: string,
+    lines: Iterable<BatchLine> | AsyncIterable<BatchLine>,
+    chunkSize: number,
+    weight?: ChunkWeight,
+  ): Promise<BatchManifest> {
     const dir = this.dir(batchId);
     const staging = `${dir}.staging`;
     await rm(staging, { recursive: true, force: true });
@@ -66,7 +82,13 @@ export class FileBatchStore implements BatchStore {
         total += 1;
       }
       await flush();
-      const manifest: BatchManifest = { batchId, total, chunkSize, chunkCount: chunker.chunkCount, createdAt: new Date().toISOString() };
+      const manifest: BatchManifest = {
+        batchId,
+        total,
+        chunkSize,
+        chunkCount: chunker.chunkCount,
+        createdAt: new Date().toISOString(),
+      };
       await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest));
       await rename(staging, dir);
       return manifest;
@@ -122,7 +144,8 @@ export class FileBatchStore implements BatchStore {
       if (out.length >= query.limit) break;
       if (after !== undefined && (query.order === 'asc' ? batchId <= after : batchId >= after)) continue;
       const record = await this.readJson<unknown>(batchId, file);
-      if (record !== undefined && matchesRecord(record, query.match) && (!query.where || query.where(record))) out.push({ batchId, record });
+      if (record !== undefined && matchesRecord(record, query.match) && (!query.where || query.where(record)))
+        out.push({ batchId, record });
     }
     return out;
   }
@@ -138,7 +161,10 @@ export class FileBatchStore implements BatchStore {
 
   async getChunk(batchId: string, chunk: number): Promise<BatchLine[]> {
     const text = await readFile(join(this.dir(batchId), 'input', chunkFile(chunk)), 'utf8');
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchLine);
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as BatchLine);
   }
 
   async appendResult(batchId: string, chunk: number, result: BatchOutputLine): Promise<void> {
@@ -157,7 +183,13 @@ export class FileBatchStore implements BatchStore {
       append: (result) => results.append(resultRecord(result)),
       countFailure: async (customId) => (await (failures ??= openFailures())).append(failureRecord(customId)),
       close: async () => {
-        await Promise.all([results.close(), failures?.then((f) => f.close(), () => undefined)]);
+        await Promise.all([
+          results.close(),
+          failures?.then(
+            (f) => f.close(),
+            () => undefined,
+          ),
+        ]);
       },
     };
   }
@@ -180,7 +212,8 @@ export class FileBatchStore implements BatchStore {
 
   async getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>> {
     const seen = new Map<string, BatchOutputLine>();
-    for await (const r of readRecords<BatchOutputLine>(this.resultPath(batchId, chunk))) if (!seen.has(r.custom_id)) seen.set(r.custom_id, r);
+    for await (const r of readRecords<BatchOutputLine>(this.resultPath(batchId, chunk)))
+      if (!seen.has(r.custom_id)) seen.set(r.custom_id, r);
     return seen;
   }
 

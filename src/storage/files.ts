@@ -137,7 +137,12 @@ export class LocalFileStore implements FileStore {
     const data: StoredFile[] = [];
     for (const id of from) {
       const file = await this.get(id); // deleted meanwhile: skipped
-      if (!file || (query.purpose !== undefined && file.purpose !== query.purpose) || (query.tenant !== undefined && file.tenant !== query.tenant)) continue;
+      if (
+        !file ||
+        (query.purpose !== undefined && file.purpose !== query.purpose) ||
+        (query.tenant !== undefined && file.tenant !== query.tenant)
+      )
+        continue;
       if (data.length === query.limit) return { data, hasMore: true };
       data.push(file);
     }

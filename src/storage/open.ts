@@ -34,7 +34,13 @@ export interface Storage {
 /** Opens the data plane; with PostgreSQL, connects and applies missing migrations first. Throws DatabaseError naming DATABASE_URL. */
 export async function openStorage(config: Config): Promise<Storage> {
   if (!config.database) {
-    return { kind: 'files', store: new FileBatchStore(config.dataDir), files: new LocalFileStore(config.dataDir), cache: new FileResponseCache(config.dataDir), close: async () => undefined };
+    return {
+      kind: 'files',
+      store: new FileBatchStore(config.dataDir),
+      files: new LocalFileStore(config.dataDir),
+      cache: new FileResponseCache(config.dataDir),
+      close: async () => undefined,
+    };
   }
   const { url, poolSize } = config.database;
   const pool = createPool(url, poolSize);
@@ -65,7 +71,9 @@ function postgresStorage(pool: Pool): Storage {
 
 /** One line for start-up logs: where the data lives (no password). */
 export function describeStorage(storage: Storage, config: Config): string {
-  return storage.kind === 'postgres' && config.database ? `data in PostgreSQL ${redactUrl(config.database.url)}` : `data in files under ${config.dataDir}`;
+  return storage.kind === 'postgres' && config.database
+    ? `data in PostgreSQL ${redactUrl(config.database.url)}`
+    : `data in files under ${config.dataDir}`;
 }
 
 /** For entry points: open the data plane, or print the reason (no stack) and exit 1. */

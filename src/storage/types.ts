@@ -27,7 +27,8 @@ export class Chunker {
   /** The chunk this line goes into. */
   place(line: BatchLine): number {
     const w = this.limit ? this.limit.of(line) : 0;
-    const full = this.count === this.chunkSize || (this.limit !== undefined && this.count > 0 && this.weight + w > this.limit.max);
+    const full =
+      this.count === this.chunkSize || (this.limit !== undefined && this.count > 0 && this.weight + w > this.limit.max);
     if (full) {
       this.chunk += 1;
       this.count = 0;
@@ -54,7 +55,12 @@ export interface BatchStore {
    * Writes the input split into chunks of at most `chunkSize` lines and, with `weight`,
    * at most `weight.max` total weight (estimated tokens); nothing is visible until it all succeeds.
    */
-  putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest>;
+  putInput(
+    batchId: string,
+    lines: Iterable<BatchLine> | AsyncIterable<BatchLine>,
+    chunkSize: number,
+    weight?: ChunkWeight,
+  ): Promise<BatchManifest>;
   getManifest(batchId: string): Promise<BatchManifest | undefined>;
   getChunk(batchId: string, chunk: number): Promise<BatchLine[]>;
   /** Appends one result. A custom_id recorded twice keeps its first result. */

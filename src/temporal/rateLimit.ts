@@ -17,7 +17,10 @@ import type { RateLimits } from '../shared/contracts';
  * limit, with no headroom: the lanes in each worker pace requests within it and to the provider's own
  * count (x-ratelimit-* headers), so the queue's limit only shares the work out among workers.
  */
-export function chunksPerSecond(limits: RateLimits, chunk: { maxItems: number; maxTokens: number }): number | undefined {
+export function chunksPerSecond(
+  limits: RateLimits,
+  chunk: { maxItems: number; maxTokens: number },
+): number | undefined {
   const rates = [
     limits.rpm > 0 ? limits.rpm / 60 / chunk.maxItems : Infinity,
     limits.tpm > 0 ? limits.tpm / 60 / chunk.maxTokens : Infinity,
@@ -34,13 +37,20 @@ export const LEARNED_REASON = 'llmbatch: learned';
 export const learnedReason = (limits: RateLimits): string => `${LEARNED_REASON} rpm=${limits.rpm} tpm=${limits.tpm}`;
 
 /** Sets (or, with undefined, clears) the runtime limit of a queue's activity tasks, in chunks per second. */
-export async function setQueueRateLimit(service: WorkflowService, namespace: string, taskQueue: string, perSecond: number | undefined, reason: string): Promise<void> {
+export async function setQueueRateLimit(
+  service: WorkflowService,
+  namespace: string,
+  taskQueue: string,
+  perSecond: number | undefined,
+  reason: string,
+): Promise<void> {
   await service.updateTaskQueueConfig({
     namespace,
     identity: reason.startsWith(LEARNED_REASON) ? 'llmbatch-worker' : 'llmbatch-api',
     taskQueue,
     taskQueueType: ACTIVITY_QUEUE,
-    updateQueueRateLimit: perSecond === undefined ? { reason } : { rateLimit: { requestsPerSecond: perSecond }, reason },
+    updateQueueRateLimit:
+      perSecond === undefined ? { reason } : { rateLimit: { requestsPerSecond: perSecond }, reason },
   });
 }
 
@@ -54,7 +64,11 @@ export interface QueueRateLimit {
   source: 'api' | 'learned' | 'worker' | 'none';
 }
 
-export async function describeQueueRateLimit(service: WorkflowService, namespace: string, taskQueue: string): Promise<QueueRateLimit> {
+export async function describeQueueRateLimit(
+  service: WorkflowService,
+  namespace: string,
+  taskQueue: string,
+): Promise<QueueRateLimit> {
   const res = await service.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
@@ -65,7 +79,13 @@ export async function describeQueueRateLimit(service: WorkflowService, namespace
   const effective = res.effectiveRateLimit;
   const learned = res.config?.queueRateLimit?.metadata?.reason?.startsWith(LEARNED_REASON) === true;
   const fromApi = effective?.rateLimitSource === Source.RATE_LIMIT_SOURCE_API;
-  const source = fromApi ? (learned ? 'learned' : 'api') : effective?.rateLimitSource === Source.RATE_LIMIT_SOURCE_WORKER ? 'worker' : 'none';
+  const source = fromApi
+    ? learned
+      ? 'learned'
+      : 'api'
+    : effective?.rateLimitSource === Source.RATE_LIMIT_SOURCE_WORKER
+      ? 'worker'
+      : 'none';
   const perSecond = effective?.requestsPerSecond;
   return { effectivePerSecond: source === 'none' || !perSecond ? null : perSecond, source };
 }

@@ -48,7 +48,8 @@ export function signWebhook(
   input: Pick<WebhookDeliveryInput, 'deliveryId' | 'event' | 'occurredAt' | 'data'>,
   attemptAt: Date = new Date(),
 ): SignedWebhook {
-  if (!DELIVERY_ID.test(input.deliveryId)) throw new Error('deliveryId must be 1-200 letters, digits, _ or - (no dots)');
+  if (!DELIVERY_ID.test(input.deliveryId))
+    throw new Error('deliveryId must be 1-200 letters, digits, _ or - (no dots)');
   const body = webhookPayload(input);
   const signature = new Webhook(secret).sign(input.deliveryId, attemptAt, body);
   return {

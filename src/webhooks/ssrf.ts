@@ -13,7 +13,10 @@ export const MAX_WEBHOOK_URL_LENGTH = 2048;
 export class WebhookUrlError extends Error {
   override readonly name = 'WebhookUrlError';
   /** A short code: 'syntax', 'scheme', 'userinfo', 'length', 'unresolved', or the address range (e.g. 'loopback'). */
-  constructor(message: string, readonly reason: string) {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
     super(message);
   }
 }
@@ -28,7 +31,10 @@ const systemLookup: LookupFn = (hostname) => dnsLookup(hostname, { all: true });
 
 /** URL.hostname keeps IPv6 brackets and a trailing dot; neither is part of the name. */
 export function bareHostname(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  return url.hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
 
 /**
@@ -37,16 +43,19 @@ export function bareHostname(url: URL): string {
  * so the address check sees what the socket would connect to.
  */
 export function parseWebhookUrl(url: string): URL {
-  if (url.length > MAX_WEBHOOK_URL_LENGTH) throw new WebhookUrlError(`URL is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`, 'length');
+  if (url.length > MAX_WEBHOOK_URL_LENGTH)
+    throw new WebhookUrlError(`URL is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`, 'length');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new WebhookUrlError('not a valid absolute URL', 'syntax');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new WebhookUrlError(`scheme ${parsed.protocol} is not allowed (http or https only)`, 'scheme');
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new WebhookUrlError(`scheme ${parsed.protocol} is not allowed (http or https only)`, 'scheme');
   // Credentials in the URL would be sent to the receiver and end up in logs and history.
-  if (parsed.username || parsed.password) throw new WebhookUrlError('URL must not contain a user name or password', 'userinfo');
+  if (parsed.username || parsed.password)
+    throw new WebhookUrlError('URL must not contain a user name or password', 'userinfo');
   if (!bareHostname(parsed)) throw new WebhookUrlError('URL has no host', 'syntax');
   return parsed;
 }
@@ -58,7 +67,15 @@ export function parseWebhookUrl(url: string): URL {
  */
 function rangeOf(ip: ipaddr.IPv4 | ipaddr.IPv6): string {
   const range = ip.range(); // ::1 and :: first: they are in ::/96 too
-  if (range === 'unicast' && ip.kind() === 'ipv6' && ip.toByteArray().slice(0, 12).every((b) => b === 0)) return 'ipv4Compatible';
+  if (
+    range === 'unicast' &&
+    ip.kind() === 'ipv6' &&
+    ip
+      .toByteArray()
+      .slice(0, 12)
+      .every((b) => b === 0)
+  )
+    return 'ipv4Compatible';
   return range;
 }
 
@@ -88,7 +105,11 @@ const allowsAddress = (allow: AllowList, ip: ipaddr.IPv4 | ipaddr.IPv6): boolean
  * Resolves the URL's host and returns the addresses to connect to, or throws WebhookUrlError naming
  * why the URL is refused. DNS failures are not refusals: they propagate as they are (transient).
  */
-export async function checkWebhookUrl(url: string, settings: Pick<WebhookSettings, 'allow'>, lookup: LookupFn = systemLookup): Promise<ResolvedAddress[]> {
+export async function checkWebhookUrl(
+  url: string,
+  settings: Pick<WebhookSettings, 'allow'>,
+  lookup: LookupFn = systemLookup,
+): Promise<ResolvedAddress[]> {
   const parsed = parseWebhookUrl(url);
   const host = bareHostname(parsed);
   const allow = parseAllow(settings.allow);

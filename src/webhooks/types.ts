@@ -3,7 +3,13 @@
  * No Node built-ins here: workflow code imports this file.
  */
 
-export const WEBHOOK_EVENTS = ['batch.completed', 'batch.failed', 'batch.cancelled', 'batch.expired', 'batch.paused'] as const;
+export const WEBHOOK_EVENTS = [
+  'batch.completed',
+  'batch.failed',
+  'batch.cancelled',
+  'batch.expired',
+  'batch.paused',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface WebhookDeliveryInput {

@@ -37,14 +37,22 @@ export function createOpenAIClient(config: Config, use: 'realtime' | 'native' = 
     apiKey: config.provider.apiKey,
     maxRetries: 0,
     timeout: config.batch.requestTimeoutMs,
-    ...(use === 'realtime' && config.provider.http === 'keepalive' ? { fetch: providerFetch({ maxSockets: config.worker.requestConcurrency }) } : {}),
+    ...(use === 'realtime' && config.provider.http === 'keepalive'
+      ? { fetch: providerFetch({ maxSockets: config.worker.requestConcurrency }) }
+      : {}),
   });
 }
 
 /** What webhook delivery needs from the config: the allow-list, the timeout, and each tenant's secret. */
 export function webhookSettings(config: Config): WebhookSettings {
-  const secrets = new Map(config.auth.tenants.flatMap((t) => (t.webhook?.secret ? [[t.id, t.webhook.secret] as const] : [])));
-  return { allow: config.webhooks.allow, timeoutMs: config.webhooks.timeoutMs, secretFor: (tenant) => secrets.get(tenant) };
+  const secrets = new Map(
+    config.auth.tenants.flatMap((t) => (t.webhook?.secret ? [[t.id, t.webhook.secret] as const] : [])),
+  );
+  return {
+    allow: config.webhooks.allow,
+    timeoutMs: config.webhooks.timeoutMs,
+    secretFor: (tenant) => secrets.get(tenant),
+  };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
@@ -84,13 +92,20 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const main = await Worker.create({
     ...activityOptions(config.rateLimit),
     taskQueue: config.temporal.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     // An activity handed back eagerly with the workflow task never reaches matching, where the queue's
     // rate limit is enforced (temporalio/temporal#6800): without this, a limit set at runtime is bypassed.
     maxEagerActivityReservationsPerWorkflowTask: 0,
   });
-  const lanes = await Promise.all(config.lanes.map((lane) => Worker.create({ ...activityOptions(lane.limits), taskQueue: lane.taskQueue })));
+  const lanes = await Promise.all(
+    config.lanes.map((lane) => Worker.create({ ...activityOptions(lane.limits), taskQueue: lane.taskQueue })),
+  );
   // Native mode's file and batch calls: no RPM/TPM limit applies to them.
-  const native = await Worker.create({ ...activityOptions({ rpm: 0, tpm: 0 }), taskQueue: nativeTaskQueue(config.temporal.taskQueue) });
+  const native = await Worker.create({
+    ...activityOptions({ rpm: 0, tpm: 0 }),
+    taskQueue: nativeTaskQueue(config.temporal.taskQueue),
+  });
   return new WorkerGroup([main, ...lanes, native]);
 }

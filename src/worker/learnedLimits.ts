@@ -38,14 +38,20 @@ export class LearnedLimits {
     this.chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
     this.queues = [
       { taskQueue: config.temporal.taskQueue, startupLimits: config.rateLimit },
-      ...config.lanes.map((l) => ({ taskQueue: l.taskQueue, startupLimits: l.limits, serves: { endpoint: l.endpoint, model: l.model } })),
+      ...config.lanes.map((l) => ({
+        taskQueue: l.taskQueue,
+        startupLimits: l.limits,
+        serves: { endpoint: l.endpoint, model: l.model },
+      })),
     ];
   }
 
   /** Called by the activities' lanes when the provider states a new limit; publishes in the background, in order. */
   readonly onLearned = (endpoint: string, model: string, limits: RateLimits): void => {
     this.learned.set(`${endpoint} ${model}`, { endpoint, model, limits });
-    this.pending = this.pending.then(() => this.publish()).catch((err: unknown) => this.warn(`llmbatch: could not apply a learned rate limit: ${String(err)}`));
+    this.pending = this.pending
+      .then(() => this.publish())
+      .catch((err: unknown) => this.warn(`llmbatch: could not apply a learned rate limit: ${String(err)}`));
   };
 
   /** Resolves once every learned limit so far has been published (tests, shutdown). */
@@ -55,11 +61,14 @@ export class LearnedLimits {
 
   private limitsFor(queue: Queue): RateLimits | undefined {
     const mine = [...this.learned.values()].filter((l) =>
-      queue.serves ? l.endpoint === queue.serves.endpoint && l.model === queue.serves.model : !this.config.lanes.some((lane) => lane.endpoint === l.endpoint && lane.model === l.model),
+      queue.serves
+        ? l.endpoint === queue.serves.endpoint && l.model === queue.serves.model
+        : !this.config.lanes.some((lane) => lane.endpoint === l.endpoint && lane.model === l.model),
     );
     if (mine.length === 0) return undefined;
     // Per dimension, the highest limit; a model that states none leaves that dimension unlimited.
-    const highest = (pick: (l: RateLimits) => number): number => (mine.some((l) => pick(l.limits) === 0) ? 0 : Math.max(...mine.map((l) => pick(l.limits))));
+    const highest = (pick: (l: RateLimits) => number): number =>
+      mine.some((l) => pick(l.limits) === 0) ? 0 : Math.max(...mine.map((l) => pick(l.limits)));
     return { rpm: highest((l) => l.rpm), tpm: highest((l) => l.tpm) };
   }
 
@@ -74,7 +83,13 @@ export class LearnedLimits {
       if (startup !== undefined && startup <= perSecond) continue; // the configured limit is lower: it stays
       const { source } = await describeQueueRateLimit(this.service, this.config.temporal.namespace, queue.taskQueue);
       if (source === 'api') continue; // an admin's limit: theirs to change
-      await setQueueRateLimit(this.service, this.config.temporal.namespace, queue.taskQueue, perSecond, learnedReason(limits));
+      await setQueueRateLimit(
+        this.service,
+        this.config.temporal.namespace,
+        queue.taskQueue,
+        perSecond,
+        learnedReason(limits),
+      );
       this.published.set(queue.taskQueue, perSecond);
     }
   }

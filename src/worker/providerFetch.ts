@@ -78,14 +78,18 @@ export interface ProviderFetchOptions {
 
 export function providerFetch(options: ProviderFetchOptions): typeof fetch {
   const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: options.maxSockets, scheduling: 'lifo' };
-  const agents = { 'http:': idleClosing(new http.Agent(agentOptions)), 'https:': idleClosing(new https.Agent(agentOptions)) };
+  const agents = {
+    'http:': idleClosing(new http.Agent(agentOptions)),
+    'https:': idleClosing(new https.Agent(agentOptions)),
+  };
 
   const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
     const simple = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
     const scheme = url?.startsWith('https:') ? 'https:' : url?.startsWith('http:') ? 'http:' : undefined;
-    if (!url || !scheme || !simple || init.redirect === 'manual' || init.redirect === 'error') return fetch(input, init);
+    if (!url || !scheme || !simple || init.redirect === 'manual' || init.redirect === 'error')
+      return fetch(input, init);
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(abortError(signal));
 
@@ -100,38 +104,42 @@ export function providerFetch(options: ProviderFetchOptions): typeof fetch {
       };
       const onAbort = (): void => fail(abortError(signal as AbortSignal));
       const client = scheme === 'https:' ? https : http;
-      const req = client.request(url, { method: init.method ?? 'GET', headers: requestHeaders(init), agent: agents[scheme] }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', fail);
-        res.on('close', () => {
-          if (!res.complete) fail(new Error('the provider closed the connection before the answer was complete'));
-        });
-        res.on('end', () => {
-          if (settled) return;
-          const status = res.statusCode ?? 0;
-          if (REDIRECTS.has(status) && res.headers.location) {
-            // Rare for an API: let fetch follow it exactly as it would have (the body is a string or bytes, so it can be sent again).
-            settled = true;
-            signal?.removeEventListener('abort', onAbort);
-            fetch(input, init).then(resolve, reject);
-            return;
-          }
-          const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-          const encoding = res.headers['content-encoding']?.trim().toLowerCase();
-          const decode = encoding ? decoders[encoding] : undefined;
-          (decode && raw.length > 0 ? decode(raw) : Promise.resolve(raw)).then((bytes) => {
+      const req = client.request(
+        url,
+        { method: init.method ?? 'GET', headers: requestHeaders(init), agent: agents[scheme] },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', fail);
+          res.on('close', () => {
+            if (!res.complete) fail(new Error('the provider closed the connection before the answer was complete'));
+          });
+          res.on('end', () => {
             if (settled) return;
-            settled = true;
-            signal?.removeEventListener('abort', onAbort);
-            try {
-              resolve(toResponse(status, res.statusMessage, res.rawHeaders, bytes));
-            } catch (err) {
-              reject(err instanceof Error ? err : new Error(String(err)));
+            const status = res.statusCode ?? 0;
+            if (REDIRECTS.has(status) && res.headers.location) {
+              // Rare for an API: let fetch follow it exactly as it would have (the body is a string or bytes, so it can be sent again).
+              settled = true;
+              signal?.removeEventListener('abort', onAbort);
+              fetch(input, init).then(resolve, reject);
+              return;
             }
-          }, fail);
-        });
-      });
+            const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+            const encoding = res.headers['content-encoding']?.trim().toLowerCase();
+            const decode = encoding ? decoders[encoding] : undefined;
+            (decode && raw.length > 0 ? decode(raw) : Promise.resolve(raw)).then((bytes) => {
+              if (settled) return;
+              settled = true;
+              signal?.removeEventListener('abort', onAbort);
+              try {
+                resolve(toResponse(status, res.statusMessage, res.rawHeaders, bytes));
+              } catch (err) {
+                reject(err instanceof Error ? err : new Error(String(err)));
+              }
+            }, fail);
+          });
+        },
+      );
       req.on('error', fail);
       signal?.addEventListener('abort', onAbort, { once: true });
       req.end(body ?? undefined);

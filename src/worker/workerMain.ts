@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   const worker = await createWorker({ connection, config, store: storage.store, cache: storage.cache });
   console.log(
     `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}` +
-      (config.lanes.length ? ` and ${config.lanes.length} lane queue(s) (${config.lanes.map((l) => l.taskQueue).join(', ')})` : '') +
+      (config.lanes.length
+        ? ` and ${config.lanes.length} lane queue(s) (${config.lanes.map((l) => l.taskQueue).join(', ')})`
+        : '') +
       `; provider ${config.provider.baseURL}` +
       (config.provider.simulated ? ' (SIMULATED provider, not a real LLM)' : '') +
       `; ${describeStorage(storage, config)}`,

@@ -84,7 +84,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   let failure: unknown;
   let finalStatus: BatchStatus | undefined = undefined;
 
-  const status = (): BatchStatus => finalStatus ?? (cancelRequested ? 'cancelled' : state.paused ? 'paused' : 'running');
+  const status = (): BatchStatus =>
+    finalStatus ?? (cancelRequested ? 'cancelled' : state.paused ? 'paused' : 'running');
   const cancelInFlight = (): void => inFlight.forEach((scope) => scope.cancel());
   setHandler(progressQuery, () => buildProgress(input, state, inFlight.keys(), status(), Date.now()));
   setHandler(cancelSignal, () => {
@@ -114,19 +115,33 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const hasWork = (): boolean => state.requeued.length > 0 || state.nextChunk < input.chunkCount;
   const historyLimit = input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT;
   const rollover = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
-  const canSchedule = (): boolean => !stopping() && !state.paused && !rollover() && hasWork() && inFlight.size < state.maxChunksInFlight;
+  const canSchedule = (): boolean =>
+    !stopping() && !state.paused && !rollover() && hasWork() && inFlight.size < state.maxChunksInFlight;
 
   /** Pauses the batch (and says so by webhook) once its estimated cost reaches its budget. */
   const pauseIfOverBudget = async (): Promise<void> => {
     const cost = costUsd(input.price, state.tokensIn, state.tokensOut, 'realtime');
-    if (input.budgetUsd === undefined || cost === null || cost < input.budgetUsd || state.paused || state.budgetLifted || stopping()) return;
+    if (
+      input.budgetUsd === undefined ||
+      cost === null ||
+      cost < input.budgetUsd ||
+      state.paused ||
+      state.budgetLifted ||
+      stopping()
+    )
+      return;
     state.paused = true;
     state.pauseReason = 'budget';
     state.budgetPauses = (state.budgetPauses ?? 0) + 1;
     cancelInFlight();
     const reason = `the estimated cost ${cost} USD reached the budget of ${input.budgetUsd} USD`;
     log.info('paused for budget', { batchId: input.batchId, cost, budgetUsd: input.budgetUsd });
-    await notify(input, 'batch.paused', eventData(buildProgress(input, state, inFlight.keys(), 'paused', Date.now()), reason), state.budgetPauses);
+    await notify(
+      input,
+      'batch.paused',
+      eventData(buildProgress(input, state, inFlight.keys(), 'paused', Date.now()), reason),
+      state.budgetPauses,
+    );
   };
 
   const startChunk = (chunk: number): void => {
@@ -173,8 +188,19 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const progress = buildProgress(input, state, [], finalStatus, Date.now());
   if (failure !== undefined) progress.error = failureReason(failure);
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
-  const outcome = await finishBatch({ progress, chunkCount: input.chunkCount, recount: finalStatus !== 'completed', price: input.price });
-  Object.assign(state, { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut, cacheHits: outcome.cacheHits });
+  const outcome = await finishBatch({
+    progress,
+    chunkCount: input.chunkCount,
+    recount: finalStatus !== 'completed',
+    price: input.price,
+  });
+  Object.assign(state, {
+    succeeded: outcome.succeeded,
+    failed: outcome.failed,
+    tokensIn: outcome.tokensIn,
+    tokensOut: outcome.tokensOut,
+    cacheHits: outcome.cacheHits,
+  });
   await notify(input, endEvent(finalStatus), eventData(outcome));
   if (failure !== undefined) throw failure;
   return outcome;

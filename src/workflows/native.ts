@@ -58,12 +58,18 @@ const NON_RETRYABLE = ['ProviderAuthError', NativeFailureType.ChunkTooLarge];
 /** The parent's activities, on the native queue (store and provider-file work, never rate-limited calls). */
 function parentActivities(taskQueue: string | undefined) {
   // Picked by name: an activity proxy has no own keys to spread.
-  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback } = proxyActivities<NativeActivities>({
-    taskQueue,
-    startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-  });
+  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback } =
+    proxyActivities<NativeActivities>({
+      taskQueue,
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: {
+        initialInterval: '2 seconds',
+        backoffCoefficient: 2,
+        maximumInterval: '1 minute',
+        nonRetryableErrorTypes: NON_RETRYABLE,
+      },
+    });
   const { finishBatch } = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '5 minutes' });
   return { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch };
 }
@@ -72,14 +78,19 @@ function parseInput(raw: NativeBatchInput): ResolvedNativeBatchInput {
   const parsed = NativeBatchInputSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   // Failing the workflow (not the task, which would retry forever) names the bad field to the caller.
-  throw ApplicationFailure.create({ type: NativeFailureType.InvalidInput, message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), nonRetryable: true });
+  throw ApplicationFailure.create({
+    type: NativeFailureType.InvalidInput,
+    message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    nonRetryable: true,
+  });
 }
 
 type Child = ChildWorkflowHandle<typeof providerBatchWorkflow> | ChildWorkflowHandle<typeof batchWorkflow>;
 
 export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<NativeBatchResult> {
   const input = parseInput(raw);
-  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch } = parentActivities(input.activityTaskQueue);
+  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch } =
+    parentActivities(input.activityTaskQueue);
   const startedAt = new Date().toISOString();
   const entries: ProviderBatchEntry[] = [];
   const queue: number[] = [];
@@ -99,10 +110,16 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
   const tell = (index: number, what: 'cancel' | 'pause' | 'resume'): void => {
     const child = children.get(index);
     if (!child) return;
-    const signal = !child.realtime ? (what === 'cancel' ? cancelProviderBatchSignal : undefined) : { cancel: cancelSignal, pause: pauseSignal, resume: resumeSignal }[what];
+    const signal = !child.realtime
+      ? what === 'cancel'
+        ? cancelProviderBatchSignal
+        : undefined
+      : { cancel: cancelSignal, pause: pauseSignal, resume: resumeSignal }[what];
     if (!signal) return;
     // Handlers run in the root scope, which a Temporal cancel has cancelled: shield the signal from it.
-    void CancellationScope.nonCancellable(() => child.handle.signal(signal)).catch((err: unknown) => log.info('signal not delivered', { index, what, err }));
+    void CancellationScope.nonCancellable(() => child.handle.signal(signal)).catch((err: unknown) =>
+      log.info('signal not delivered', { index, what, err }),
+    );
   };
   const requestCancel = (): void => {
     cancelRequested = true;
@@ -182,7 +199,11 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
   });
 
   /** After a provider batch: done, another round, realtime, or dead letters for what is left. */
-  const afterProviderBatch = async (e: ProviderBatchEntry, r: ProviderBatchResult | undefined, reason: string): Promise<void> => {
+  const afterProviderBatch = async (
+    e: ProviderBatchEntry,
+    r: ProviderBatchResult | undefined,
+    reason: string,
+  ): Promise<void> => {
     if (r) {
       e.last = r;
       if (r.summary) e.summary = r.summary;
@@ -197,7 +218,12 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
       queue.push(e.plan.index);
       return;
     }
-    e.summary = await recordUnfinished({ batchId: input.batchId, plan: e.plan, code: 'provider_batch_exhausted', message: `no result after ${input.maxRounds} provider batches (last: ${reason})` });
+    e.summary = await recordUnfinished({
+      batchId: input.batchId,
+      plan: e.plan,
+      code: 'provider_batch_exhausted',
+      message: `no result after ${input.maxRounds} provider batches (last: ${reason})`,
+    });
   };
 
   const runProviderBatch = async (e: ProviderBatchEntry): Promise<void> => {
@@ -209,7 +235,17 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
       const handle = await startChild(providerBatchWorkflow, {
         ...childOptions(),
         workflowId,
-        args: [{ batchId: input.batchId, plan: e.plan, round: e.round, finalRound: input.expiryPolicy === 'resubmit' && e.round + 1 >= input.maxRounds, limits: input.limits, poll: input.poll, activityTaskQueue: input.activityTaskQueue }],
+        args: [
+          {
+            batchId: input.batchId,
+            plan: e.plan,
+            round: e.round,
+            finalRound: input.expiryPolicy === 'resubmit' && e.round + 1 >= input.maxRounds,
+            limits: input.limits,
+            poll: input.poll,
+            activityTaskQueue: input.activityTaskQueue,
+          },
+        ],
       });
       children.set(e.plan.index, { handle, realtime: false });
       if (cancelRequested || deadlineSwitch) tell(e.plan.index, 'cancel'); // it came while the child was starting
@@ -219,7 +255,12 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
       const type = failureType(err);
       if (type === 'ProviderAuthError' || type === NativeFailureType.ChunkTooLarge) {
         // Every other provider batch would fail the same way: fail the batch, under the same name.
-        throw ApplicationFailure.create({ type, message: `${workflowId}: ${failureReason(err)}`, nonRetryable: true, cause: err instanceof Error ? err : undefined });
+        throw ApplicationFailure.create({
+          type,
+          message: `${workflowId}: ${failureReason(err)}`,
+          nonRetryable: true,
+          cause: err instanceof Error ? err : undefined,
+        });
       }
       // Any other failure of one provider batch is that batch failing: its leftovers go round again.
       reason = `failed: ${failureReason(err)}`;
@@ -233,14 +274,31 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
   const runRealtime = async (e: ProviderBatchEntry): Promise<void> => {
     e.state = 'realtime';
     const fallbackBatchId = realtimeFallbackBatchId(input.batchId, e.plan.index);
-    const m = await prepareRealtimeFallback({ batchId: input.batchId, plan: e.plan, fallbackBatchId, chunkSize: input.realtime.chunkSize });
+    const m = await prepareRealtimeFallback({
+      batchId: input.batchId,
+      plan: e.plan,
+      fallbackBatchId,
+      chunkSize: input.realtime.chunkSize,
+    });
     if (m.total > 0 && !cancelRequested) {
       e.workflowId = batchWorkflowId(fallbackBatchId);
       // cache: false, as native mode has no cache: hits here would be missing from the parent's counts.
       const handle = await startChild<typeof batchWorkflow>('batchWorkflow', {
         ...childOptions(),
         workflowId: e.workflowId,
-        args: [{ batchId: fallbackBatchId, total: m.total, chunkCount: m.chunkCount, chunkSize: m.chunkSize, maxChunksInFlight: input.realtime.maxChunksInFlight, maxAttempts: input.realtime.maxAttempts, priority, tenant: input.tenant, cache: false }],
+        args: [
+          {
+            batchId: fallbackBatchId,
+            total: m.total,
+            chunkCount: m.chunkCount,
+            chunkSize: m.chunkSize,
+            maxChunksInFlight: input.realtime.maxChunksInFlight,
+            maxAttempts: input.realtime.maxAttempts,
+            priority,
+            tenant: input.tenant,
+            cache: false,
+          },
+        ],
       });
       children.set(e.plan.index, { handle, realtime: true });
       if (cancelRequested) tell(e.plan.index, 'cancel');
@@ -286,7 +344,11 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
   };
 
   return CancellationScope.nonCancellable(async (): Promise<NativeBatchResult> => {
-    const plans = await planProviderBatches({ batchId: input.batchId, chunkCount: input.chunkCount, limits: input.limits });
+    const plans = await planProviderBatches({
+      batchId: input.batchId,
+      chunkCount: input.chunkCount,
+      limits: input.limits,
+    });
     for (const plan of plans) {
       entries.push({ plan, round: 0, state: 'queued', workflowId: null, last: null, summary: null });
       queue.push(plan.index);
@@ -295,7 +357,12 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
     if (input.deadlineMs !== undefined) watchDeadline(input.deadlineMs - input.realtimeReserveMs);
 
     for (;;) {
-      await condition(() => cancelRequested || (queue.length === 0 && running === 0) || (!paused && queue.length > 0 && running < input.maxInFlight));
+      await condition(
+        () =>
+          cancelRequested ||
+          (queue.length === 0 && running === 0) ||
+          (!paused && queue.length > 0 && running < input.maxInFlight),
+      );
       if (cancelRequested || queue.length === 0) break;
       start(queue.shift() as number);
     }
@@ -306,8 +373,18 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
     if (failure !== undefined) base.error = failureReason(failure);
     // Results reach the batch only through the store, so its counts are the final word (recount); the
     // outcome goes to the store too, where the API reads a finished batch without Temporal.
-    const outcome = await finishBatch({ progress: base, chunkCount: input.chunkCount, recount: true, price: input.price });
-    finalSummary = { succeeded: outcome.succeeded, failed: outcome.failed, tokensIn: outcome.tokensIn, tokensOut: outcome.tokensOut };
+    const outcome = await finishBatch({
+      progress: base,
+      chunkCount: input.chunkCount,
+      recount: true,
+      price: input.price,
+    });
+    finalSummary = {
+      succeeded: outcome.succeeded,
+      failed: outcome.failed,
+      tokensIn: outcome.tokensIn,
+      tokensOut: outcome.tokensOut,
+    };
     // Expired: items the provider's window ran out on are among the dead letters.
     const expired = outcome.failed > 0 && entries.some((e) => e.last?.status === 'expired');
     await notify(input, endEvent(finalStatus, expired), eventData(outcome));

@@ -24,21 +24,45 @@ export function endEvent(status: BatchProgress['status'], expired = false): Webh
 
 /** The payload's `data`: what a receiver needs to act, never bodies. */
 export function eventData(p: BatchProgress, reason?: string): Record<string, unknown> {
-  return { id: p.batchId, status: p.status, total: p.total, succeeded: p.succeeded, failed: p.failed, mode: p.mode, costUsd: p.costUsd, error: p.error ?? null, reason: reason ?? null };
+  return {
+    id: p.batchId,
+    status: p.status,
+    total: p.total,
+    succeeded: p.succeeded,
+    failed: p.failed,
+    mode: p.mode,
+    costUsd: p.costUsd,
+    error: p.error ?? null,
+    reason: reason ?? null,
+  };
 }
 
 /**
  * Starts the delivery of one event, once: a repeated event (a second pause) gets its own `seq`, and a
  * start that finds its delivery already started (a replayed or retried task) does nothing.
  */
-export async function notify(target: EventTarget, event: WebhookEvent, data: Record<string, unknown>, seq?: number): Promise<void> {
+export async function notify(
+  target: EventTarget,
+  event: WebhookEvent,
+  data: Record<string, unknown>,
+  seq?: number,
+): Promise<void> {
   const { batchId, tenant, webhookUrl } = target;
   if (!webhookUrl || !tenant) return;
   const suffix = seq === undefined ? '' : `-${seq}`;
   try {
     await startChild(webhookWorkflow, {
       workflowId: `${webhookWorkflowId(batchId, event)}${suffix}`,
-      args: [{ deliveryId: `${webhookDeliveryId(batchId, event)}${suffix.replace('-', '_')}`, tenant, url: webhookUrl, event, occurredAt: new Date().toISOString(), data }],
+      args: [
+        {
+          deliveryId: `${webhookDeliveryId(batchId, event)}${suffix.replace('-', '_')}`,
+          tenant,
+          url: webhookUrl,
+          event,
+          occurredAt: new Date().toISOString(),
+          data,
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   } catch (err) {

@@ -1,5 +1,11 @@
 /** Progress arithmetic, kept apart from the workflow's control flow. Deterministic: uses workflow time only. */
-import { costUsd, type BatchCarry, type BatchProgress, type BatchStatus, type BatchWorkflowInput } from '../shared/contracts';
+import {
+  costUsd,
+  type BatchCarry,
+  type BatchProgress,
+  type BatchStatus,
+  type BatchWorkflowInput,
+} from '../shared/contracts';
 
 export function chunkLength(input: BatchWorkflowInput, chunk: number): number {
   return Math.max(0, Math.min(input.chunkSize, input.total - chunk * input.chunkSize));
@@ -17,7 +23,10 @@ export function buildProgress(
   const elapsedSeconds = Math.max(0.001, (nowMs - Date.parse(state.startedAt)) / 1000);
   const ratePerSecond = done / elapsedSeconds;
   const pending = input.total - done;
-  const eta = status === 'running' && ratePerSecond > 0 && pending > 0 ? new Date(nowMs + (pending / ratePerSecond) * 1000).toISOString() : null;
+  const eta =
+    status === 'running' && ratePerSecond > 0 && pending > 0
+      ? new Date(nowMs + (pending / ratePerSecond) * 1000).toISOString()
+      : null;
   return {
     batchId: input.batchId,
     status,

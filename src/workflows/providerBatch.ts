@@ -36,14 +36,25 @@ function stepActivities(taskQueue: string | undefined) {
     // These activities heartbeat every second whatever they wait for (a 200 MB upload, a slow list), so
     // silence means a dead worker: retried elsewhere after 10 s, as the realtime chunk activity is.
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   // Collecting reads and records a whole output file: longer, and retried without a cap.
   const { collectProviderBatch } = proxyActivities<NativeActivities>({
     taskQueue,
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '5 minutes',
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   return { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch, collectProviderBatch };
 }
@@ -58,14 +69,21 @@ function pollActivity(policy: PollPolicy, taskQueue: string | undefined) {
     heartbeatTimeout: '10 seconds',
     // A cancel must not wait out the next retry timer: settle at once, the running GET (if any) is harmless.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
-    retry: { initialInterval: policy.initialMs, backoffCoefficient: policy.coefficient, maximumInterval: policy.maxMs, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: policy.initialMs,
+      backoffCoefficient: policy.coefficient,
+      maximumInterval: policy.maxMs,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   }).pollProviderBatch;
 }
 
 export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<ProviderBatchResult> {
   const { workflowId } = workflowInfo();
   const { batchId, plan } = input;
-  const { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch, collectProviderBatch } = stepActivities(input.activityTaskQueue);
+  const { uploadProviderBatchInput, createProviderBatch, cancelProviderBatch, collectProviderBatch } = stepActivities(
+    input.activityTaskQueue,
+  );
   const state: ProviderBatchProgress = {
     workflowId,
     index: plan.index,
@@ -89,7 +107,11 @@ export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<
   void CancellationScope.current().cancelRequested.catch(requestCancel);
 
   return CancellationScope.nonCancellable(async (): Promise<ProviderBatchResult> => {
-    const done = (status: ProviderBatchResult['status'], summary: ProviderBatchResult['summary'] = null, error: string | null = null): ProviderBatchResult => ({
+    const done = (
+      status: ProviderBatchResult['status'],
+      summary: ProviderBatchResult['summary'] = null,
+      error: string | null = null,
+    ): ProviderBatchResult => ({
       ...state,
       status,
       summary,
@@ -97,12 +119,19 @@ export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<
     });
     if (state.cancelRequested) return done('not_submitted');
     const upload = await uploadProviderBatchInput({ batchId, plan, workflowId, limits: input.limits });
-    if (upload.fileId === null) return done('empty', { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, remaining: 0 });
+    if (upload.fileId === null)
+      return done('empty', { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, remaining: 0 });
     state.lines = upload.lines;
     if (state.cancelRequested) return done('not_submitted');
 
     state.status = 'creating';
-    const created = await createProviderBatch({ batchId, workflowId, fileId: upload.fileId, endpoint: plan.endpoint, notBefore: upload.createdAt });
+    const created = await createProviderBatch({
+      batchId,
+      workflowId,
+      fileId: upload.fileId,
+      endpoint: plan.endpoint,
+      notBefore: upload.createdAt,
+    });
     state.providerBatchId = created.providerBatchId;
     state.status = created.status;
 
@@ -121,9 +150,13 @@ export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<
       }
       const scope = new CancellationScope();
       pollScope = scope;
-      const last = report ? { status: report.status, completed: report.requestCounts.completed, failed: report.requestCounts.failed } : null;
+      const last = report
+        ? { status: report.status, completed: report.requestCounts.completed, failed: report.requestCounts.failed }
+        : null;
       try {
-        report = await scope.run(() => poll({ providerBatchId: created.providerBatchId, policy: input.poll, rampPolls, deferFirst, last }));
+        report = await scope.run(() =>
+          poll({ providerBatchId: created.providerBatchId, policy: input.poll, rampPolls, deferFirst, last }),
+        );
       } catch (err) {
         if (isCancellation(err) && state.cancelRequested) continue; // cancel arrived while waiting: send it now
         throw err;

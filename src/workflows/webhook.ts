@@ -4,9 +4,21 @@
  * It never fails: when delivery gives up it says so in its result, because the batch is done anyway.
  */
 import { defaultFailureConverter } from '@temporalio/common';
-import { ApplicationFailure, defaultPayloadConverter, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  defaultPayloadConverter,
+  isCancellation,
+  proxyActivities,
+  TimeoutFailure,
+} from '@temporalio/workflow';
 import type { WebhookActivities, WebhookAttemptDetails } from '../activities/webhook';
-import { WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, WebhookFailureType, type WebhookDeliveryInput, type WebhookDeliveryResult } from '../webhooks/types';
+import {
+  WEBHOOK_RETRY_INITIAL_MS,
+  WEBHOOK_RETRY_MAX_INTERVAL_MS,
+  WebhookFailureType,
+  type WebhookDeliveryInput,
+  type WebhookDeliveryResult,
+} from '../webhooks/types';
 import { failureReason } from './failures';
 
 const HOUR_MS = 3_600_000;
@@ -42,7 +54,12 @@ export async function webhookWorkflow(input: WebhookDeliveryInput): Promise<Webh
       initialInterval: input.retry?.initialMs ?? WEBHOOK_RETRY_INITIAL_MS,
       backoffCoefficient: 2,
       maximumInterval: input.retry?.maxIntervalMs ?? WEBHOOK_RETRY_MAX_INTERVAL_MS,
-      nonRetryableErrorTypes: [WebhookFailureType.Refused, WebhookFailureType.NoSecret, WebhookFailureType.Invalid, WebhookFailureType.Gone],
+      nonRetryableErrorTypes: [
+        WebhookFailureType.Refused,
+        WebhookFailureType.NoSecret,
+        WebhookFailureType.Invalid,
+        WebhookFailureType.Gone,
+      ],
     },
   });
   try {
@@ -53,6 +70,11 @@ export async function webhookWorkflow(input: WebhookDeliveryInput): Promise<Webh
     const last = lastAttemptFailure(err);
     const details = last?.details?.[0] as WebhookAttemptDetails | undefined;
     // Without details (e.g. startToClose hit with nothing decoded) the count is unknown: at least 1.
-    return { delivered: false, attempts: details?.attempt ?? 1, status: details?.status, error: last?.message ?? failureReason(err) };
+    return {
+      delivered: false,
+      attempts: details?.attempt ?? 1,
+      status: details?.status,
+      error: last?.message ?? failureReason(err),
+    };
   }
 }

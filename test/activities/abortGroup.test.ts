@@ -1,6 +1,7 @@
 import { AbortGroup } from '../../src/activities/abortGroup';
 
-const untilAborted = (signal: AbortSignal) => new Promise<string>((resolve) => signal.addEventListener('abort', () => resolve(String(signal.reason))));
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<string>((resolve) => signal.addEventListener('abort', () => resolve(String(signal.reason))));
 
 describe('AbortGroup', () => {
   it('aborts every request in flight when the parent is aborted, with the parent’s reason', async () => {

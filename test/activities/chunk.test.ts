@@ -4,7 +4,10 @@ import { FailureType } from '../../src/activities/errors';
 import { chatLines, fakeOpenAI, MemoryStore, type FakeAnswer } from '../helpers/fakes';
 import { failureOf } from '../helpers/failures';
 
-const ok = (body: Record<string, unknown>): FakeAnswer => ({ status: 200, body: { echo: body.messages, usage: { prompt_tokens: 10, completion_tokens: 2 } } });
+const ok = (body: Record<string, unknown>): FakeAnswer => ({
+  status: 200,
+  body: { echo: body.messages, usage: { prompt_tokens: 10, completion_tokens: 2 } },
+});
 
 async function setup(n: number, answer: (body: Record<string, unknown>, call: number) => FakeAnswer) {
   const store = new MemoryStore();
@@ -17,20 +20,40 @@ async function setup(n: number, answer: (body: Record<string, unknown>, call: nu
 describe('processChunk activity', () => {
   it('records every item once and reports the counts', async () => {
     const { store, fake, acts } = await setup(10, ok);
-    const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    const result = await new MockActivityEnvironment().run(acts.processChunk, {
+      batchId: 'b1',
+      chunk: 0,
+      maxAttempts: 5,
+    });
     expect(result).toEqual({ chunk: 0, succeeded: 10, failed: 0, tokensIn: 100, tokensOut: 20, cacheHits: 0 });
     expect(fake.calls).toHaveLength(10);
     const recorded = await store.getChunkResults('b1', 0);
-    expect([...recorded.keys()].sort()).toEqual(chatLines(10).map((l) => l.custom_id).sort());
-    expect(recorded.get('item-3')?.response).toMatchObject({ status_code: 200, request_id: expect.stringMatching(/^req_/) });
+    expect([...recorded.keys()].sort()).toEqual(
+      chatLines(10)
+        .map((l) => l.custom_id)
+        .sort(),
+    );
+    expect(recorded.get('item-3')?.response).toMatchObject({
+      status_code: 200,
+      request_id: expect.stringMatching(/^req_/),
+    });
   });
 
   it('skips items already recorded when retried', async () => {
     const { store, fake, acts } = await setup(10, ok);
     for (const line of chatLines(4)) {
-      await store.appendResult('b1', 0, { id: `b1:${line.custom_id}`, custom_id: line.custom_id, response: { status_code: 200, request_id: 'r', body: {} }, error: null });
+      await store.appendResult('b1', 0, {
+        id: `b1:${line.custom_id}`,
+        custom_id: line.custom_id,
+        response: { status_code: 200, request_id: 'r', body: {} },
+        error: null,
+      });
     }
-    const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, {
+      batchId: 'b1',
+      chunk: 0,
+      maxAttempts: 5,
+    });
     expect(fake.calls).toHaveLength(6);
     expect(result).toMatchObject({ succeeded: 10 });
   });
@@ -39,7 +62,11 @@ describe('processChunk activity', () => {
     const { store, fake, acts } = await setup(5, (body, _call) =>
       JSON.stringify(body).includes('hello 2') ? { status: 400, error: 'bad body' } : ok(body),
     );
-    const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    const result = await new MockActivityEnvironment().run(acts.processChunk, {
+      batchId: 'b1',
+      chunk: 0,
+      maxAttempts: 5,
+    });
     expect(result).toEqual({ chunk: 0, succeeded: 4, failed: 1, tokensIn: 40, tokensOut: 8, cacheHits: 0 });
     expect(fake.calls).toHaveLength(5);
     expect((await store.getChunkResults('b1', 0)).get('item-2')?.error).toMatchObject({ code: 'invalid_value' });
@@ -52,21 +79,34 @@ describe('processChunk activity', () => {
       if (text.includes('hello 4')) return { status: 503, error: 'unavailable', headers: { 'retry-after': '3' } };
       return ok(body);
     });
-    const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
+    const failure = await failureOf(
+      new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }),
+    );
     expect(failure.type).toBe(FailureType.TransientProviderErrors);
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBe(7000);
     const recorded = await store.getChunkResults('b1', 0);
     expect(recorded.size).toBe(4);
     expect(recorded.has('item-1')).toBe(false);
-    expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-1', 1], ['item-4', 1]]));
+    expect(await store.getFailureCounts('b1', 0)).toEqual(
+      new Map([
+        ['item-1', 1],
+        ['item-4', 1],
+      ]),
+    );
   });
 
   it('absorbs a 429 inside the attempt: the lane waits out Retry-After and the item is sent again', async () => {
     const { store, fake, acts } = await setup(5, (body, call) =>
-      JSON.stringify(body).includes('hello 2') && call <= 3 ? { status: 429, error: 'slow down', headers: { 'retry-after-ms': '30' } } : ok(body),
+      JSON.stringify(body).includes('hello 2') && call <= 3
+        ? { status: 429, error: 'slow down', headers: { 'retry-after-ms': '30' } }
+        : ok(body),
     );
-    const result = await new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 });
+    const result = await new MockActivityEnvironment().run(acts.processChunk, {
+      batchId: 'b1',
+      chunk: 0,
+      maxAttempts: 5,
+    });
     expect(result).toMatchObject({ succeeded: 5, failed: 0 });
     expect(fake.calls.filter((b) => JSON.stringify(b).includes('hello 2')).length).toBeGreaterThanOrEqual(2);
     expect((await store.getChunkResults('b1', 0)).get('item-2')?.response?.status_code).toBe(200);
@@ -74,8 +114,11 @@ describe('processChunk activity', () => {
   });
 
   it('dead-letters an item at its own maxAttempts-th transient failure, whatever the chunk attempt', async () => {
-    const { store, fake, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 0') ? { status: 500, error: 'boom' } : ok(body)));
-    const run = (attempt: number) => new MockActivityEnvironment({ attempt }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 3 });
+    const { store, fake, acts } = await setup(3, (body) =>
+      JSON.stringify(body).includes('hello 0') ? { status: 500, error: 'boom' } : ok(body),
+    );
+    const run = (attempt: number) =>
+      new MockActivityEnvironment({ attempt }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 3 });
     // Chunk attempt 40 (say, after many killed workers) is item-0's first failure: it stays pending.
     expect((await failureOf(run(40))).type).toBe(FailureType.TransientProviderErrors);
     expect((await failureOf(run(41))).type).toBe(FailureType.TransientProviderErrors);
@@ -83,7 +126,10 @@ describe('processChunk activity', () => {
     expect((await store.getChunkResults('b1', 0)).has('item-0')).toBe(false);
     const result = await run(42);
     expect(result).toEqual({ chunk: 0, succeeded: 2, failed: 1, tokensIn: 20, tokensOut: 4, cacheHits: 0 });
-    expect((await store.getChunkResults('b1', 0)).get('item-0')?.error).toEqual({ code: 'retries_exhausted', message: expect.stringContaining('boom') });
+    expect((await store.getChunkResults('b1', 0)).get('item-0')?.error).toEqual({
+      code: 'retries_exhausted',
+      message: expect.stringContaining('boom'),
+    });
     expect(fake.calls.filter((b) => JSON.stringify(b).includes('hello 0'))).toHaveLength(3);
   });
 
@@ -94,13 +140,23 @@ describe('processChunk activity', () => {
       if (text.includes('hello 0')) return { status: 503, error: 'unavailable' };
       return text.includes('hello 1') && attempt === 1 ? { status: 502, error: 'bad gateway' } : ok(body);
     });
-    const run = () => new MockActivityEnvironment({ attempt: ++attempt }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 2 });
+    const run = () =>
+      new MockActivityEnvironment({ attempt: ++attempt }).run(acts.processChunk, {
+        batchId: 'b1',
+        chunk: 0,
+        maxAttempts: 2,
+      });
     await failureOf(run()); // item-0 and item-1 fail once each
     expect(await run()).toMatchObject({ succeeded: 3, failed: 1 }); // item-0's second failure is its last; item-1 succeeds
     const recorded = await store.getChunkResults('b1', 0);
     expect(recorded.get('item-0')?.error?.code).toBe('retries_exhausted');
     expect(recorded.get('item-1')?.error).toBeNull();
-    expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-0', 1], ['item-1', 1]])); // the last failure is the dead letter itself
+    expect(await store.getFailureCounts('b1', 0)).toEqual(
+      new Map([
+        ['item-0', 1],
+        ['item-1', 1],
+      ]),
+    ); // the last failure is the dead letter itself
   });
 
   it('charges no item for a chunk attempt that died with its calls in flight', async () => {
@@ -117,14 +173,20 @@ describe('processChunk activity', () => {
     }
     expect((await store.getFailureCounts('b1', 0)).size).toBe(0);
     dying = false;
-    const result = await new MockActivityEnvironment({ attempt: 4 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 2 });
+    const result = await new MockActivityEnvironment({ attempt: 4 }).run(acts.processChunk, {
+      batchId: 'b1',
+      chunk: 0,
+      maxAttempts: 2,
+    });
     expect(result).toMatchObject({ succeeded: 4, failed: 0 });
     expect(fake.calls.length).toBeGreaterThan(4); // the dead attempts did call the provider
   });
 
   it('counts a call the client timed out (a hung provider) as a transient failure of that item', async () => {
     const { store, acts } = await setup(3, (body) => (JSON.stringify(body).includes('hello 1') ? 'timeout' : ok(body)));
-    const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
+    const failure = await failureOf(
+      new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }),
+    );
     expect(failure.type).toBe(FailureType.TransientProviderErrors);
     expect(await store.getFailureCounts('b1', 0)).toEqual(new Map([['item-1', 1]]));
   });
@@ -133,7 +195,11 @@ describe('processChunk activity', () => {
     const { store, fake, acts } = await setup(2, ok);
     const writer = await store.openResults('b1', 0);
     for (let i = 0; i < 3; i++) await writer.countFailure('item-0');
-    const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 3 });
+    const result = await new MockActivityEnvironment({ attempt: 2 }).run(acts.processChunk, {
+      batchId: 'b1',
+      chunk: 0,
+      maxAttempts: 3,
+    });
     expect(result).toMatchObject({ succeeded: 1, failed: 1 });
     expect((await store.getChunkResults('b1', 0)).get('item-0')?.error?.code).toBe('retries_exhausted');
     expect(fake.calls).toHaveLength(1);
@@ -141,7 +207,9 @@ describe('processChunk activity', () => {
 
   it('fails fast and for good when the provider rejects the key', async () => {
     const { acts } = await setup(3, () => ({ status: 401, error: 'Incorrect API key' }));
-    const failure = await failureOf(new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }));
+    const failure = await failureOf(
+      new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }),
+    );
     expect(failure.type).toBe(FailureType.ProviderAuth);
     expect(failure.nonRetryable).toBe(true);
   });
@@ -161,9 +229,15 @@ describe('processChunk activity', () => {
         },
       }),
     };
-    const acts = createActivities({ openai: client as never, store, config: { itemConcurrency: 8, requestConcurrency: 3 } });
+    const acts = createActivities({
+      openai: client as never,
+      store,
+      config: { itemConcurrency: 8, requestConcurrency: 3 },
+    });
     const env = new MockActivityEnvironment();
-    const results = await Promise.all([0, 1].map((chunk) => env.run(acts.processChunk, { batchId: 'b2', chunk, maxAttempts: 5 })));
+    const results = await Promise.all(
+      [0, 1].map((chunk) => env.run(acts.processChunk, { batchId: 'b2', chunk, maxAttempts: 5 })),
+    );
     expect(results).toMatchObject([{ succeeded: 20 }, { succeeded: 20 }]);
     expect(peak).toBe(3);
   });

@@ -11,7 +11,10 @@ import { FileResponseCache } from '../../src/storage/fileCache';
 import { chatLines, fakeOpenAI, MemoryStore, type FakeAnswer } from '../helpers/fakes';
 
 const HOUR = 3_600_000;
-const ok = (body: Record<string, unknown>, call: number): FakeAnswer => ({ status: 200, body: { echo: body.messages, call, usage: { prompt_tokens: 10, completion_tokens: 2 } } });
+const ok = (body: Record<string, unknown>, call: number): FakeAnswer => ({
+  status: 200,
+  body: { echo: body.messages, call, usage: { prompt_tokens: 10, completion_tokens: 2 } },
+});
 
 /** A real file cache on a clock the test moves, recording what the activity asks of it. */
 class RecordingCache implements ResponseCache {
@@ -40,17 +43,29 @@ class RecordingCache implements ResponseCache {
   }
 }
 
-const withBody = (lines: BatchLine[], extra: Record<string, unknown>): BatchLine[] => lines.map((l) => ({ ...l, body: { ...l.body, ...extra } }));
+const withBody = (lines: BatchLine[], extra: Record<string, unknown>): BatchLine[] =>
+  lines.map((l) => ({ ...l, body: { ...l.body, ...extra } }));
 
 async function setup(answer: (body: Record<string, unknown>, call: number) => FakeAnswer = ok) {
   const store = new MemoryStore();
   const cache = await RecordingCache.create();
   const fake = fakeOpenAI(answer);
-  const acts = createActivities({ openai: fake.client, store, config: { itemConcurrency: 4, requestConcurrency: 64 }, responseCache: { cache, ttlMs: 24 * HOUR } });
+  const acts = createActivities({
+    openai: fake.client,
+    store,
+    config: { itemConcurrency: 4, requestConcurrency: 64 },
+    responseCache: { cache, ttlMs: 24 * HOUR },
+  });
   /** Puts `lines` in as batch `batchId` and runs its one chunk. */
   const run = async (batchId: string, lines: BatchLine[], cacheOption?: boolean, tenant?: string) => {
     await store.putInput(batchId, lines, 100);
-    const input: ChunkInput = { batchId, chunk: 0, maxAttempts: 5, ...(cacheOption === undefined ? {} : { cache: cacheOption }), ...(tenant === undefined ? {} : { tenant }) };
+    const input: ChunkInput = {
+      batchId,
+      chunk: 0,
+      maxAttempts: 5,
+      ...(cacheOption === undefined ? {} : { cache: cacheOption }),
+      ...(tenant === undefined ? {} : { tenant }),
+    };
     return new MockActivityEnvironment().run(acts.processChunk, input);
   };
   return { store, cache, fake, run };
@@ -60,15 +75,34 @@ describe('processChunk with the response cache', () => {
   it('answers a repeated batch from the cache: no provider call, same bodies, counted as hits, no tokens', async () => {
     const { store, fake, run } = await setup();
     const lines = chatLines(8);
-    expect(await run('first', lines, true)).toEqual({ chunk: 0, succeeded: 8, failed: 0, tokensIn: 80, tokensOut: 16, cacheHits: 0 });
+    expect(await run('first', lines, true)).toEqual({
+      chunk: 0,
+      succeeded: 8,
+      failed: 0,
+      tokensIn: 80,
+      tokensOut: 16,
+      cacheHits: 0,
+    });
     expect(fake.calls).toHaveLength(8);
 
-    expect(await run('second', lines, true)).toEqual({ chunk: 0, succeeded: 8, failed: 0, tokensIn: 0, tokensOut: 0, cacheHits: 8 });
+    expect(await run('second', lines, true)).toEqual({
+      chunk: 0,
+      succeeded: 8,
+      failed: 0,
+      tokensIn: 0,
+      tokensOut: 0,
+      cacheHits: 8,
+    });
     expect(fake.calls).toHaveLength(8);
     const [first, second] = [await store.getChunkResults('first', 0), await store.getChunkResults('second', 0)];
     for (const line of lines) {
       const hit = second.get(line.custom_id);
-      expect(hit).toMatchObject({ id: `second:${line.custom_id}`, custom_id: line.custom_id, error: null, response: { status_code: 200, request_id: expect.stringMatching(/^llmbatch-cache:[0-9a-f]{64}$/) } });
+      expect(hit).toMatchObject({
+        id: `second:${line.custom_id}`,
+        custom_id: line.custom_id,
+        error: null,
+        response: { status_code: 200, request_id: expect.stringMatching(/^llmbatch-cache:[0-9a-f]{64}$/) },
+      });
       expect(hit?.response?.body).toEqual(first.get(line.custom_id)?.response?.body);
     }
   });
@@ -108,8 +142,16 @@ describe('processChunk with the response cache', () => {
 
   it('serves a body whose keys come in another order from the same entry', async () => {
     const { fake, run } = await setup();
-    const line: BatchLine = { custom_id: 'x', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'hi' }] } };
-    const reordered: BatchLine = { ...line, body: { messages: [{ content: 'hi', role: 'user' }], temperature: 0, model: 'gpt-4o-mini' } };
+    const line: BatchLine = {
+      custom_id: 'x',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'hi' }] },
+    };
+    const reordered: BatchLine = {
+      ...line,
+      body: { messages: [{ content: 'hi', role: 'user' }], temperature: 0, model: 'gpt-4o-mini' },
+    };
     await run('a', [line]);
     expect(await run('b', [reordered])).toMatchObject({ cacheHits: 1 });
     expect(fake.calls).toHaveLength(1);
@@ -128,7 +170,9 @@ describe('processChunk with the response cache', () => {
   });
 
   it('stores only successes: a refused request reaches the provider again', async () => {
-    const { cache, fake, run } = await setup((body, call) => (JSON.stringify(body).includes('hello 1') ? { status: 400, error: 'bad body' } : ok(body, call)));
+    const { cache, fake, run } = await setup((body, call) =>
+      JSON.stringify(body).includes('hello 1') ? { status: 400, error: 'bad body' } : ok(body, call),
+    );
     const lines = withBody(chatLines(2), { temperature: 0 });
     await run('a', lines);
     expect(await run('b', lines)).toMatchObject({ succeeded: 1, failed: 1, cacheHits: 1 });
@@ -152,10 +196,19 @@ describe('processChunk with the response cache', () => {
 });
 
 describe('responseCacheKey', () => {
-  const line: BatchLine = { custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi', name: 'n' }] } };
+  const line: BatchLine = {
+    custom_id: 'a',
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi', name: 'n' }] },
+  };
 
   it('does not depend on key order at any level, nor on the custom_id', () => {
-    const reordered = { ...line, custom_id: 'b', body: { messages: [{ name: 'n', content: 'hi', role: 'user' }], model: 'm', temperature: 0 } };
+    const reordered = {
+      ...line,
+      custom_id: 'b',
+      body: { messages: [{ name: 'n', content: 'hi', role: 'user' }], model: 'm', temperature: 0 },
+    };
     expect(responseCacheKey('t', reordered)).toBe(responseCacheKey('t', line));
     expect(responseCacheKey('t', line)).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -166,8 +219,26 @@ describe('responseCacheKey', () => {
       { ...line, body: { ...line.body, model: 'other' } },
       { ...line, body: { ...line.body, temperature: 0.5 } },
       { ...line, body: { ...line.body, messages: [{ role: 'user', content: 'hi!' }] } },
-      { ...line, body: { ...line.body, messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }] } },
-      { ...line, body: { ...line.body, messages: [{ role: 'user', content: 'u' }, { role: 'system', content: 's' }] } },
+      {
+        ...line,
+        body: {
+          ...line.body,
+          messages: [
+            { role: 'system', content: 's' },
+            { role: 'user', content: 'u' },
+          ],
+        },
+      },
+      {
+        ...line,
+        body: {
+          ...line.body,
+          messages: [
+            { role: 'user', content: 'u' },
+            { role: 'system', content: 's' },
+          ],
+        },
+      },
     ];
     const keys = new Set([line, ...variants].map((l) => responseCacheKey('t', l)));
     expect(keys.size).toBe(variants.length + 1);

@@ -5,16 +5,25 @@ const apiError = (status: number, headers: Record<string, string> = {}, code?: s
   APIError.generate(status, { error: { message: `status ${status}`, code } }, `status ${status}`, new Headers(headers));
 
 describe('classifyError', () => {
-  it.each([400, 404, 422])('%i is permanent', (status) => expect(classifyError(apiError(status)).kind).toBe('permanent'));
+  it.each([400, 404, 422])('%i is permanent', (status) =>
+    expect(classifyError(apiError(status)).kind).toBe('permanent'),
+  );
   it.each([401, 403])('%i is an auth failure', (status) => expect(classifyError(apiError(status)).kind).toBe('auth'));
-  it.each([408, 409, 429, 500, 502, 503, 504])('%i is transient', (status) => expect(classifyError(apiError(status)).kind).toBe('transient'));
-  it('a content filter refusal is permanent', () => expect(classifyError(apiError(409, {}, 'content_filter')).kind).toBe('permanent'));
+  it.each([408, 409, 429, 500, 502, 503, 504])('%i is transient', (status) =>
+    expect(classifyError(apiError(status)).kind).toBe('transient'),
+  );
+  it('a content filter refusal is permanent', () =>
+    expect(classifyError(apiError(409, {}, 'content_filter')).kind).toBe('permanent'));
   it('connection failures and malformed bodies are transient', () => {
     expect(classifyError(new APIConnectionError({ message: 'reset' })).kind).toBe('transient');
     expect(classifyError(new SyntaxError('Unexpected end of JSON input')).kind).toBe('transient');
   });
   it('carries Retry-After from a 429', () => {
-    expect(classifyError(apiError(429, { 'retry-after': '2' }))).toMatchObject({ kind: 'transient', status: 429, retryAfterMs: 2000 });
+    expect(classifyError(apiError(429, { 'retry-after': '2' }))).toMatchObject({
+      kind: 'transient',
+      status: 429,
+      retryAfterMs: 2000,
+    });
   });
 });
 

@@ -25,7 +25,10 @@ class FakeProvider {
 
   private refill(): void {
     const now = Date.now();
-    this.level = Math.max(0, Math.min(this.capacity, this.level + ((this.rpm - this.background) / 60_000) * (now - this.at)));
+    this.level = Math.max(
+      0,
+      Math.min(this.capacity, this.level + ((this.rpm - this.background) / 60_000) * (now - this.at)),
+    );
     this.at = now;
   }
 
@@ -36,13 +39,21 @@ class FakeProvider {
     if (ok) this.level -= 1;
     if (ok) this.admitted++;
     else this.rejected++;
-    const headers = new Headers({ 'x-ratelimit-limit-requests': String(this.rpm), 'x-ratelimit-remaining-requests': String(Math.floor(this.level)) });
+    const headers = new Headers({
+      'x-ratelimit-limit-requests': String(this.rpm),
+      'x-ratelimit-remaining-requests': String(Math.floor(this.level)),
+    });
     return { ok, headers, retryAfterMs: ok ? 0 : ((1 - this.level) * 60_000) / (this.rpm - this.background) };
   }
 }
 
 /** `workers` processes (a lane each) with `concurrency` requests each, against one provider, for `ms` of fake time. */
-async function drive(provider: FakeProvider, lanes: Lane[], concurrency: number, ms: number): Promise<{ gaps: number[] }> {
+async function drive(
+  provider: FakeProvider,
+  lanes: Lane[],
+  concurrency: number,
+  ms: number,
+): Promise<{ gaps: number[] }> {
   const end = Date.now() + ms;
   let last = Date.now();
   const gaps: number[] = [];
@@ -67,7 +78,8 @@ async function drive(provider: FakeProvider, lanes: Lane[], concurrency: number,
 describe('Lane', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
-  const lane = (limits = { rpm: 0, tpm: 0 }, onLearned?: (l: { rpm: number; tpm: number }) => void) => new Lane('l', limits, Date.now, onLearned);
+  const lane = (limits = { rpm: 0, tpm: 0 }, onLearned?: (l: { rpm: number; tpm: number }) => void) =>
+    new Lane('l', limits, Date.now, onLearned);
 
   it('sends a cold lane’s first request alone, then paces by what its answer said', async () => {
     const l = lane();
@@ -135,7 +147,11 @@ describe('Lane', () => {
 
   it('a 429 waits its Retry-After only, not the full reset, and cuts the rate, which comes back', async () => {
     const l = lane();
-    const headers = new Headers({ 'x-ratelimit-limit-requests': '600', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '59s' });
+    const headers = new Headers({
+      'x-ratelimit-limit-requests': '600',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '59s',
+    });
     const ticket: Ticket = await l.acquire(1);
     l.rateLimited(250, headers, ticket);
     expect(l.pausedForMs).toBe(250);
@@ -173,7 +189,12 @@ describe('Lane', () => {
 
 describe('estimateTokens', () => {
   const chat = (content: string, extra: Record<string, unknown> = {}) =>
-    ({ custom_id: 'x', method: 'POST', url: '/v1/chat/completions', body: { model: 'm', messages: [{ role: 'user', content }], ...extra } }) as const;
+    ({
+      custom_id: 'x',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'm', messages: [{ role: 'user', content }], ...extra },
+    }) as const;
 
   it('counts prompt tokens with a real tokenizer plus the completion budget', () => {
     const short = estimateTokens(chat('hi', { max_tokens: 10 }));
@@ -184,7 +205,12 @@ describe('estimateTokens', () => {
   });
 
   it('counts embeddings input only', () => {
-    const t = estimateTokens({ custom_id: 'e', method: 'POST', url: '/v1/embeddings', body: { model: 'm', input: 'hello world' } });
+    const t = estimateTokens({
+      custom_id: 'e',
+      method: 'POST',
+      url: '/v1/embeddings',
+      body: { model: 'm', input: 'hello world' },
+    });
     expect(t).toBe(2);
   });
 });

@@ -4,7 +4,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createWebhookActivities, jitteredBackoffMs, type PinnedRequest } from '../../src/activities/webhook';
 import type { LookupFn } from '../../src/webhooks/ssrf';
-import { WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, type WebhookDeliveryInput, type WebhookSettings } from '../../src/webhooks/types';
+import {
+  WEBHOOK_RETRY_INITIAL_MS,
+  WEBHOOK_RETRY_MAX_INTERVAL_MS,
+  type WebhookDeliveryInput,
+  type WebhookSettings,
+} from '../../src/webhooks/types';
 import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
 
 const secret = newSecret();
@@ -102,7 +107,11 @@ describe('deliverWebhook', () => {
     expect(r!.path).toBe('/hooks/llmbatch?k=v');
     expect(r!.verifyError).toBeUndefined();
     expect(r!.verified).toEqual({ type: 'batch.completed', timestamp: i.occurredAt, data: i.data });
-    expect(r!.headers).toMatchObject({ 'webhook-id': i.deliveryId, 'content-type': 'application/json', host: `127.0.0.1:${receiver.port}` });
+    expect(r!.headers).toMatchObject({
+      'webhook-id': i.deliveryId,
+      'content-type': 'application/json',
+      host: `127.0.0.1:${receiver.port}`,
+    });
   });
 
   it('an event hours old still verifies: webhook-timestamp is the attempt’s time, the id is the delivery’s', async () => {
@@ -140,8 +149,18 @@ describe('deliverWebhook', () => {
 
   it('a 429 or 503 without a usable Retry-After waits the jittered backoff', async () => {
     answers = [429, { status: 503, retryAfter: 'soon' }];
-    expectJittered((await failure(deliver(input(), settings(), 2))).nextRetryDelay, 2, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
-    expectJittered((await failure(deliver(input(), settings(), 2))).nextRetryDelay, 2, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
+    expectJittered(
+      (await failure(deliver(input(), settings(), 2))).nextRetryDelay,
+      2,
+      WEBHOOK_RETRY_INITIAL_MS,
+      WEBHOOK_RETRY_MAX_INTERVAL_MS,
+    );
+    expectJittered(
+      (await failure(deliver(input(), settings(), 2))).nextRetryDelay,
+      2,
+      WEBHOOK_RETRY_INITIAL_MS,
+      WEBHOOK_RETRY_MAX_INTERVAL_MS,
+    );
   });
 
   it('a 410 Gone stops the retries: non-retryable WebhookGone', async () => {
@@ -206,7 +225,9 @@ describe('deliverWebhook', () => {
     const lookup: LookupFn = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND receiver.test'), { code: 'ENOTFOUND' });
     };
-    const f = await failure(deliver(input({ url: 'https://receiver.test/hook', retry: { initialMs: 200 } }), settings(), 3, lookup));
+    const f = await failure(
+      deliver(input({ url: 'https://receiver.test/hook', retry: { initialMs: 200 } }), settings(), 3, lookup),
+    );
     expect(f.type).toBe('WebhookDeliveryFailed');
     expect(f.nonRetryable).toBe(false);
     expect(f.message).toContain('could not resolve');
@@ -248,7 +269,9 @@ describe('deliverWebhook', () => {
       return [{ address: '127.0.0.1', family: 4 }];
     };
     const url = `http://receiver.test:${receiver.port}/hook`;
-    await expect(deliver(input({ url }), settings({ allow: ['receiver.test'] }), 1, lookup)).resolves.toMatchObject({ status: 200 });
+    await expect(deliver(input({ url }), settings({ allow: ['receiver.test'] }), 1, lookup)).resolves.toMatchObject({
+      status: 200,
+    });
     expect(asked).toEqual(['receiver.test']);
     expect(receiver.received[0]!.headers.host).toBe(`receiver.test:${receiver.port}`);
     expect(receiver.received[0]!.verifyError).toBeUndefined();
@@ -257,8 +280,14 @@ describe('deliverWebhook', () => {
   it('hands the transport only checked addresses (injected fetchImpl)', async () => {
     const seen: PinnedRequest[] = [];
     const lookup: LookupFn = async () => [{ address: '93.184.216.34', family: 4 }];
-    const activities = createWebhookActivities({ settings: settings(), lookup, fetchImpl: async (req) => (seen.push(req), { status: 204 }) });
-    await expect(mockEnv().run(activities.deliverWebhook, input({ url: 'https://hooks.example.com/x' }))).resolves.toMatchObject({ status: 204 });
+    const activities = createWebhookActivities({
+      settings: settings(),
+      lookup,
+      fetchImpl: async (req) => (seen.push(req), { status: 204 }),
+    });
+    await expect(
+      mockEnv().run(activities.deliverWebhook, input({ url: 'https://hooks.example.com/x' })),
+    ).resolves.toMatchObject({ status: 204 });
     expect(seen[0]!.addresses).toEqual([{ address: '93.184.216.34', family: 4 }]);
     expect(seen[0]!.timeoutMs).toBe(2_000);
   });

@@ -6,20 +6,33 @@ import { chatLines } from '../helpers/fakes';
 
 const stack = useApiStack();
 
-type Result = { custom_id: string; response: { status_code: number; request_id: string; body: unknown } | null; error: unknown };
+type Result = {
+  custom_id: string;
+  response: { status_code: number; request_id: string; body: unknown } | null;
+  error: unknown;
+};
 
-const providerCalls = async (): Promise<number> => ((await (await fetch(`${stack.sim.origin}/_sim/stats`)).json()) as { total: number }).total;
+const providerCalls = async (): Promise<number> =>
+  ((await (await fetch(`${stack.sim.origin}/_sim/stats`)).json()) as { total: number }).total;
 const ndjson = (lines: BatchLine[]): string => lines.map((l) => JSON.stringify(l)).join('\n');
 
 async function create(lines: BatchLine[], cache?: boolean): Promise<string> {
   const options = { mode: 'realtime', ...(cache === undefined ? {} : { cache }) };
-  const res = await fetch(`${stack.base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: lines, options }) });
+  const res = await fetch(`${stack.base}/batches`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ requests: lines, options }),
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
 
 async function createNdjson(lines: BatchLine[], query: string): Promise<Response> {
-  return fetch(`${stack.base}/batches?mode=realtime&${query}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson(lines) });
+  return fetch(`${stack.base}/batches?mode=realtime&${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: ndjson(lines),
+  });
 }
 
 async function finished(id: string): Promise<Record<string, unknown>> {
@@ -32,7 +45,12 @@ async function finished(id: string): Promise<Record<string, unknown>> {
 
 async function results(id: string): Promise<Map<string, Result>> {
   const text = await (await fetch(`${stack.base}/batches/${id}/results`)).text();
-  return new Map(text.trim().split('\n').map((l) => [(JSON.parse(l) as Result).custom_id, JSON.parse(l) as Result]));
+  return new Map(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [(JSON.parse(l) as Result).custom_id, JSON.parse(l) as Result]),
+  );
 }
 
 /** Runs a batch to its end; how many provider calls it made, its progress and its results. */
@@ -54,7 +72,15 @@ describe('response cache across batches', () => {
 
     const second = await run(() => create(lines, true));
     expect(second.calls).toBe(0);
-    expect(second.progress).toMatchObject({ status: 'completed', succeeded: 500, failed: 0, cacheHits: 500, tokensIn: 0, tokensOut: 0, costUsd: 0 });
+    expect(second.progress).toMatchObject({
+      status: 'completed',
+      succeeded: 500,
+      failed: 0,
+      cacheHits: 500,
+      tokensIn: 0,
+      tokensOut: 0,
+      costUsd: 0,
+    });
     expect(second.results.size).toBe(500);
     for (const line of lines) {
       const [a, b] = [first.results.get(line.custom_id), second.results.get(line.custom_id)];
@@ -73,7 +99,9 @@ describe('response cache across batches', () => {
     });
     expect([cached.calls, cached.progress.cacheHits]).toEqual([0, 20]);
 
-    const optedOut = await run(async () => ((await (await createNdjson(some, 'cache=false')).json()) as { id: string }).id);
+    const optedOut = await run(
+      async () => ((await (await createNdjson(some, 'cache=false')).json()) as { id: string }).id,
+    );
     expect([optedOut.calls, optedOut.progress.cacheHits]).toEqual([20, 0]);
 
     expect((await createNdjson(some, 'cache=yes')).status).toBe(400);
@@ -83,14 +111,41 @@ describe('response cache across batches', () => {
     const openai = new OpenAI({ baseURL: `${stack.base}/v1`, apiKey: 'unused', maxRetries: 0 });
     const some = lines.slice(20, 30);
     await run(() => create(some, true));
-    const file = await openai.files.create({ file: await toFile(Buffer.from(ndjson(some)), 'in.jsonl'), purpose: 'batch' });
-    const cached = await run(async () => (await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { llmbatch_mode: 'realtime', llmbatch_cache: 'true' } })).id);
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(ndjson(some)), 'in.jsonl'),
+      purpose: 'batch',
+    });
+    const cached = await run(
+      async () =>
+        (
+          await openai.batches.create({
+            input_file_id: file.id,
+            endpoint: '/v1/chat/completions',
+            completion_window: '24h',
+            metadata: { llmbatch_mode: 'realtime', llmbatch_cache: 'true' },
+          })
+        ).id,
+    );
     expect([cached.calls, cached.progress.cacheHits]).toEqual([0, 10]);
-    await expect(openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { llmbatch_cache: 'on' } })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      openai.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        metadata: { llmbatch_cache: 'on' },
+      }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it('never serves a temperature-0.7 line without the option: each run calls the provider', async () => {
-    const warm: BatchLine[] = [{ custom_id: 'warm', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', temperature: 0.7, messages: [{ role: 'user', content: 'a poem' }] } }];
+    const warm: BatchLine[] = [
+      {
+        custom_id: 'warm',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'gpt-4o-mini', temperature: 0.7, messages: [{ role: 'user', content: 'a poem' }] },
+      },
+    ];
     const runs = [await run(() => create(warm)), await run(() => create(warm))];
     expect(runs.map((r) => [r.calls, r.progress.cacheHits, r.progress.succeeded])).toEqual([
       [1, 0, 1],
@@ -99,7 +154,14 @@ describe('response cache across batches', () => {
   });
 
   it('serves a temperature-0 line from the cache without the option', async () => {
-    const cold: BatchLine[] = [{ custom_id: 'cold', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'a fact' }] } }];
+    const cold: BatchLine[] = [
+      {
+        custom_id: 'cold',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'a fact' }] },
+      },
+    ];
     const runs = [await run(() => create(cold)), await run(() => create(cold))];
     expect(runs.map((r) => [r.calls, r.progress.cacheHits])).toEqual([
       [1, 0],

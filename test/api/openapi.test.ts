@@ -38,10 +38,15 @@ function validateOpenApi(doc: unknown): Promise<{ valid: boolean; errors?: unkno
     const result = await validator.validate(JSON.parse(input));
     process.stdout.write(JSON.stringify({ ...result, version: validator.version }));`;
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`validator failed: ${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout));
-    });
+    const child = execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`validator failed: ${err.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
     child.stdin?.end(JSON.stringify(doc));
   });
 }
@@ -66,13 +71,22 @@ function expandTemplate(text: string, at: number, routePath: string): string[] |
   const vars = [...routePath.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1] as string);
   if (vars.length !== 1) return undefined;
   const v = vars[0] as string;
-  const helpers = [...text.slice(0, at).matchAll(/(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?\(([^)]*)\)[^=]*=>|function\s+(\w+)\s*\(([^)]*)\)/g)]
-    .map((d) => ({ name: (d[1] ?? d[3]) as string, params: (d[2] ?? d[4] ?? '').split(',').map((p) => p.trim().split(/[\s:?=]/)[0]) }))
+  const helpers = [
+    ...text
+      .slice(0, at)
+      .matchAll(/(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?\(([^)]*)\)[^=]*=>|function\s+(\w+)\s*\(([^)]*)\)/g),
+  ]
+    .map((d) => ({
+      name: (d[1] ?? d[3]) as string,
+      params: (d[2] ?? d[4] ?? '').split(',').map((p) => p.trim().split(/[\s:?=]/)[0]),
+    }))
     .filter((h) => h.params.includes(v));
   const helper = helpers.at(-1);
   if (!helper) return undefined;
   const k = helper.params.indexOf(v);
-  const values = [...text.matchAll(new RegExp(`\\b${helper.name}\\(([^)]*)\\)`, 'g'))].map((c) => /^(['"])([^'"]*)\1$/.exec((c[1] as string).split(',')[k]?.trim() ?? '')?.[2]);
+  const values = [...text.matchAll(new RegExp(`\\b${helper.name}\\(([^)]*)\\)`, 'g'))].map(
+    (c) => /^(['"])([^'"]*)\1$/.exec((c[1] as string).split(',')[k]?.trim() ?? '')?.[2],
+  );
   if (values.length === 0 || values.some((x) => x === undefined)) return undefined;
   return values.map((x) => routePath.replace(`\${${v}}`, x as string));
 }
@@ -110,7 +124,8 @@ function sourceRoutes(): { routes: Map<string, string>; unreadable: string[] } {
     }
     for (const m of text.matchAll(/\.route\(\s*['"`]/g)) {
       const line = lineOf(m.index);
-      if (!isComment(line.text)) unreadable.push(`src/api/${rel}:${line.n}: router.route(...) is not read by this scan`);
+      if (!isComment(line.text))
+        unreadable.push(`src/api/${rel}:${line.n}: router.route(...) is not read by this scan`);
     }
   }
   return { routes, unreadable };
@@ -123,7 +138,9 @@ function coverage(doc: Doc, source: Map<string, string>) {
   const planned = new Set(PLANNED_ROUTES.map(normalize));
   const docOnly = documentedRoutes(doc).filter((key) => !sourceKeys.has(normalize(key)));
   return {
-    undocumented: [...source].filter(([key]) => !documented.has(normalize(key))).map(([key, where]) => `${key} (${where})`),
+    undocumented: [...source]
+      .filter(([key]) => !documented.has(normalize(key)))
+      .map(([key, where]) => `${key} (${where})`),
     docOnly,
     unplanned: docOnly.filter((key) => !planned.has(normalize(key))),
     landed: PLANNED_ROUTES.filter((key) => sourceKeys.has(normalize(key))),
@@ -131,7 +148,9 @@ function coverage(doc: Doc, source: Map<string, string>) {
 }
 
 function documentedRoutes(doc: Doc): string[] {
-  return Object.entries(doc.paths ?? {}).flatMap(([p, item]) => METHODS.filter((m) => (item as Json)[m]).map((m) => `${m.toUpperCase()} ${p}`));
+  return Object.entries(doc.paths ?? {}).flatMap(([p, item]) =>
+    METHODS.filter((m) => (item as Json)[m]).map((m) => `${m.toUpperCase()} ${p}`),
+  );
 }
 
 /** Follows `$ref`s into components.schemas. */
@@ -150,7 +169,8 @@ const operation = (doc: Doc, method: string, p: string): Json => {
   if (!op) throw new Error(`${method.toUpperCase()} ${p} is not in the document`);
   return op;
 };
-const jsonBody = (doc: Doc, method: string, p: string): Json => deref(doc, operation(doc, method, p).requestBody.content['application/json'].schema);
+const jsonBody = (doc: Doc, method: string, p: string): Json =>
+  deref(doc, operation(doc, method, p).requestBody.content['application/json'].schema);
 const queryParam = (doc: Doc, method: string, p: string, name: string): Json => {
   const param = (operation(doc, method, p).parameters as Json[]).find((x) => x.in === 'query' && x.name === name);
   if (!param) throw new Error(`no query parameter ${name}`);
@@ -182,7 +202,15 @@ describe('OpenAPI document', () => {
     expect(unreadable).toEqual([]);
     // Sanity: the scan finds routes of each router.
     expect([...source.keys()]).toEqual(
-      expect.arrayContaining(['GET /healthz', 'POST /batches', 'POST /batches/{id}/pause', 'PUT /lanes/limits', 'POST /v1/files', 'POST /v1/batches/{id}/cancel', 'GET /openapi.json']),
+      expect.arrayContaining([
+        'GET /healthz',
+        'POST /batches',
+        'POST /batches/{id}/pause',
+        'PUT /lanes/limits',
+        'POST /v1/files',
+        'POST /v1/batches/{id}/cancel',
+        'GET /openapi.json',
+      ]),
     );
 
     const { undocumented, docOnly, unplanned, landed } = coverage(doc, source);
@@ -195,7 +223,9 @@ describe('OpenAPI document', () => {
   it('the coverage check names a route the document lacks, and a documented route nothing serves', () => {
     const { routes: source } = sourceRoutes();
     const without = buildOpenApiDocument(ROUTES.filter((r) => r.operationId !== 'getBatchResults'));
-    expect(coverage(without, source).undocumented).toEqual([expect.stringMatching(/^GET \/batches\/\{id\}\/results \(src\/api\/.+\.ts:\d+\)$/)]);
+    expect(coverage(without, source).undocumented).toEqual([
+      expect.stringMatching(/^GET \/batches\/\{id\}\/results \(src\/api\/.+\.ts:\d+\)$/),
+    ]);
     const extra = new Map(source);
     extra.delete('GET /v1/files/{id}/content');
     expect(coverage(doc, extra).unplanned).toEqual(['GET /v1/files/{file_id}/content']);
@@ -208,7 +238,10 @@ describe('OpenAPI document', () => {
       for (const m of METHODS) {
         const op = (item as Json)[m] as Json | undefined;
         if (!op) continue;
-        const declared = ((op.parameters ?? []) as Json[]).filter((x) => x.in === 'path').map((x) => x.name as string).sort();
+        const declared = ((op.parameters ?? []) as Json[])
+          .filter((x) => x.in === 'path')
+          .map((x) => x.name as string)
+          .sort();
         expect({ route: `${m} ${p}`, params: declared }).toEqual({ route: `${m} ${p}`, params: inPath });
         expect(ids.has(op.operationId)).toBe(false);
         ids.add(op.operationId);
@@ -218,7 +251,9 @@ describe('OpenAPI document', () => {
   });
 
   it('asks for the bearer API key on every route but the probes and itself', () => {
-    expect(doc.components?.securitySchemes).toEqual({ apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(doc.components?.securitySchemes).toEqual({
+      apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
     for (const key of documentedRoutes(doc)) {
       const [method, p] = key.split(' ') as [string, string];
       const op = operation(doc, method.toLowerCase(), p);
@@ -235,7 +270,12 @@ describe('OpenAPI document', () => {
     const projectError = operation(doc, 'post', '/batches').responses['400'].content['application/json'].schema;
     expect(deref(doc, projectError).properties.error.required).toEqual(['message']);
     const v1Error = operation(doc, 'post', '/v1/batches').responses['400'];
-    expect(deref(doc, v1Error.content['application/json'].schema).properties.error.required).toEqual(['message', 'type', 'param', 'code']);
+    expect(deref(doc, v1Error.content['application/json'].schema).properties.error.required).toEqual([
+      'message',
+      'type',
+      'param',
+      'code',
+    ]);
     expect(v1Error.headers['x-should-retry']).toBeDefined();
     expect(operation(doc, 'get', '/v1/files').responses['500'].headers).toBeUndefined();
   });
@@ -254,7 +294,10 @@ describe('OpenAPI document', () => {
     const line = deref(doc, create.properties.requests.items);
     expect(line.properties.custom_id.maxLength).toBe(LIMITS.customIdMaxLength);
     expect(line.properties.url.enum).toEqual([...SUPPORTED_URLS]);
-    expect(Object.keys(operation(doc, 'post', '/batches').requestBody.content).sort()).toEqual(['application/json', 'application/x-ndjson']);
+    expect(Object.keys(operation(doc, 'post', '/batches').requestBody.content).sort()).toEqual([
+      'application/json',
+      'application/x-ndjson',
+    ]);
     const options = deref(doc, create.properties.options);
     expect(deref(doc, options.properties.mode).enum).toEqual(['realtime', 'native', 'auto']);
     expect(options.additionalProperties).toBe(false);
@@ -271,11 +314,25 @@ describe('OpenAPI document', () => {
     expect(metadata.properties.llmbatch_mode.enum).toEqual(['realtime', 'native', 'auto']);
 
     // Query limits.
-    expect(queryParam(doc, 'get', '/v1/batches', 'limit')).toMatchObject({ minimum: 1, maximum: V1_LIMITS.batchListMax, default: V1_LIMITS.batchListDefault });
+    expect(queryParam(doc, 'get', '/v1/batches', 'limit')).toMatchObject({
+      minimum: 1,
+      maximum: V1_LIMITS.batchListMax,
+      default: V1_LIMITS.batchListDefault,
+    });
     expect(queryParam(doc, 'get', '/v1/files', 'order').enum).toEqual(['asc', 'desc']);
-    expect(queryParam(doc, 'get', '/batches/{batch_id}/results', 'status').enum).toEqual(['all', 'succeeded', 'failed']);
+    expect(queryParam(doc, 'get', '/batches/{batch_id}/results', 'status').enum).toEqual([
+      'all',
+      'succeeded',
+      'failed',
+    ]);
     expect(queryParam(doc, 'get', '/batches/{batch_id}/results', 'error_code').type).toBe('string');
-    expect(queryParam(doc, 'get', '/batches', 'status').enum).toEqual(['running', 'paused', 'completed', 'cancelled', 'failed']);
+    expect(queryParam(doc, 'get', '/batches', 'status').enum).toEqual([
+      'running',
+      'paused',
+      'completed',
+      'cancelled',
+      'failed',
+    ]);
     expect(queryParam(doc, 'get', '/batches', 'created_after').format).toBe('date-time');
     // NDJSON batches take their options as query parameters.
     expect(queryParam(doc, 'post', '/batches', 'mode').enum).toEqual(['realtime', 'native', 'auto']);
@@ -288,19 +345,43 @@ describe('OpenAPI document', () => {
   });
 
   it('describes the responses', () => {
-    const progress = deref(doc, operation(doc, 'get', '/batches/{batch_id}').responses['200'].content['application/json'].schema);
-    expect(progress.required).toEqual(expect.arrayContaining(['id', 'createdAt', 'retryOf', 'batchId', 'status', 'total', 'lane', 'mode', 'costUsd']));
+    const progress = deref(
+      doc,
+      operation(doc, 'get', '/batches/{batch_id}').responses['200'].content['application/json'].schema,
+    );
+    expect(progress.required).toEqual(
+      expect.arrayContaining(['id', 'createdAt', 'retryOf', 'batchId', 'status', 'total', 'lane', 'mode', 'costUsd']),
+    );
     expect(progress.required).not.toContain('error');
-    expect(deref(doc, progress.properties.status).enum).toEqual(['running', 'paused', 'completed', 'cancelled', 'failed']);
-    const batch = deref(doc, operation(doc, 'get', '/v1/batches/{batch_id}').responses['200'].content['application/json'].schema);
+    expect(deref(doc, progress.properties.status).enum).toEqual([
+      'running',
+      'paused',
+      'completed',
+      'cancelled',
+      'failed',
+    ]);
+    const batch = deref(
+      doc,
+      operation(doc, 'get', '/v1/batches/{batch_id}').responses['200'].content['application/json'].schema,
+    );
     expect(batch.properties.object.const).toBe('batch');
     expect(batch.properties.status.enum).toContain('cancelling');
     const results = operation(doc, 'get', '/batches/{batch_id}/results').responses['200'].content;
     expect(Object.keys(results)).toEqual(['application/x-ndjson']);
-    expect(deref(doc, results['application/x-ndjson'].schema).required).toEqual(['id', 'custom_id', 'response', 'error']);
+    expect(deref(doc, results['application/x-ndjson'].schema).required).toEqual([
+      'id',
+      'custom_id',
+      'response',
+      'error',
+    ]);
     const list = deref(doc, operation(doc, 'get', '/batches').responses['200'].content['application/json'].schema);
     expect(deref(doc, list.properties.data.items)).toEqual(progress);
-    expect(deref(doc, operation(doc, 'post', '/batches/{batch_id}/retry').responses['201'].content['application/json'].schema).required).toContain('retryOf');
+    expect(
+      deref(
+        doc,
+        operation(doc, 'post', '/batches/{batch_id}/retry').responses['201'].content['application/json'].schema,
+      ).required,
+    ).toContain('retryOf');
   });
 });
 

@@ -11,11 +11,27 @@ import { chatLines } from '../helpers/fakes';
 
 const stack = useApiStack();
 
-type View = { id: string; status: string; total: number; succeeded: number; failed: number; pending: number; priority: number; createdAt: string; retryOf: string | null; retriedBy: string[] };
+type View = {
+  id: string;
+  status: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  pending: number;
+  priority: number;
+  createdAt: string;
+  retryOf: string | null;
+  retriedBy: string[];
+};
 type ErrorBody = { error: { message: string; code?: string } };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const post = (path: string, body: unknown) => fetch(`${stack.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown) =>
+  fetch(`${stack.base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 const get = async <T>(path: string): Promise<T> => {
   const res = await fetch(`${stack.base}${path}`);
   if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
@@ -25,7 +41,10 @@ const results = async (id: string, query = ''): Promise<BatchOutputLine[]> => {
   const res = await fetch(`${stack.base}/batches/${id}/results${query}`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('application/x-ndjson');
-  return (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchOutputLine);
+  return (await res.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as BatchOutputLine);
 };
 
 async function create(body: unknown): Promise<string> {
@@ -34,7 +53,11 @@ async function create(body: unknown): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
-async function until(id: string, done: (v: View) => boolean = (v) => v.status !== 'running', timeoutMs = 60_000): Promise<View> {
+async function until(
+  id: string,
+  done: (v: View) => boolean = (v) => v.status !== 'running',
+  timeoutMs = 60_000,
+): Promise<View> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await get<View>(`/batches/${id}`);
@@ -47,7 +70,12 @@ async function until(id: string, done: (v: View) => boolean = (v) => v.status !=
 /** POST /batches as NDJSON; the body goes out as a stream (chunked, no content-length). */
 function postNdjson(query: string, chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>) {
   const body = Readable.toWeb(Readable.from(chunks)) as ReadableStream;
-  return fetch(`${stack.base}/batches${query}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body, duplex: 'half' });
+  return fetch(`${stack.base}/batches${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body,
+    duplex: 'half',
+  });
 }
 
 const noModel = (l: BatchLine): BatchLine => ({ ...l, body: { messages: l.body.messages } });
@@ -71,7 +99,16 @@ describe('POST /batches as application/x-ndjson', () => {
     expect(created).toMatchObject({ total: 2000, mode: 'realtime', status: 'running' });
 
     const done = await until(created.id);
-    expect(done).toMatchObject({ id: created.id, status: 'completed', total: 2000, succeeded: 2000, failed: 0, pending: 0, priority: 2, retryOf: null });
+    expect(done).toMatchObject({
+      id: created.id,
+      status: 'completed',
+      total: 2000,
+      succeeded: 2000,
+      failed: 0,
+      pending: 0,
+      priority: 2,
+      retryOf: null,
+    });
     const all = await results(created.id);
     expect(all).toHaveLength(2000);
     expect(new Set(all.map((r) => r.custom_id))).toEqual(new Set(lines.map((l) => l.custom_id)));
@@ -123,7 +160,12 @@ describe('GET /batches', () => {
     expect(ids.slice(0, 5)).toEqual([...made].reverse());
     const times = data.map((v) => Date.parse(v.createdAt));
     expect([...times].sort((x, y) => y - x)).toEqual(times);
-    expect(data.find((v) => v.id === made[0])).toMatchObject({ status: 'completed', total: 3, succeeded: 3, retryOf: null });
+    expect(data.find((v) => v.id === made[0])).toMatchObject({
+      status: 'completed',
+      total: 3,
+      succeeded: 3,
+      retryOf: null,
+    });
     for (const id of cancelled) expect(data.find((v) => v.id === id)?.status).toBe('cancelled');
   });
 
@@ -132,8 +174,10 @@ describe('GET /batches', () => {
     expect(everything.length).toBeGreaterThanOrEqual(7); // two NDJSON batches before these five
     const paged: string[] = [];
     let pages = 0;
-    for (let cursor: string | null = null; ; ) {
-      const page: { data: View[]; next_cursor: string | null } = await get(`/batches?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+    for (let cursor: string | null = null; ;) {
+      const page: { data: View[]; next_cursor: string | null } = await get(
+        `/batches?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       pages += 1;
       expect(page.data.length).toBeLessThanOrEqual(2);
       paged.push(...page.data.map((v) => v.id));
@@ -151,7 +195,9 @@ describe('GET /batches', () => {
     const first = await get<{ data: View[]; next_cursor: string | null }>('/batches?status=cancelled&limit=1');
     expect(first.data.map((v) => v.id)).toEqual([cancelled[1]]);
     expect(first.next_cursor).toBe(cancelled[1]);
-    const second = await get<{ data: View[]; next_cursor: string | null }>(`/batches?status=cancelled&limit=1&cursor=${first.next_cursor}`);
+    const second = await get<{ data: View[]; next_cursor: string | null }>(
+      `/batches?status=cancelled&limit=1&cursor=${first.next_cursor}`,
+    );
     expect(second).toEqual({ data: [expect.objectContaining({ id: cancelled[0] })], next_cursor: null });
     const completed = (await get<{ data: View[] }>('/batches?status=completed&limit=100')).data;
     expect(completed.length).toBeGreaterThanOrEqual(5);
@@ -163,7 +209,9 @@ describe('GET /batches', () => {
     const views = await Promise.all(made.map((id) => get<View>(`/batches/${id}`)));
     const at = (i: number) => (views[i] as View).createdAt;
     expect(new Set(views.map((v) => v.createdAt)).size).toBe(5);
-    const between = await get<{ data: View[] }>(`/batches?created_after=${encodeURIComponent(at(1))}&created_before=${encodeURIComponent(at(4))}`);
+    const between = await get<{ data: View[] }>(
+      `/batches?created_after=${encodeURIComponent(at(1))}&created_before=${encodeURIComponent(at(4))}`,
+    );
     expect(between.data.map((v) => v.id)).toEqual([made[3], made[2], made[1]]);
     const after = await get<{ data: View[] }>(`/batches?created_after=${encodeURIComponent(at(3))}`);
     expect(after.data.map((v) => v.id)).toEqual([made[4], made[3]]);
@@ -195,7 +243,12 @@ describe('GET /batches', () => {
 describe('results filters and retrying dead letters', () => {
   // 40 lines the simulator answers, 3 it refuses (a permanent 400); 30% 5xx and one attempt per chunk.
   const valid = chatLines(40, 'flaky');
-  const refused: BatchLine[] = [0, 1, 2].map((i) => ({ custom_id: `refused-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] } }));
+  const refused: BatchLine[] = [0, 1, 2].map((i) => ({
+    custom_id: `refused-${i}`,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [] },
+  }));
   let id: string;
   let view: View;
   let all: BatchOutputLine[];
@@ -204,7 +257,10 @@ describe('results filters and retrying dead letters', () => {
   beforeAll(async () => {
     stack.sim.configure({ errorRate: 0.3 });
     try {
-      id = await create({ requests: [...valid.slice(0, 20), ...refused, ...valid.slice(20)], options: { maxAttempts: 1 } });
+      id = await create({
+        requests: [...valid.slice(0, 20), ...refused, ...valid.slice(20)],
+        options: { maxAttempts: 1 },
+      });
       view = await until(id);
     } finally {
       stack.sim.configure({ errorRate: 0 });
@@ -236,7 +292,9 @@ describe('results filters and retrying dead letters', () => {
   it('error_code selects failures with that code', async () => {
     const exhausted = await results(id, '?error_code=retries_exhausted');
     expect(exhausted).toHaveLength(view.failed - 3);
-    expect(exhausted.every((r) => r.custom_id.startsWith('flaky-') && r.error?.code === 'retries_exhausted')).toBe(true);
+    expect(exhausted.every((r) => r.custom_id.startsWith('flaky-') && r.error?.code === 'retries_exhausted')).toBe(
+      true,
+    );
     const byRefusal = await results(id, `?error_code=${encodeURIComponent(refusedCode)}`);
     expect(byRefusal.map((r) => r.custom_id).sort()).toEqual(['refused-0', 'refused-1', 'refused-2']);
     expect(await results(id, '?status=succeeded&error_code=retries_exhausted')).toEqual([]);
@@ -271,10 +329,20 @@ describe('results filters and retrying dead letters', () => {
 
     const retried = await until(created.id);
     // The 5xx ones succeed now; the simulator still refuses the others, with the same code.
-    expect(retried).toMatchObject({ id: created.id, retryOf: id, status: 'completed', total: view.failed, succeeded: view.failed - 3, failed: 3, pending: 0 });
+    expect(retried).toMatchObject({
+      id: created.id,
+      retryOf: id,
+      status: 'completed',
+      total: view.failed,
+      succeeded: view.failed - 3,
+      failed: 3,
+      pending: 0,
+    });
     const again = await results(created.id);
     expect(again.map((r) => r.custom_id).sort()).toEqual([...dead].sort());
-    expect((await results(created.id, '?status=failed')).map((r) => [r.custom_id, r.error?.code]).sort()).toEqual(refused.map((l) => [l.custom_id, refusedCode]));
+    expect((await results(created.id, '?status=failed')).map((r) => [r.custom_id, r.error?.code]).sort()).toEqual(
+      refused.map((l) => [l.custom_id, refusedCode]),
+    );
     // Same requests as before: the same answers the simulator gives each body.
     const ok = again.find((r) => r.custom_id.startsWith('flaky-'));
     expect((ok?.response?.body as { model: string }).model).toBe('gpt-4o-mini');
@@ -287,7 +355,13 @@ describe('results filters and retrying dead letters', () => {
     const second = await post(`/batches/${created.id}/retry`, { priority: 1 });
     expect(second.status).toBe(201);
     const secondId = ((await second.json()) as { id: string; total: number }).id;
-    expect(await until(secondId)).toMatchObject({ retryOf: created.id, retriedBy: [], total: 3, failed: 3, priority: 1 });
+    expect(await until(secondId)).toMatchObject({
+      retryOf: created.id,
+      retriedBy: [],
+      total: 3,
+      failed: 3,
+      priority: 1,
+    });
     expect(await get<View>(`/batches/${created.id}`)).toMatchObject({ retryOf: id, retriedBy: [secondId] });
   });
 
@@ -296,14 +370,20 @@ describe('results filters and retrying dead letters', () => {
     expect(await until(clean)).toMatchObject({ status: 'completed', failed: 0 });
     const none = await post(`/batches/${clean}/retry`, {});
     expect(none.status).toBe(409);
-    expect(((await none.json()) as ErrorBody).error).toMatchObject({ code: 'no_dead_letters', message: expect.stringContaining('no dead letters') });
+    expect(((await none.json()) as ErrorBody).error).toMatchObject({
+      code: 'no_dead_letters',
+      message: expect.stringContaining('no dead letters'),
+    });
 
     stack.sim.configure({ latencyMedianMs: 200, latencyP99Ms: 300 });
     try {
       const running = await create({ requests: chatLines(200, 'busy'), options: { maxChunksInFlight: 1 } });
       const res = await post(`/batches/${running}/retry`, {});
       expect(res.status).toBe(409);
-      expect(((await res.json()) as ErrorBody).error).toMatchObject({ code: 'batch_not_ended', message: expect.stringContaining('running') });
+      expect(((await res.json()) as ErrorBody).error).toMatchObject({
+        code: 'batch_not_ended',
+        message: expect.stringContaining('running'),
+      });
       await post(`/batches/${running}/cancel`, {});
       await until(running);
     } finally {
@@ -320,7 +400,11 @@ describe('results filters and retrying dead letters', () => {
 
 describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
   const postWithKey = (key: string, body: unknown) =>
-    fetch(`${stack.base}/batches`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+    fetch(`${stack.base}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(body),
+    });
 
   it('a repeated key gets the first batch back (200, Idempotent-Replayed) and creates nothing', async () => {
     const first = await postWithKey('order-42', { requests: chatLines(5, 'idem') });
@@ -335,7 +419,11 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
     expect(await again.json()).toMatchObject({ id, total: 5 });
 
     // The key with another request is the client's mistake: 422, not the first batch.
-    for (const body of [{ requests: chatLines(9, 'other') }, { requests: chatLines(5, 'idem'), priority: 1 }, { requests: chatLines(5, 'idem').reverse() }]) {
+    for (const body of [
+      { requests: chatLines(9, 'other') },
+      { requests: chatLines(5, 'idem'), priority: 1 },
+      { requests: chatLines(5, 'idem').reverse() },
+    ]) {
       const reused = await postWithKey('order-42', body);
       expect(reused.status).toBe(422);
       const { error } = (await reused.json()) as ErrorBody;
@@ -362,7 +450,12 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
       yield `${JSON.stringify(chatLines(2, 'slow')[1])}\n`;
     }
     const body = Readable.toWeb(Readable.from(slow())) as ReadableStream;
-    const first = fetch(`${stack.base}/batches`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'slow-1' }, body, duplex: 'half' });
+    const first = fetch(`${stack.base}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'slow-1' },
+      body,
+      duplex: 'half',
+    });
     await sleep(300);
     const meanwhile = await postWithKey('slow-1', { requests: chatLines(1) });
     expect(meanwhile.status).toBe(409);
@@ -378,7 +471,11 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
   it('NDJSON: the same stream again is a replay; one changed line is 422', async () => {
     const lines = chatLines(4, 'ndidem');
     const post = (ls: unknown[]) =>
-      fetch(`${stack.base}/batches?priority=2`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'nd-1' }, body: ls.map((l) => JSON.stringify(l)).join('\n') });
+      fetch(`${stack.base}/batches?priority=2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'nd-1' },
+        body: ls.map((l) => JSON.stringify(l)).join('\n'),
+      });
     const first = await post(lines);
     expect(first.status).toBe(201);
     const { id } = (await first.json()) as { id: string };
@@ -393,13 +490,32 @@ describe('Idempotency-Key on POST /batches and POST /v1/batches', () => {
   it('the official openai client sending the header twice gets one batch', async () => {
     const OpenAI = (await import('openai')).default;
     const openai = new OpenAI({ baseURL: `${stack.base}/v1`, apiKey: 'local' });
-    const file = await openai.files.create({ file: new File([chatLines(3, 'v1idem').map((l) => JSON.stringify(l)).join('\n')], 'in.jsonl'), purpose: 'batch' });
-    const params = { input_file_id: file.id, endpoint: '/v1/chat/completions' as const, completion_window: '24h' as const };
+    const file = await openai.files.create({
+      file: new File(
+        [
+          chatLines(3, 'v1idem')
+            .map((l) => JSON.stringify(l))
+            .join('\n'),
+        ],
+        'in.jsonl',
+      ),
+      purpose: 'batch',
+    });
+    const params = {
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions' as const,
+      completion_window: '24h' as const,
+    };
     const a = await openai.batches.create(params, { headers: { 'Idempotency-Key': 'v1-order-7' } });
     const b = await openai.batches.create(params, { headers: { 'Idempotency-Key': 'v1-order-7' } });
     expect(b.id).toBe(a.id);
     // Same key, other metadata: the official client raises UnprocessableEntityError (and does not retry a 422).
-    await expect(openai.batches.create({ ...params, metadata: { llmbatch_priority: '1' } }, { headers: { 'Idempotency-Key': 'v1-order-7' } })).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+    await expect(
+      openai.batches.create(
+        { ...params, metadata: { llmbatch_priority: '1' } },
+        { headers: { 'Idempotency-Key': 'v1-order-7' } },
+      ),
+    ).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused' });
     const listed = await openai.batches.list({ limit: 100 });
     expect(listed.data.filter((x) => x.input_file_id === file.id)).toHaveLength(1);
   });

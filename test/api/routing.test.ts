@@ -9,20 +9,33 @@ const inHours = (h: number) => new Date(NOW + h * 3_600_000).toISOString();
 
 describe('chooseMode', () => {
   it('auto keeps a batch of several models in realtime: a provider batch holds one model', () => {
-    expect(chooseMode('auto', { total: 120_000, mixedModels: true }, undefined, native, NOW)).toEqual({ mode: 'realtime', reason: expect.stringContaining('more than one model') });
+    expect(chooseMode('auto', { total: 120_000, mixedModels: true }, undefined, native, NOW)).toEqual({
+      mode: 'realtime',
+      reason: expect.stringContaining('more than one model'),
+    });
   });
 
   it('auto sends a small batch to realtime and says why', () => {
-    expect(chooseMode('auto', { total: 500, mixedModels: false }, undefined, native, NOW)).toEqual({ mode: 'realtime', reason: expect.stringContaining('500 items, under the 10000') });
+    expect(chooseMode('auto', { total: 500, mixedModels: false }, undefined, native, NOW)).toEqual({
+      mode: 'realtime',
+      reason: expect.stringContaining('500 items, under the 10000'),
+    });
   });
 
   it('auto sends a large batch with a 48 h deadline to native and keeps the deadline', () => {
     const route = chooseMode('auto', { total: 120_000, mixedModels: false }, inHours(48), native, NOW);
-    expect(route).toEqual({ mode: 'native', reason: expect.stringContaining('deadline in 48 h leaves room'), deadlineMs: NOW + 48 * 3_600_000 });
+    expect(route).toEqual({
+      mode: 'native',
+      reason: expect.stringContaining('deadline in 48 h leaves room'),
+      deadlineMs: NOW + 48 * 3_600_000,
+    });
   });
 
   it('auto sends a large batch whose deadline is inside the window plus reserve to realtime', () => {
-    expect(chooseMode('auto', { total: 120_000, mixedModels: false }, inHours(24.5), native, NOW)).toEqual({ mode: 'realtime', reason: expect.stringContaining('too near for the provider') });
+    expect(chooseMode('auto', { total: 120_000, mixedModels: false }, inHours(24.5), native, NOW)).toEqual({
+      mode: 'realtime',
+      reason: expect.stringContaining('too near for the provider'),
+    });
   });
 
   it('auto without a Batch API goes realtime; asking for native then is a 400 naming the field', () => {
@@ -32,8 +45,14 @@ describe('chooseMode', () => {
   });
 
   it('takes an asked mode as is, and the configured default when none is asked', () => {
-    expect(chooseMode('native', { total: 10, mixedModels: false }, undefined, native, NOW)).toEqual({ mode: 'native', reason: null });
-    expect(chooseMode(undefined, { total: 10, mixedModels: false }, undefined, native, NOW)).toEqual({ mode: 'realtime', reason: null });
+    expect(chooseMode('native', { total: 10, mixedModels: false }, undefined, native, NOW)).toEqual({
+      mode: 'native',
+      reason: null,
+    });
+    expect(chooseMode(undefined, { total: 10, mixedModels: false }, undefined, native, NOW)).toEqual({
+      mode: 'realtime',
+      reason: null,
+    });
   });
 
   it('rejects a deadline that has passed', () => {

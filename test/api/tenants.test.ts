@@ -17,7 +17,20 @@ import { ConfigError, loadConfig } from '../../src/config';
 import { batchWorkflowId, type BatchLine } from '../../src/shared/contracts';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
-import { call, fillPath, ghostOf, historyText, jsonl, pathParams, routeKey, until, uploadForm, type CallOptions, type Json, type Reply } from '../helpers/tenants';
+import {
+  call,
+  fillPath,
+  ghostOf,
+  historyText,
+  jsonl,
+  pathParams,
+  routeKey,
+  until,
+  uploadForm,
+  type CallOptions,
+  type Json,
+  type Reply,
+} from '../helpers/tenants';
 
 const A = newApiKey();
 const A2 = newApiKey(); // tenant A's second key (a rotation)
@@ -40,11 +53,21 @@ const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json']);
 const openRoute = (route: RouteDoc): boolean => route.auth === false;
 const idRoutes = () => ROUTES.filter((r) => pathParams(r.path).length > 0);
 
-const req = (method: string, path: string, key: string | undefined, opts: Omit<CallOptions, 'authorization'> = {}): Promise<Reply> =>
+const req = (
+  method: string,
+  path: string,
+  key: string | undefined,
+  opts: Omit<CallOptions, 'authorization'> = {},
+): Promise<Reply> =>
   call(stack.base, method, path, { ...opts, authorization: key === undefined ? undefined : `Bearer ${key}` });
 const openai = (key: string) => new OpenAI({ baseURL: `${stack.base}/v1`, apiKey: key, maxRetries: 0 });
 const ENDPOINT = '/v1/chat/completions';
-const broken: BatchLine = { custom_id: 'broken', method: 'POST', url: ENDPOINT, body: { model: 'gpt-4o-mini', messages: [] } }; // the simulator refuses it: a dead letter
+const broken: BatchLine = {
+  custom_id: 'broken',
+  method: 'POST',
+  url: ENDPOINT,
+  body: { model: 'gpt-4o-mini', messages: [] },
+}; // the simulator refuses it: a dead letter
 
 async function progress(key: string, id: string): Promise<Json> {
   const r = await req('GET', `/batches/${id}`, key);
@@ -67,7 +90,11 @@ async function pausedBatch(key: string, create: () => Promise<string>): Promise<
     const id = await create();
     const paused = await req('POST', `/batches/${id}/pause`, key);
     if (paused.status !== 202) throw new Error(`pause ${id}: ${paused.status} ${paused.text}`);
-    await until(() => progress(key, id), (p) => p.status === 'paused' && p.chunksInFlight === 0, `${id} paused`);
+    await until(
+      () => progress(key, id),
+      (p) => p.status === 'paused' && p.chunksInFlight === 0,
+      `${id} paused`,
+    );
     return id;
   } finally {
     stack.sim.configure({ latencyMedianMs: 0 });
@@ -80,10 +107,13 @@ const a = {} as { projDone: string; projRunning: string; file: string; v1Done: s
 /** A's resources that a route with an id can name, by the route's path and parameter: every one B must get a 404 for. */
 function candidateIds(route: RouteDoc): string[] {
   const [param, ...more] = pathParams(route.path);
-  if (more.length > 0) throw new Error(`${routeKey(route)}: more than one path parameter; teach candidateIds to fill it`);
-  if (param === 'file_id' && route.path.startsWith('/v1/files/')) return [`file-${a.v1Done}_output`, `file-${a.v1Done}_error`, a.file]; // the upload last: the owner's DELETE removes it
+  if (more.length > 0)
+    throw new Error(`${routeKey(route)}: more than one path parameter; teach candidateIds to fill it`);
+  if (param === 'file_id' && route.path.startsWith('/v1/files/'))
+    return [`file-${a.v1Done}_output`, `file-${a.v1Done}_error`, a.file]; // the upload last: the owner's DELETE removes it
   if (param === 'batch_id' && route.path.startsWith('/v1/batches/')) return [a.v1Done, a.v1Running];
-  if (param === 'batch_id' && route.path.startsWith('/batches/')) return [a.projDone, a.projRunning, a.v1Done, a.v1Running];
+  if (param === 'batch_id' && route.path.startsWith('/batches/'))
+    return [a.projDone, a.projRunning, a.v1Done, a.v1Running];
   throw new Error(`${routeKey(route)}: no resource of tenant A for {${param}}; add one to candidateIds`);
 }
 
@@ -110,7 +140,10 @@ function exampleBody(route: RouteDoc): Pick<CallOptions, 'json' | 'body'> {
 }
 
 const send = (route: RouteDoc, id: string | undefined, authorization: string | undefined): Promise<Reply> =>
-  call(stack.base, route.method, id === undefined ? route.path : fillPath(route.path, id), { ...exampleBody(route), authorization });
+  call(stack.base, route.method, id === undefined ? route.path : fillPath(route.path, id), {
+    ...exampleBody(route),
+    authorization,
+  });
 
 /** Everything of A's a stray request could change, and the store's directories. */
 async function snapshot() {
@@ -121,7 +154,9 @@ async function snapshot() {
   }
   const v1: Record<string, unknown> = {};
   for (const id of [a.v1Done, a.v1Running]) {
-    const { status, cancelling_at, request_counts, output_file_id, error_file_id } = (await req('GET', `/v1/batches/${id}`, A.key)).body;
+    const { status, cancelling_at, request_counts, output_file_id, error_file_id } = (
+      await req('GET', `/v1/batches/${id}`, A.key)
+    ).body;
     v1[id] = { status, cancelling_at, request_counts, output_file_id, error_file_id };
   }
   const ids = (r: Reply) => (r.body.data as { id: string }[]).map((x) => x.id);
@@ -136,8 +171,13 @@ async function snapshot() {
   };
 }
 
-const dirList = async (dir: string) => (await readdir(join(stack.config.dataDir, dir)).catch(() => [] as string[])).sort();
-const storeDirs = async () => ({ batches: await dirList('batches'), files: await dirList('openai-files'), staging: await dirList(join('openai-files', '.staging')) });
+const dirList = async (dir: string) =>
+  (await readdir(join(stack.config.dataDir, dir)).catch(() => [] as string[])).sort();
+const storeDirs = async () => ({
+  batches: await dirList('batches'),
+  files: await dirList('openai-files'),
+  staging: await dirList(join('openai-files', '.staging')),
+});
 /** The store's batches and files, without batch input staging directories (see the last quota test). */
 const storedBatchesAndFiles = async () => {
   const dirs = await storeDirs();
@@ -148,7 +188,10 @@ describe('configuration', () => {
   it('refuses local mode off loopback, and one key for two tenants', () => {
     expect(() => loadConfig({ LLMBATCH_AUTH: 'local', API_HOST: '0.0.0.0' })).toThrow(ConfigError);
     expect(() => loadConfig({ LLMBATCH_AUTH: 'local', API_HOST: '0.0.0.0' })).toThrow(/API_HOST/);
-    expect(loadConfig({ LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1' }).auth).toMatchObject({ mode: 'local', tenants: [{ id: 'local' }] });
+    expect(loadConfig({ LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1' }).auth).toMatchObject({
+      mode: 'local',
+      tenants: [{ id: 'local' }],
+    });
 
     const shared = newApiKey().digest;
     const twice = JSON.stringify([
@@ -158,7 +201,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ LLMBATCH_AUTH: 'keys', LLMBATCH_TENANTS: twice })).toThrow(ConfigError);
     expect(() => loadConfig({ LLMBATCH_AUTH: 'keys', LLMBATCH_TENANTS: twice })).toThrow(/LLMBATCH_TENANTS/);
     // A key itself (not its digest) is refused: the configuration must never hold keys.
-    expect(() => loadConfig({ LLMBATCH_TENANTS: JSON.stringify([{ id: 'one', keys: [A.key] }]) })).toThrow(/LLMBATCH_TENANTS/);
+    expect(() => loadConfig({ LLMBATCH_TENANTS: JSON.stringify([{ id: 'one', keys: [A.key] }]) })).toThrow(
+      /LLMBATCH_TENANTS/,
+    );
     // Keys mode is the default.
     expect(loadConfig({ LLMBATCH_TENANTS: JSON.stringify(TENANTS) }).auth.mode).toBe('keys');
   });
@@ -168,14 +213,30 @@ describe('tenants', () => {
   beforeAll(async () => {
     const clientA = openai(A.key);
     a.projDone = await createBatch(A.key, { requests: [...chatLines(3, 'a'), broken] });
-    a.file = (await clientA.files.create({ file: await toFile(Buffer.from(jsonl([...chatLines(3, 'a1'), broken])), 'a.jsonl'), purpose: 'batch' })).id;
-    a.v1Done = (await clientA.batches.create({ input_file_id: a.file, endpoint: ENDPOINT, completion_window: '24h' })).id;
+    a.file = (
+      await clientA.files.create({
+        file: await toFile(Buffer.from(jsonl([...chatLines(3, 'a1'), broken])), 'a.jsonl'),
+        purpose: 'batch',
+      })
+    ).id;
+    a.v1Done = (
+      await clientA.batches.create({ input_file_id: a.file, endpoint: ENDPOINT, completion_window: '24h' })
+    ).id;
     expect(await waitEnded(A.key, a.projDone)).toMatchObject({ status: 'completed', succeeded: 3, failed: 1 });
     expect(await waitEnded(A.key, a.v1Done)).toMatchObject({ status: 'completed', succeeded: 3, failed: 1 });
 
-    a.projRunning = await pausedBatch(A.key, () => createBatch(A.key, { requests: chatLines(300, 'slow'), priority: 4, options: { maxChunksInFlight: 1 } }));
-    const slowFile = await clientA.files.create({ file: await toFile(Buffer.from(jsonl(chatLines(300, 'slow1'))), 'slow.jsonl'), purpose: 'batch' });
-    a.v1Running = await pausedBatch(A.key, async () => (await clientA.batches.create({ input_file_id: slowFile.id, endpoint: ENDPOINT, completion_window: '24h' })).id);
+    a.projRunning = await pausedBatch(A.key, () =>
+      createBatch(A.key, { requests: chatLines(300, 'slow'), priority: 4, options: { maxChunksInFlight: 1 } }),
+    );
+    const slowFile = await clientA.files.create({
+      file: await toFile(Buffer.from(jsonl(chatLines(300, 'slow1'))), 'slow.jsonl'),
+      purpose: 'batch',
+    });
+    a.v1Running = await pausedBatch(
+      A.key,
+      async () =>
+        (await clientA.batches.create({ input_file_id: slowFile.id, endpoint: ENDPOINT, completion_window: '24h' })).id,
+    );
     expect((await clientA.batches.retrieve(a.v1Running)).status).toBe('in_progress');
   }, 120_000);
 
@@ -207,8 +268,15 @@ describe('tenants', () => {
         const r = await send(route, id, authorization);
         const error = r.body?.error;
         if (r.status !== 401) failures.push(`${key} with ${what}: ${r.status} ${r.text.slice(0, 200)}`);
-        else if (error?.code !== 'invalid_api_key' || typeof error.message !== 'string') failures.push(`${key} with ${what}: ${r.text}`);
-        else if (route.path.startsWith('/v1/') && (Object.keys(error as object).sort().join() !== 'code,message,param,type' || typeof error.type !== 'string')) {
+        else if (error?.code !== 'invalid_api_key' || typeof error.message !== 'string')
+          failures.push(`${key} with ${what}: ${r.text}`);
+        else if (
+          route.path.startsWith('/v1/') &&
+          (Object.keys(error as object)
+            .sort()
+            .join() !== 'code,message,param,type' ||
+            typeof error.type !== 'string')
+        ) {
           failures.push(`${key} with ${what}: not in OpenAI's error shape: ${r.text}`);
         }
       }
@@ -228,7 +296,8 @@ describe('tenants', () => {
 
   it('makes the official client throw AuthenticationError for an unknown key, on every /v1 route', async () => {
     const calls: Record<string, (c: OpenAI) => Promise<unknown>> = {
-      v1CreateFile: async (c) => c.files.create({ file: await toFile(Buffer.from(jsonl(chatLines(2, 'x'))), 'x.jsonl'), purpose: 'batch' }),
+      v1CreateFile: async (c) =>
+        c.files.create({ file: await toFile(Buffer.from(jsonl(chatLines(2, 'x'))), 'x.jsonl'), purpose: 'batch' }),
       v1ListFiles: (c) => c.files.list(),
       v1RetrieveFile: (c) => c.files.retrieve(a.file),
       v1DownloadFile: (c) => c.files.content(a.file),
@@ -269,7 +338,8 @@ describe('tenants', () => {
         probes += 1;
         if (r.status !== 404) failures.push(`${routeKey(route)} ${id}: ${r.status} ${r.text.slice(0, 200)}`);
         // Nothing tells A's id from one that was never made.
-        else if (none.status !== 404 || r.text.replaceAll(id, '<id>') !== none.text.replaceAll(ghost, '<id>')) failures.push(`${routeKey(route)} ${id}: ${r.text} differs from ${none.status} ${none.text}`);
+        else if (none.status !== 404 || r.text.replaceAll(id, '<id>') !== none.text.replaceAll(ghost, '<id>'))
+          failures.push(`${routeKey(route)} ${id}: ${r.text} differs from ${none.status} ${none.text}`);
       }
     }
     expect(failures).toEqual([]);
@@ -294,7 +364,10 @@ describe('tenants', () => {
       getOpenApiDocument: async () => expect((await req('GET', '/openapi.json', undefined)).status).toBe(200),
       createBatch: async () => {
         own.batches.push(await createBatch(B.key, { requests: chatLines(2, 'b') }));
-        const ndjson = await req('POST', '/batches', B.key, { body: jsonl(chatLines(2, 'bn')), headers: { 'content-type': 'application/x-ndjson' } });
+        const ndjson = await req('POST', '/batches', B.key, {
+          body: jsonl(chatLines(2, 'bn')),
+          headers: { 'content-type': 'application/x-ndjson' },
+        });
         expect(ndjson.status).toBe(201);
         own.batches.push(ndjson.body.id as string);
       },
@@ -308,7 +381,8 @@ describe('tenants', () => {
         expect(r.status).toBe(200);
         expect(r.body.data.length).toBeGreaterThan(0);
       },
-      setLaneLimit: async () => expect((await req('PUT', '/lanes/limits', B.key, { json: { rpm: 6000 } })).status).toBe(403), // lanes are everyone's: admins only
+      setLaneLimit: async () =>
+        expect((await req('PUT', '/lanes/limits', B.key, { json: { rpm: 6000 } })).status).toBe(403), // lanes are everyone's: admins only
       v1CreateFile: async () => {
         const r = await req('POST', '/v1/files', B.key, { body: uploadForm(jsonl(chatLines(2, 'bf'))) });
         expect(r.status).toBe(200);
@@ -317,10 +391,14 @@ describe('tenants', () => {
       v1ListFiles: async () => expect(ids(await req('GET', '/v1/files', B.key))).toEqual(own.files),
       v1CreateBatch: async () => {
         // A's file as the input is as absent as a missing one, and creates nothing.
-        const theirs = await req('POST', '/v1/batches', B.key, { json: { input_file_id: a.file, endpoint: ENDPOINT, completion_window: '24h' } });
+        const theirs = await req('POST', '/v1/batches', B.key, {
+          json: { input_file_id: a.file, endpoint: ENDPOINT, completion_window: '24h' },
+        });
         expect(theirs.status).toBe(404);
         expect(theirs.body.error).toMatchObject({ param: 'input_file_id' });
-        const r = await req('POST', '/v1/batches', B.key, { json: { input_file_id: own.files[0], endpoint: ENDPOINT, completion_window: '24h' } });
+        const r = await req('POST', '/v1/batches', B.key, {
+          json: { input_file_id: own.files[0], endpoint: ENDPOINT, completion_window: '24h' },
+        });
         expect(r.status).toBe(200);
         own.v1.push(r.body.id as string);
       },
@@ -333,9 +411,17 @@ describe('tenants', () => {
     expect(own.v1).toHaveLength(1);
 
     // B's lists never show A's; A's lists show A's and never B's.
-    const bSees = [...ids(await req('GET', '/batches?limit=100', B.key)), ...ids(await req('GET', '/v1/batches', B.key)), ...ids(await req('GET', '/v1/files', B.key))];
+    const bSees = [
+      ...ids(await req('GET', '/batches?limit=100', B.key)),
+      ...ids(await req('GET', '/v1/batches', B.key)),
+      ...ids(await req('GET', '/v1/files', B.key)),
+    ];
     expect(bSees.filter((id) => aIds.includes(id))).toEqual([]);
-    const aSees = [...ids(await req('GET', '/batches?limit=100', A.key)), ...ids(await req('GET', '/v1/batches', A.key)), ...ids(await req('GET', '/v1/files', A.key))];
+    const aSees = [
+      ...ids(await req('GET', '/batches?limit=100', A.key)),
+      ...ids(await req('GET', '/v1/batches', A.key)),
+      ...ids(await req('GET', '/v1/files', A.key)),
+    ];
     expect(aIds.filter((id) => !aSees.includes(id))).toEqual([]);
     expect(aSees.filter((id) => [...own.batches, ...own.v1, ...own.files].includes(id))).toEqual([]);
     for (const id of [...own.batches, ...own.v1]) expect((await waitEnded(B.key, id)).status).toBe('completed');
@@ -370,10 +456,15 @@ describe('tenants', () => {
       // The search can find things: the batch id and the tenant are in the decoded payloads.
       expect(history.text).toContain(`"tenant":"${tenant}"`);
       for (const { key, digest } of ALL_KEYS) {
-        for (const secret of [key, digest, digest.slice('sha256:'.length)]) expect(history.text.includes(secret)).toBe(false);
+        for (const secret of [key, digest, digest.slice('sha256:'.length)])
+          expect(history.text.includes(secret)).toBe(false);
       }
       // The chunks' activities are scheduled with the tenant as their fairness key.
-      const chunks = history.events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'processChunk' ? [e.activityTaskScheduledEventAttributes] : []));
+      const chunks = history.events.flatMap((e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'processChunk'
+          ? [e.activityTaskScheduledEventAttributes]
+          : [],
+      );
       expect(chunks.length).toBeGreaterThan(0);
       expect(chunks.map((c) => c.priority?.fairnessKey)).toEqual(chunks.map(() => tenant));
     }
@@ -392,7 +483,8 @@ describe('tenants', () => {
         const ids = route.method === 'post' && route.path.startsWith('/batches/') ? running : candidateIds(route);
         for (const id of ids) {
           const r = await send(route, id, `Bearer ${A.key}`);
-          if (r.status === 404 || r.status >= 500) failures.push(`${routeKey(route)} ${id}: ${r.status} ${r.text.slice(0, 200)}`);
+          if (r.status === 404 || r.status >= 500)
+            failures.push(`${routeKey(route)} ${id}: ${r.status} ${r.text.slice(0, 200)}`);
         }
       }
     } finally {
@@ -411,7 +503,12 @@ describe('quotas', () => {
     files: ((await req('GET', '/v1/files', Q.key)).body.data as { id: string }[]).map((f) => f.id),
   });
   /** A line padded to about `bytes` bytes. */
-  const padded = (i: number, bytes: number): BatchLine => ({ custom_id: `pad-${i}`, method: 'POST', url: ENDPOINT, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(bytes) }] } });
+  const padded = (i: number, bytes: number): BatchLine => ({
+    custom_id: `pad-${i}`,
+    method: 'POST',
+    url: ENDPOINT,
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(bytes) }] },
+  });
 
   it("refuses a batch over the tenant's items per batch, naming the request, and creates nothing", async () => {
     const before = { ids: await qIds(), dirs: await storedBatchesAndFiles() };
@@ -421,7 +518,10 @@ describe('quotas', () => {
     expect(json.body.error.message).toContain('requests.5');
     expect(json.body.error.message).toContain('items per batch');
 
-    const ndjson = await req('POST', '/batches', Q.key, { body: jsonl(chatLines(6, 'q')), headers: { 'content-type': 'application/x-ndjson' } });
+    const ndjson = await req('POST', '/batches', Q.key, {
+      body: jsonl(chatLines(6, 'q')),
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
     expect(ndjson.status).toBe(400);
     expect(ndjson.body.error).toMatchObject({ code: 'quota_exceeded', details: { line: 6 } });
     expect(ndjson.body.error.message).toContain('line 6');
@@ -492,7 +592,10 @@ describe('quotas', () => {
     expect(second.body.error.message).toContain('concurrent batches');
 
     // Under /v1: the file is accepted (it is not a batch), the batch is refused in OpenAI's shape.
-    const file = await small().files.create({ file: await toFile(Buffer.from(jsonl(chatLines(2, 'v'))), 'v.jsonl'), purpose: 'batch' });
+    const file = await small().files.create({
+      file: await toFile(Buffer.from(jsonl(chatLines(2, 'v'))), 'v.jsonl'),
+      purpose: 'batch',
+    });
     const err = await small()
       .batches.create({ input_file_id: file.id, endpoint: ENDPOINT, completion_window: '24h' })
       .then(
@@ -501,7 +604,9 @@ describe('quotas', () => {
       );
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err).toMatchObject({ status: 429, code: 'quota_exceeded' });
-    expect((await req('GET', '/batches?limit=100', Q.key)).body.data.map((b: { id: string }) => b.id)).toEqual(before.batches);
+    expect((await req('GET', '/batches?limit=100', Q.key)).body.data.map((b: { id: string }) => b.id)).toEqual(
+      before.batches,
+    );
     expect((await small().batches.list()).data).toEqual([]);
 
     // The quota is the tenant's: another tenant is not held back.
@@ -511,11 +616,18 @@ describe('quotas', () => {
     expect((await waitEnded(Q.key, running)).status).toBe('cancelled');
     // 'cancelled' shows as soon as the signal lands; the slot is free once the workflow has closed (its chunks
     // stopped, its outcome stored), a moment later: until then a create is still 429.
-    const admitted = await until(() => req('POST', '/batches', Q.key, { json: { requests: chatLines(1, 'again') } }), (r) => r.status !== 429, 'the slot to be freed', 30_000);
+    const admitted = await until(
+      () => req('POST', '/batches', Q.key, { json: { requests: chatLines(1, 'again') } }),
+      (r) => r.status !== 429,
+      'the slot to be freed',
+      30_000,
+    );
     expect(admitted.status).toBe(201);
     const again = admitted.body.id as string;
     expect((await waitEnded(Q.key, again)).status).toBe('completed');
-    expect((await small().batches.create({ input_file_id: file.id, endpoint: ENDPOINT, completion_window: '24h' })).status).toBe('in_progress');
+    expect(
+      (await small().batches.create({ input_file_id: file.id, endpoint: ENDPOINT, completion_window: '24h' })).status,
+    ).toBe('in_progress');
   });
 
   it('leaves no input staging directory behind for the batches it refused', async () => {

@@ -14,8 +14,22 @@ beforeAll(() => {
 });
 
 const jsonl = (lines: unknown[]): string => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
-const upload = async (content: string | Buffer, filename = 'input.jsonl') => openai.files.create({ file: await toFile(Buffer.from(content), filename), purpose: 'batch' });
-const parseLines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; custom_id: string; response: { status_code: number; body: Record<string, unknown> } | null; error: { code: string; message: string } | null });
+const upload = async (content: string | Buffer, filename = 'input.jsonl') =>
+  openai.files.create({ file: await toFile(Buffer.from(content), filename), purpose: 'batch' });
+const parseLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          id: string;
+          custom_id: string;
+          response: { status_code: number; body: Record<string, unknown> } | null;
+          error: { code: string; message: string } | null;
+        },
+    );
 
 async function until(id: string, done: (b: OpenAI.Batch) => boolean, timeoutMs = 60_000): Promise<OpenAI.Batch> {
   const end = Date.now() + timeoutMs;
@@ -45,20 +59,38 @@ const batchIds = async () => {
   for await (const b of openai.batches.list({ limit: 100 })) ids.push(b.id);
   return ids;
 };
-const storeDirs = async (dir: string) => (await readdir(join(stack.config.dataDir, dir)).catch(() => [] as string[])).sort();
+const storeDirs = async (dir: string) =>
+  (await readdir(join(stack.config.dataDir, dir)).catch(() => [] as string[])).sort();
 
 describe('OpenAI-compatible API with the official client', () => {
   it('uploads a file, runs a batch to completion and serves its output and error files', async () => {
     const lines: BatchLine[] = [
       ...chatLines(20, 'ok'),
       // The simulator refuses an empty conversation with a 400: a permanent failure, in the error file.
-      { custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] } },
+      {
+        custom_id: 'broken',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'gpt-4o-mini', messages: [] },
+      },
       // No model: the default applies.
-      { custom_id: 'no-model', method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: 'hi' }] } },
+      {
+        custom_id: 'no-model',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { messages: [{ role: 'user', content: 'hi' }] },
+      },
     ];
     const content = jsonl(lines);
     const file = await upload(content);
-    expect(file).toMatchObject({ id: expect.stringMatching(/^file-[0-9a-f]{24}$/), object: 'file', bytes: Buffer.byteLength(content), filename: 'input.jsonl', purpose: 'batch', status: 'processed' });
+    expect(file).toMatchObject({
+      id: expect.stringMatching(/^file-[0-9a-f]{24}$/),
+      object: 'file',
+      bytes: Buffer.byteLength(content),
+      filename: 'input.jsonl',
+      purpose: 'batch',
+      status: 'processed',
+    });
     expect(await openai.files.retrieve(file.id)).toEqual(file);
     expect(await (await openai.files.content(file.id)).text()).toBe(content);
     expect(await fileIds()).toContain(file.id);
@@ -84,7 +116,14 @@ describe('OpenAI-compatible API with the official client', () => {
     expect(created.expires_at).toBe(created.created_at + 24 * 3600);
 
     const batch = await until(created.id, ended);
-    expect(batch).toMatchObject({ id: created.id, status: 'completed', request_counts: { total: 22, completed: 21, failed: 1 }, model: 'gpt-4o-mini', metadata: created.metadata, errors: null });
+    expect(batch).toMatchObject({
+      id: created.id,
+      status: 'completed',
+      request_counts: { total: 22, completed: 21, failed: 1 },
+      model: 'gpt-4o-mini',
+      metadata: created.metadata,
+      errors: null,
+    });
     expect(batch.completed_at).toBeGreaterThanOrEqual(batch.created_at);
     expect(batch.in_progress_at).toBeGreaterThanOrEqual(batch.created_at);
     expect(batch.usage?.input_tokens).toBeGreaterThan(0);
@@ -93,14 +132,28 @@ describe('OpenAI-compatible API with the official client', () => {
 
     const outputText = await (await openai.files.content(batch.output_file_id as string)).text();
     const output = parseLines(outputText);
-    expect(output.map((l) => l.custom_id).sort()).toEqual([...chatLines(20, 'ok').map((l) => l.custom_id), 'no-model'].sort());
+    expect(output.map((l) => l.custom_id).sort()).toEqual(
+      [...chatLines(20, 'ok').map((l) => l.custom_id), 'no-model'].sort(),
+    );
     expect(output.every((l) => l.response?.status_code === 200 && l.error === null)).toBe(true);
     expect(output.find((l) => l.custom_id === 'no-model')?.response?.body.model).toBe(stack.config.batch.defaultModel);
-    expect(await openai.files.retrieve(batch.output_file_id as string)).toMatchObject({ object: 'file', purpose: 'batch_output', bytes: Buffer.byteLength(outputText), filename: `${created.id}_output.jsonl` });
+    expect(await openai.files.retrieve(batch.output_file_id as string)).toMatchObject({
+      object: 'file',
+      purpose: 'batch_output',
+      bytes: Buffer.byteLength(outputText),
+      filename: `${created.id}_output.jsonl`,
+    });
 
     const errorText = await (await openai.files.content(batch.error_file_id as string)).text();
     const errors = parseLines(errorText);
-    expect(errors).toEqual([{ id: expect.any(String), custom_id: 'broken', response: null, error: { code: expect.any(String), message: expect.any(String) } }]);
+    expect(errors).toEqual([
+      {
+        id: expect.any(String),
+        custom_id: 'broken',
+        response: null,
+        error: { code: expect.any(String), message: expect.any(String) },
+      },
+    ]);
     expect((await openai.files.retrieve(batch.error_file_id as string)).bytes).toBe(Buffer.byteLength(errorText));
 
     // Output files are the batch's: they cannot be deleted. Uploaded files can; the batch keeps its copy.
@@ -116,7 +169,17 @@ describe('OpenAI-compatible API with the official client', () => {
   it('lists batches newest first, paged with limit and after', async () => {
     const file = await upload(jsonl(chatLines(2, 'page')));
     const made: string[] = [];
-    for (let i = 0; i < 3; i++) made.push((await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { n: String(i) } })).id);
+    for (let i = 0; i < 3; i++)
+      made.push(
+        (
+          await openai.batches.create({
+            input_file_id: file.id,
+            endpoint: '/v1/chat/completions',
+            completion_window: '24h',
+            metadata: { n: String(i) },
+          })
+        ).id,
+      );
     const newest = [...made].reverse();
 
     const first = await openai.batches.list({ limit: 2 });
@@ -144,7 +207,11 @@ describe('OpenAI-compatible API with the official client', () => {
     try {
       const total = 600;
       const file = await upload(jsonl(chatLines(total, 'slow')));
-      const created = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const created = await openai.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
       await until(created.id, (b) => (b.request_counts?.completed ?? 0) > 0);
 
       const cancelling = await openai.batches.cancel(created.id);
@@ -152,7 +219,11 @@ describe('OpenAI-compatible API with the official client', () => {
       expect(cancelling.cancelling_at).toEqual(expect.any(Number));
 
       const cancelled = await until(created.id, ended);
-      expect(cancelled).toMatchObject({ status: 'cancelled', cancelling_at: cancelling.cancelling_at, error_file_id: null });
+      expect(cancelled).toMatchObject({
+        status: 'cancelled',
+        cancelling_at: cancelling.cancelling_at,
+        error_file_id: null,
+      });
       expect(cancelled.cancelled_at).toBeGreaterThanOrEqual(cancelling.cancelling_at as number);
       const done = cancelled.request_counts?.completed ?? 0;
       expect(done).toBeGreaterThan(0);
@@ -182,18 +253,30 @@ describe('OpenAI-compatible API with the official client', () => {
     }
     const res = await fetch(`${stack.base}/v1/nothing`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: null } });
+    expect(await res.json()).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: null },
+    });
     // The app's JSON parser fails before the /v1 router runs; the answer still has OpenAI's shape.
-    const bad = await fetch(`${stack.base}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input_file_id":' });
+    const bad = await fetch(`${stack.base}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"input_file_id":',
+    });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_json' } });
+    expect(await bad.json()).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_json' },
+    });
   });
 
   it('does not list or serve the output of a batch still running', async () => {
     stack.sim.configure({ latencyMedianMs: 200, latencyP99Ms: 300 });
     try {
       const file = await upload(jsonl(chatLines(200, 'running')));
-      const created = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const created = await openai.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
       expect((await apiError(openai.files.retrieve(`file-${created.id}_output`))).status).toBe(404);
       await openai.batches.cancel(created.id);
       await until(created.id, ended);
@@ -204,7 +287,13 @@ describe('OpenAI-compatible API with the official client', () => {
 });
 
 const line = (over: Record<string, unknown> = {}, id = 'a'): string =>
-  JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, ...over });
+  JSON.stringify({
+    custom_id: id,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+    ...over,
+  });
 const good = (id: string) => line({}, id);
 
 describe('malformed uploads: 400 naming the line and the reason, and no file', () => {
@@ -228,8 +317,22 @@ describe('malformed uploads: 400 naming the line and the reason, and no file', (
     ['no body', line({ body: undefined }), 1, 'invalid_body'],
     ['line over the size limit', `${good('a')}\n${long}\n`, 2, 'line_too_long'],
     ['line over the size limit, last and unterminated', `${good('a')}\n${good('b')}\n${long}`, 3, 'line_too_long'],
-    ['not UTF-8', Buffer.concat([Buffer.from(`${good('a')}\n{"custom_id": "`), Buffer.from([0xff, 0xfe]), Buffer.from('", "method": "POST"}\n')]), 2, 'invalid_utf8'],
-    ['a bad line after blank ones (blank lines count)', `${good('a')}\n\n   \n${line({ method: 'PUT' }, 'b')}\n`, 4, 'invalid_method'],
+    [
+      'not UTF-8',
+      Buffer.concat([
+        Buffer.from(`${good('a')}\n{"custom_id": "`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('", "method": "POST"}\n'),
+      ]),
+      2,
+      'invalid_utf8',
+    ],
+    [
+      'a bad line after blank ones (blank lines count)',
+      `${good('a')}\n\n   \n${line({ method: 'PUT' }, 'b')}\n`,
+      4,
+      'invalid_method',
+    ],
     ['an empty file', '', null, 'empty_file'],
     ['only blank lines', '\n\n  \n', null, 'empty_file'],
   ];
@@ -247,7 +350,16 @@ describe('malformed uploads: 400 naming the line and the reason, and no file', (
     const content = `\ufeff${good('a')}\r\n\r\n${good('b')}\r\n${good('c')}`;
     const file = await upload(content);
     expect(file.bytes).toBe(Buffer.byteLength(content));
-    const batch = await until((await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id, ended);
+    const batch = await until(
+      (
+        await openai.batches.create({
+          input_file_id: file.id,
+          endpoint: '/v1/chat/completions',
+          completion_window: '24h',
+        })
+      ).id,
+      ended,
+    );
     expect(batch).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 3, failed: 0 } });
   });
 
@@ -289,7 +401,11 @@ describe('bad batch requests: 400 or 404 naming the parameter, and no batch', ()
   let mixedId: string;
   beforeAll(async () => {
     fileId = (await upload(`${good('a')}\n`)).id;
-    mixedId = (await upload(`${good('a')}\n${line({ url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'x' } }, 'b')}\n`)).id;
+    mixedId = (
+      await upload(
+        `${good('a')}\n${line({ url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'x' } }, 'b')}\n`,
+      )
+    ).id;
   });
   const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
 
@@ -299,25 +415,58 @@ describe('bad batch requests: 400 or 404 naming the parameter, and no batch', ()
     ['a completion window other than 24h', () => ({ completion_window: '48h' }), 400, 'completion_window'],
     ['no input file', () => ({ input_file_id: undefined }), 400, 'input_file_id'],
     ['an unknown input file', () => ({ input_file_id: 'file-000000000000000000000000' }), 404, 'input_file_id'],
-    ['an output file as input', () => ({ input_file_id: 'file-batch_000000000000000000000000_output' }), 404, 'input_file_id'],
+    [
+      'an output file as input',
+      () => ({ input_file_id: 'file-batch_000000000000000000000000_output' }),
+      404,
+      'input_file_id',
+    ],
     ['an unknown body field', () => ({ colour: 'red' }), 400, 'colour'],
-    ['llmbatch_priority out of range', () => ({ metadata: { llmbatch_priority: '9' } }), 400, 'metadata.llmbatch_priority'],
+    [
+      'llmbatch_priority out of range',
+      () => ({ metadata: { llmbatch_priority: '9' } }),
+      400,
+      'metadata.llmbatch_priority',
+    ],
     ['an unknown llmbatch_mode', () => ({ metadata: { llmbatch_mode: 'fast' } }), 400, 'metadata.llmbatch_mode'],
-    ['a deadline that is not a date', () => ({ metadata: { llmbatch_deadline: 'tomorrow' } }), 400, 'metadata.llmbatch_deadline'],
-    ['a deadline that has passed', () => ({ metadata: { llmbatch_deadline: '2020-01-01T00:00:00Z' } }), 400, 'metadata.llmbatch_deadline'],
-    ['an unknown llmbatch_ key', () => ({ metadata: { llmbatch_colour: 'x', llmbatch_deadline: inAnHour() } }), 400, 'metadata.llmbatch_colour'],
-    ['17 metadata keys', () => ({ metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }), 400, 'metadata'],
+    [
+      'a deadline that is not a date',
+      () => ({ metadata: { llmbatch_deadline: 'tomorrow' } }),
+      400,
+      'metadata.llmbatch_deadline',
+    ],
+    [
+      'a deadline that has passed',
+      () => ({ metadata: { llmbatch_deadline: '2020-01-01T00:00:00Z' } }),
+      400,
+      'metadata.llmbatch_deadline',
+    ],
+    [
+      'an unknown llmbatch_ key',
+      () => ({ metadata: { llmbatch_colour: 'x', llmbatch_deadline: inAnHour() } }),
+      400,
+      'metadata.llmbatch_colour',
+    ],
+    [
+      '17 metadata keys',
+      () => ({ metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }),
+      400,
+      'metadata',
+    ],
     ['a metadata value over 512 characters', () => ({ metadata: { note: 'n'.repeat(513) } }), 400, 'metadata.note'],
   ];
 
   // Objects, not rows: jest passes a `done` callback in place of a row's missing last element.
-  it.each(cases.map(([name, change, status, param, inMessage]) => ({ name, change, status, param, inMessage })))('$name', async ({ change, status, param, inMessage }) => {
-    const [batchesBefore, dirsBefore] = [await batchIds(), await storeDirs('batches')];
-    const body = { input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h', ...change() };
-    const err = await apiError(openai.batches.create(body as unknown as OpenAI.BatchCreateParams));
-    expect(err).toMatchObject({ status, param });
-    if (inMessage) expect(err.message).toContain(inMessage);
-    expect(await batchIds()).toEqual(batchesBefore);
-    expect(await storeDirs('batches')).toEqual(dirsBefore);
-  });
+  it.each(cases.map(([name, change, status, param, inMessage]) => ({ name, change, status, param, inMessage })))(
+    '$name',
+    async ({ change, status, param, inMessage }) => {
+      const [batchesBefore, dirsBefore] = [await batchIds(), await storeDirs('batches')];
+      const body = { input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h', ...change() };
+      const err = await apiError(openai.batches.create(body as unknown as OpenAI.BatchCreateParams));
+      expect(err).toMatchObject({ status, param });
+      if (inMessage) expect(err.message).toContain(inMessage);
+      expect(await batchIds()).toEqual(batchesBefore);
+      expect(await storeDirs('batches')).toEqual(dirsBefore);
+    },
+  );
 });

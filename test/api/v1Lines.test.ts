@@ -1,7 +1,8 @@
 /** The streaming batch-file validator and line splitter of /v1 uploads, without a server. */
 import { BatchFileValidator, checkLine, describeProblem, splitLines } from '../../src/api/v1/lines';
 
-const line = (id: string, over: Record<string, unknown> = {}) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { input: 'x' }, ...over });
+const line = (id: string, over: Record<string, unknown> = {}) =>
+  JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { input: 'x' }, ...over });
 
 function validate(content: Buffer, chunkSize: number, limits = { maxLineBytes: 200, maxLines: 5 }) {
   const v = new BatchFileValidator(limits);
@@ -21,23 +22,39 @@ describe('BatchFileValidator', () => {
   it.each([1, 2, 7, 64, 10_000])('gives the same answer whatever the chunk size (%i bytes)', (size) => {
     expect(validate(file, size)).toEqual({ problem: undefined, requests: 3 });
     const bad = Buffer.concat([file, Buffer.from(`\n${line('a')}\n`)]);
-    expect(validate(bad, size).problem).toEqual({ line: 5, code: 'duplicate_custom_id', reason: 'duplicate custom_id "a" (first on line 1)' });
+    expect(validate(bad, size).problem).toEqual({
+      line: 5,
+      code: 'duplicate_custom_id',
+      reason: 'duplicate custom_id "a" (first on line 1)',
+    });
   });
 
   it('stops a line over the limit before its end arrives', () => {
     const v = new BatchFileValidator({ maxLineBytes: 10, maxLines: 5 });
-    expect(v.push(Buffer.from('{"custom_id"'))).toEqual({ line: 1, code: 'line_too_long', reason: 'longer than 10 bytes' });
+    expect(v.push(Buffer.from('{"custom_id"'))).toEqual({
+      line: 1,
+      code: 'line_too_long',
+      reason: 'longer than 10 bytes',
+    });
   });
 
   it('allows a line of exactly the limit, CR not counted', () => {
     const exact = line('x');
-    expect(validate(Buffer.from(`${exact}\r\n`), 3, { maxLineBytes: exact.length, maxLines: 5 }).problem).toBeUndefined();
-    expect(validate(Buffer.from(`${exact} \r\n`), 3, { maxLineBytes: exact.length, maxLines: 5 }).problem?.code).toBe('line_too_long');
+    expect(
+      validate(Buffer.from(`${exact}\r\n`), 3, { maxLineBytes: exact.length, maxLines: 5 }).problem,
+    ).toBeUndefined();
+    expect(validate(Buffer.from(`${exact} \r\n`), 3, { maxLineBytes: exact.length, maxLines: 5 }).problem?.code).toBe(
+      'line_too_long',
+    );
   });
 
   it('counts requests against the limit', () => {
     const six = Buffer.from(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => line(id)).join('\n'));
-    expect(validate(six, 5).problem).toEqual({ line: 6, code: 'too_many_requests', reason: 'more than 5 requests in one file' });
+    expect(validate(six, 5).problem).toEqual({
+      line: 6,
+      code: 'too_many_requests',
+      reason: 'more than 5 requests in one file',
+    });
   });
 
   it('finds bad UTF-8 even when a character is split across chunks', () => {
@@ -47,8 +64,12 @@ describe('BatchFileValidator', () => {
   });
 
   it('names the line in its message', () => {
-    expect(describeProblem({ line: 3, code: 'invalid_method', reason: 'method must be "POST"' })).toBe('Line 3: method must be "POST"');
-    expect(describeProblem({ line: null, code: 'empty_file', reason: 'the file contains no requests' })).toBe('the file contains no requests');
+    expect(describeProblem({ line: 3, code: 'invalid_method', reason: 'method must be "POST"' })).toBe(
+      'Line 3: method must be "POST"',
+    );
+    expect(describeProblem({ line: null, code: 'empty_file', reason: 'the file contains no requests' })).toBe(
+      'the file contains no requests',
+    );
   });
 });
 
@@ -66,7 +87,10 @@ describe('checkLine', () => {
   });
 
   it('accepts a line; unknown fields are dropped', () => {
-    expect(checkLine(line('a', { extra: 1 }))).toMatchObject({ ok: true, line: { custom_id: 'a', method: 'POST', url: '/v1/embeddings', body: { input: 'x' } } });
+    expect(checkLine(line('a', { extra: 1 }))).toMatchObject({
+      ok: true,
+      line: { custom_id: 'a', method: 'POST', url: '/v1/embeddings', body: { input: 'x' } },
+    });
   });
 });
 

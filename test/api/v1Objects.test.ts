@@ -49,7 +49,10 @@ describe('batchObject', () => {
   });
 
   it('states counts, usage, metadata and timestamps in OpenAI units', () => {
-    const b = batchObject({ ...record, cancelling_at_ms: 1_700_000_100_999 }, { progress: progress({ status: 'cancelled', succeeded: 4, failed: 0 }), final: true });
+    const b = batchObject(
+      { ...record, cancelling_at_ms: 1_700_000_100_999 },
+      { progress: progress({ status: 'cancelled', succeeded: 4, failed: 0 }), final: true },
+    );
     expect(b).toMatchObject({
       object: 'batch',
       created_at: created,
@@ -67,11 +70,17 @@ describe('batchObject', () => {
   });
 
   it('explains a failure, and a batch whose workflow never started', () => {
-    expect(batchObject(record, { progress: progress({ status: 'failed', error: 'provider auth' }), final: true })).toMatchObject({
+    expect(
+      batchObject(record, { progress: progress({ status: 'failed', error: 'provider auth' }), final: true }),
+    ).toMatchObject({
       status: 'failed',
       failed_at: updated,
       errors: { object: 'list', data: [{ code: 'batch_failed', message: 'provider auth' }] },
     });
-    expect(batchObject(record, { progress: null, error: 'no workflow' })).toMatchObject({ status: 'failed', errors: { data: [{ message: 'no workflow' }] }, request_counts: { total: 0 } });
+    expect(batchObject(record, { progress: null, error: 'no workflow' })).toMatchObject({
+      status: 'failed',
+      errors: { data: [{ message: 'no workflow' }] },
+      request_counts: { total: 0 },
+    });
   });
 });

@@ -14,7 +14,11 @@ const DOCS = join(ROOT, 'docs', 'benchmarks.md');
 
 function quickBench(): Promise<{ code: number | null; output: string }> {
   // The bench clears LLMBATCH_*, OPENAI_*, SIM_* and DATABASE_URL itself; BENCH_* would change its sizes (BENCH_PG_URL only says where PostgreSQL is).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => (!k.startsWith('BENCH_') || k === 'BENCH_PG_URL') && k !== 'NODE_OPTIONS'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => (!k.startsWith('BENCH_') || k === 'BENCH_PG_URL') && k !== 'NODE_OPTIONS',
+    ),
+  );
   if (env.BENCH_PG_URL === undefined && process.env.PGTEST_URL !== undefined) env.BENCH_PG_URL = process.env.PGTEST_URL;
   const child = spawn('npm', ['run', 'bench', '--', '--quick'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -30,12 +34,18 @@ describe('npm run bench -- --quick', () => {
     expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
     // Scenarios 1, 2, 3, 5 and 6 on both data planes: the file store and a fresh PostgreSQL database.
     for (const n of [1, 2, 3, 5, 6]) {
-      for (const store of ['files', 'postgres']) expect(output).toMatch(new RegExp(`^bench: ok scenario ${n}: ${store}: `, 'm'));
+      for (const store of ['files', 'postgres'])
+        expect(output).toMatch(new RegExp(`^bench: ok scenario ${n}: ${store}: `, 'm'));
     }
     // Rate-limited: the paced client in both windows, and llmbatch in four cases (both windows, both limit sources).
     const rateLimited = output.match(/^bench: ok scenario 4: .*$/gm) ?? [];
     expect(rateLimited).toHaveLength(6);
-    for (const kind of ['paced client, empty', 'paced client, busy', 'limit configured, 1 worker', 'limit learned, 3 workers']) {
+    for (const kind of [
+      'paced client, empty',
+      'paced client, busy',
+      'limit configured, 1 worker',
+      'limit learned, 3 workers',
+    ]) {
       expect(rateLimited.some((l) => l.includes(kind))).toBe(true);
     }
     expect(readFileSync(DOCS, 'utf8')).toBe(docsBefore);

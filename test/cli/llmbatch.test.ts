@@ -26,7 +26,11 @@ interface Run {
 async function llmbatch(args: string[], apiKey = key): Promise<Run> {
   const env = { ...process.env, LLMBATCH_URL: stack.base, LLMBATCH_API_KEY: apiKey };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/llmbatch.ts', ...args], { env, cwd: join(__dirname, '../..') });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/llmbatch.ts', ...args],
+      { env, cwd: join(__dirname, '../..') },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -43,7 +47,12 @@ const jsonl = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n
 
 it('submits a file, shows progress until it completes, lists it and writes its results and dead letters', async () => {
   const file = join(dir, 'in.jsonl');
-  const broken = { custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] } };
+  const broken = {
+    custom_id: 'broken',
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [] },
+  };
   await writeFile(file, jsonl([...chatLines(40, 'cli'), broken]));
 
   const submitted = await llmbatch(['submit', file, '--priority', '2', '--wait']);
@@ -60,7 +69,12 @@ it('submits a file, shows progress until it completes, lists it and writes its r
   expect((await llmbatch(['results', id, '--out', out])).code).toBe(0);
   expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(41);
   const dead = await llmbatch(['results', id, '--status', 'failed']);
-  expect(dead.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { custom_id: string }).custom_id)).toEqual(['broken']);
+  expect(
+    dead.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { custom_id: string }).custom_id),
+  ).toEqual(['broken']);
 
   const status = JSON.parse((await llmbatch(['status', id])).stdout) as { status: string; priority: number };
   expect(status).toMatchObject({ status: 'completed', priority: 2 });
@@ -68,7 +82,10 @@ it('submits a file, shows progress until it completes, lists it and writes its r
 
 it('says which line of a bad file is wrong, exits 1, and creates nothing', async () => {
   const file = join(dir, 'bad.jsonl');
-  await writeFile(file, jsonl([...chatLines(2, 'bad'), { custom_id: 'x', method: 'GET', url: '/v1/chat/completions', body: {} }]));
+  await writeFile(
+    file,
+    jsonl([...chatLines(2, 'bad'), { custom_id: 'x', method: 'GET', url: '/v1/chat/completions', body: {} }]),
+  );
   const before = (await llmbatch(['list'])).stdout;
   const run = await llmbatch(['submit', file]);
   expect(run.code).toBe(1);

@@ -34,8 +34,15 @@ async function stackEnv(): Promise<NodeJS.ProcessEnv> {
   return env;
 }
 
-function run(file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(
+  file: string,
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -115,7 +122,10 @@ describe('npm run demo', () => {
     expect(demo.output()).toContain('SIMULATED');
     const file = /results: 1000 lines written to (\S+)/.exec(demo.output())?.[1];
     expect(file && existsSync(file)).toBeTruthy();
-    const ids = readFileSync(file as string, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
+    const ids = readFileSync(file as string, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
     expect(new Set(ids).size).toBe(1000);
   }, 240_000);
 });

@@ -14,7 +14,11 @@ async function fakeExecutable(): Promise<{ dir: string; path: string }> {
 describe('resolveTemporalCli', () => {
   it('prefers TEMPORAL_CLI_PATH', async () => {
     const { path } = await fakeExecutable();
-    expect(resolveTemporalCli({ TEMPORAL_CLI_PATH: path, PATH: '' })).toEqual({ type: 'existing-path', path, source: 'TEMPORAL_CLI_PATH' });
+    expect(resolveTemporalCli({ TEMPORAL_CLI_PATH: path, PATH: '' })).toEqual({
+      type: 'existing-path',
+      path,
+      source: 'TEMPORAL_CLI_PATH',
+    });
   });
 
   it('names TEMPORAL_CLI_PATH when it points nowhere', () => {

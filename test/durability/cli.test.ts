@@ -40,7 +40,12 @@ describe('temporal CLI on a running batch', () => {
 
     // temporal workflow query --name progress -o json
     const running = await cliProgress(workflowId);
-    expect(running).toMatchObject({ batchId, status: 'running', total: TOTAL, maxChunksInFlight: MAX_CHUNKS_IN_FLIGHT });
+    expect(running).toMatchObject({
+      batchId,
+      status: 'running',
+      total: TOTAL,
+      maxChunksInFlight: MAX_CHUNKS_IN_FLIGHT,
+    });
     expect(running.pending).toBeGreaterThan(0);
 
     // temporal workflow signal --name pause
@@ -48,17 +53,19 @@ describe('temporal CLI on a running batch', () => {
     const pauseSentAt = Date.now();
     await h.temporal(['workflow', 'signal', '--workflow-id', workflowId, '--name', 'pause']);
     let paused: BatchProgress | undefined;
-    await h.waitFor(
-      'the progress query to report status "paused" after the pause signal',
-      async () => {
-        paused = await cliProgress(workflowId);
-        return paused.status === 'paused';
-      },
-      20_000,
-      500,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}; last progress: ${JSON.stringify(paused)}`);
-    });
+    await h
+      .waitFor(
+        'the progress query to report status "paused" after the pause signal',
+        async () => {
+          paused = await cliProgress(workflowId);
+          return paused.status === 'paused';
+        },
+        20_000,
+        500,
+      )
+      .catch((err: unknown) => {
+        throw new Error(`${String(err)}; last progress: ${JSON.stringify(paused)}`);
+      });
     const secondsToPausedStatus = (Date.now() - pauseSentAt) / 1000;
 
     // Provider calls stop within a few seconds (in-flight chunks are cancelled through their heartbeats) ...

@@ -16,7 +16,13 @@ import { Client, Connection } from '@temporalio/client';
 import { ManagedChild, tsEntry } from '../../src/cli/processes';
 import { loadConfig } from '../../src/config';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/provider';
-import { batchWorkflowId, type BatchLine, type BatchOutputLine, type BatchWorkflowInput, type LaneRef } from '../../src/shared/contracts';
+import {
+  batchWorkflowId,
+  type BatchLine,
+  type BatchOutputLine,
+  type BatchWorkflowInput,
+  type LaneRef,
+} from '../../src/shared/contracts';
 import type { NativeBatchInput } from '../../src/shared/native';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { isSuccess } from '../../src/storage/types';
@@ -26,7 +32,11 @@ import { devServerCommand } from '../../src/devServer/command';
 /** The simulator's chat calls so far: answered 200, answered 429, and all. */
 export function chatCounts(sim: Simulator): { ok: number; limited: number; all: number } {
   const byStatus = sim.stats().requests['/v1/chat/completions'] ?? {};
-  return { ok: byStatus['200'] ?? 0, limited: byStatus['429'] ?? 0, all: Object.values(byStatus).reduce((a, b) => a + b, 0) };
+  return {
+    ok: byStatus['200'] ?? 0,
+    limited: byStatus['429'] ?? 0,
+    all: Object.values(byStatus).reduce((a, b) => a + b, 0),
+  };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +98,10 @@ export interface HarnessOptions {
 
 /** The engine knobs these tests vary, as the worker's environment. */
 export function engineEnv(maxChunksInFlight: number, itemConcurrency: number): NodeJS.ProcessEnv {
-  return { LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(maxChunksInFlight), LLMBATCH_ITEM_CONCURRENCY: String(itemConcurrency) };
+  return {
+    LLMBATCH_MAX_CHUNKS_IN_FLIGHT: String(maxChunksInFlight),
+    LLMBATCH_ITEM_CONCURRENCY: String(itemConcurrency),
+  };
 }
 
 /**
@@ -160,7 +173,11 @@ export class Harness {
 
   /** The dev server as `npm run temporal` runs it (our flags, persistent --db-filename <dir>/temporal.sqlite), headless; the same port and file on every start. */
   serverArgs(): string[] {
-    const config = loadConfig({ LLMBATCH_DATA_DIR: this.dir, TEMPORAL_ADDRESS: this.address, TEMPORAL_UI_PORT: String(this.uiPort) });
+    const config = loadConfig({
+      LLMBATCH_DATA_DIR: this.dir,
+      TEMPORAL_ADDRESS: this.address,
+      TEMPORAL_UI_PORT: String(this.uiPort),
+    });
     return [...devServerCommand(config).args, '--headless'];
   }
 
@@ -170,7 +187,10 @@ export class Harness {
 
   async startServer(): Promise<void> {
     this.assertOpen();
-    const server = new ManagedChild({ name: `temporal-${this.servers.length + 1}`, command: this.temporalCli, args: this.serverArgs() }, this.logDir);
+    const server = new ManagedChild(
+      { name: `temporal-${this.servers.length + 1}`, command: this.temporalCli, args: this.serverArgs() },
+      this.logDir,
+    );
     this.servers.push(server);
     await waitFor(
       'the Temporal dev server',
@@ -193,7 +213,8 @@ export class Harness {
   private closed = false;
 
   private assertOpen(): void {
-    if (this.closed) throw new Error(`${this.options.name}: harness already shut down (the test ran past its timeout?)`);
+    if (this.closed)
+      throw new Error(`${this.options.name}: harness already shut down (the test ran past its timeout?)`);
   }
 
   /**
@@ -243,7 +264,11 @@ export class Harness {
     this.assertOpen();
     const port = await freePort();
     const child = new ManagedChild(
-      { name: `api-${this.apis.length + 1}`, ...tsEntry('src/api/apiMain.ts'), env: { ...this.workerEnv(), LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1', API_PORT: String(port), ...env } },
+      {
+        name: `api-${this.apis.length + 1}`,
+        ...tsEntry('src/api/apiMain.ts'),
+        env: { ...this.workerEnv(), LLMBATCH_AUTH: 'local', API_HOST: '127.0.0.1', API_PORT: String(port), ...env },
+      },
       this.logDir,
     );
     this.apis.push(child);
@@ -254,7 +279,10 @@ export class Harness {
   /** A worker as a real child process; resolves once it says it polls the task queue. */
   async startWorker(): Promise<ManagedChild> {
     this.assertOpen();
-    const worker = new ManagedChild({ name: `worker-${this.workers.length + 1}`, ...tsEntry('src/worker/workerMain.ts'), env: this.workerEnv() }, this.logDir);
+    const worker = new ManagedChild(
+      { name: `worker-${this.workers.length + 1}`, ...tsEntry('src/worker/workerMain.ts'), env: this.workerEnv() },
+      this.logDir,
+    );
     this.workers.push(worker);
     await worker.waitForLine(/llmbatch worker on task queue/, 120_000);
     return worker;
@@ -297,17 +325,28 @@ export class Harness {
       maxAttempts: opts.maxAttempts,
     };
     const client = await this.client();
-    await client.workflow.start('batchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: this.taskQueue, args: [input] });
+    await client.workflow.start('batchWorkflow', {
+      workflowId: batchWorkflowId(batchId),
+      taskQueue: this.taskQueue,
+      args: [input],
+    });
     return { batchId, input };
   }
 
   /** Writes the input to the store and starts `nativeBatchWorkflow` on it, as the API does for mode "native". */
-  async startNativeBatch(lines: BatchLine[], opts: { chunkSize: number; input?: Partial<NativeBatchInput> }): Promise<{ batchId: string; input: NativeBatchInput }> {
+  async startNativeBatch(
+    lines: BatchLine[],
+    opts: { chunkSize: number; input?: Partial<NativeBatchInput> },
+  ): Promise<{ batchId: string; input: NativeBatchInput }> {
     const batchId = randomUUID();
     const manifest = await this.store.putInput(batchId, lines, opts.chunkSize);
     const input: NativeBatchInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, ...opts.input };
     const client = await this.client();
-    await client.workflow.start('nativeBatchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: this.taskQueue, args: [input] });
+    await client.workflow.start('nativeBatchWorkflow', {
+      workflowId: batchWorkflowId(batchId),
+      taskQueue: this.taskQueue,
+      args: [input],
+    });
     return { batchId, input };
   }
 
@@ -318,16 +357,23 @@ export class Harness {
   /** Runs the real Temporal CLI against this harness's server (async: the simulator lives in this process). */
   temporal(args: string[]): Promise<string> {
     return new Promise((ok, fail) => {
-      execFile(this.temporalCli, [...args, '--address', this.address], { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
-        if (err) fail(new Error(`temporal ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-        else ok(stdout);
-      });
+      execFile(
+        this.temporalCli,
+        [...args, '--address', this.address],
+        { encoding: 'utf8', timeout: 30_000 },
+        (err, stdout, stderr) => {
+          if (err) fail(new Error(`temporal ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+          else ok(stdout);
+        },
+      );
     });
   }
 
   /** The process groups of every child this harness started (each child leads its own group). */
   processGroups(): number[] {
-    return [...this.servers, ...this.workers, ...this.apis].map((c) => c.process.pid).filter((p): p is number => p !== undefined);
+    return [...this.servers, ...this.workers, ...this.apis]
+      .map((c) => c.process.pid)
+      .filter((p): p is number => p !== undefined);
   }
 
   /** Every process this harness started, stopped; the simulator closed; the temp dir removed unless `keep`. */
@@ -419,7 +465,10 @@ export function chatLines(n: number, prefix: string): BatchLine[] {
     custom_id: `${prefix}-${i}`,
     method: 'POST' as const,
     url: '/v1/chat/completions' as const,
-    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${prefix} request ${i}: summarise this ticket` }] },
+    body: {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `${prefix} request ${i}: summarise this ticket` }],
+    },
   }));
 }
 
@@ -486,40 +535,46 @@ export class ProviderProxy {
     };
     const server = createHttpServer((req, res) => {
       res.on('error', () => undefined); // a killed worker's socket
-      const name = Object.keys(rules).find((k) => rules[k]?.method === req.method && rules[k]?.path.test((req.url ?? '').split('?')[0] ?? ''));
+      const name = Object.keys(rules).find(
+        (k) => rules[k]?.method === req.method && rules[k]?.path.test((req.url ?? '').split('?')[0] ?? ''),
+      );
       const rule = name === undefined ? undefined : rules[name];
       bump(seen, name, 1);
-      const entry: ProxyLogEntry | undefined = name === undefined ? undefined : { name, path: (req.url ?? '').split('?')[0] ?? '', at: Date.now() };
+      const entry: ProxyLogEntry | undefined =
+        name === undefined ? undefined : { name, path: (req.url ?? '').split('?')[0] ?? '', at: Date.now() };
       if (entry) log.push(entry);
       res.on('close', () => {
         if (entry) entry.doneAt = Date.now();
       });
-      const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (upRes: IncomingMessage) => {
-        void (async () => {
-          const parts: Buffer[] = [];
-          for await (const c of upRes) parts.push(c as Buffer);
-          const body = Buffer.concat(parts);
-          const headers = { ...upRes.headers, 'content-length': String(body.length) };
-          delete headers['transfer-encoding'];
-          delete headers.connection;
-          bump(active, name, 1);
-          try {
-            if (rule?.holdMs) await sleep(rule.holdMs);
-            if (res.destroyed) return;
-            if (entry) entry.status = upRes.statusCode;
-            res.writeHead(upRes.statusCode ?? 502, headers);
-            if (!rule?.bytesPerSecond) return void res.end(body);
-            const slice = 16 * 1024;
-            for (let at = 0; at < body.length && !res.destroyed; at += slice) {
-              res.write(body.subarray(at, at + slice));
-              await sleep((slice / rule.bytesPerSecond) * 1000);
+      const up = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (upRes: IncomingMessage) => {
+          void (async () => {
+            const parts: Buffer[] = [];
+            for await (const c of upRes) parts.push(c as Buffer);
+            const body = Buffer.concat(parts);
+            const headers = { ...upRes.headers, 'content-length': String(body.length) };
+            delete headers['transfer-encoding'];
+            delete headers.connection;
+            bump(active, name, 1);
+            try {
+              if (rule?.holdMs) await sleep(rule.holdMs);
+              if (res.destroyed) return;
+              if (entry) entry.status = upRes.statusCode;
+              res.writeHead(upRes.statusCode ?? 502, headers);
+              if (!rule?.bytesPerSecond) return void res.end(body);
+              const slice = 16 * 1024;
+              for (let at = 0; at < body.length && !res.destroyed; at += slice) {
+                res.write(body.subarray(at, at + slice));
+                await sleep((slice / rule.bytesPerSecond) * 1000);
+              }
+              res.end();
+            } finally {
+              bump(active, name, -1);
             }
-            res.end();
-          } finally {
-            bump(active, name, -1);
-          }
-        })().catch(() => res.destroy());
-      });
+          })().catch(() => res.destroy());
+        },
+      );
       up.on('error', () => {
         if (!res.headersSent) res.writeHead(502).end();
         else res.destroy();

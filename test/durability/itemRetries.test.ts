@@ -30,12 +30,21 @@ describe('worker killed repeatedly under provider faults', () => {
   it('dead-letters only items whose own calls failed maxAttempts times at the simulator', async () => {
     const lines = chatLines(TOTAL, 'ir');
     const t0 = Date.now();
-    const { batchId } = await h.startBatch(lines, { chunkSize: CHUNK_SIZE, maxChunksInFlight: MAX_CHUNKS_IN_FLIGHT, maxAttempts: MAX_ATTEMPTS });
+    const { batchId } = await h.startBatch(lines, {
+      chunkSize: CHUNK_SIZE,
+      maxChunksInFlight: MAX_CHUNKS_IN_FLIGHT,
+      maxAttempts: MAX_ATTEMPTS,
+    });
     const counter = new RawResultCounter(h.resultsDir(batchId));
 
     const kills: { atRecorded: number; atSeconds: number; exitSignal: string | null }[] = [];
     for (const fraction of KILL_AT) {
-      await h.waitFor(`${fraction * 100}% of results`, async () => (await counter.count()) >= fraction * TOTAL, 60_000, 100);
+      await h.waitFor(
+        `${fraction * 100}% of results`,
+        async () => (await counter.count()) >= fraction * TOTAL,
+        60_000,
+        100,
+      );
       const victim = h.worker;
       const atRecorded = await counter.count();
       await killHard(victim);

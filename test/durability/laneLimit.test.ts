@@ -18,7 +18,11 @@ const LANE = { endpoint: '/v1/chat/completions', model: 'gpt-4o-mini' };
 const { h, markPassed } = useHarness({
   name: 'lane-limit',
   workers: 2,
-  workerEnv: { LLMBATCH_LANES: JSON.stringify([{ ...LANE, rpm: STARTUP_RPM }]), LLMBATCH_CHUNK_SIZE: String(CHUNK), LLMBATCH_ITEM_CONCURRENCY: '8' },
+  workerEnv: {
+    LLMBATCH_LANES: JSON.stringify([{ ...LANE, rpm: STARTUP_RPM }]),
+    LLMBATCH_CHUNK_SIZE: String(CHUNK),
+    LLMBATCH_ITEM_CONCURRENCY: '8',
+  },
 });
 
 let server: Server | undefined;
@@ -42,10 +46,22 @@ describe('lane limits at runtime', () => {
     server = createApp({ client: await h.client(), store: h.store, config }).listen(0, '127.0.0.1');
     await new Promise((r) => server?.once('listening', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const lane = async (): Promise<LaneView> => ((await (await fetch(`${base}/lanes`)).json()) as { data: LaneView[] }).data.find((l) => l.model === LANE.model) as LaneView;
-    const put = (body: unknown) => fetch(`${base}/lanes/limits`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const lane = async (): Promise<LaneView> =>
+      ((await (await fetch(`${base}/lanes`)).json()) as { data: LaneView[] }).data.find(
+        (l) => l.model === LANE.model,
+      ) as LaneView;
+    const put = (body: unknown) =>
+      fetch(`${base}/lanes/limits`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
-    const { batchId } = await h.startBatch(chatLines(20_000, 'lane'), { chunkSize: CHUNK, maxChunksInFlight: 40, lane: config.lanes[0] });
+    const { batchId } = await h.startBatch(chatLines(20_000, 'lane'), {
+      chunkSize: CHUNK,
+      maxChunksInFlight: 40,
+      lane: config.lanes[0],
+    });
     await h.waitFor('first result', () => chatCounts(h.sim).ok > 0, 60_000, 100);
     expect(await lane()).toMatchObject({ limit: { source: 'worker' } });
     await sleep(2000);
@@ -65,7 +81,9 @@ describe('lane limits at runtime', () => {
     const handle = (await h.client()).workflow.getHandle(batchWorkflowId(batchId));
     await handle.signal(cancelSignal);
     await handle.result();
-    console.log(`lane limit: ${atStartup.toFixed(1)} req/s at ${STARTUP_RPM} RPM (start-up), ${atRuntime.toFixed(1)} req/s after PUT ${RUNTIME_RPM} RPM`);
+    console.log(
+      `lane limit: ${atStartup.toFixed(1)} req/s at ${STARTUP_RPM} RPM (start-up), ${atRuntime.toFixed(1)} req/s after PUT ${RUNTIME_RPM} RPM`,
+    );
     // Each window stays under its limit (plus the server's one-second burst) and the raised one is used.
     expect(atStartup).toBeLessThanOrEqual((STARTUP_RPM / 60) * 1.1);
     expect(atStartup).toBeGreaterThanOrEqual((STARTUP_RPM / 60) * 0.7);

@@ -16,7 +16,15 @@ import OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { batchWorkflowId, type BatchLine } from '../../src/shared/contracts';
 import { providerBatchWorkflowId, type NativeBatchResult } from '../../src/shared/native';
-import { chatLines, expectEveryIdOnce, killHard, ProviderProxy, readRawResults, useHarness, type Harness } from './harness';
+import {
+  chatLines,
+  expectEveryIdOnce,
+  killHard,
+  ProviderProxy,
+  readRawResults,
+  useHarness,
+  type Harness,
+} from './harness';
 
 const TOTAL = 6000;
 const CHUNK_SIZE = 100;
@@ -34,7 +42,11 @@ const POLL_RESUME_BOUND_SECONDS = 40;
 
 const { PendingActivityState } = temporal.api.enums.v1;
 
-const { h, markPassed } = useHarness({ name: 'native-kill', sim: { batchLinesPerSecond: PROVIDER_LINES_PER_SECOND }, workers: 0 });
+const { h, markPassed } = useHarness({
+  name: 'native-kill',
+  sim: { batchLinesPerSecond: PROVIDER_LINES_PER_SECOND },
+  workers: 0,
+});
 let proxy: ProviderProxy;
 
 beforeAll(async () => {
@@ -72,7 +84,10 @@ async function childActivities(batchId: string): Promise<Record<string, string[]
       .describe()
       .catch(() => undefined);
     if (!d) continue;
-    out[`pb-${k}`] = (d.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}:${(PendingActivityState[a.state ?? 0] ?? '?').replace('PENDING_ACTIVITY_STATE_', '')}@${a.attempt}`);
+    out[`pb-${k}`] = (d.raw.pendingActivities ?? []).map(
+      (a) =>
+        `${a.activityType?.name}:${(PendingActivityState[a.state ?? 0] ?? '?').replace('PENDING_ACTIVITY_STATE_', '')}@${a.attempt}`,
+    );
   }
   return out;
 }
@@ -95,7 +110,10 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
     const t0 = Date.now();
     const { batchId } = await h.startNativeBatch(lines, {
       chunkSize: CHUNK_SIZE,
-      input: { limits: { maxLines: PLAN_LINES }, poll: { initialMs: 300, coefficient: 1.5, maxMs: 1500, reportEvery: 3 } },
+      input: {
+        limits: { maxLines: PLAN_LINES },
+        poll: { initialMs: 300, coefficient: 1.5, maxMs: 1500, reportEvery: 3 },
+      },
     });
 
     /** A provider batch still running whose child is in its poll loop, the poll in `state`. */
@@ -103,7 +121,11 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
       const running = (await providerBatches(h, batchId)).filter((b) => b.status === 'in_progress');
       if (running.length === 0) return false;
       const pending = await childActivities(batchId);
-      return running.some((b) => (pending[`pb-${String(b.metadata?.llmbatch_id).split('-pb-')[1]}`] ?? []).some((a) => a.startsWith(`pollProviderBatch:${state}`)));
+      return running.some((b) =>
+        (pending[`pb-${String(b.metadata?.llmbatch_id).split('-pb-')[1]}`] ?? []).some((a) =>
+          a.startsWith(`pollProviderBatch:${state}`),
+        ),
+      );
     };
     const phases: { phase: string; when: () => Promise<boolean> }[] = [
       { phase: 'upload', when: async () => proxy.inFlight('upload') > 0 },
@@ -111,7 +133,9 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
       {
         // Between polls: nothing of ours at the provider, the poll a retry timer on the server.
         phase: 'polling, between polls',
-        when: async () => ['upload', 'create', 'download', 'retrieve'].every((r) => proxy.pendingPaths(r).length === 0) && (await pollingIn('SCHEDULED')),
+        when: async () =>
+          ['upload', 'create', 'download', 'retrieve'].every((r) => proxy.pendingPaths(r).length === 0) &&
+          (await pollingIn('SCHEDULED')),
       },
       {
         // In a poll: its GET answered by the provider, the answer held.
@@ -121,7 +145,8 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
       {
         // A download under way and some plan part-way into the store.
         phase: 'collection',
-        when: async () => proxy.inFlight('download') > 0 && (await recordedPerPlan(batchId)).some((n) => n > 0 && n < PLAN_LINES),
+        when: async () =>
+          proxy.inFlight('download') > 0 && (await recordedPerPlan(batchId)).some((n) => n > 0 && n < PLAN_LINES),
       },
     ];
 
@@ -134,12 +159,25 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
       await killHard(victim);
       const killedAt = Date.now();
       // What was under way when it died, for the log.
-      const [pending, recorded, batches] = await Promise.all([childActivities(batchId), recordedPerPlan(batchId), providerBatches(h, batchId)]);
+      const [pending, recorded, batches] = await Promise.all([
+        childActivities(batchId),
+        recordedPerPlan(batchId),
+        providerBatches(h, batchId),
+      ]);
       await h.startWorker();
       if (phase === 'polling, during a poll') {
         // The provider batches whose GET died with the worker: when is each polled again?
-        await h.waitFor('the interrupted polls to resume', () => polling.every((p) => proxy.log.some((e) => e.path === p && e.at > killedAt)), 120_000, 100);
-        pollResumeSeconds = Math.max(...polling.map((p) => ((proxy.log.find((e) => e.path === p && e.at > killedAt)?.at ?? Infinity) - killedAt) / 1000));
+        await h.waitFor(
+          'the interrupted polls to resume',
+          () => polling.every((p) => proxy.log.some((e) => e.path === p && e.at > killedAt)),
+          120_000,
+          100,
+        );
+        pollResumeSeconds = Math.max(
+          ...polling.map(
+            (p) => ((proxy.log.find((e) => e.path === p && e.at > killedAt)?.at ?? Infinity) - killedAt) / 1000,
+          ),
+        );
         h.sim.configure({ batchLinesPerSecond: PROVIDER_LINES_PER_SECOND_AFTER_POLLS });
       }
       kills.push({
@@ -160,13 +198,18 @@ describe('worker killed with SIGKILL in each phase of native mode', () => {
     const result = (await client.workflow.getHandle(batchWorkflowId(batchId)).result()) as NativeBatchResult;
     const durationSeconds = (Date.now() - t0) / 1000;
     expect(result).toMatchObject({ status: 'completed', total: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 });
-    expect(result.providerBatches.map((e) => [e.round, e.last?.status, e.summary?.remaining])).toEqual(Array.from({ length: PLANS }, () => [0, 'completed', 0]));
+    expect(result.providerBatches.map((e) => [e.round, e.last?.status, e.summary?.remaining])).toEqual(
+      Array.from({ length: PLANS }, () => [0, 'completed', 0]),
+    );
 
     // The provider's view: exactly one provider batch per child workflow, and no body processed twice.
     const batches = await providerBatches(h, batchId);
     const perChild = new Map<string, number>();
-    for (const b of batches) perChild.set(String(b.metadata?.llmbatch_id), (perChild.get(String(b.metadata?.llmbatch_id)) ?? 0) + 1);
-    expect([...perChild].sort()).toEqual(Array.from({ length: PLANS }, (_, k) => [providerBatchWorkflowId(batchId, k, 0), 1]));
+    for (const b of batches)
+      perChild.set(String(b.metadata?.llmbatch_id), (perChild.get(String(b.metadata?.llmbatch_id)) ?? 0) + 1);
+    expect([...perChild].sort()).toEqual(
+      Array.from({ length: PLANS }, (_, k) => [providerBatchWorkflowId(batchId, k, 0), 1]),
+    );
     expect(h.sim.stats().bodies).toMatchObject({ distinct: TOTAL, duplicates: 0 });
     // The creates whose answers died with the worker were found by metadata: no second POST /v1/batches.
     expect(proxy.requests('create')).toBe(PLANS);

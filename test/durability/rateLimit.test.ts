@@ -21,7 +21,13 @@ const RPM = 1200;
 const BURST = RPM / 60;
 
 /** No limit anywhere in llmbatch, whatever the environment running the tests says. */
-const NO_LIMITS = { LLMBATCH_RPM: '0', LLMBATCH_TPM: '0', LLMBATCH_LANES: '[]', LLMBATCH_LANE_RPM: '0', LLMBATCH_LANE_TPM: '0' };
+const NO_LIMITS = {
+  LLMBATCH_RPM: '0',
+  LLMBATCH_TPM: '0',
+  LLMBATCH_LANES: '[]',
+  LLMBATCH_LANE_RPM: '0',
+  LLMBATCH_LANE_TPM: '0',
+};
 
 interface Measured {
   ok: number;
@@ -33,7 +39,14 @@ interface Measured {
   queue: QueueRateLimit;
 }
 
-async function measure(opts: { name: string; workers: number; backgroundRpm: number; emptyWindow: boolean; items: number; windowMs: number }): Promise<Measured> {
+async function measure(opts: {
+  name: string;
+  workers: number;
+  backgroundRpm: number;
+  emptyWindow: boolean;
+  items: number;
+  windowMs: number;
+}): Promise<Measured> {
   const h = new Harness({
     name: opts.name,
     sim: { rpm: RPM, backgroundRpm: opts.backgroundRpm, seed: opts.workers },
@@ -49,14 +62,21 @@ async function measure(opts: { name: string; workers: number; backgroundRpm: num
     const config = loadConfig(h.workerEnv());
 
     if (opts.emptyWindow) h.sim.resetRateLimits('empty'); // a window in use: nothing left to take at the start
-    const { batchId } = await h.startBatch(chatLines(opts.items, opts.name), { chunkSize: CHUNK, maxChunksInFlight: 20 });
+    const { batchId } = await h.startBatch(chatLines(opts.items, opts.name), {
+      chunkSize: CHUNK,
+      maxChunksInFlight: 20,
+    });
     await h.waitFor('first result', () => chatCounts(h.sim).ok > 0, 60_000, 100);
     await sleep(3000); // the cold lanes' probes and the first learned limit
     const before = chatCounts(h.sim);
     await sleep(opts.windowMs);
     const after = chatCounts(h.sim);
     const end = Date.now();
-    const queue = await describeQueueRateLimit((await h.client()).workflowService, config.temporal.namespace, config.temporal.taskQueue);
+    const queue = await describeQueueRateLimit(
+      (await h.client()).workflowService,
+      config.temporal.namespace,
+      config.temporal.taskQueue,
+    );
 
     const answered = proxy.log.filter((e) => e.doneAt !== undefined && e.doneAt <= end);
     const successes = answered.filter((e) => e.status === 200).map((e) => e.doneAt as number);
@@ -72,7 +92,13 @@ async function measure(opts: { name: string; workers: number; backgroundRpm: num
     await handle.signal(cancelSignal);
     await handle.result();
     passed = true;
-    return { ok: after.ok - before.ok, limited: after.limited - before.limited, all: after.all - before.all, maxGapMs, queue };
+    return {
+      ok: after.ok - before.ok,
+      limited: after.limited - before.limited,
+      all: after.all - before.all,
+      maxGapMs,
+      queue,
+    };
   } finally {
     await h.shutdown(!passed); // keep the logs of a run that failed
     await proxy?.close();
@@ -91,7 +117,14 @@ function report(what: string, m: Measured, availableRpm: number, windowMs: numbe
 describe('the provider’s rate limit, learned from its headers, with real worker processes (no limit configured)', () => {
   it('one worker, a fresh window at 1,200 RPM: at least 95% of it over 60 s, under 1% 429s; the learned limit is on the task queue', async () => {
     const windowMs = 60_000;
-    const m = await measure({ name: 'ratelimit-learned', workers: 1, backgroundRpm: 0, emptyWindow: false, items: 3000, windowMs });
+    const m = await measure({
+      name: 'ratelimit-learned',
+      workers: 1,
+      backgroundRpm: 0,
+      emptyWindow: false,
+      items: 3000,
+      windowMs,
+    });
     report('learned limit, 1 worker', m, RPM, windowMs);
     expect(m.ok).toBeGreaterThanOrEqual(0.95 * RPM * (windowMs / 60_000));
     expect(m.limited).toBeLessThan(0.01 * m.all);
@@ -103,7 +136,14 @@ describe('the provider’s rate limit, learned from its headers, with real worke
     const windowMs = 45_000;
     const background = RPM / 2;
     const available = RPM - background;
-    const m = await measure({ name: 'ratelimit-busy', workers: 3, backgroundRpm: background, emptyWindow: true, items: 2000, windowMs });
+    const m = await measure({
+      name: 'ratelimit-busy',
+      workers: 3,
+      backgroundRpm: background,
+      emptyWindow: true,
+      items: 2000,
+      windowMs,
+    });
     report('learned limit, busy window, 3 workers', m, available, windowMs);
     const share = (available * windowMs) / 60_000;
     expect(m.ok).toBeLessThanOrEqual(share + BURST);

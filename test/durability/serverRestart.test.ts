@@ -4,7 +4,15 @@
  * the SDK's worker dies with the server, a new one is started and the test says so.
  */
 import { batchWorkflowId, type BatchWorkflowResult } from '../../src/shared/contracts';
-import { chatLines, engineEnv, RawResultCounter, readRawResults, sleep, expectEveryIdOnce, useHarness } from './harness';
+import {
+  chatLines,
+  engineEnv,
+  RawResultCounter,
+  readRawResults,
+  sleep,
+  expectEveryIdOnce,
+  useHarness,
+} from './harness';
 
 const TOTAL = 8_000;
 const CHUNK_SIZE = 100;
@@ -81,7 +89,9 @@ describe('Temporal dev server restarted mid-batch on the same database file', ()
     expect(stats.bodies.distinct).toBe(TOTAL);
     // No worker dies here; at worst an attempt whose completion was lost with the server is re-run,
     // and it skips what is recorded, so only items in flight at a restart could be called twice.
-    expect(stats.bodies.duplicateSuccesses).toBeLessThanOrEqual(RESTARTS.length * MAX_CHUNKS_IN_FLIGHT * ITEM_CONCURRENCY);
+    expect(stats.bodies.duplicateSuccesses).toBeLessThanOrEqual(
+      RESTARTS.length * MAX_CHUNKS_IN_FLIGHT * ITEM_CONCURRENCY,
+    );
 
     console.log(
       `[server-restart] ${JSON.stringify(

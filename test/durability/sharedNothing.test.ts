@@ -19,7 +19,12 @@ const { h, markPassed } = useHarness({
   name: 'shared-nothing',
   workers: 0,
   sim: { latencyMedianMs: 20, latencyP99Ms: 60, batchLinesPerSecond: 2000 },
-  workerEnv: { LLMBATCH_NATIVE_POLL_INITIAL_MS: '500', LLMBATCH_NATIVE_POLL_MAX_MS: '2000', LLMBATCH_MAX_CHUNKS_IN_FLIGHT: '8', LLMBATCH_ITEM_CONCURRENCY: '16' },
+  workerEnv: {
+    LLMBATCH_NATIVE_POLL_INITIAL_MS: '500',
+    LLMBATCH_NATIVE_POLL_MAX_MS: '2000',
+    LLMBATCH_MAX_CHUNKS_IN_FLIGHT: '8',
+    LLMBATCH_ITEM_CONCURRENCY: '16',
+  },
 });
 let db: TestDatabase;
 let api: string;
@@ -41,8 +46,17 @@ interface Answer {
   error: { code: string };
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Answer }> {
-  const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Answer }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, json: (text ? JSON.parse(text) : undefined) as Answer };
 }
@@ -53,11 +67,15 @@ async function create(base: string, lines: unknown[], options: Record<string, un
   return json.id;
 }
 
-const recorded = async (batchId: string): Promise<number> => (await db.pool.query('SELECT count(*)::int AS n FROM results WHERE batch_id = $1', [batchId])).rows[0].n;
+const recorded = async (batchId: string): Promise<number> =>
+  (await db.pool.query('SELECT count(*)::int AS n FROM results WHERE batch_id = $1', [batchId])).rows[0].n;
 
 async function results(batchId: string): Promise<BatchOutputLine[]> {
   const text = await (await fetch(`${api}/batches/${batchId}/results`)).text();
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchOutputLine);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as BatchOutputLine);
 }
 
 /** Every input custom_id exactly once, each a success, through the API's download. */
@@ -71,10 +89,15 @@ async function expectEveryIdOnce(batchId: string, ids: string[]): Promise<void> 
 
 async function waitEnded(batchId: string, timeoutMs: number): Promise<Answer | undefined> {
   let last: Answer | undefined;
-  await h.waitFor(`batch ${batchId} to end`, async () => {
-    last = (await call(api, 'GET', `/batches/${batchId}`)).json;
-    return ['completed', 'failed', 'cancelled'].includes(last?.status);
-  }, timeoutMs, 500);
+  await h.waitFor(
+    `batch ${batchId} to end`,
+    async () => {
+      last = (await call(api, 'GET', `/batches/${batchId}`)).json;
+      return ['completed', 'failed', 'cancelled'].includes(last?.status);
+    },
+    timeoutMs,
+    500,
+  );
   return last;
 }
 
@@ -92,7 +115,12 @@ describe('API and three workers sharing only PostgreSQL', () => {
 
     const kills: Array<{ at: number; signal: string | null }> = [];
     for (const fraction of KILL_AT) {
-      await h.waitFor(`${fraction * 100}% of the realtime results`, async () => (await recorded(realtime)) >= fraction * REALTIME, 240_000, 100);
+      await h.waitFor(
+        `${fraction * 100}% of the realtime results`,
+        async () => (await recorded(realtime)) >= fraction * REALTIME,
+        240_000,
+        100,
+      );
       const victim = h.workers[kills.length]!;
       const at = await recorded(realtime);
       await killHard(victim);
@@ -106,22 +134,32 @@ describe('API and three workers sharing only PostgreSQL', () => {
     const nat = await waitEnded(native, 300_000);
     expect(rt).toMatchObject({ status: 'completed', total: REALTIME, succeeded: REALTIME, failed: 0 });
     expect(nat).toMatchObject({ status: 'completed', mode: 'native', total: NATIVE, succeeded: NATIVE, failed: 0 });
-    await expectEveryIdOnce(realtime, rtLines.map((l) => l.custom_id));
-    await expectEveryIdOnce(native, nativeLines.map((l) => l.custom_id));
+    await expectEveryIdOnce(
+      realtime,
+      rtLines.map((l) => l.custom_id),
+    );
+    await expectEveryIdOnce(
+      native,
+      nativeLines.map((l) => l.custom_id),
+    );
     expect(await recorded(realtime)).toBe(REALTIME);
     expect(await recorded(native)).toBe(NATIVE);
 
     // Six processes so far (an API and five workers), each with its own data dir: all still empty.
     expect(h.dataDirs.length).toBe(6);
     for (const dir of h.dataDirs) expect(await filesUnder(dir)).toEqual([]);
-    console.log(`[shared-nothing] kills at ${kills.map((k) => k.at).join(', ')} of ${REALTIME} results; ${h.dataDirs.length} data dirs empty`);
+    console.log(
+      `[shared-nothing] kills at ${kills.map((k) => k.at).join(', ')} of ${REALTIME} results; ${h.dataDirs.length} data dirs empty`,
+    );
   }, 600_000);
 
   it('admits exactly 2 of 10 simultaneous creates across two API processes with a quota of 2, and frees a slot when a batch ends', async () => {
     // A task queue no worker polls: the admitted batches stay running for as long as the test needs.
     const env = { LLMBATCH_QUOTA_CONCURRENT_BATCHES: '2', TEMPORAL_TASK_QUEUE: `idle-${h.taskQueue}` };
     const apis = [(await h.startApi(env)).base, (await h.startApi(env)).base];
-    const creates = Array.from({ length: 10 }, (_, i) => call(apis[i % 2]!, 'POST', '/batches', { requests: chatLines(3, `quota-${i}`) }));
+    const creates = Array.from({ length: 10 }, (_, i) =>
+      call(apis[i % 2]!, 'POST', '/batches', { requests: chatLines(3, `quota-${i}`) }),
+    );
     const answers = await Promise.all(creates);
     const admitted = answers.filter((a) => a.status === 201);
     expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 429, 429, 429, 429, 429, 429, 429, 429]);
@@ -137,13 +175,24 @@ describe('API and three workers sharing only PostgreSQL', () => {
     const lines = chatLines(5000, 'sn-term');
     const batchId = await create(api, lines);
     for (const fraction of [0.2, 0.45, 0.7]) {
-      await h.waitFor(`${fraction * 100}% of the results`, async () => (await recorded(batchId)) >= fraction * lines.length, 240_000, 50);
-      const { rowCount } = await db.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
+      await h.waitFor(
+        `${fraction * 100}% of the results`,
+        async () => (await recorded(batchId)) >= fraction * lines.length,
+        240_000,
+        50,
+      );
+      const { rowCount } = await db.pool.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [db.name],
+      );
       expect(rowCount).toBeGreaterThan(0);
     }
     const done = await waitEnded(batchId, 300_000);
     expect(done).toMatchObject({ status: 'completed', succeeded: lines.length, failed: 0 });
-    await expectEveryIdOnce(batchId, lines.map((l) => l.custom_id));
+    await expectEveryIdOnce(
+      batchId,
+      lines.map((l) => l.custom_id),
+    );
     for (const w of h.workers.slice(-3)) expect(w.running).toBe(true);
     markPassed();
   }, 400_000);

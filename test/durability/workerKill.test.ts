@@ -5,7 +5,15 @@
  */
 import OpenAI from 'openai';
 import { batchWorkflowId, type BatchLine, type BatchWorkflowResult } from '../../src/shared/contracts';
-import { chatLines, engineEnv, killHard, RawResultCounter, readRawResults, expectEveryIdOnce, useHarness } from './harness';
+import {
+  chatLines,
+  engineEnv,
+  killHard,
+  RawResultCounter,
+  readRawResults,
+  expectEveryIdOnce,
+  useHarness,
+} from './harness';
 
 const TOTAL = 20_000;
 const CHUNK_SIZE = 100;
@@ -34,9 +42,20 @@ describe('worker killed with SIGKILL mid-batch', () => {
     const { batchId } = await h.startBatch(lines, { chunkSize: CHUNK_SIZE, maxChunksInFlight: MAX_CHUNKS_IN_FLIGHT });
     const counter = new RawResultCounter(h.resultsDir(batchId));
 
-    const kills: { atRecorded: number; atSeconds: number; pid?: number; exitSignal: string | null; newWorkerReadySeconds: number }[] = [];
+    const kills: {
+      atRecorded: number;
+      atSeconds: number;
+      pid?: number;
+      exitSignal: string | null;
+      newWorkerReadySeconds: number;
+    }[] = [];
     for (const fraction of KILL_AT) {
-      await h.waitFor(`${fraction * 100}% of results`, async () => (await counter.count()) >= fraction * TOTAL, 180_000, 100);
+      await h.waitFor(
+        `${fraction * 100}% of results`,
+        async () => (await counter.count()) >= fraction * TOTAL,
+        180_000,
+        100,
+      );
       const victim = h.worker;
       const atRecorded = await counter.count();
       await killHard(victim);

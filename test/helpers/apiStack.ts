@@ -53,14 +53,31 @@ export function useApiStack(extraEnv: NodeJS.ProcessEnv = {}): ApiStack {
     Object.assign(stack, { env, sim });
     if (withPostgres) db = await createTestDatabase();
     // Local mode unless a test brings its tenants and keys.
-    stack.config = await testConfig(env, sim.url, { LLMBATCH_AUTH: 'local', ...(db ? { DATABASE_URL: db.url } : {}), ...extraEnv });
+    stack.config = await testConfig(env, sim.url, {
+      LLMBATCH_AUTH: 'local',
+      ...(db ? { DATABASE_URL: db.url } : {}),
+      ...extraEnv,
+    });
     stack.storage = await openStorage(stack.config);
     stack.store = stack.storage.store;
     opened.push(stack.storage.kind);
     const { store, cache, files, slots, checkDatabase } = stack.storage;
-    worker = await createWorker({ connection: env.nativeConnection, config: stack.config, store, cache, workflowBundle: bundle });
+    worker = await createWorker({
+      connection: env.nativeConnection,
+      config: stack.config,
+      store,
+      cache,
+      workflowBundle: bundle,
+    });
     running = worker.run();
-    const listening = createApp({ client: env.client, store, files, slots, checkDatabase, config: stack.config }).listen(0, '127.0.0.1');
+    const listening = createApp({
+      client: env.client,
+      store,
+      files,
+      slots,
+      checkDatabase,
+      config: stack.config,
+    }).listen(0, '127.0.0.1');
     server = listening;
     await new Promise((r) => listening.once('listening', r));
     stack.base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;

@@ -57,7 +57,13 @@ export class FakeBatchApi {
   }
 
   private check(): void {
-    if (this.failWith !== undefined) throw APIError.generate(this.failWith, { error: { message: `fake ${this.failWith}` } }, `fake ${this.failWith}`, new Headers());
+    if (this.failWith !== undefined)
+      throw APIError.generate(
+        this.failWith,
+        { error: { message: `fake ${this.failWith}` } },
+        `fake ${this.failWith}`,
+        new Headers(),
+      );
   }
 
   private find(id: string): Batch {
@@ -72,9 +78,22 @@ export class FakeBatchApi {
         create: async ({ file, purpose }: { file: File; purpose: string }) => {
           this.check();
           this.calls.upload += 1;
-          const f = { id: `file_${++this.seq}`, filename: file.name, purpose, content: await file.text(), created_at: this.now() };
+          const f = {
+            id: `file_${++this.seq}`,
+            filename: file.name,
+            purpose,
+            content: await file.text(),
+            created_at: this.now(),
+          };
           this.files.set(f.id, f);
-          return { id: f.id, object: 'file', bytes: f.content.length, created_at: f.created_at, filename: f.filename, purpose };
+          return {
+            id: f.id,
+            object: 'file',
+            bytes: f.content.length,
+            created_at: f.created_at,
+            filename: f.filename,
+            purpose,
+          };
         },
         content: async (id: string) => {
           this.check();
@@ -88,7 +107,11 @@ export class FakeBatchApi {
         create: async (params: { input_file_id: string; endpoint: string; metadata?: Record<string, string> }) => {
           this.check();
           this.calls.create += 1;
-          const b = this.addBatch({ input_file_id: params.input_file_id, endpoint: params.endpoint, metadata: params.metadata ?? null });
+          const b = this.addBatch({
+            input_file_id: params.input_file_id,
+            endpoint: params.endpoint,
+            metadata: params.metadata ?? null,
+          });
           if (this.loseNextCreateAnswer) {
             this.loseNextCreateAnswer = false;
             throw new APIConnectionError({ message: 'socket hang up' });
@@ -118,7 +141,12 @@ export class FakeBatchApi {
           this.calls.cancel += 1;
           const b = this.find(id);
           if (b.status !== 'validating' && b.status !== 'in_progress' && b.status !== 'cancelling') {
-            throw APIError.generate(409, { error: { message: `Cannot cancel a batch with status '${b.status}'.` } }, 'conflict', new Headers());
+            throw APIError.generate(
+              409,
+              { error: { message: `Cannot cancel a batch with status '${b.status}'.` } },
+              'conflict',
+              new Headers(),
+            );
           }
           b.status = 'cancelling';
           return { ...b };

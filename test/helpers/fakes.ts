@@ -2,7 +2,16 @@
 import { APIConnectionTimeoutError, APIError } from 'openai';
 import type OpenAI from 'openai';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
-import { Chunker, isSuccess, matchesRecord, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter } from '../../src/storage/types';
+import {
+  Chunker,
+  isSuccess,
+  matchesRecord,
+  type BatchManifest,
+  type BatchStore,
+  type ChunkWeight,
+  type RecordQuery,
+  type ResultFilter,
+} from '../../src/storage/types';
 
 export class MemoryStore implements BatchStore {
   chunks = new Map<string, BatchLine[]>();
@@ -13,7 +22,12 @@ export class MemoryStore implements BatchStore {
   /** `<batch>/<chunk>` -> custom_id -> transient failures counted. */
   failures = new Map<string, Map<string, number>>();
 
-  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
+  async putInput(
+    batchId: string,
+    lines: Iterable<BatchLine> | AsyncIterable<BatchLine>,
+    chunkSize: number,
+    weight?: ChunkWeight,
+  ): Promise<BatchManifest> {
     const chunker = new Chunker(chunkSize, weight);
     let total = 0;
     for await (const l of lines) {
@@ -67,7 +81,9 @@ export class MemoryStore implements BatchStore {
   }
   async listRecords(kind: string, { after, limit, order, where, match }: RecordQuery) {
     const accepts = (r: unknown) => matchesRecord(r, match) && (!where || where(r));
-    const ids = [...this.records.keys()].filter((id) => this.records.get(id)?.has(kind) && accepts(this.records.get(id)?.get(kind))).sort();
+    const ids = [...this.records.keys()]
+      .filter((id) => this.records.get(id)?.has(kind) && accepts(this.records.get(id)?.get(kind)))
+      .sort();
     if (order === 'desc') ids.reverse();
     return ids
       .filter((id) => after === undefined || (order === 'asc' ? id > after : id < after))
@@ -82,13 +98,18 @@ export class MemoryStore implements BatchStore {
   async *streamResults(batchId: string, filter: ResultFilter = 'all') {
     const m = this.manifests.get(batchId);
     for (let c = 0; c < (m?.chunkCount ?? 0); c++) {
-      for (const r of (await this.getChunkResults(batchId, c)).values()) if (filter === 'all' || (filter === 'succeeded') === isSuccess(r)) yield r;
+      for (const r of (await this.getChunkResults(batchId, c)).values())
+        if (filter === 'all' || (filter === 'succeeded') === isSuccess(r)) yield r;
     }
   }
 }
 
 /** 'hang': never answers (until aborted); 'timeout': what the client throws when its request timeout ends a hung call. */
-export type FakeAnswer = { status: 200; body: unknown } | { status: number; error: string; headers?: Record<string, string> } | 'hang' | 'timeout';
+export type FakeAnswer =
+  | { status: 200; body: unknown }
+  | { status: number; error: string; headers?: Record<string, string> }
+  | 'hang'
+  | 'timeout';
 
 /** An OpenAI client stand-in implementing the one method the activities use: `post(path, {body}).withResponse()`. */
 export function fakeOpenAI(answer: (body: Record<string, unknown>, call: number) => FakeAnswer) {
@@ -103,10 +124,18 @@ export function fakeOpenAI(answer: (body: Record<string, unknown>, call: number)
         }
         if (a === 'timeout') throw new APIConnectionTimeoutError();
         if (a !== 'hang' && 'body' in a) {
-          return { data: a.body, response: new Response(null, { status: 200, headers: { 'x-request-id': `req_${calls.length}` } }) };
+          return {
+            data: a.body,
+            response: new Response(null, { status: 200, headers: { 'x-request-id': `req_${calls.length}` } }),
+          };
         }
         const e = a as { status: number; error: string; headers?: Record<string, string> };
-        throw APIError.generate(e.status, { error: { message: e.error, code: e.status === 400 ? 'invalid_value' : undefined } }, e.error, new Headers(e.headers));
+        throw APIError.generate(
+          e.status,
+          { error: { message: e.error, code: e.status === 400 ? 'invalid_value' : undefined } },
+          e.error,
+          new Headers(e.headers),
+        );
       };
       return { withResponse: run };
     },

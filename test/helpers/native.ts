@@ -18,7 +18,11 @@ export interface NativeWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
 }
 
-export async function nativeWorker(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, opts: NativeWorkerOptions) {
+export async function nativeWorker(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundleWithSourceMap,
+  opts: NativeWorkerOptions,
+) {
   const store = opts.store ?? new FileBatchStore(await mkdtemp(join(tmpdir(), 'llmbatch-native-')));
   const taskQueue = opts.taskQueue ?? `native-${randomUUID()}`;
   const worker = await Worker.create({
@@ -53,7 +57,10 @@ export async function historyLength(env: TestWorkflowEnvironment, workflowId: st
  * Per activity type, how long each of a workflow's activities took from scheduled to completed (its
  * retries included), in history order: where a run's time went, without instrumenting the code.
  */
-export async function activityDurations(env: TestWorkflowEnvironment, workflowId: string): Promise<Record<string, number[]>> {
+export async function activityDurations(
+  env: TestWorkflowEnvironment,
+  workflowId: string,
+): Promise<Record<string, number[]>> {
   const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const ms = (t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number =>
     Number(String(t?.seconds ?? 0)) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);

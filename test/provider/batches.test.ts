@@ -11,7 +11,10 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const createBatch = (inputFileId: string, endpoint: '/v1/chat/completions' | '/v1/embeddings' = '/v1/chat/completions') =>
+const createBatch = (
+  inputFileId: string,
+  endpoint: '/v1/chat/completions' | '/v1/embeddings' = '/v1/chat/completions',
+) =>
   client.batches.create({ input_file_id: inputFileId, endpoint, completion_window: '24h', metadata: { job: 'test' } });
 
 describe('native batches: happy path', () => {
@@ -72,8 +75,18 @@ describe('native batches: happy path', () => {
 
   it('runs embeddings batches too', async () => {
     const input = await uploadJsonl(client, [
-      { custom_id: 'e1', method: 'POST', url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'a', dimensions: 8, encoding_format: 'float' } },
-      { custom_id: 'e2', method: 'POST', url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'b', dimensions: 8, encoding_format: 'float' } },
+      {
+        custom_id: 'e1',
+        method: 'POST',
+        url: '/v1/embeddings',
+        body: { model: 'text-embedding-3-small', input: 'a', dimensions: 8, encoding_format: 'float' },
+      },
+      {
+        custom_id: 'e2',
+        method: 'POST',
+        url: '/v1/embeddings',
+        body: { model: 'text-embedding-3-small', input: 'b', dimensions: 8, encoding_format: 'float' },
+      },
     ]);
     const batch = await waitForBatch(client, (await createBatch(input.id, '/v1/embeddings')).id);
     expect(batch.status).toBe('completed');
@@ -84,9 +97,19 @@ describe('native batches: happy path', () => {
   it('records lines with invalid bodies as per-request 400s in the error file', async () => {
     const lines = [
       chatLine('ok-1', 'first'),
-      { custom_id: 'bad-no-model', method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: 'x' }] } },
+      {
+        custom_id: 'bad-no-model',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { messages: [{ role: 'user', content: 'x' }] },
+      },
       chatLine('ok-2', 'second'),
-      { custom_id: 'bad-role', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'wizard', content: 'x' }] } },
+      {
+        custom_id: 'bad-role',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'gpt-4o-mini', messages: [{ role: 'wizard', content: 'x' }] },
+      },
       chatLine('ok-3', 'third'),
     ];
     const batch = await waitForBatch(client, (await createBatch((await uploadJsonl(client, lines)).id)).id);
@@ -146,7 +169,10 @@ describe('native batches: validation failures', () => {
   });
 
   it('fails when the input file has no requests', async () => {
-    const empty = await client.files.create({ file: await toFile(Buffer.from('\n\n'), 'empty.jsonl'), purpose: 'batch' });
+    const empty = await client.files.create({
+      file: await toFile(Buffer.from('\n\n'), 'empty.jsonl'),
+      purpose: 'batch',
+    });
     const batch = await waitForBatch(client, (await createBatch(empty.id)).id);
     expect(batch.status).toBe('failed');
     expect(batch.errors!.data![0]!.code).toBe('empty_file');
@@ -160,9 +186,17 @@ describe('native batches: validation failures', () => {
 
   it('rejects bad create requests with 400', async () => {
     const input = await uploadJsonl(client, [chatLine('z', 'z')]);
-    const badWindow = client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: unchecked('1h') });
+    const badWindow = client.batches.create({
+      input_file_id: input.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: unchecked('1h'),
+    });
     await expect(badWindow).rejects.toMatchObject({ status: 400, error: { param: 'completion_window' } });
-    const badEndpoint = client.batches.create({ input_file_id: input.id, endpoint: unchecked('/v1/images'), completion_window: '24h' });
+    const badEndpoint = client.batches.create({
+      input_file_id: input.id,
+      endpoint: unchecked('/v1/images'),
+      completion_window: '24h',
+    });
     await expect(badEndpoint).rejects.toMatchObject({ status: 400, error: { param: 'endpoint' } });
   });
 });

@@ -17,7 +17,13 @@ const ask = (content: string, extra: Record<string, unknown> = {}) =>
 describe('POST /v1/chat/completions', () => {
   it('answers in the ChatCompletion shape with realistic usage and an x-request-id', async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Tell me about rivers.' }] })
+      .create({
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Tell me about rivers.' },
+        ],
+      })
       .withResponse();
     expect(data.object).toBe('chat.completion');
     expect(data.id).toMatch(/^chatcmpl-/);
@@ -46,8 +52,16 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('ignores key order: canonically equal bodies get the same answer', async () => {
-    const a = await client.chat.completions.create({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'order test' }] });
-    const b = await client.chat.completions.create({ messages: [{ content: 'order test', role: 'user' }], temperature: 0, model: 'm' });
+    const a = await client.chat.completions.create({
+      model: 'm',
+      temperature: 0,
+      messages: [{ role: 'user', content: 'order test' }],
+    });
+    const b = await client.chat.completions.create({
+      messages: [{ content: 'order test', role: 'user' }],
+      temperature: 0,
+      model: 'm',
+    });
     expect(b.choices).toEqual(a.choices);
   });
 
@@ -124,7 +138,7 @@ describe('POST /v1/chat/completions', () => {
   it('streams the same content as the plain call when stream is true', async () => {
     const plain = await ask('Stream me a sentence.');
     const stream = await client.chat.completions.create({
-      ...(chatBody('Stream me a sentence.')),
+      ...chatBody('Stream me a sentence.'),
       stream: true,
       stream_options: { include_usage: true },
     });

@@ -7,18 +7,24 @@ const tsxBin = join(root, 'node_modules', '.bin', 'tsx');
 
 /** Runs the CLI as a user would (tsx), collecting its output. */
 function runCli(args: string[], env: Record<string, string> = {}, onStdout?: (text: string, kill: () => void) => void) {
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(tsxBin, ['src/provider/providerMain.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      onStdout?.(stdout, () => child.kill('SIGTERM'));
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn(tsxBin, ['src/provider/providerMain.ts', ...args], {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        onStdout?.(stdout, () => child.kill('SIGTERM'));
+      });
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    },
+  );
 }
 
 describe('provider CLI (spawned)', () => {
@@ -46,7 +52,9 @@ describe('provider CLI (spawned)', () => {
         .then((response) => (health = response.status))
         .finally(kill);
     });
-    expect(result.stdout).toMatch(/^llmbatch simulated OpenAI provider \(NOT a real LLM\) listening on http:\/\/127\.0\.0\.1:\d+\/v1$/m);
+    expect(result.stdout).toMatch(
+      /^llmbatch simulated OpenAI provider \(NOT a real LLM\) listening on http:\/\/127\.0\.0\.1:\d+\/v1$/m,
+    );
     expect(health).toBe(200);
     expect(result.code).toBe(0);
   });
@@ -68,22 +76,49 @@ describe('parseCli (in-process)', () => {
   });
 
   it('reads the rate-limit shape and background traffic from flags and SIM_* env vars', () => {
-    const parsed = parseCli(['--rpm', '3000', '--background-rpm', '1500', '--rate-burst-seconds', '2'], { SIM_TPM: '90000', SIM_BACKGROUND_TPM: '30000' });
-    expect(parsed).toMatchObject({ kind: 'run', options: { rpm: 3000, backgroundRpm: 1500, rateBurstSeconds: 2, tpm: 90000, backgroundTpm: 30000 } });
-    expect(parseCli([], {})).toMatchObject({ kind: 'run', options: { rateBurstSeconds: 1, backgroundRpm: 0, backgroundTpm: 0 } });
-    expect(parseCli(['--rate-burst-seconds', '0'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--rate-burst-seconds/) });
-    expect(parseCli(['--rate-burst-seconds', '61'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--rate-burst-seconds/) });
-    expect(parseCli(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('SIM_BACKGROUND_RPM') });
+    const parsed = parseCli(['--rpm', '3000', '--background-rpm', '1500', '--rate-burst-seconds', '2'], {
+      SIM_TPM: '90000',
+      SIM_BACKGROUND_TPM: '30000',
+    });
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      options: { rpm: 3000, backgroundRpm: 1500, rateBurstSeconds: 2, tpm: 90000, backgroundTpm: 30000 },
+    });
+    expect(parseCli([], {})).toMatchObject({
+      kind: 'run',
+      options: { rateBurstSeconds: 1, backgroundRpm: 0, backgroundTpm: 0 },
+    });
+    expect(parseCli(['--rate-burst-seconds', '0'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/--rate-burst-seconds/),
+    });
+    expect(parseCli(['--rate-burst-seconds', '61'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/--rate-burst-seconds/),
+    });
+    expect(parseCli(['--help'], {})).toMatchObject({
+      kind: 'help',
+      text: expect.stringContaining('SIM_BACKGROUND_RPM'),
+    });
   });
 
   it('reports unknown flags, non-numbers and out-of-range values', () => {
     expect(parseCli(['--nope'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--nope/) });
-    expect(parseCli(['--port', 'abc'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--port.*not a number/) });
-    expect(parseCli(['--hang-rate', '1.5'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/--hang-rate/) });
+    expect(parseCli(['--port', 'abc'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/--port.*not a number/),
+    });
+    expect(parseCli(['--hang-rate', '1.5'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/--hang-rate/),
+    });
     expect(parseCli(['--latency-median-ms', '50', '--latency-p99-ms', '10'], {})).toMatchObject({
       kind: 'error',
       message: expect.stringMatching(/--latency-p99-ms/),
     });
-    expect(parseCli(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('SIM_BATCH_LINES_PER_SECOND') });
+    expect(parseCli(['--help'], {})).toMatchObject({
+      kind: 'help',
+      text: expect.stringContaining('SIM_BATCH_LINES_PER_SECOND'),
+    });
   });
 });

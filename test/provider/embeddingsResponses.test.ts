@@ -15,7 +15,11 @@ const norm = (v: number[]) => Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
 
 describe('POST /v1/embeddings', () => {
   it('base64 (the client default) decodes to unit vectors of the requested dimensions', async () => {
-    const result = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['hello', 'world'], dimensions: 256 });
+    const result = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['hello', 'world'],
+      dimensions: 256,
+    });
     expect(result.object).toBe('list');
     expect(result.data.map((d) => d.index)).toEqual([0, 1]);
     for (const item of result.data) {
@@ -30,8 +34,16 @@ describe('POST /v1/embeddings', () => {
   it('is deterministic per model + input, and float format carries the same numbers', async () => {
     const a = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'same text' });
     const b = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['other', 'same text'] });
-    const asFloat = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'same text', encoding_format: 'float' });
-    const otherModel = await client.embeddings.create({ model: 'text-embedding-3-large', input: 'same text', dimensions: 1536 });
+    const asFloat = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'same text',
+      encoding_format: 'float',
+    });
+    const otherModel = await client.embeddings.create({
+      model: 'text-embedding-3-large',
+      input: 'same text',
+      dimensions: 1536,
+    });
     expect(a.data[0]!.embedding).toHaveLength(1536);
     expect(b.data[1]!.embedding).toEqual(a.data[0]!.embedding);
     expect(asFloat.data[0]!.embedding).toEqual(a.data[0]!.embedding);
@@ -39,7 +51,11 @@ describe('POST /v1/embeddings', () => {
   });
 
   it('uses the model width by default and shortens like text-embedding-3 (normalized prefix)', async () => {
-    const full = await client.embeddings.create({ model: 'text-embedding-3-large', input: 'prefix', encoding_format: 'float' });
+    const full = await client.embeddings.create({
+      model: 'text-embedding-3-large',
+      input: 'prefix',
+      encoding_format: 'float',
+    });
     const short = await client.embeddings.create({ model: 'text-embedding-3-large', input: 'prefix', dimensions: 64 });
     expect(full.data[0]!.embedding).toHaveLength(3072);
     const prefix = full.data[0]!.embedding.slice(0, 64);
@@ -48,13 +64,21 @@ describe('POST /v1/embeddings', () => {
   });
 
   it('accepts token arrays and counts their tokens', async () => {
-    const result = await client.embeddings.create({ model: 'text-embedding-3-small', input: [[1, 2, 3], [4, 5]] });
+    const result = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [
+        [1, 2, 3],
+        [4, 5],
+      ],
+    });
     expect(result.data).toHaveLength(2);
     expect(result.usage.prompt_tokens).toBe(5);
   });
 
   it('rejects too many dimensions and empty input with 400', async () => {
-    const tooWide = await failureOf(client.embeddings.create({ model: 'text-embedding-3-small', input: 'x', dimensions: 4000 }));
+    const tooWide = await failureOf(
+      client.embeddings.create({ model: 'text-embedding-3-small', input: 'x', dimensions: 4000 }),
+    );
     expect(tooWide.status).toBe(400);
     expect(tooWide.error.param).toBe('dimensions');
     const empty = await failureOf(client.embeddings.create({ model: 'text-embedding-3-small', input: '' }));
@@ -88,7 +112,11 @@ describe('POST /v1/responses', () => {
   });
 
   it('stops at max_output_tokens and reports the response incomplete', async () => {
-    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'Write a long story.', max_output_tokens: 16 });
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Write a long story.',
+      max_output_tokens: 16,
+    });
     expect(response.usage!.output_tokens).toBeLessThanOrEqual(16);
     expect(response.status).toBe('incomplete');
   });

@@ -1,4 +1,10 @@
-import { APIConnectionTimeoutError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from 'openai';
+import {
+  APIConnectionTimeoutError,
+  AuthenticationError,
+  BadRequestError,
+  InternalServerError,
+  NotFoundError,
+} from 'openai';
 import { startSimulator, type Simulator } from '../../src/provider';
 import { FaultInjector } from '../../src/provider/faults';
 import { chatBody, clientFor, failureOf, unchecked, type ErrorPayload } from './helpers';
@@ -21,18 +27,31 @@ describe('validation', () => {
     ['missing messages', { model: 'm' }, 'messages', 'missing_required_parameter'],
     ['messages not an array', { model: 'm', messages: 'hello' }, 'messages', 'invalid_type'],
     ['empty messages', { model: 'm', messages: [] }, 'messages', 'empty_array'],
-    ['message without role', { model: 'm', messages: [{ content: 'x' }] }, 'messages[0].role', 'missing_required_parameter'],
+    [
+      'message without role',
+      { model: 'm', messages: [{ content: 'x' }] },
+      'messages[0].role',
+      'missing_required_parameter',
+    ],
     ['bad role', { model: 'm', messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role', 'invalid_value'],
-    ['user message without content', { model: 'm', messages: [{ role: 'user' }] }, 'messages[0].content', 'missing_required_parameter'],
+    [
+      'user message without content',
+      { model: 'm', messages: [{ role: 'user' }] },
+      'messages[0].content',
+      'missing_required_parameter',
+    ],
     ['n out of range', { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 0 }, 'n', 'invalid_value'],
   ];
 
-  it.each(invalidBodies)('400 for %s, in OpenAI error shape, costing exactly one call', async (_name, body, param, code) => {
-    const error = await failureOf(client().chat.completions.create(unchecked(body)));
-    expect(error).toBeInstanceOf(BadRequestError);
-    expect(error.error).toEqual({ message: expect.any(String), type: 'invalid_request_error', param, code });
-    expect(sim.callsForBody(body)).toEqual({ calls: 1, successes: 0, faults: 0 });
-  });
+  it.each(invalidBodies)(
+    '400 for %s, in OpenAI error shape, costing exactly one call',
+    async (_name, body, param, code) => {
+      const error = await failureOf(client().chat.completions.create(unchecked(body)));
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error.error).toEqual({ message: expect.any(String), type: 'invalid_request_error', param, code });
+      expect(sim.callsForBody(body)).toEqual({ calls: 1, successes: 0, faults: 0 });
+    },
+  );
 
   it('400 for an embeddings request without input and for a body that is not an object', async () => {
     const noInput = await failureOf(client().embeddings.create(unchecked({ model: 'text-embedding-3-small' })));
@@ -74,7 +93,10 @@ describe('auth and routing', () => {
   it('404 for unknown routes in the same error shape', async () => {
     const error = await failureOf(client().models.list());
     expect(error).toBeInstanceOf(NotFoundError);
-    expect(error.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('/v1/models') });
+    expect(error.error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining('/v1/models'),
+    });
     expect(sim.stats().requests.unmatched).toEqual({ '404': 1 });
   });
 
@@ -98,7 +120,9 @@ describe('fault injection (rate 1.0 each)', () => {
 
   it('hangRate never answers: the client times out and the hang is counted', async () => {
     sim.configure({ hangRate: 1 });
-    const error = await failureOf(clientFor(sim, { apiKey: 'sk-right-key', timeout: 300 }).chat.completions.create(chatBody('h')));
+    const error = await failureOf(
+      clientFor(sim, { apiKey: 'sk-right-key', timeout: 300 }).chat.completions.create(chatBody('h')),
+    );
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     const stats = sim.stats();
     expect(stats.faults.hangs).toBe(1);

@@ -18,7 +18,13 @@ describe('files', () => {
   it('uploads, retrieves, lists, serves raw content and deletes', async () => {
     const text = `${JSON.stringify(chatLine('a', 'hello'))}\n`;
     const file = await client.files.create({ file: await toFile(Buffer.from(text), 'one.jsonl'), purpose: 'batch' });
-    expect(file).toMatchObject({ object: 'file', bytes: Buffer.byteLength(text), filename: 'one.jsonl', purpose: 'batch', status: 'processed' });
+    expect(file).toMatchObject({
+      object: 'file',
+      bytes: Buffer.byteLength(text),
+      filename: 'one.jsonl',
+      purpose: 'batch',
+      status: 'processed',
+    });
     expect(file.id).toMatch(/^file-/);
     expect(await client.files.retrieve(file.id)).toEqual(file);
     expect(await (await client.files.content(file.id)).text()).toBe(text);
@@ -30,7 +36,10 @@ describe('files', () => {
     expect(await failureOf(client.files.retrieve(file.id))).toBeInstanceOf(NotFoundError);
     const missingContent = await failureOf(client.files.content(file.id));
     expect(missingContent.status).toBe(404);
-    expect(missingContent.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining(file.id) });
+    expect(missingContent.error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining(file.id),
+    });
   });
 
   it('pages the file list with after/limit, newest first', async () => {
@@ -44,16 +53,24 @@ describe('files', () => {
   });
 
   it('refuses files over maxFileBytes with 413, and bad purposes or formats with 400', async () => {
-    const big = await failureOf(client.files.create({ file: await toFile(Buffer.alloc(65 * 1024, 'a'), 'big.jsonl'), purpose: 'batch' }));
+    const big = await failureOf(
+      client.files.create({ file: await toFile(Buffer.alloc(65 * 1024, 'a'), 'big.jsonl'), purpose: 'batch' }),
+    );
     expect(big.status).toBe(413);
     expect(big.error.message).toMatch(/65536 bytes/);
-    const purpose = await failureOf(client.files.create({ file: await toFile(Buffer.from('{}'), 'x.jsonl'), purpose: unchecked('batch_output') }));
+    const purpose = await failureOf(
+      client.files.create({ file: await toFile(Buffer.from('{}'), 'x.jsonl'), purpose: unchecked('batch_output') }),
+    );
     expect(purpose.status).toBe(400);
     expect(purpose.error.param).toBe('purpose');
-    const format = await failureOf(client.files.create({ file: await toFile(Buffer.from('{}'), 'x.csv'), purpose: 'batch' }));
+    const format = await failureOf(
+      client.files.create({ file: await toFile(Buffer.from('{}'), 'x.csv'), purpose: 'batch' }),
+    );
     expect(format.status).toBe(400);
     // Refused uploads leave nothing behind, neither listed nor on disk.
-    expect((await client.files.list()).data.some((f) => f.filename === 'big.jsonl' || f.filename === 'x.csv')).toBe(false);
+    expect((await client.files.list()).data.some((f) => f.filename === 'big.jsonl' || f.filename === 'x.csv')).toBe(
+      false,
+    );
     expect(await readdir(join(sim.dataDir, 'uploads'))).toEqual([]);
   });
 });
@@ -63,7 +80,15 @@ describe('batch listing and unknown ids', () => {
     const input = await uploadJsonl(client, [chatLine('l', 'list me')]);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push((await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
+      ids.push(
+        (
+          await client.batches.create({
+            input_file_id: input.id,
+            endpoint: '/v1/chat/completions',
+            completion_window: '24h',
+          })
+        ).id,
+      );
     }
     const newestFirst = [...ids].reverse();
     const page1 = await client.batches.list({ limit: 2 });
@@ -83,16 +108,31 @@ describe('batch listing and unknown ids', () => {
   });
 
   it('answers 404 in the OpenAI error shape for unknown batch and file ids', async () => {
-    for (const call of [client.batches.retrieve('batch_nope'), client.batches.cancel('batch_nope'), client.files.retrieve('file-nope'), client.files.delete('file-nope')]) {
+    for (const call of [
+      client.batches.retrieve('batch_nope'),
+      client.batches.cancel('batch_nope'),
+      client.files.retrieve('file-nope'),
+      client.files.delete('file-nope'),
+    ]) {
       const error = await failureOf(call);
       expect(error).toBeInstanceOf(NotFoundError);
-      expect(error.error).toEqual({ message: expect.any(String), type: 'invalid_request_error', param: expect.any(String), code: null });
+      expect(error.error).toEqual({
+        message: expect.any(String),
+        type: 'invalid_request_error',
+        param: expect.any(String),
+        code: null,
+      });
     }
   });
 
   it('refuses a batch whose input file has the wrong purpose', async () => {
-    const file = await client.files.create({ file: await toFile(Buffer.from('{}'), 'notes.txt'), purpose: 'user_data' });
-    const error = await failureOf(client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
+    const file = await client.files.create({
+      file: await toFile(Buffer.from('{}'), 'notes.txt'),
+      purpose: 'user_data',
+    });
+    const error = await failureOf(
+      client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    );
     expect(error.status).toBe(400);
     expect(error.error.param).toBe('input_file_id');
   });

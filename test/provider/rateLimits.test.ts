@@ -13,7 +13,11 @@ describe('rate limits over HTTP (official client, fake clock)', () => {
   afterAll(() => sim.close());
 
   const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${sim.origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${sim.origin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   };
 
@@ -35,7 +39,8 @@ describe('rate limits over HTTP (official client, fake clock)', () => {
     const error = await failureOf(client.chat.completions.create(chatBody('one too many')));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.error).toEqual({
-      message: 'Rate limit reached for gpt-4o-mini in organization org-simulated on requests per min (RPM): Limit 3000, Used 3000, Requested 1. Please try again in 20ms. (simulated)',
+      message:
+        'Rate limit reached for gpt-4o-mini in organization org-simulated on requests per min (RPM): Limit 3000, Used 3000, Requested 1. Please try again in 20ms. (simulated)',
       type: 'requests',
       param: null,
       code: 'rate_limit_exceeded',
@@ -83,7 +88,9 @@ describe('rate limits over HTTP (official client, fake clock)', () => {
     const error = await failureOf(client.chat.completions.create(body(2)));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.error.type).toBe('tokens');
-    expect(error.error.message).toContain(`on tokens per min (TPM): Limit 6000, Used ${6000 - remaining}, Requested ${cost}.`);
+    expect(error.error.message).toContain(
+      `on tokens per min (TPM): Limit 6000, Used ${6000 - remaining}, Requested ${cost}.`,
+    );
     expect(error.headers!.get('retry-after-ms')).toBe(String((cost - remaining) * 10));
     // An embedding small enough to fit the leftover tokens still passes.
     await expect(client.embeddings.create({ model: 'text-embedding-3-small', input: 'hi' })).resolves.toBeDefined();
@@ -93,7 +100,9 @@ describe('rate limits over HTTP (official client, fake clock)', () => {
     await limits({ tpm: 50 });
     const error = await failureOf(clientFor(sim).chat.completions.create(chatBody('big', { max_tokens: 500 })));
     expect(error.status).toBe(429);
-    expect(error.message).toMatch(/Request too large for gpt-4o-mini .* on tokens per min \(TPM\): Limit 50, Requested \d+/);
+    expect(error.message).toMatch(
+      /Request too large for gpt-4o-mini .* on tokens per min \(TPM\): Limit 50, Requested \d+/,
+    );
     expect(error.headers!.get('retry-after')).toBe('60');
   });
 
@@ -127,7 +136,10 @@ describe('rate limits over HTTP (official client, fake clock)', () => {
     let admitted = 0;
     for (let ms = 0; ms < 2_000; ms += 10) {
       clock.now += 10;
-      const result = await client.chat.completions.create(chatBody(`bg ${ms}`)).then(() => true, () => false);
+      const result = await client.chat.completions.create(chatBody(`bg ${ms}`)).then(
+        () => true,
+        () => false,
+      );
       if (result) admitted += 1;
     }
     expect(admitted).toBe(50); // 25 per second

@@ -10,7 +10,11 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const post = async <T = Record<string, unknown>>(path: string, body: unknown) => {
-  const response = await fetch(`${sim.origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${sim.origin}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: (await response.json()) as T };
 };
 
@@ -51,9 +55,17 @@ describe('/_sim control routes', () => {
     const client = clientFor(sim);
     await client.chat.completions.create(body);
     await client.chat.completions.create(body);
-    expect(sim.callsForBody({ messages: body.messages, model: body.model })).toEqual({ calls: 2, successes: 2, faults: 0 });
+    expect(sim.callsForBody({ messages: body.messages, model: body.model })).toEqual({
+      calls: 2,
+      successes: 2,
+      faults: 0,
+    });
     expect((await post('/_sim/calls', { body })).json).toEqual({ calls: 2, successes: 2, faults: 0 });
-    expect((await post('/_sim/calls', { endpoint: '/v1/embeddings', body })).json).toEqual({ calls: 0, successes: 0, faults: 0 });
+    expect((await post('/_sim/calls', { endpoint: '/v1/embeddings', body })).json).toEqual({
+      calls: 0,
+      successes: 0,
+      faults: 0,
+    });
   });
 
   it('POST /_sim/config changes knobs at runtime and names a bad one', async () => {

@@ -4,7 +4,10 @@ import { formatDuration, RateLimiter, type LimitOptions, type RateDecision } fro
 function fakeLimiter(initial: Partial<LimitOptions>) {
   const clock = { now: 0 };
   const limits: LimitOptions = { rpm: 0, tpm: 0, rateBurstSeconds: 1, backgroundRpm: 0, backgroundTpm: 0, ...initial };
-  const limiter = new RateLimiter(() => limits, () => clock.now);
+  const limiter = new RateLimiter(
+    () => limits,
+    () => clock.now,
+  );
   return { limiter, clock, limits };
 }
 
@@ -44,7 +47,14 @@ describe('RateLimiter token buckets (fake clock)', () => {
     const twoSeconds = fakeLimiter({ rpm: 3000, rateBurstSeconds: 2 });
     expect(greedyPerSecond(twoSeconds.limiter, twoSeconds.clock, 1)).toEqual([100 + 49]);
     const slow = fakeLimiter({ rpm: 6 }); // 0.1 per second: capacity floored at 1
-    expect(greedyPerSecond(slow.limiter, slow.clock, 30)).toEqual([1, ...new Array<number>(9).fill(0), 1, ...new Array<number>(9).fill(0), 1, ...new Array<number>(9).fill(0)]);
+    expect(greedyPerSecond(slow.limiter, slow.clock, 30)).toEqual([
+      1,
+      ...new Array<number>(9).fill(0),
+      1,
+      ...new Array<number>(9).fill(0),
+      1,
+      ...new Array<number>(9).fill(0),
+    ]);
   });
 
   it('replenishes continuously and an idle bucket holds no more than its capacity', () => {
@@ -63,8 +73,19 @@ describe('RateLimiter token buckets (fake clock)', () => {
     expect(limiter.check(400).allowed).toBe(true);
     expect(limiter.check(400).allowed).toBe(true);
     const third = rejected(limiter.check(400));
-    expect(third).toMatchObject({ kind: 'tokens', retryAfterMs: 200, limit: 60_000, used: 59_800, requested: 400, tooLarge: false });
-    expect(third.headers).toMatchObject({ 'retry-after': '1', 'retry-after-ms': '200', 'x-ratelimit-remaining-tokens': '200' });
+    expect(third).toMatchObject({
+      kind: 'tokens',
+      retryAfterMs: 200,
+      limit: 60_000,
+      used: 59_800,
+      requested: 400,
+      tooLarge: false,
+    });
+    expect(third.headers).toMatchObject({
+      'retry-after': '1',
+      'retry-after-ms': '200',
+      'x-ratelimit-remaining-tokens': '200',
+    });
 
     limiter.reset('empty');
     expect(rejected(limiter.check(5_000)).retryAfterMs).toBe(5_000); // more than the capacity: it fills to its cost
@@ -119,13 +140,27 @@ describe('RateLimiter token buckets (fake clock)', () => {
       'x-ratelimit-remaining-tokens': '1000',
       'x-ratelimit-reset-tokens': '0ms',
     });
-    expect(limiter.check(100).headers).toMatchObject({ 'x-ratelimit-remaining-requests': '49', 'x-ratelimit-reset-requests': '20ms', 'x-ratelimit-reset-tokens': '100ms' });
+    expect(limiter.check(100).headers).toMatchObject({
+      'x-ratelimit-remaining-requests': '49',
+      'x-ratelimit-reset-requests': '20ms',
+      'x-ratelimit-reset-tokens': '100ms',
+    });
     limiter.reset('empty');
-    expect(limiter.headers()).toMatchObject({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '1s' });
+    expect(limiter.headers()).toMatchObject({
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '1s',
+      'x-ratelimit-reset-tokens': '1s',
+    });
     clock.now = 510;
-    expect(limiter.headers()).toMatchObject({ 'x-ratelimit-remaining-requests': '25', 'x-ratelimit-reset-requests': '490ms' });
+    expect(limiter.headers()).toMatchObject({
+      'x-ratelimit-remaining-requests': '25',
+      'x-ratelimit-reset-requests': '490ms',
+    });
     limits.backgroundRpm = 1500; // half the limit is gone to others: refilling takes twice as long
-    expect(limiter.headers()).toMatchObject({ 'x-ratelimit-remaining-requests': '25', 'x-ratelimit-reset-requests': '980ms' });
+    expect(limiter.headers()).toMatchObject({
+      'x-ratelimit-remaining-requests': '25',
+      'x-ratelimit-reset-requests': '980ms',
+    });
     limits.backgroundRpm = 3000; // never refills: stated as a minute
     expect(limiter.headers()['x-ratelimit-reset-requests']).toBe('1m0s');
   });
@@ -189,7 +224,10 @@ describe('runtime changes', () => {
     limiter.reset('empty');
     expect(rejected(limiter.check(10)).retryAfterMs).toBe(20);
     limiter.reset('full');
-    expect(limiter.headers()).toMatchObject({ 'x-ratelimit-remaining-requests': '50', 'x-ratelimit-remaining-tokens': '1500' });
+    expect(limiter.headers()).toMatchObject({
+      'x-ratelimit-remaining-requests': '50',
+      'x-ratelimit-remaining-tokens': '1500',
+    });
   });
 });
 

@@ -12,8 +12,16 @@ describe('FileBatchStore on disk', () => {
     const root = await mkdtemp(join(tmpdir(), 'llmbatch-store-'));
     const store = new FileBatchStore(root);
     await store.putInput('b', chatLines(3), 10);
-    await appendFile(join(root, 'batches', 'b', 'results', '0000000.jsonl'), '\n{"id":"b:item-0","custom_id":"item-0","resp');
-    await store.appendResult('b', 0, { id: 'b:item-1', custom_id: 'item-1', response: { status_code: 200, request_id: 'r', body: {} }, error: null });
+    await appendFile(
+      join(root, 'batches', 'b', 'results', '0000000.jsonl'),
+      '\n{"id":"b:item-0","custom_id":"item-0","resp',
+    );
+    await store.appendResult('b', 0, {
+      id: 'b:item-1',
+      custom_id: 'item-1',
+      response: { status_code: 200, request_id: 'r', body: {} },
+      error: null,
+    });
     const results = await store.getChunkResults('b', 0);
     expect([...results.keys()]).toEqual(['item-1']);
   });
@@ -37,7 +45,12 @@ describe('FileBatchStore on disk', () => {
     const store = new FileBatchStore(root);
     await store.putInput('b', chatLines(3), 10);
     const writer = await store.openResults('b', 0);
-    await writer.append({ id: 'b:item-0', custom_id: 'item-0', response: { status_code: 200, request_id: 'r', body: {} }, error: null });
+    await writer.append({
+      id: 'b:item-0',
+      custom_id: 'item-0',
+      response: { status_code: 200, request_id: 'r', body: {} },
+      error: null,
+    });
     await writer.close();
     expect(await readdir(join(root, 'batches', 'b'))).not.toContain('failures');
   });

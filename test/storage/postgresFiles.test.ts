@@ -12,7 +12,8 @@ afterAll(async () => {
 });
 
 const MiB = 1024 * 1024;
-const partCount = async (): Promise<number> => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM file_parts')).rows[0]!.n;
+const partCount = async (): Promise<number> =>
+  (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM file_parts')).rows[0]!.n;
 
 /** The contract reuses file ids across tests: each test starts from empty tables. */
 fileStoreContract('PostgresFileStore', async () => {
@@ -48,7 +49,9 @@ describe('PostgresFileStore in PostgreSQL', () => {
     }
     const file = await (await store.stage(pieces())).commit(meta('file-big'));
     expect(file.bytes).toBe(data.length);
-    const { rows } = await db.pool.query<{ part: number; n: number }>('SELECT part, length(data) AS n FROM file_parts ORDER BY part');
+    const { rows } = await db.pool.query<{ part: number; n: number }>(
+      'SELECT part, length(data) AS n FROM file_parts ORDER BY part',
+    );
     expect(rows).toEqual([0, 1, 2, 3, 4, 5].map((part) => ({ part, n: part < 5 ? MiB : 123 })));
     const sizes: number[] = [];
     for await (const piece of (await store.open('file-big'))!) sizes.push(piece.length);
@@ -69,7 +72,9 @@ describe('PostgresFileStore in PostgreSQL', () => {
   it('keeps createdAt to the millisecond and file ids in the "C" collation whatever the server default', async () => {
     await (await store.stage(chunks('x'))).commit({ ...meta('file-t'), createdAt: 1_700_000_000_999 });
     expect((await store.get('file-t'))!.createdAt).toBe(1_700_000_000_999);
-    const { rows } = await db.pool.query("SELECT collation_name FROM information_schema.columns WHERE table_name = 'files' AND column_name = 'file_id'");
+    const { rows } = await db.pool.query(
+      "SELECT collation_name FROM information_schema.columns WHERE table_name = 'files' AND column_name = 'file_id'",
+    );
     expect(rows).toEqual([{ collation_name: 'C' }]);
   });
 });

@@ -28,18 +28,31 @@ describe('migrations', () => {
   });
 
   it('refuses a database migrated by newer code, naming the variable', async () => {
-    await db.pool.query("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [LATEST_VERSION + 1]);
+    await db.pool.query("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [
+      LATEST_VERSION + 1,
+    ]);
     try {
-      await expect(migrate(db.pool)).rejects.toThrow(`DATABASE_URL: the database is at schema version ${LATEST_VERSION + 1}, newer than this llmbatch knows (${LATEST_VERSION})`);
+      await expect(migrate(db.pool)).rejects.toThrow(
+        `DATABASE_URL: the database is at schema version ${LATEST_VERSION + 1}, newer than this llmbatch knows (${LATEST_VERSION})`,
+      );
     } finally {
       await db.pool.query('DELETE FROM schema_migrations WHERE version = $1', [LATEST_VERSION + 1]);
     }
   });
 
   it('rolls back a migration that fails, leaving the version unapplied', async () => {
-    const broken = [...MIGRATIONS, { version: LATEST_VERSION + 1, name: 'broken', sql: 'CREATE TABLE half_done (x int); SELECT * FROM no_such_table' }];
+    const broken = [
+      ...MIGRATIONS,
+      {
+        version: LATEST_VERSION + 1,
+        name: 'broken',
+        sql: 'CREATE TABLE half_done (x int); SELECT * FROM no_such_table',
+      },
+    ];
     await expect(migrate(db.pool, broken)).rejects.toThrow('no_such_table');
-    const { rows } = await db.pool.query("SELECT to_regclass('half_done') AS t, (SELECT max(version) FROM schema_migrations) AS v");
+    const { rows } = await db.pool.query(
+      "SELECT to_regclass('half_done') AS t, (SELECT max(version) FROM schema_migrations) AS v",
+    );
     expect(rows[0]).toEqual({ t: null, v: LATEST_VERSION });
   });
 });
@@ -47,7 +60,10 @@ describe('migrations', () => {
 /** Runs an entry point with `env` and collects its exit code and output; it must exit by itself. */
 function run(entry: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   const { command, args } = tsEntry(entry);
-  const child = spawn(command, args, { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -64,18 +80,29 @@ describe('start-up with a bad DATABASE_URL', () => {
   // Temporal is never reached: the database is checked first. Port 1 refuses connections.
   const base = { TEMPORAL_ADDRESS: '127.0.0.1:1', LLMBATCH_AUTH: 'local', API_PORT: '0' };
   const cases: Array<[string, string, RegExp]> = [
-    ['an unreachable server', 'postgres://llmbatch:s3cret@127.0.0.1:1/llmbatch', /DATABASE_URL: cannot connect to postgres:\/\/llmbatch:\*\*\*@127\.0\.0\.1:1\/llmbatch: .*ECONNREFUSED/],
-    ['a database that does not exist', 'postgres://postgres@127.0.0.1:5432/llmbatch_no_such_db', /DATABASE_URL: cannot connect to .*llmbatch_no_such_db.*does not exist/],
+    [
+      'an unreachable server',
+      'postgres://llmbatch:s3cret@127.0.0.1:1/llmbatch',
+      /DATABASE_URL: cannot connect to postgres:\/\/llmbatch:\*\*\*@127\.0\.0\.1:1\/llmbatch: .*ECONNREFUSED/,
+    ],
+    [
+      'a database that does not exist',
+      'postgres://postgres@127.0.0.1:5432/llmbatch_no_such_db',
+      /DATABASE_URL: cannot connect to .*llmbatch_no_such_db.*does not exist/,
+    ],
     ['not a postgres URL', 'mysql://root@127.0.0.1/x', /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/],
   ];
   for (const entry of ['src/api/apiMain.ts', 'src/worker/workerMain.ts']) {
-    it.each(cases)(`${entry} refuses %s, naming the variable, without a stack trace or the password`, async (_what, url, message) => {
-      const { code, output } = await run(entry, { ...base, DATABASE_URL: url });
-      expect(code).toBe(1);
-      expect(output).toMatch(message);
-      expect(output).not.toMatch(/^\s+at /m);
-      expect(output).not.toContain('s3cret');
-    });
+    it.each(cases)(
+      `${entry} refuses %s, naming the variable, without a stack trace or the password`,
+      async (_what, url, message) => {
+        const { code, output } = await run(entry, { ...base, DATABASE_URL: url });
+        expect(code).toBe(1);
+        expect(output).toMatch(message);
+        expect(output).not.toMatch(/^\s+at /m);
+        expect(output).not.toContain('s3cret');
+      },
+    );
   }
 
   it('npm run migrate applies the schema to an empty database and says so', async () => {
@@ -83,7 +110,9 @@ describe('start-up with a bad DATABASE_URL', () => {
     try {
       const first = await run('src/cli/migrate.ts', { DATABASE_URL: fresh.url });
       expect(first).toMatchObject({ code: 0 });
-      expect(first.output).toContain(`applied migration(s) ${MIGRATIONS.map((m) => m.version).join(', ')}; now at schema version ${LATEST_VERSION}`);
+      expect(first.output).toContain(
+        `applied migration(s) ${MIGRATIONS.map((m) => m.version).join(', ')}; now at schema version ${LATEST_VERSION}`,
+      );
       const again = await run('src/cli/migrate.ts', { DATABASE_URL: fresh.url });
       expect(again.output).toContain(`is up to date (schema version ${LATEST_VERSION})`);
     } finally {

@@ -33,14 +33,27 @@ describe('PostgresBatchStore in PostgreSQL', () => {
   it('keeps the first result of a custom_id by a unique constraint, across writers racing', async () => {
     const store = new PostgresBatchStore(db.pool);
     await store.putInput('race', chatLines(50), 50);
-    const writers = await Promise.all([store.openResults('race', 0), store.openResults('race', 0), store.openResults('race', 0)]);
+    const writers = await Promise.all([
+      store.openResults('race', 0),
+      store.openResults('race', 0),
+      store.openResults('race', 0),
+    ]);
     await Promise.all(
       writers.flatMap((w, i) =>
-        chatLines(50).map((l) => w.append({ id: `${i}`, custom_id: l.custom_id, response: { status_code: 200, request_id: `w${i}`, body: {} }, error: null })),
+        chatLines(50).map((l) =>
+          w.append({
+            id: `${i}`,
+            custom_id: l.custom_id,
+            response: { status_code: 200, request_id: `w${i}`, body: {} },
+            error: null,
+          }),
+        ),
       ),
     );
     await Promise.all(writers.map((w) => w.close()));
-    const { rows } = await db.pool.query("SELECT count(*)::int AS n, count(DISTINCT custom_id)::int AS d FROM results WHERE batch_id = 'race'");
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS n, count(DISTINCT custom_id)::int AS d FROM results WHERE batch_id = 'race'",
+    );
     expect(rows[0]).toEqual({ n: 50, d: 50 });
   });
 
@@ -51,9 +64,20 @@ describe('PostgresBatchStore in PostgreSQL', () => {
     for (let chunk = 0; chunk < 5; chunk++) {
       const writer = await store.openResults('paged', chunk);
       await Promise.all(
-        lines.slice(chunk * 1000, (chunk + 1) * 1000).map((l, i) =>
-          writer.append(i % 3 === 0 ? { id: l.custom_id, custom_id: l.custom_id, response: null, error: { code: 'x', message: 'y' } } : { id: l.custom_id, custom_id: l.custom_id, response: { status_code: 200, request_id: 'r', body: {} }, error: null }),
-        ),
+        lines
+          .slice(chunk * 1000, (chunk + 1) * 1000)
+          .map((l, i) =>
+            writer.append(
+              i % 3 === 0
+                ? { id: l.custom_id, custom_id: l.custom_id, response: null, error: { code: 'x', message: 'y' } }
+                : {
+                    id: l.custom_id,
+                    custom_id: l.custom_id,
+                    response: { status_code: 200, request_id: 'r', body: {} },
+                    error: null,
+                  },
+            ),
+          ),
       );
       await writer.close();
     }
@@ -70,15 +94,23 @@ describe('PostgresBatchStore in PostgreSQL', () => {
 
   it('filters owner records by tenant with the index', async () => {
     const store = new PostgresBatchStore(db.pool);
-    for (const [id, tenant] of [['t-1', 'a'], ['t-2', 'b'], ['t-3', 'a']] as const) {
+    for (const [id, tenant] of [
+      ['t-1', 'a'],
+      ['t-2', 'b'],
+      ['t-3', 'a'],
+    ] as const) {
       await store.putInput(id, chatLines(1), 10);
       await store.putRecord(id, 'owner', { tenant });
     }
     const rows = await store.listRecords('owner', { limit: 10, order: 'desc', match: { tenant: 'a' } });
     expect(rows.map((r) => r.batchId)).toEqual(['t-3', 't-1']);
-    const plan = await db.pool.query("EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY batch_id DESC LIMIT 10");
+    const plan = await db.pool.query(
+      "EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY batch_id DESC LIMIT 10",
+    );
     await db.pool.query('SET enable_seqscan = off');
-    const forced = await db.pool.query("EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY batch_id DESC LIMIT 10");
+    const forced = await db.pool.query(
+      "EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY batch_id DESC LIMIT 10",
+    );
     await db.pool.query('SET enable_seqscan = on');
     expect(JSON.stringify(plan.rows) + JSON.stringify(forced.rows)).toContain('batch_records_by_tenant');
   });

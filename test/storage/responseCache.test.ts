@@ -10,7 +10,11 @@ import { createTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 const HOUR = 3_600_000;
 const key = (n: number | string): string => createHash('sha256').update(String(n)).digest('hex');
-const body = (n: number) => ({ id: `chatcmpl-${n}`, choices: [{ message: { role: 'assistant', content: `answer ${n} ✓ "quoted"\n` } }], usage: { prompt_tokens: n } });
+const body = (n: number) => ({
+  id: `chatcmpl-${n}`,
+  choices: [{ message: { role: 'assistant', content: `answer ${n} ✓ "quoted"\n` } }],
+  usage: { prompt_tokens: n },
+});
 
 interface Subject {
   cache: ResponseCache;
@@ -38,7 +42,12 @@ function cacheContract(name: string, open: () => Promise<Subject>) {
     });
 
     it('misses an entry older than the TTL, and a later store makes it fresh again', async () => {
-      await s.cache.store(new Map([[key('a'), body(1)], [key('b'), body(2)]]));
+      await s.cache.store(
+        new Map([
+          [key('a'), body(1)],
+          [key('b'), body(2)],
+        ]),
+      );
       await s.age(key('a'), 2 * HOUR);
       const hits = await s.cache.lookup([key('a'), key('b')], HOUR);
       expect([...hits.keys()]).toEqual([key('b')]);
@@ -80,7 +89,10 @@ describe('response caches', () => {
       return {
         cache: new PostgresResponseCache(db.pool),
         age: async (k, ms) => {
-          await db.pool.query(`UPDATE response_cache SET created_at = created_at - $2::double precision * interval '1 millisecond' WHERE key = $1`, [k, ms]);
+          await db.pool.query(
+            `UPDATE response_cache SET created_at = created_at - $2::double precision * interval '1 millisecond' WHERE key = $1`,
+            [k, ms],
+          );
         },
       };
     });
@@ -93,7 +105,10 @@ describe('response caches', () => {
     const k = key('contended');
     await cache.store(new Map([[k, big(0)]]));
     const writes = Array.from({ length: 10 }, (_, n) => cache.store(new Map([[k, big(n + 1)]])));
-    const reads = Array.from({ length: 30 }, async () => (await cache.lookup([k], HOUR)).get(k) as { n: number; text: string });
+    const reads = Array.from(
+      { length: 30 },
+      async () => (await cache.lookup([k], HOUR)).get(k) as { n: number; text: string },
+    );
     const seen = await Promise.all(reads);
     await Promise.all(writes);
     for (const r of seen) expect(r.text).toBe(String(r.n).repeat(200_000));

@@ -9,7 +9,12 @@ const success = (custom_id: string, body: unknown = { ok: true }): BatchOutputLi
   response: { status_code: 200, request_id: 'req', body },
   error: null,
 });
-const failure = (custom_id: string): BatchOutputLine => ({ id: `x:${custom_id}`, custom_id, response: null, error: { code: 'invalid_value', message: 'bad' } });
+const failure = (custom_id: string): BatchOutputLine => ({
+  id: `x:${custom_id}`,
+  custom_id,
+  response: null,
+  error: { code: 'invalid_value', message: 'bad' },
+});
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -36,9 +41,17 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
     it('closes a chunk early when the next line would pass the weight limit', async () => {
       const lines = chatLines(10);
       // weights 1..10 with a limit of 12: [1..4]=10, [5,6]=11, [7]=7, [8]=8, [9]=9, [10]=10 → every chunk ≤ 12
-      const manifest = await store.putInput('weighted', lines, 100, { max: 12, of: (l) => Number(l.custom_id.split('-')[1]) + 1 });
+      const manifest = await store.putInput('weighted', lines, 100, {
+        max: 12,
+        of: (l) => Number(l.custom_id.split('-')[1]) + 1,
+      });
       expect(manifest.chunkCount).toBe(6);
-      expect((await store.getChunk('weighted', 0)).map((l) => l.custom_id)).toEqual(['item-0', 'item-1', 'item-2', 'item-3']);
+      expect((await store.getChunk('weighted', 0)).map((l) => l.custom_id)).toEqual([
+        'item-0',
+        'item-1',
+        'item-2',
+        'item-3',
+      ]);
       expect((await store.getChunk('weighted', 1)).map((l) => l.custom_id)).toEqual(['item-4', 'item-5']);
       const all = [];
       for (let c = 0; c < manifest.chunkCount; c++) all.push(...(await store.getChunk('weighted', c)));
@@ -46,7 +59,10 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
     });
 
     it('gives a line heavier than the limit a chunk of its own', async () => {
-      const manifest = await store.putInput('heavy', chatLines(3), 100, { max: 5, of: (l) => (l.custom_id === 'item-1' ? 50 : 2) });
+      const manifest = await store.putInput('heavy', chatLines(3), 100, {
+        max: 5,
+        of: (l) => (l.custom_id === 'item-1' ? 50 : 2),
+      });
       expect(manifest.chunkCount).toBe(3);
       expect((await store.getChunk('heavy', 1)).map((l) => l.custom_id)).toEqual(['item-1']);
     });
@@ -107,7 +123,12 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       await second.countFailure('item-1');
       await second.append(success('item-2'));
       await second.close();
-      expect(await store.getFailureCounts('fails', 0)).toEqual(new Map([['item-1', 3], ['item-2', 1]]));
+      expect(await store.getFailureCounts('fails', 0)).toEqual(
+        new Map([
+          ['item-1', 3],
+          ['item-2', 1],
+        ]),
+      );
       expect((await store.getFailureCounts('fails', 1)).size).toBe(0); // chunks are counted apart
       expect([...(await store.getChunkResults('fails', 0)).keys()]).toEqual(['item-2']); // a failure is not a result
     });
@@ -115,7 +136,14 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
     it('keeps the final outcome of an ended batch', async () => {
       await store.putInput('batch7', chatLines(2), 10);
       expect(await store.getOutcome('batch7')).toBeUndefined();
-      const outcome = { batchId: 'batch7', status: 'completed', total: 2, succeeded: 2, failed: 0, pending: 0 } as unknown as BatchProgress;
+      const outcome = {
+        batchId: 'batch7',
+        status: 'completed',
+        total: 2,
+        succeeded: 2,
+        failed: 0,
+        pending: 0,
+      } as unknown as BatchProgress;
       await store.putOutcome('batch7', outcome);
       expect(await store.getOutcome('batch7')).toEqual(outcome);
     });
@@ -136,13 +164,17 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       await store.putInput('r-none', chatLines(1), 10); // no record: never listed
       for (const id of ['r-c', 'r-a', 'r-d', 'r-b']) await store.putRecord(id, 'openai', { id });
       await store.putRecord('r-none', 'other', {});
-      const ids = async (q: Parameters<BatchStore['listRecords']>[1]) => (await store.listRecords('openai', q)).map((r) => r.batchId);
+      const ids = async (q: Parameters<BatchStore['listRecords']>[1]) =>
+        (await store.listRecords('openai', q)).map((r) => r.batchId);
       expect(await ids({ limit: 10, order: 'asc' })).toEqual(['r-a', 'r-b', 'r-c', 'r-d']);
       expect(await ids({ limit: 2, order: 'desc' })).toEqual(['r-d', 'r-c']);
       expect(await ids({ limit: 2, order: 'desc', after: 'r-c' })).toEqual(['r-b', 'r-a']);
       expect(await ids({ limit: 2, order: 'asc', after: 'r-b' })).toEqual(['r-c', 'r-d']);
       expect(await ids({ limit: 2, order: 'desc', after: 'r-a' })).toEqual([]);
-      expect((await store.listRecords('openai', { limit: 1, order: 'asc' }))[0]).toEqual({ batchId: 'r-a', record: { id: 'r-a' } });
+      expect((await store.listRecords('openai', { limit: 1, order: 'asc' }))[0]).toEqual({
+        batchId: 'r-a',
+        record: { id: 'r-a' },
+      });
       expect(await store.listRecords('nothing', { limit: 10, order: 'asc' })).toEqual([]);
       // where: only matching records fill the page, so a page is full even when others come between
       const odd = (r: unknown) => ['r-a', 'r-c'].includes((r as { id: string }).id);
@@ -161,12 +193,15 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
         await store.putInput(id, chatLines(1), 10);
         await store.putRecord(id, 'owner', owner);
       }
-      const ids = async (match: Parameters<BatchStore['listRecords']>[1]['match']) => (await store.listRecords('owner', { limit: 10, order: 'desc', match })).map((r) => r.batchId);
+      const ids = async (match: Parameters<BatchStore['listRecords']>[1]['match']) =>
+        (await store.listRecords('owner', { limit: 10, order: 'desc', match })).map((r) => r.batchId);
       expect(await ids({ tenant: 'a' })).toEqual(['m-4', 'm-3', 'm-1']);
       expect(await ids({ tenant: 'a', api: 'project' })).toEqual(['m-4', 'm-1']);
       expect(await ids({ tenant: 'a', createdFrom: '2026-01-03T00:00:00.000Z' })).toEqual(['m-4', 'm-3']);
       expect(await ids({ tenant: 'a', createdBefore: '2026-01-03T00:00:00.000Z' })).toEqual(['m-1']);
-      expect(await ids({ tenant: 'a', createdFrom: '2026-01-02T00:00:00.000Z', createdBefore: '2026-01-04T00:00:00.000Z' })).toEqual(['m-3']);
+      expect(
+        await ids({ tenant: 'a', createdFrom: '2026-01-02T00:00:00.000Z', createdBefore: '2026-01-04T00:00:00.000Z' }),
+      ).toEqual(['m-3']);
       expect(await ids({ tenant: 'c' })).toEqual([]);
     });
 

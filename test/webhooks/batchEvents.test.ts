@@ -34,10 +34,19 @@ beforeAll(async () => {
 afterAll(() => receiver.close());
 
 const lines = (n: number, tag: string) =>
-  Array.from({ length: n }, (_, i) => ({ custom_id: `${tag}-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `item ${i}` }] } }));
+  Array.from({ length: n }, (_, i) => ({
+    custom_id: `${tag}-${i}`,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `item ${i}` }] },
+  }));
 
 async function post(path: string, body: unknown): Promise<Response> {
-  return fetch(`${stack.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${stack.base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 async function create(tag: string, n: number, options: Record<string, unknown>): Promise<string> {
@@ -47,7 +56,11 @@ async function create(tag: string, n: number, options: Record<string, unknown>):
 }
 
 /** The verified deliveries to a path, waiting until at least `count` arrived. */
-async function deliveries(path: string, count: number, timeoutMs = 60_000): Promise<Array<{ type: string; timestamp: string; data: Record<string, unknown> }>> {
+async function deliveries(
+  path: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<Array<{ type: string; timestamp: string; data: Record<string, unknown> }>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = receiver.received.filter((r) => r.path === path && r.answered === 200);
@@ -60,11 +73,21 @@ async function deliveries(path: string, count: number, timeoutMs = 60_000): Prom
   }
 }
 
-async function progress(id: string): Promise<{ status: string; pauseReason?: string; succeeded: number; total: number }> {
-  return (await (await fetch(`${stack.base}/batches/${id}`)).json()) as { status: string; pauseReason?: string; succeeded: number; total: number };
+async function progress(
+  id: string,
+): Promise<{ status: string; pauseReason?: string; succeeded: number; total: number }> {
+  return (await (await fetch(`${stack.base}/batches/${id}`)).json()) as {
+    status: string;
+    pauseReason?: string;
+    succeeded: number;
+    total: number;
+  };
 }
 
-async function waitFor(id: string, ok: (p: Awaited<ReturnType<typeof progress>>) => boolean): Promise<Awaited<ReturnType<typeof progress>>> {
+async function waitFor(
+  id: string,
+  ok: (p: Awaited<ReturnType<typeof progress>>) => boolean,
+): Promise<Awaited<ReturnType<typeof progress>>> {
   for (let i = 0; i < 300; i++) {
     const p = await progress(id);
     if (ok(p)) return p;
@@ -77,10 +100,17 @@ describe('batch webhooks', () => {
   it('sends a signed batch.completed with the counts, and the secret stays out of workflow history', async () => {
     const id = await create('done', 30, { webhook: { url: `${receiver.url}/done` } });
     const [event] = await deliveries('/done', 1);
-    expect(event).toMatchObject({ type: 'batch.completed', data: { id, status: 'completed', total: 30, succeeded: 30, failed: 0 } });
+    expect(event).toMatchObject({
+      type: 'batch.completed',
+      data: { id, status: 'completed', total: 30, succeeded: 30, failed: 0 },
+    });
     const received = receiver.received.find((r) => r.path === '/done');
     expect(received?.headers['webhook-id']).toMatch(/^msg_/);
-    const histories = await Promise.all([`batch-${id}`, `batch-${id}-webhook-batch.completed`].map(async (wf) => JSON.stringify(await stack.env.client.workflow.getHandle(wf).fetchHistory())));
+    const histories = await Promise.all(
+      [`batch-${id}`, `batch-${id}-webhook-batch.completed`].map(async (wf) =>
+        JSON.stringify(await stack.env.client.workflow.getHandle(wf).fetchHistory()),
+      ),
+    );
     for (const h of histories) expect(h).not.toContain(secret.slice('whsec_'.length));
   });
 
@@ -103,12 +133,19 @@ describe('batch webhooks', () => {
   });
 
   it('pauses a batch whose cost reaches its budget, says so by webhook, and resumes past it', async () => {
-    const id = await create('budget', 100, { webhook: { url: `${receiver.url}/budget` }, budgetUsd: 50, maxChunksInFlight: 1 });
+    const id = await create('budget', 100, {
+      webhook: { url: `${receiver.url}/budget` },
+      budgetUsd: 50,
+      maxChunksInFlight: 1,
+    });
     const paused = await waitFor(id, (p) => p.status === 'paused');
     expect(paused.pauseReason).toBe('budget');
     expect(paused.succeeded).toBeLessThan(100);
     const [pausedEvent] = await deliveries('/budget', 1);
-    expect(pausedEvent).toMatchObject({ type: 'batch.paused', data: { id, status: 'paused', reason: expect.stringContaining('budget of 50 USD') } });
+    expect(pausedEvent).toMatchObject({
+      type: 'batch.paused',
+      data: { id, status: 'paused', reason: expect.stringContaining('budget of 50 USD') },
+    });
 
     expect((await post(`/batches/${id}/resume`, {})).status).toBe(202);
     const done = await waitFor(id, (p) => p.status === 'completed');
@@ -126,7 +163,10 @@ describe('batch webhooks', () => {
     const before = ((await (await fetch(`${stack.base}/batches?limit=100`)).json()) as { data: unknown[] }).data.length;
     const res = await post('/batches', { requests: lines(2, 'ssrf'), options: { webhook: { url } } });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: 'invalid_webhook_url', message: expect.stringContaining('webhook url refused') });
+    expect(((await res.json()) as { error: { message: string; code: string } }).error).toMatchObject({
+      code: 'invalid_webhook_url',
+      message: expect.stringContaining('webhook url refused'),
+    });
     const after = ((await (await fetch(`${stack.base}/batches?limit=100`)).json()) as { data: unknown[] }).data.length;
     expect(after).toBe(before);
   });

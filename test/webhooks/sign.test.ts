@@ -16,7 +16,12 @@ describe('signWebhook', () => {
 
   it('produces the three headers and a body the reference verifier accepts', () => {
     const signed = signWebhook(secret, input);
-    expect(Object.keys(signed.headers).sort()).toEqual(['content-type', 'webhook-id', 'webhook-signature', 'webhook-timestamp']);
+    expect(Object.keys(signed.headers).sort()).toEqual([
+      'content-type',
+      'webhook-id',
+      'webhook-signature',
+      'webhook-timestamp',
+    ]);
     expect(signed.headers['webhook-id']).toBe(input.deliveryId);
     expect(signed.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     expect(JSON.parse(signed.body)).toEqual({ type: 'batch.completed', timestamp: input.occurredAt, data: input.data });
@@ -29,7 +34,9 @@ describe('signWebhook', () => {
     expect(tampered).not.toBe(signed.body);
     expect(() => new Webhook(secret).verify(tampered, signed.headers)).toThrow(WebhookVerificationError);
     expect(() => new Webhook(newSecret()).verify(signed.body, signed.headers)).toThrow(WebhookVerificationError);
-    expect(() => new Webhook(secret).verify(signed.body, { ...signed.headers, 'webhook-id': 'msg_other' })).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(secret).verify(signed.body, { ...signed.headers, 'webhook-id': 'msg_other' })).toThrow(
+      WebhookVerificationError,
+    );
   });
 
   it('keeps id and body across attempts but stamps each attempt with its own time, so late retries still verify', () => {
@@ -43,7 +50,9 @@ describe('signWebhook', () => {
     expect(() => new Webhook(secret).verify(retry.body, retry.headers)).not.toThrow();
     // Stamping with the event's time instead would be rejected by every standard verifier (5-minute tolerance).
     const stampedWithEvent = signWebhook(secret, old, hoursAgo);
-    expect(() => new Webhook(secret).verify(stampedWithEvent.body, stampedWithEvent.headers)).toThrow('Message timestamp too old');
+    expect(() => new Webhook(secret).verify(stampedWithEvent.body, stampedWithEvent.headers)).toThrow(
+      'Message timestamp too old',
+    );
   });
 
   it('refuses ids with a dot (the signed content is id.timestamp.body)', () => {
@@ -57,7 +66,9 @@ describe('signWebhook', () => {
   });
 
   it('payload is the spec envelope, minified', () => {
-    expect(webhookPayload({ event: 'batch.paused', occurredAt: 't', data: { a: 1 } })).toBe('{"type":"batch.paused","timestamp":"t","data":{"a":1}}');
+    expect(webhookPayload({ event: 'batch.paused', occurredAt: 't', data: { a: 1 } })).toBe(
+      '{"type":"batch.paused","timestamp":"t","data":{"a":1}}',
+    );
   });
 
   it('names what is wrong with a secret without echoing it', () => {

@@ -90,14 +90,18 @@ describe('checkWebhookUrl refuses', () => {
 
 describe('checkWebhookUrl accepts', () => {
   it('a public name, and returns the addresses to connect to', async () => {
-    await expect(check('https://hooks.example.com/batches?x=1')).resolves.toEqual([{ address: '93.184.216.34', family: 4 }]);
+    await expect(check('https://hooks.example.com/batches?x=1')).resolves.toEqual([
+      { address: '93.184.216.34', family: 4 },
+    ]);
     await expect(check('https://v6.example.com/')).resolves.toEqual([{ address: '2606:4700::1111', family: 6 }]);
     await expect(check('http://[2606:4700::1111]:8443/')).resolves.toEqual([{ address: '2606:4700::1111', family: 6 }]);
     await expect(check('http://93.184.216.34/')).resolves.toEqual([{ address: '93.184.216.34', family: 4 }]);
   });
 
   it('an allow-listed hostname, whatever it resolves to (case and trailing dot ignored)', async () => {
-    await expect(check('http://internal.example/', ['Internal.Example.'])).resolves.toEqual([{ address: '192.168.0.10', family: 4 }]);
+    await expect(check('http://internal.example/', ['Internal.Example.'])).resolves.toEqual([
+      { address: '192.168.0.10', family: 4 },
+    ]);
     await expect(check('http://localhost/', ['localhost'])).resolves.toHaveLength(2);
     // the allowance is for that name only
     await expect(check('http://metadata.example/', ['internal.example'])).rejects.toThrow('linkLocal');
@@ -105,7 +109,9 @@ describe('checkWebhookUrl accepts', () => {
 
   it('an allow-listed IP, also reached through its IPv4-mapped form', async () => {
     await expect(check('http://10.1.2.3/', ['10.1.2.3'])).resolves.toEqual([{ address: '10.1.2.3', family: 4 }]);
-    await expect(check('http://[::ffff:10.1.2.3]/', ['10.1.2.3'])).resolves.toEqual([{ address: '10.1.2.3', family: 4 }]);
+    await expect(check('http://[::ffff:10.1.2.3]/', ['10.1.2.3'])).resolves.toEqual([
+      { address: '10.1.2.3', family: 4 },
+    ]);
     await expect(check('http://10.1.2.4/', ['10.1.2.3'])).rejects.toThrow('private');
   });
 
@@ -113,7 +119,9 @@ describe('checkWebhookUrl accepts', () => {
     await expect(check('http://10.200.0.1/', ['10.0.0.0/8'])).resolves.toHaveLength(1);
     await expect(check('http://rebind.example/', ['10.0.0.0/8'])).resolves.toHaveLength(2);
     await expect(check('http://192.168.1.1/', ['10.0.0.0/8'])).rejects.toThrow('private');
-    await expect(check('http://[fd12:3456::1]/', ['fd00::/8'])).resolves.toEqual([{ address: 'fd12:3456::1', family: 6 }]);
+    await expect(check('http://[fd12:3456::1]/', ['fd00::/8'])).resolves.toEqual([
+      { address: 'fd12:3456::1', family: 6 },
+    ]);
     await expect(check('http://[fe80::1]/', ['fd00::/8', '10.0.0.0/8'])).rejects.toThrow('linkLocal');
   });
 });

@@ -7,18 +7,29 @@ const Source = temporal.api.enums.v1.RateLimitSource;
 
 /** The two task-queue calls LearnedLimits makes, against queues held in memory. */
 function fakeService(admin: Record<string, number> = {}) {
-  const limits = new Map<string, { perSecond: number; reason: string }>(Object.entries(admin).map(([q, perSecond]) => [q, { perSecond, reason: 'llmbatch: rpm=1 tpm=0' }]));
+  const limits = new Map<string, { perSecond: number; reason: string }>(
+    Object.entries(admin).map(([q, perSecond]) => [q, { perSecond, reason: 'llmbatch: rpm=1 tpm=0' }]),
+  );
   const service = {
-    updateTaskQueueConfig: jest.fn(async (req: { taskQueue: string; updateQueueRateLimit: { rateLimit?: { requestsPerSecond: number }; reason: string } }) => {
-      const rate = req.updateQueueRateLimit.rateLimit;
-      if (rate) limits.set(req.taskQueue, { perSecond: rate.requestsPerSecond, reason: req.updateQueueRateLimit.reason });
-      else limits.delete(req.taskQueue);
-      return {};
-    }),
+    updateTaskQueueConfig: jest.fn(
+      async (req: {
+        taskQueue: string;
+        updateQueueRateLimit: { rateLimit?: { requestsPerSecond: number }; reason: string };
+      }) => {
+        const rate = req.updateQueueRateLimit.rateLimit;
+        if (rate)
+          limits.set(req.taskQueue, { perSecond: rate.requestsPerSecond, reason: req.updateQueueRateLimit.reason });
+        else limits.delete(req.taskQueue);
+        return {};
+      },
+    ),
     describeTaskQueue: jest.fn(async (req: { taskQueue: { name: string } }) => {
       const set = limits.get(req.taskQueue.name);
       return set
-        ? { effectiveRateLimit: { requestsPerSecond: set.perSecond, rateLimitSource: Source.RATE_LIMIT_SOURCE_API }, config: { queueRateLimit: { metadata: { reason: set.reason } } } }
+        ? {
+            effectiveRateLimit: { requestsPerSecond: set.perSecond, rateLimitSource: Source.RATE_LIMIT_SOURCE_API },
+            config: { queueRateLimit: { metadata: { reason: set.reason } } },
+          }
         : { effectiveRateLimit: {} };
     }),
   };
@@ -26,7 +37,11 @@ function fakeService(admin: Record<string, number> = {}) {
 }
 
 const config = (env: Record<string, string> = {}) =>
-  loadConfig({ LLMBATCH_CHUNK_SIZE: '100', LLMBATCH_LANES: JSON.stringify([{ model: 'fast', rpm: 600 }, { model: 'open' }]), ...env });
+  loadConfig({
+    LLMBATCH_CHUNK_SIZE: '100',
+    LLMBATCH_LANES: JSON.stringify([{ model: 'fast', rpm: 600 }, { model: 'open' }]),
+    ...env,
+  });
 
 describe('LearnedLimits', () => {
   it('puts a model’s stated limit on its lane’s queue, as a learned one', async () => {

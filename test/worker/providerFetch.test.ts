@@ -44,23 +44,44 @@ const json = (res: ServerResponse, status: number, value: unknown, headers: Reco
   res.end(JSON.stringify(value));
 };
 
-const client = (timeout = 10_000) => new OpenAI({ baseURL: `${base}/v1`, apiKey: 'sk-test', maxRetries: 0, timeout, fetch: providerFetch({ maxSockets: 8 }) });
+const client = (timeout = 10_000) =>
+  new OpenAI({
+    baseURL: `${base}/v1`,
+    apiKey: 'sk-test',
+    maxRetries: 0,
+    timeout,
+    fetch: providerFetch({ maxSockets: 8 }),
+  });
 
 describe('providerFetch', () => {
   it('posts the body and headers as fetch would, and answers with status, headers and the parsed body', async () => {
     let seen: { method?: string; url?: string; auth?: string; type?: string; body?: string } = {};
     handler = (req, body, res) => {
-      seen = { method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body };
+      seen = {
+        method: req.method,
+        url: req.url,
+        auth: req.headers.authorization,
+        type: req.headers['content-type'],
+        body,
+      };
       res.setHeader('set-cookie', ['a=1', 'b=2']);
       json(res, 200, { ok: true }, { 'x-request-id': 'req_1', 'x-ratelimit-limit-requests': '3000' });
     };
-    const { data, response } = await client().post<{ ok: boolean }>('/chat/completions', { body: { model: 'm', messages: [] } }).withResponse();
+    const { data, response } = await client()
+      .post<{ ok: boolean }>('/chat/completions', { body: { model: 'm', messages: [] } })
+      .withResponse();
     expect(data).toEqual({ ok: true });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toBe('req_1');
     expect(response.headers.get('x-ratelimit-limit-requests')).toBe('3000');
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
-    expect(seen).toEqual({ method: 'POST', url: '/v1/chat/completions', auth: 'Bearer sk-test', type: 'application/json', body: '{"model":"m","messages":[]}' });
+    expect(seen).toEqual({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      auth: 'Bearer sk-test',
+      type: 'application/json',
+      body: '{"model":"m","messages":[]}',
+    });
   });
 
   it('keeps connections open between requests', async () => {
@@ -73,8 +94,16 @@ describe('providerFetch', () => {
   });
 
   it('turns error statuses into the client’s APIError, with the headers the lanes read', async () => {
-    handler = (_req, _body, res) => json(res, 429, { error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': '2' });
-    const err = (await client().post('/x', { body: {} }).catch((e: unknown) => e)) as APIError;
+    handler = (_req, _body, res) =>
+      json(
+        res,
+        429,
+        { error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } },
+        { 'retry-after': '2' },
+      );
+    const err = (await client()
+      .post('/x', { body: {} })
+      .catch((e: unknown) => e)) as APIError;
     expect(err).toBeInstanceOf(APIError);
     expect(err.status).toBe(429);
     expect(classifyError(err)).toMatchObject({ kind: 'transient', status: 429, retryAfterMs: 2000 });
@@ -114,14 +143,21 @@ describe('providerFetch', () => {
       res.write('{"partial":');
       setTimeout(() => res.socket?.destroy(), 20);
     };
-    const cut = await client().post('/x', { body: {} }).catch((e: unknown) => e);
+    const cut = await client()
+      .post('/x', { body: {} })
+      .catch((e: unknown) => e);
     expect(classifyError(cut).kind).toBe('transient');
 
     const closed = createServer();
     await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((ok) => closed.close(ok));
-    const refused = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', maxRetries: 0, fetch: providerFetch({ maxSockets: 1 }) });
+    const refused = new OpenAI({
+      baseURL: `http://127.0.0.1:${port}/v1`,
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: providerFetch({ maxSockets: 1 }),
+    });
     const err = await refused.post('/x', { body: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIConnectionError);
     expect(classifyError(err).kind).toBe('transient');

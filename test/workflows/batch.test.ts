@@ -5,7 +5,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { startSimulator, type Simulator } from '../../src/provider';
-import { batchWorkflowId, cancelSignal, type BatchLine, type BatchWorkflowInput, type BatchWorkflowResult } from '../../src/shared/contracts';
+import {
+  batchWorkflowId,
+  cancelSignal,
+  type BatchLine,
+  type BatchWorkflowInput,
+  type BatchWorkflowResult,
+} from '../../src/shared/contracts';
 import type { BatchStore } from '../../src/storage/types';
 import { batchWorkflow } from '../../src/workflows';
 import { chatLines } from '../helpers/fakes';
@@ -52,9 +58,20 @@ async function runBatch(lines: BatchLine[], opts: RunOptions = {}) {
   const { worker, store } = await testWorker(env, config, bundle);
   const batchId = randomUUID();
   const manifest = await store.putInput(batchId, lines, 100);
-  const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, chunkSize: manifest.chunkSize, maxChunksInFlight: 2, ...opts.input };
+  const input: BatchWorkflowInput = {
+    batchId,
+    total: manifest.total,
+    chunkCount: manifest.chunkCount,
+    chunkSize: manifest.chunkSize,
+    maxChunksInFlight: 2,
+    ...opts.input,
+  };
   const run = worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(batchWorkflow, { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue, args: [input] });
+    const handle = await env.client.workflow.start(batchWorkflow, {
+      workflowId: batchWorkflowId(batchId),
+      taskQueue: config.temporal.taskQueue,
+      args: [input],
+    });
     await opts.during?.(batchId, store);
     return handle.result();
   });
@@ -65,9 +82,19 @@ describe('batchWorkflow', () => {
   it('records every item exactly once with the provider’s deterministic answer', async () => {
     const lines: BatchLine[] = [
       ...chatLines(240),
-      ...Array.from({ length: 8 }, (_, i): BatchLine => ({ custom_id: `emb-${i}`, method: 'POST', url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: `doc ${i}`, dimensions: 8 } })),
+      ...Array.from({ length: 8 }, (_, i): BatchLine => ({
+        custom_id: `emb-${i}`,
+        method: 'POST',
+        url: '/v1/embeddings',
+        body: { model: 'text-embedding-3-small', input: `doc ${i}`, dimensions: 8 },
+      })),
       { custom_id: 'bad-1', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } },
-      { custom_id: 'bad-2', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: 'not a list' } },
+      {
+        custom_id: 'bad-2',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'gpt-4o-mini', messages: 'not a list' },
+      },
     ];
     const { run, store, batchId } = await runBatch(lines);
     const result: BatchWorkflowResult = await run;
@@ -112,7 +139,12 @@ describe('batchWorkflow', () => {
 
   it('under 10% 5xx, 5% hangs and an RPM limit every valid item succeeds; invalid ones cost one call each', async () => {
     sim.configure({ errorRate: 0.1, hangRate: 0.05, rpm: 1200 });
-    const invalid: BatchLine[] = Array.from({ length: 5 }, (_, i) => ({ custom_id: `invalid-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: i } }));
+    const invalid: BatchLine[] = Array.from({ length: 5 }, (_, i) => ({
+      custom_id: `invalid-${i}`,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'gpt-4o-mini', messages: i },
+    }));
     const lines = [...chatLines(300, 'chaos'), ...invalid];
     const { run, store, batchId } = await runBatch(lines, {
       input: { maxAttempts: 10, maxChunksInFlight: 3 },
@@ -144,7 +176,11 @@ describe('batchWorkflow', () => {
     const deadLetters = (await collect(store.streamResults(batchId, 'failed'))).map((r) => r.custom_id);
     expect(failedTwice.length).toBeGreaterThan(0);
     expect(deadLetters.sort()).toEqual(failedTwice.sort());
-    expect(result).toMatchObject({ status: 'completed', succeeded: 200 - failedTwice.length, failed: failedTwice.length });
+    expect(result).toMatchObject({
+      status: 'completed',
+      succeeded: 200 - failedTwice.length,
+      failed: failedTwice.length,
+    });
   });
 
   it('cancel stops the batch, keeps finished results and ends cancelled', async () => {
@@ -153,7 +189,8 @@ describe('batchWorkflow', () => {
       concurrency: 2,
       during: async (id, store) => {
         // Wait until some results are recorded, then cancel.
-        for (let i = 0; i < 200 && (await collect(store.streamResults(id))).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 200 && (await collect(store.streamResults(id))).length < 3; i++)
+          await new Promise((r) => setTimeout(r, 100));
         await env.client.workflow.getHandle(batchWorkflowId(id)).signal(cancelSignal);
       },
     });
@@ -170,11 +207,17 @@ describe('batchWorkflow', () => {
   it('fails fast with ProviderAuthError when the provider rejects the key', async () => {
     sim.configure({ apiKey: 'sk-right' });
     const { run, store, batchId } = await runBatch(chatLines(50, 'auth'), { apiKey: 'sk-wrong' });
-    const err = await run.then(() => undefined, (e: unknown) => e);
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(((err as WorkflowFailedError).cause?.cause as { type?: string }).type).toBe('ProviderAuthError');
     // The stored outcome says why, for the API to show without Temporal.
-    expect(await store.getOutcome(batchId)).toMatchObject({ status: 'failed', error: expect.stringContaining('provider rejected our credentials') });
+    expect(await store.getOutcome(batchId)).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('provider rejected our credentials'),
+    });
     // One failed call per in-flight item at most, not one per item per retry.
     expect(sim.stats().requests['/v1/chat/completions']?.['401'] ?? 0).toBeLessThanOrEqual(50);
   });

@@ -56,15 +56,35 @@ interface Started {
   progress: () => Promise<BatchProgress>;
 }
 
-async function startBatch(config: Config, store: BatchStore, items: number, extra: Partial<BatchWorkflowInput> = {}, chunkSize = 100): Promise<Started> {
+async function startBatch(
+  config: Config,
+  store: BatchStore,
+  items: number,
+  extra: Partial<BatchWorkflowInput> = {},
+  chunkSize = 100,
+): Promise<Started> {
   const batchId = randomUUID();
   const manifest = await store.putInput(batchId, chatLines(items, batchId.slice(0, 8)), chunkSize);
-  const input: BatchWorkflowInput = { batchId, total: manifest.total, chunkCount: manifest.chunkCount, chunkSize, maxChunksInFlight: 4, ...extra };
-  const handle = await env.client.workflow.start('batchWorkflow', { workflowId: batchWorkflowId(batchId), taskQueue: config.temporal.taskQueue, args: [input] });
+  const input: BatchWorkflowInput = {
+    batchId,
+    total: manifest.total,
+    chunkCount: manifest.chunkCount,
+    chunkSize,
+    maxChunksInFlight: 4,
+    ...extra,
+  };
+  const handle = await env.client.workflow.start('batchWorkflow', {
+    workflowId: batchWorkflowId(batchId),
+    taskQueue: config.temporal.taskQueue,
+    args: [input],
+  });
   return { batchId, handle, progress: () => handle.query(progressQuery) };
 }
 
-async function withWorker<T>(extraEnv: NodeJS.ProcessEnv, fn: (config: Config, store: BatchStore) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  extraEnv: NodeJS.ProcessEnv,
+  fn: (config: Config, store: BatchStore) => Promise<T>,
+): Promise<T> {
   const config = await testConfig(env, sim.url, extraEnv);
   const { worker, store } = await testWorker(env, config, bundle);
   return worker.runUntil(fn(config, store));
@@ -119,15 +139,18 @@ describe('batch controls', () => {
   it('dispatches a priority-1 batch ahead of a saturating priority-5 batch', async () => {
     sim.configure({ latencyMedianMs: 100, latencyP99Ms: 120 });
     // One activity slot: every chunk waits in the task queue, where priority decides the order.
-    await withWorker({ LLMBATCH_MAX_CONCURRENT_ACTIVITIES: '1', LLMBATCH_ITEM_CONCURRENCY: '10' }, async (config, store) => {
-      const low = await startBatch(config, store, 400, { priority: 5, maxChunksInFlight: 40 }, 10);
-      await until(async () => (await low.progress()).succeeded >= 10);
-      const high = await startBatch(config, store, 30, { priority: 1, maxChunksInFlight: 3 }, 10);
-      expect(await high.handle.result()).toMatchObject({ status: 'completed', succeeded: 30 });
-      const lowWhenHighDone = await low.progress();
-      expect(lowWhenHighDone.pending).toBeGreaterThan(200);
-      expect(await low.handle.result()).toMatchObject({ status: 'completed', succeeded: 400 });
-    });
+    await withWorker(
+      { LLMBATCH_MAX_CONCURRENT_ACTIVITIES: '1', LLMBATCH_ITEM_CONCURRENCY: '10' },
+      async (config, store) => {
+        const low = await startBatch(config, store, 400, { priority: 5, maxChunksInFlight: 40 }, 10);
+        await until(async () => (await low.progress()).succeeded >= 10);
+        const high = await startBatch(config, store, 30, { priority: 1, maxChunksInFlight: 3 }, 10);
+        expect(await high.handle.result()).toMatchObject({ status: 'completed', succeeded: 30 });
+        const lowWhenHighDone = await low.progress();
+        expect(lowWhenHighDone.pending).toBeGreaterThan(200);
+        expect(await low.handle.result()).toMatchObject({ status: 'completed', succeeded: 400 });
+      },
+    );
   });
 
   it('continues as new when history grows, carrying exact counts', async () => {
@@ -139,7 +162,8 @@ describe('batch controls', () => {
       expect(await countResults(store, b.batchId)).toEqual({ lines: 600, distinct: 600 });
       // Every run stayed short: the longest history is bounded by the limit plus one window of chunks.
       const histories: number[] = [];
-      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${batchWorkflowId(b.batchId)}'` })) histories.push(wf.historyLength);
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${batchWorkflowId(b.batchId)}'` }))
+        histories.push(wf.historyLength);
       expect(histories.length).toBe(result.runs);
       expect(Math.max(...histories)).toBeLessThan(100);
     });

@@ -14,7 +14,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
-import { pollDelayMs, PollPolicySchema, providerBatchProgressQuery, providerBatchWorkflowId, type ProviderBatchInput } from '../../src/shared/native';
+import {
+  pollDelayMs,
+  PollPolicySchema,
+  providerBatchProgressQuery,
+  providerBatchWorkflowId,
+  type ProviderBatchInput,
+} from '../../src/shared/native';
 import { FileBatchStore } from '../../src/storage/fileStore';
 import { providerBatchWorkflow } from '../../src/workflows';
 import { chatLines } from '../helpers/fakes';
@@ -63,7 +69,10 @@ it('a provider batch in progress through its window: polled on the schedule, his
   api.onRetrieve = (b, call) => {
     const total = lines.length;
     if (call < polls) {
-      Object.assign(b, { status: 'in_progress', request_counts: { total, completed: Math.floor((total * call) / polls), failed: 0 } });
+      Object.assign(b, {
+        status: 'in_progress',
+        request_counts: { total, completed: Math.floor((total * call) / polls), failed: 0 },
+      });
       return;
     }
     const input = api.files.get(b.input_file_id)?.content ?? '';
@@ -71,18 +80,39 @@ it('a provider batch in progress through its window: polled on the schedule, his
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as BatchLine).custom_id)
-      .map((id) => ({ id: `batch_req_${id}`, custom_id: id, response: { status_code: 200, request_id: `req_${id}`, body: { answer: id } }, error: null }));
+      .map((id) => ({
+        id: `batch_req_${id}`,
+        custom_id: id,
+        response: { status_code: 200, request_id: `req_${id}`, body: { answer: id } },
+        error: null,
+      }));
     const out = api.addFile(answers.map((a) => JSON.stringify(a)).join('\n'));
-    Object.assign(b, { status: 'completed', output_file_id: out.id, request_counts: { total, completed: total, failed: 0 } });
+    Object.assign(b, {
+      status: 'completed',
+      output_file_id: out.id,
+      request_counts: { total, completed: total, failed: 0 },
+    });
   };
 
   const store = new FileBatchStore(await mkdtemp(join(tmpdir(), 'llmbatch-longpoll-')));
   const batchId = randomUUID();
   const m = await store.putInput(batchId, lines, 100);
-  const poll = { initialMs: production.initialMs / SCALE, coefficient: production.coefficient, maxMs: production.maxMs / SCALE, reportEvery: production.reportEvery };
+  const poll = {
+    initialMs: production.initialMs / SCALE,
+    coefficient: production.coefficient,
+    maxMs: production.maxMs / SCALE,
+    reportEvery: production.reportEvery,
+  };
   const input: ProviderBatchInput = {
     batchId,
-    plan: { index: 0, endpoint: '/v1/chat/completions', firstChunk: 0, lastChunk: m.chunkCount - 1, lines: m.total, bytes: 0 },
+    plan: {
+      index: 0,
+      endpoint: '/v1/chat/completions',
+      firstChunk: 0,
+      lastChunk: m.chunkCount - 1,
+      lines: m.total,
+      bytes: 0,
+    },
     round: 0,
     finalRound: false,
     limits: { maxLines: 50_000, maxBytes: 200 * 1024 * 1024 },
@@ -90,7 +120,11 @@ it('a provider batch in progress through its window: polled on the schedule, his
   };
   const workflowId = providerBatchWorkflowId(batchId, 0, 0);
   const first = await nativeWorker(env, bundle, { openai: api.client, store });
-  const handle = await env.client.workflow.start(providerBatchWorkflow, { workflowId, taskQueue: first.taskQueue, args: [input] });
+  const handle = await env.client.workflow.start(providerBatchWorkflow, {
+    workflowId,
+    taskQueue: first.taskQueue,
+    args: [input],
+  });
 
   // Halfway through the window, the worker goes away.
   const started = Date.now();
@@ -118,7 +152,12 @@ it('a provider batch in progress through its window: polled on the schedule, his
   const second = await nativeWorker(env, bundle, { openai: api.client, store, taskQueue: first.taskQueue });
   const result = await second.worker.runUntil(handle.result());
 
-  expect(result).toMatchObject({ status: 'completed', polls, requestCounts: { total: 1000, completed: 1000 }, summary: { succeeded: 1000, remaining: 0 } });
+  expect(result).toMatchObject({
+    status: 'completed',
+    polls,
+    requestCounts: { total: 1000, completed: 1000 },
+    summary: { succeeded: 1000, remaining: 0 },
+  });
   expect(api.calls.retrieve).toBe(polls);
   expect(api.calls.create).toBe(1);
   const events = await historyLength(env, workflowId);
@@ -126,6 +165,8 @@ it('a provider batch in progress through its window: polled on the schedule, his
   // Tighter, so that it holds at any length: a fixed part (start, upload, create, collect, end) and at
   // most 2 events per poll (a 6-event report per 3 polls or more).
   expect(events).toBeLessThanOrEqual(FIXED_EVENTS + 2 * polls);
-  console.log(`provider batch: ${polls} polls, ${events} history events (acceptance budget ${100 + 2 * polls}); half the window took ${halfwayMs} ms`);
+  console.log(
+    `provider batch: ${polls} polls, ${events} history events (acceptance budget ${100 + 2 * polls}); half the window took ${halfwayMs} ms`,
+  );
   expect(await collect(store.streamResults(batchId))).toHaveLength(1000);
 });

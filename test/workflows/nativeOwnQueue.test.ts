@@ -9,10 +9,21 @@ import { chatLines } from '../helpers/fakes';
 jest.setTimeout(120_000);
 
 // 6 requests a minute in chunks of 100: one chunk every ~17 minutes on the default queue.
-const stack = useApiStack({ LLMBATCH_RPM: '6', LLMBATCH_CHUNK_SIZE: '100', LLMBATCH_NATIVE_POLL_INITIAL_MS: '200', LLMBATCH_NATIVE_POLL_MAX_MS: '500' });
+const stack = useApiStack({
+  LLMBATCH_RPM: '6',
+  LLMBATCH_CHUNK_SIZE: '100',
+  LLMBATCH_NATIVE_POLL_INITIAL_MS: '200',
+  LLMBATCH_NATIVE_POLL_MAX_MS: '500',
+});
 
-const post = (path: string, body: unknown) => fetch(`${stack.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const progress = async (id: string) => (await (await fetch(`${stack.base}/batches/${id}`)).json()) as { status: string; succeeded: number; mode: string };
+const post = (path: string, body: unknown) =>
+  fetch(`${stack.base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const progress = async (id: string) =>
+  (await (await fetch(`${stack.base}/batches/${id}`)).json()) as { status: string; succeeded: number; mode: string };
 
 async function create(n: number, mode: 'native' | 'realtime'): Promise<string> {
   const res = await post('/batches', { requests: chatLines(n), options: { mode } });
@@ -23,7 +34,11 @@ async function create(n: number, mode: 'native' | 'realtime'): Promise<string> {
 /** The task queues a workflow scheduled its activities on. */
 async function activityQueues(workflowId: string): Promise<Set<string>> {
   const events = (await stack.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  return new Set(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.taskQueue?.name ?? ''] : [])));
+  return new Set(
+    events.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.taskQueue?.name ?? ''] : [],
+    ),
+  );
 }
 
 it('a native batch completes under a default-queue limit that holds a realtime batch back', async () => {

@@ -38,7 +38,18 @@ let dir: string;
  */
 async function startSimulatorProcess(logDir: string): Promise<{ child: ManagedChild; url: string }> {
   // As fast as the simulator goes: it then spends its time executing the lines, not waiting.
-  const flags = ['--port', '0', '--seed', '5', '--batch-lines-per-second', '10000000', '--batch-validating-ms', '0', '--batch-finalizing-ms', '0'];
+  const flags = [
+    '--port',
+    '0',
+    '--seed',
+    '5',
+    '--batch-lines-per-second',
+    '10000000',
+    '--batch-validating-ms',
+    '0',
+    '--batch-finalizing-ms',
+    '0',
+  ];
   const child = new ManagedChild({ name: 'simulator', ...tsEntry('src/provider/providerMain.ts', flags) }, logDir);
   const listening = /listening on (http:\S+)/;
   const line = await child.waitForLine(listening, 60_000);
@@ -48,7 +59,11 @@ async function startSimulatorProcess(logDir: string): Promise<{ child: ManagedCh
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'llmbatch-native-scale-'));
   let started: { child: ManagedChild; url: string };
-  [env, bundle, started] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulatorProcess(join(dir, 'logs'))]);
+  [env, bundle, started] = await Promise.all([
+    startDevServer(),
+    bundleWorkflows(),
+    startSimulatorProcess(join(dir, 'logs')),
+  ]);
   ({ child: sim, url: simUrl } = started);
 });
 afterAll(async () => {
@@ -60,7 +75,8 @@ afterAll(async () => {
 /** Raw lines in the batch's append-only result files: duplicates included, unlike the store's reads. */
 async function rawResultLines(resultsDir: string): Promise<number> {
   let n = 0;
-  for (const f of await readdir(resultsDir)) n += (await readFile(join(resultsDir, f), 'utf8')).split('\n').filter((l) => l.startsWith('{')).length;
+  for (const f of await readdir(resultsDir))
+    n += (await readFile(join(resultsDir, f), 'utf8')).split('\n').filter((l) => l.startsWith('{')).length;
   return n;
 }
 
@@ -74,17 +90,37 @@ it('120,000 items with default limits: 3 provider batches, every custom_id once'
   const t0 = Date.now();
   const m = await store.putInput(batchId, lines, CHUNK_SIZE);
   const putMs = Date.now() - t0;
-  const input: NativeBatchInput = { batchId, total: m.total, chunkCount: m.chunkCount, poll: { initialMs: 200, coefficient: 1.5, maxMs: 1000, reportEvery: 3 } };
-  const result = await worker.runUntil(env.client.workflow.execute(nativeBatchWorkflow, { workflowId: batchWorkflowId(batchId), taskQueue, args: [input] }));
+  const input: NativeBatchInput = {
+    batchId,
+    total: m.total,
+    chunkCount: m.chunkCount,
+    poll: { initialMs: 200, coefficient: 1.5, maxMs: 1000, reportEvery: 3 },
+  };
+  const result = await worker.runUntil(
+    env.client.workflow.execute(nativeBatchWorkflow, {
+      workflowId: batchWorkflowId(batchId),
+      taskQueue,
+      args: [input],
+    }),
+  );
   const runMs = Date.now() - t0 - putMs;
 
-  expect(result).toMatchObject({ status: 'completed', mode: 'native', total: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 });
+  expect(result).toMatchObject({
+    status: 'completed',
+    mode: 'native',
+    total: TOTAL,
+    succeeded: TOTAL,
+    failed: 0,
+    pending: 0,
+  });
 
   // The provider's view: three provider batches of this batch, one per plan, no second one for any.
   const ours: Batch[] = [];
   for await (const b of openai.batches.list({ limit: 100 })) if (b.metadata?.llmbatch_batch === batchId) ours.push(b);
   ours.sort((a, b) => String(a.metadata?.llmbatch_id).localeCompare(String(b.metadata?.llmbatch_id)));
-  expect(ours.map((b) => [b.metadata?.llmbatch_id, b.status, b.request_counts?.total, b.request_counts?.completed])).toEqual([
+  expect(
+    ours.map((b) => [b.metadata?.llmbatch_id, b.status, b.request_counts?.total, b.request_counts?.completed]),
+  ).toEqual([
     [`batch-${batchId}-pb-0`, 'completed', 50_000, 50_000],
     [`batch-${batchId}-pb-1`, 'completed', 50_000, 50_000],
     [`batch-${batchId}-pb-2`, 'completed', 20_000, 20_000],
@@ -114,7 +150,11 @@ it('120,000 items with default limits: 3 provider batches, every custom_id once'
     const events = await historyLength(env, id);
     const polls = result.providerBatches.find((e) => e.last?.workflowId === id)?.last?.polls;
     if (polls !== undefined) expect(events).toBeLessThan(100 + 2 * polls);
-    breakdown[id.slice(`batch-${batchId}-`.length) || 'parent'] = { events, polls, activitiesMs: await activityDurations(env, id) };
+    breakdown[id.slice(`batch-${batchId}-`.length) || 'parent'] = {
+      events,
+      polls,
+      activitiesMs: await activityDurations(env, id),
+    };
   }
   console.log(`[native-scale] ${JSON.stringify({ total: TOTAL, putInputMs: putMs, workflowMs: runMs, breakdown })}`);
 }, 300_000);

@@ -15,7 +15,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Batch } from 'openai/resources/batches';
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
-import { pollDelayMs, PollPolicySchema, providerBatchProgressQuery, providerBatchWorkflowId, type ProviderBatchInput, type ProviderBatchResult } from '../../src/shared/native';
+import {
+  pollDelayMs,
+  PollPolicySchema,
+  providerBatchProgressQuery,
+  providerBatchWorkflowId,
+  type ProviderBatchInput,
+  type ProviderBatchResult,
+} from '../../src/shared/native';
 import { MemoryStore, chatLines } from '../helpers/fakes';
 import { bundleWorkflows } from '../helpers/temporal';
 import { resolveOrInstallTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
@@ -64,15 +71,27 @@ function dayLongProvider(env: TestWorkflowEnvironment): { api: FakeBatchApi; pol
     const lines = (api.files.get(b.input_file_id)?.content ?? '').trim().split('\n');
     const total = lines.length;
     if (elapsed < DAY_MS) {
-      Object.assign(b, { status: 'in_progress', request_counts: { total, completed: Math.floor((total * elapsed) / DAY_MS), failed: 0 } });
+      Object.assign(b, {
+        status: 'in_progress',
+        request_counts: { total, completed: Math.floor((total * elapsed) / DAY_MS), failed: 0 },
+      });
       return;
     }
     const answers: BatchOutputLine[] = lines.map((l) => {
       const id = (JSON.parse(l) as BatchLine).custom_id;
-      return { id: `batch_req_${id}`, custom_id: id, response: { status_code: 200, request_id: `req_${id}`, body: { answer: id } }, error: null };
+      return {
+        id: `batch_req_${id}`,
+        custom_id: id,
+        response: { status_code: 200, request_id: `req_${id}`, body: { answer: id } },
+        error: null,
+      };
     });
     const out = api.addFile(answers.map((a) => JSON.stringify(a)).join('\n'));
-    Object.assign(b, { status: 'completed', output_file_id: out.id, request_counts: { total, completed: total, failed: 0 } });
+    Object.assign(b, {
+      status: 'completed',
+      output_file_id: out.id,
+      request_counts: { total, completed: total, failed: 0 },
+    });
   };
   return { api, pollTimes };
 }
@@ -93,7 +112,14 @@ async function providerBatchInput(store: MemoryStore, lines: BatchLine[]): Promi
   const m = await store.putInput(batchId, lines, 100);
   return {
     batchId,
-    plan: { index: 0, endpoint: '/v1/chat/completions', firstChunk: 0, lastChunk: m.chunkCount - 1, lines: m.total, bytes: 0 },
+    plan: {
+      index: 0,
+      endpoint: '/v1/chat/completions',
+      firstChunk: 0,
+      lastChunk: m.chunkCount - 1,
+      lines: m.total,
+      bytes: 0,
+    },
     round: 0,
     finalRound: false,
     limits: { maxLines: 50_000, maxBytes: 200 * 1024 * 1024 },
@@ -151,7 +177,9 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
     expect(poll?.attempt).toBeGreaterThan(1);
     expect(tsMs(poll?.lastAttemptCompleteTime)).toBeGreaterThanOrEqual(tsMs(poll?.lastStartedTime));
     expect(poll?.lastFailure?.applicationFailureInfo).toMatchObject({ type: 'ProviderBatchPending' });
-    expect(tsMs({ seconds: poll?.lastFailure?.applicationFailureInfo?.nextRetryDelay?.seconds })).toBe(production.maxMs);
+    expect(tsMs({ seconds: poll?.lastFailure?.applicationFailureInfo?.nextRetryDelay?.seconds })).toBe(
+      production.maxMs,
+    );
     // Nothing runs on the worker, and a second of real time brings no poll.
     expect(midway.status.numInFlightActivities).toBe(0);
     expect(midway.pollsAfterASecond).toBe(midway.pollsAtMidday);
@@ -162,13 +190,20 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
     expect(midway.progress.requestCounts.completed).toBeGreaterThan(0);
     expect(midway.progress.requestCounts.completed).toBeLessThan(lines.length);
 
-    expect(result).toMatchObject({ status: 'completed', polls: expectedPolls, requestCounts: { total: 500, completed: 500 }, summary: { succeeded: 500, remaining: 0 } });
+    expect(result).toMatchObject({
+      status: 'completed',
+      polls: expectedPolls,
+      requestCounts: { total: 500, completed: 500 },
+      summary: { succeeded: 500, remaining: 0 },
+    });
     expect(api.calls.create).toBe(1);
     expect(api.calls.retrieve).toBe(expectedPolls);
     // Every wait was the schedule's: the server honoured nextRetryDelay on each attempt.
     const times = pollTimes.get(api.batches[0]?.id as string) ?? [];
     const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
-    const wanted = pollSchedule(DAY_MS).slice(1).map((t, i) => t - (pollSchedule(DAY_MS)[i] as number));
+    const wanted = pollSchedule(DAY_MS)
+      .slice(1)
+      .map((t, i) => t - (pollSchedule(DAY_MS)[i] as number));
     for (const [i, gap] of gaps.entries()) {
       expect(gap).toBeGreaterThanOrEqual(wanted[i] as number);
       expect(gap).toBeLessThan((wanted[i] as number) + 5_000);
@@ -190,10 +225,20 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
     const { api, pollTimes } = dayLongProvider(env);
     const store = new MemoryStore();
     const inputs = await Promise.all([0, 1, 2, 3].map((k) => providerBatchInput(store, chatLines(50, `slot${k}`))));
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai: api.client, store, maxConcurrentActivityTaskExecutions: 1 });
+    const { worker, taskQueue } = await nativeWorker(env, bundle, {
+      openai: api.client,
+      store,
+      maxConcurrentActivityTaskExecutions: 1,
+    });
     const results = await worker.runUntil(async () => {
       const handles = await Promise.all(
-        inputs.map((input) => env.client.workflow.start(providerBatchWorkflow, { workflowId: providerBatchWorkflowId(input.batchId, 0, 0), taskQueue, args: [input] })),
+        inputs.map((input) =>
+          env.client.workflow.start(providerBatchWorkflow, {
+            workflowId: providerBatchWorkflowId(input.batchId, 0, 0),
+            taskQueue,
+            args: [input],
+          }),
+        ),
       );
       // One result at a time: each result() unlocks the test server's global time-skipping lock, and
       // concurrent unlocks unbalance it (the server then lets its clock run away).
@@ -201,13 +246,18 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
       for (const h of handles) out.push(await h.result());
       return out;
     });
-    const skippedMs = await runTimeMs(env, inputs.map((i) => providerBatchWorkflowId(i.batchId, 0, 0)));
+    const skippedMs = await runTimeMs(
+      env,
+      inputs.map((i) => providerBatchWorkflowId(i.batchId, 0, 0)),
+    );
     expect(results.map((r) => [r.status, r.summary?.succeeded])).toEqual(inputs.map(() => ['completed', 50]));
     // Had a wait held the slot, the four days would have run one after another.
     expect(skippedMs).toBeLessThan(DAY_MS + HOUR_MS);
     expect(api.calls.create).toBe(4);
     // Each on the full production schedule, none delayed by another's wait.
     expect([...pollTimes.values()].map((t) => t.length)).toEqual(inputs.map(() => pollSchedule(DAY_MS).length));
-    console.log(`[time-skipping] 4 provider batches on 1 activity slot: ${(skippedMs / HOUR_MS).toFixed(2)} h of server time`);
+    console.log(
+      `[time-skipping] 4 provider batches on 1 activity slot: ${(skippedMs / HOUR_MS).toFixed(2)} h of server time`,
+    );
   });
 });

@@ -10,7 +10,14 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Batch } from 'openai/resources/batches';
 import { startSimulator, type Simulator } from '../../src/provider';
 import { batchWorkflowId, cancelSignal, pauseSignal, resumeSignal, type BatchLine } from '../../src/shared/contracts';
-import { mergeLiveProgress, nativeProgressQuery, providerBatchProgressQuery, type NativeBatchInput, type NativeBatchResult, type NativeProgress } from '../../src/shared/native';
+import {
+  mergeLiveProgress,
+  nativeProgressQuery,
+  providerBatchProgressQuery,
+  type NativeBatchInput,
+  type NativeBatchResult,
+  type NativeProgress,
+} from '../../src/shared/native';
 import type { BatchStore } from '../../src/storage/types';
 import { nativeBatchWorkflow } from '../../src/workflows';
 import { chatLines } from '../helpers/fakes';
@@ -27,7 +34,11 @@ const FAST = { batchLinesPerSecond: 2000, completionWindowMs: 86_400_000, apiKey
 const poll = { initialMs: 100, coefficient: 2, maxMs: 400, reportEvery: 3 };
 
 beforeAll(async () => {
-  [env, bundle, sim] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator({ seed: 3, batchValidatingMs: 10, batchFinalizingMs: 20 })]);
+  [env, bundle, sim] = await Promise.all([
+    startDevServer(),
+    bundleWorkflows(),
+    startSimulator({ seed: 3, batchValidatingMs: 10, batchFinalizingMs: 20 }),
+  ]);
 });
 afterAll(async () => {
   await sim?.close();
@@ -51,7 +62,11 @@ async function runNative(lines: BatchLine[], opts: RunOptions = {}) {
   const m = await store.putInput(batchId, lines, 100);
   const input: NativeBatchInput = { batchId, total: m.total, chunkCount: m.chunkCount, poll, ...opts.input };
   const run = worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(nativeBatchWorkflow, { workflowId: batchWorkflowId(batchId), taskQueue, args: [input] });
+    const handle = await env.client.workflow.start(nativeBatchWorkflow, {
+      workflowId: batchWorkflowId(batchId),
+      taskQueue,
+      args: [input],
+    });
     await opts.during?.({ batchId, store });
     return handle.result();
   });
@@ -61,7 +76,8 @@ async function runNative(lines: BatchLine[], opts: RunOptions = {}) {
 /** The simulator's provider batches of one of our batches, oldest first. */
 async function providerBatchesOf(batchId: string): Promise<Batch[]> {
   const all: Batch[] = [];
-  for await (const b of clientFor(sim).batches.list({ limit: 100 })) if (b.metadata?.llmbatch_batch === batchId) all.push(b);
+  for await (const b of clientFor(sim).batches.list({ limit: 100 }))
+    if (b.metadata?.llmbatch_batch === batchId) all.push(b);
   return all.reverse();
 }
 
@@ -99,11 +115,22 @@ describe('nativeBatchWorkflow', () => {
     const lines = chatLines(1200, 'native');
     const { run, store, batchId } = await runNative(lines, { input: { limits: { maxLines: 500 } } });
     const result = await run;
-    expect(result).toMatchObject({ status: 'completed', mode: 'native', total: 1200, succeeded: 1200, failed: 0, pending: 0 });
+    expect(result).toMatchObject({
+      status: 'completed',
+      mode: 'native',
+      total: 1200,
+      succeeded: 1200,
+      failed: 0,
+      pending: 0,
+    });
 
     // Children run side by side, so the provider saw them created in any order.
-    const batches = (await providerBatchesOf(batchId)).sort((a, b) => String(a.metadata?.llmbatch_id).localeCompare(String(b.metadata?.llmbatch_id)));
-    expect(batches.map((b) => [b.metadata?.llmbatch_id, b.status, b.request_counts?.total])).toEqual([0, 1, 2].map((k) => [`batch-${batchId}-pb-${k}`, 'completed', k < 2 ? 500 : 200]));
+    const batches = (await providerBatchesOf(batchId)).sort((a, b) =>
+      String(a.metadata?.llmbatch_id).localeCompare(String(b.metadata?.llmbatch_id)),
+    );
+    expect(batches.map((b) => [b.metadata?.llmbatch_id, b.status, b.request_counts?.total])).toEqual(
+      [0, 1, 2].map((k) => [`batch-${batchId}-pb-${k}`, 'completed', k < 2 ? 500 : 200]),
+    );
     expect(sim.stats().bodies).toMatchObject({ distinct: 1200, duplicates: 0 });
 
     const results = await collect(store.streamResults(batchId));
@@ -115,7 +142,9 @@ describe('nativeBatchWorkflow', () => {
       const expected = await direct.chat.completions.create(line.body as never);
       expect((byId.get(line.custom_id)?.response?.body as { choices: unknown }).choices).toEqual(expected.choices);
     }
-    expect(result.providerBatches.map((e) => [e.state, e.round, e.last?.status, e.summary?.remaining])).toEqual([0, 1, 2].map(() => ['done', 0, 'completed', 0]));
+    expect(result.providerBatches.map((e) => [e.state, e.round, e.last?.status, e.summary?.remaining])).toEqual(
+      [0, 1, 2].map(() => ['done', 0, 'completed', 0]),
+    );
     expect(result.tokensIn).toBeGreaterThan(0);
     await expectHistoryBudget(result);
   });
@@ -129,7 +158,9 @@ describe('nativeBatchWorkflow', () => {
 
     const batches = await providerBatchesOf(batchId);
     expect(batches.length).toBeGreaterThanOrEqual(3);
-    expect(batches.map((b) => b.metadata?.llmbatch_id)).toEqual(batches.map((_, n) => `batch-${batchId}-pb-0${n > 0 ? `-r${n}` : ''}`));
+    expect(batches.map((b) => b.metadata?.llmbatch_id)).toEqual(
+      batches.map((_, n) => `batch-${batchId}-pb-0${n > 0 ? `-r${n}` : ''}`),
+    );
     expect(batches[0]?.status).toBe('expired');
     expect(batches[0]?.request_counts?.completed).toBeGreaterThan(0);
     // Each resubmission holds only what had no result: the lines add up, and no body ran twice.
@@ -156,7 +187,11 @@ describe('nativeBatchWorkflow', () => {
     expect(sim.stats().bodies).toMatchObject({ distinct: 500, duplicates: 0 });
     const fallback = await env.client.workflow.getHandle(`batch-${batchId}-pb-0-rt`).describe();
     expect(fallback.status.name).toBe('COMPLETED');
-    expect(result.providerBatches[0]).toMatchObject({ state: 'done', workflowId: `batch-${batchId}-pb-0-rt`, summary: { succeeded: 500, remaining: 0 } });
+    expect(result.providerBatches[0]).toMatchObject({
+      state: 'done',
+      workflowId: `batch-${batchId}-pb-0-rt`,
+      summary: { succeeded: 500, remaining: 0 },
+    });
     expect(await collect(store.streamResults(batchId))).toHaveLength(500);
   });
 
@@ -193,7 +228,10 @@ describe('nativeBatchWorkflow', () => {
     sim.configure({ batchLinesPerSecond: 100 });
     const { run, batchId } = await runNative(chatLines(400, 'tc'), {
       during: async ({ batchId: id }) => {
-        await waitFor('the provider batch under way', async () => ((await providerBatchesOf(id))[0]?.request_counts?.completed ?? 0) >= 20);
+        await waitFor(
+          'the provider batch under way',
+          async () => ((await providerBatchesOf(id))[0]?.request_counts?.completed ?? 0) >= 20,
+        );
         await env.client.workflow.getHandle(batchWorkflowId(id)).cancel();
       },
     });
@@ -233,7 +271,9 @@ describe('nativeBatchWorkflow', () => {
         // Pause while the first provider batch (about 1 s of work) runs.
         await waitFor('the first provider batch', async () => (await providerBatchesOf(id)).length === 1);
         await handle.signal(pauseSignal);
-        await waitFor('the running provider batch to finish', async () => (await handle.query(nativeProgressQuery)).providerBatches.some((e) => e.state === 'done'));
+        await waitFor('the running provider batch to finish', async () =>
+          (await handle.query(nativeProgressQuery)).providerBatches.some((e) => e.state === 'done'),
+        );
         await sleep(1500);
         createdWhilePaused = (await providerBatchesOf(id)).length;
         expect((await handle.query(nativeProgressQuery)).status).toBe('paused');

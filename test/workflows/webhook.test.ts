@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createWebhookActivities } from '../../src/activities/webhook';
-import { webhookDeliveryId, webhookWorkflowId, type WebhookDeliveryInput, type WebhookSettings } from '../../src/webhooks/types';
+import {
+  webhookDeliveryId,
+  webhookWorkflowId,
+  type WebhookDeliveryInput,
+  type WebhookSettings,
+} from '../../src/webhooks/types';
 import { webhookWorkflow } from '../../src/workflows/webhook';
 import { startDevServer } from '../helpers/temporal';
 import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
@@ -12,7 +17,11 @@ jest.setTimeout(180_000);
 
 const secret = newSecret();
 const taskQueue = `webhooks-${randomUUID()}`;
-const settings: WebhookSettings = { allow: ['127.0.0.1'], timeoutMs: 300, secretFor: (t) => (t === 'acme' ? secret : undefined) };
+const settings: WebhookSettings = {
+  allow: ['127.0.0.1'],
+  timeoutMs: 300,
+  secretFor: (t) => (t === 'acme' ? secret : undefined),
+};
 const fast = { initialMs: 100, maxIntervalMs: 500 };
 
 let env: TestWorkflowEnvironment;
@@ -24,9 +33,17 @@ beforeAll(async () => {
   let bundle: WorkflowBundleWithSourceMap;
   [env, bundle] = await Promise.all([
     startDevServer(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows/webhook'), logger: new DefaultLogger('WARN') }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows/webhook'),
+      logger: new DefaultLogger('WARN'),
+    }),
   ]);
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: createWebhookActivities({ settings }) });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createWebhookActivities({ settings }),
+  });
   running = worker.run();
 });
 afterAll(async () => {

@@ -2,7 +2,14 @@
  * The OpenAPI 3.1 document of the whole HTTP API, generated from the route table (routes.ts) and the zod
  * schemas the handlers parse with, so that it follows them.
  */
-import { createDocument, createSchema, type oas31, type ZodOpenApiOverride, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import {
+  createDocument,
+  createSchema,
+  type oas31,
+  type ZodOpenApiOverride,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponsesObject,
+} from 'zod-openapi';
 import { version } from '../../../package.json';
 import {
   BatchLineSchema,
@@ -37,9 +44,11 @@ export const routeKey = (r: Pick<RouteDoc, 'method' | 'path'>): string => `${r.m
 /** The route's answers with 401 (when it needs a key) and 500 in its API's error shape, by status. */
 function responsesOf(route: RouteDoc): ZodOpenApiResponsesObject {
   const v1 = route.path === '/v1' || route.path.startsWith('/v1/');
-  const error = (description: string, status: number) => (v1 ? openAIError(description, status) : apiError(description));
+  const error = (description: string, status: number) =>
+    v1 ? openAIError(description, status) : apiError(description);
   const all: ZodOpenApiResponsesObject = { ...route.responses };
-  if (route.auth !== false && !('401' in all)) all['401'] = error('Missing, malformed or unknown API key (`Authorization: Bearer <key>`).', 401);
+  if (route.auth !== false && !('401' in all))
+    all['401'] = error('Missing, malformed or unknown API key (`Authorization: Bearer <key>`).', 401);
   if (!('500' in all)) all['500'] = error('Internal error.', 500);
   return Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)));
 }
@@ -105,25 +114,32 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[] = ROUTES): oas3
       responses: responsesOf(route),
     };
   }
-  const doc = createDocument({
-    openapi: '3.1.0',
-    info: {
-      title: 'llmbatch',
-      version,
-      description:
-        "Durable batches of LLM requests on Temporal. Two APIs: llmbatch's own (`/batches`, `/lanes`) and an OpenAI-compatible one " +
-        "(`/v1/files`, `/v1/batches`; errors in OpenAI's shape). Every route but `/healthz`, `/readyz` and `/openapi.json` needs an API key.",
-      license: { name: 'MIT', identifier: 'MIT' },
-    },
-    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
-    security: [{ [SECURITY_SCHEME]: [] }],
-    components: {
-      securitySchemes: {
-        [SECURITY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'An API key, sent as `Authorization: Bearer <key>`. The key names the tenant.' },
+  const doc = createDocument(
+    {
+      openapi: '3.1.0',
+      info: {
+        title: 'llmbatch',
+        version,
+        description:
+          "Durable batches of LLM requests on Temporal. Two APIs: llmbatch's own (`/batches`, `/lanes`) and an OpenAI-compatible one " +
+          "(`/v1/files`, `/v1/batches`; errors in OpenAI's shape). Every route but `/healthz`, `/readyz` and `/openapi.json` needs an API key.",
+        license: { name: 'MIT', identifier: 'MIT' },
       },
-      schemas: NAMED_REQUEST_SCHEMAS,
+      tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+      security: [{ [SECURITY_SCHEME]: [] }],
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key, sent as `Authorization: Bearer <key>`. The key names the tenant.',
+          },
+        },
+        schemas: NAMED_REQUEST_SCHEMAS,
+      },
+      paths,
     },
-    paths,
-  }, { override: coercedPipeAsItsOutput });
+    { override: coercedPipeAsItsOutput },
+  );
   return withoutUnusedSchemas(doc);
 }

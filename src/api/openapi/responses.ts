@@ -36,23 +36,47 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export const ApiErrorSchema = z
   .object({
     error: z.object({
-      message: z.string().meta({ description: 'What went wrong; for bad input it names the field, e.g. `requests.3.method: ...`.' }),
-      details: z.unknown().optional().meta({ description: 'For invalid input: its issues, `[{path, message}]` for a JSON body, `{line, code}` for an NDJSON line.' }),
-      code: z.string().optional().meta({ description: 'A machine-readable code, where there is one.', examples: ['invalid_api_key', 'permission_denied', 'quota_exceeded'] }),
+      message: z
+        .string()
+        .meta({ description: 'What went wrong; for bad input it names the field, e.g. `requests.3.method: ...`.' }),
+      details: z
+        .unknown()
+        .optional()
+        .meta({
+          description:
+            'For invalid input: its issues, `[{path, message}]` for a JSON body, `{line, code}` for an NDJSON line.',
+        }),
+      code: z
+        .string()
+        .optional()
+        .meta({
+          description: 'A machine-readable code, where there is one.',
+          examples: ['invalid_api_key', 'permission_denied', 'quota_exceeded'],
+        }),
     }),
   })
   .meta({ id: 'ApiError', description: 'An error of the project API.' });
 /** What errorHandler writes for an HttpError (and, without details, for every other error). */
-type ApiErrorBody = { error: { message: HttpError['message']; details?: HttpError['details']; code?: HttpError['code'] } };
+type ApiErrorBody = {
+  error: { message: HttpError['message']; details?: HttpError['details']; code?: HttpError['code'] };
+};
 
 /** Errors under /v1, in OpenAI's shape (src/api/v1/errors.ts, v1ErrorHandler). */
 export const OpenAIErrorSchema = z
   .object({
     error: z.object({
       message: z.string(),
-      type: z.string().meta({ description: '`invalid_request_error` for 4xx, `server_error` for 5xx.', examples: ['invalid_request_error'] }),
+      type: z
+        .string()
+        .meta({
+          description: '`invalid_request_error` for 4xx, `server_error` for 5xx.',
+          examples: ['invalid_request_error'],
+        }),
       param: z.string().nullable().meta({ description: 'The offending field, e.g. `metadata.llmbatch_priority`.' }),
-      code: z.string().nullable().meta({ examples: ['invalid_value', 'batch_not_cancellable'] }),
+      code: z
+        .string()
+        .nullable()
+        .meta({ examples: ['invalid_value', 'batch_not_cancellable'] }),
     }),
   })
   .meta({ id: 'OpenAIError', description: "An error under /v1, in OpenAI's shape." });
@@ -61,9 +85,13 @@ type OpenAIErrorBody = { error: Mutable<Pick<V1Error, 'message' | 'type' | 'para
 // ---------------------------------------------------------------------------------------------------
 // Project API: batches
 
-export const BatchStatusSchema = z.enum(['running', 'paused', 'completed', 'cancelled', 'failed']).meta({ id: 'BatchStatus' });
+export const BatchStatusSchema = z
+  .enum(['running', 'paused', 'completed', 'cancelled', 'failed'])
+  .meta({ id: 'BatchStatus' });
 
-export const LaneRefSchema = z.object({ name: z.string().optional(), endpoint: z.string(), model: z.string(), taskQueue: z.string() }).meta({ id: 'LaneRef' });
+export const LaneRefSchema = z
+  .object({ name: z.string().optional(), endpoint: z.string(), model: z.string(), taskQueue: z.string() })
+  .meta({ id: 'LaneRef' });
 
 /** `POST /batches` → 201. */
 export const CreatedBatchSchema = z
@@ -71,7 +99,10 @@ export const CreatedBatchSchema = z
     id: z.string().meta({ description: "The batch's id; its workflow is `batch-<id>`." }),
     total: z.number().int(),
     mode: z.enum(['realtime', 'native']),
-    modeReason: z.string().nullable().meta({ description: "Why this mode, when `auto` chose it; null when the mode was asked for." }),
+    modeReason: z
+      .string()
+      .nullable()
+      .meta({ description: 'Why this mode, when `auto` chose it; null when the mode was asked for.' }),
     status: z.literal('running'),
   })
   .meta({ id: 'CreatedBatch' });
@@ -85,24 +116,52 @@ export const BatchProgressSchema = z
     failed: z.number().int(),
     pending: z.number().int(),
     chunksInFlight: z.number().int(),
-    itemsInFlight: z.number().int().meta({ description: 'Items in the chunks being processed; an upper bound when chunks were closed early by their token budget.' }),
+    itemsInFlight: z
+      .number()
+      .int()
+      .meta({
+        description:
+          'Items in the chunks being processed; an upper bound when chunks were closed early by their token budget.',
+      }),
     priority: z.number().int().meta({ description: '1 (first) to 5 (last).' }),
     maxChunksInFlight: z.number().int(),
     tokensIn: z.number().int(),
     tokensOut: z.number().int(),
-    cacheHits: z.number().int().meta({ description: 'Items answered from the response cache: no provider call, no tokens, no cost.' }),
+    cacheHits: z
+      .number()
+      .int()
+      .meta({ description: 'Items answered from the response cache: no provider call, no tokens, no cost.' }),
     startedAt: z.string().meta({ format: 'date-time' }),
     updatedAt: z.string().meta({ format: 'date-time' }),
     ratePerSecond: z.number().meta({ description: 'Items finished per second since the start.' }),
-    eta: z.string().nullable().meta({ format: 'date-time', description: 'Estimated completion at the current rate; null when unknown or paused.' }),
+    eta: z
+      .string()
+      .nullable()
+      .meta({
+        format: 'date-time',
+        description: 'Estimated completion at the current rate; null when unknown or paused.',
+      }),
     runs: z.number().int().meta({ description: 'Workflow runs so far (each continue-as-new starts one).' }),
     error: z.string().optional().meta({ description: 'Why the batch failed, when it did.' }),
-    pauseReason: z.literal('budget').optional().meta({ description: 'Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal.' }),
+    pauseReason: z
+      .literal('budget')
+      .optional()
+      .meta({
+        description:
+          'Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal.',
+      }),
     budgetUsd: z.number().optional().meta({ description: "The batch's budget in USD, if it has one." }),
-    lane: LaneRefSchema.nullable().meta({ description: 'The rate-limit lane the chunks run on; null: the default queue.' }),
+    lane: LaneRefSchema.nullable().meta({
+      description: 'The rate-limit lane the chunks run on; null: the default queue.',
+    }),
     mode: z.enum(['realtime', 'native']),
     modeReason: z.string().nullable(),
-    costUsd: z.number().nullable().meta({ description: "Cost of the tokens so far at the model's price (native: the batch price); null: price unknown." }),
+    costUsd: z
+      .number()
+      .nullable()
+      .meta({
+        description: "Cost of the tokens so far at the model's price (native: the batch price); null: price unknown.",
+      }),
   })
   .meta({ id: 'BatchProgress' });
 
@@ -114,7 +173,9 @@ export const ProviderBatchViewSchema = z
     workflowId: z.string().nullable(),
     providerBatchId: z.string().nullable(),
     status: z.string().nullable(),
-    requestCounts: z.object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int() }).nullable(),
+    requestCounts: z
+      .object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int() })
+      .nullable(),
   })
   .meta({ id: 'ProviderBatch' });
 
@@ -122,9 +183,17 @@ export const ProviderBatchViewSchema = z
 export const BatchViewSchema = BatchProgressSchema.extend({
   id: z.string(),
   createdAt: z.string().meta({ format: 'date-time' }),
-  retryOf: z.string().nullable().meta({ description: 'The batch whose dead letters this one retries; null for a batch of its own.' }),
-  retriedBy: z.array(z.string()).meta({ description: 'The batches that retried this one\'s dead letters, oldest first.' }),
-  providerBatches: z.array(ProviderBatchViewSchema).optional().meta({ description: 'A running native batch: its provider batches.' }),
+  retryOf: z
+    .string()
+    .nullable()
+    .meta({ description: 'The batch whose dead letters this one retries; null for a batch of its own.' }),
+  retriedBy: z
+    .array(z.string())
+    .meta({ description: "The batches that retried this one's dead letters, oldest first." }),
+  providerBatches: z
+    .array(ProviderBatchViewSchema)
+    .optional()
+    .meta({ description: 'A running native batch: its provider batches.' }),
 }).meta({ id: 'Batch' });
 
 /** `GET /batches`. */
@@ -134,7 +203,9 @@ export const BatchListSchema = z.object({
 });
 
 /** `POST /batches/{batch_id}/retry` → 201 (built inline in batches.ts). */
-export const RetriedBatchSchema = CreatedBatchSchema.extend({ retryOf: z.string().meta({ description: 'The batch whose dead letters this one retries.' }) }).meta({ id: 'RetriedBatch' });
+export const RetriedBatchSchema = CreatedBatchSchema.extend({
+  retryOf: z.string().meta({ description: 'The batch whose dead letters this one retries.' }),
+}).meta({ id: 'RetriedBatch' });
 
 /** One line of `GET /batches/{batch_id}/results` (OpenAI's batch output line; also the error lines). */
 export const BatchOutputLineSchema = z
@@ -147,7 +218,8 @@ export const BatchOutputLineSchema = z
   .meta({ id: 'BatchOutputLine' });
 
 /** The 202 answers of the batch signals (built inline in app.ts). */
-export const SignalAcceptedSchema = (status: 'cancelling' | 'paused' | 'running') => z.object({ id: z.string(), status: z.literal(status) });
+export const SignalAcceptedSchema = (status: 'cancelling' | 'paused' | 'running') =>
+  z.object({ id: z.string(), status: z.literal(status) });
 export const PriorityAcceptedSchema = z.object({ id: z.string(), priority: z.number().int() });
 export const ConcurrencyAcceptedSchema = z.object({ id: z.string(), maxChunksInFlight: z.number().int() });
 
@@ -180,7 +252,10 @@ export const LaneViewSchema = z
     taskQueue: z.string(),
     startupLimits: RateLimitsSchema,
     limit: z.object({
-      source: QueueRateLimitSourceSchema.meta({ description: '`worker`: from start-up; `api`: set at runtime by an admin; `learned`: set at runtime by a worker from the limit the provider states in its x-ratelimit-limit-* headers; `none`: no limit.' }),
+      source: QueueRateLimitSourceSchema.meta({
+        description:
+          '`worker`: from start-up; `api`: set at runtime by an admin; `learned`: set at runtime by a worker from the limit the provider states in its x-ratelimit-limit-* headers; `none`: no limit.',
+      }),
       chunksPerSecond: z.number().nullable(),
       maxRequestsPerMinute: z.number().int().nullable(),
       maxTokensPerMinute: z.number().int().nullable(),
@@ -200,14 +275,25 @@ export const FileObjectSchema = z
     bytes: z.number().int(),
     created_at: z.number().int().meta({ description: 'Unix seconds.' }),
     filename: z.string(),
-    purpose: z.string().meta({ description: '`batch` for uploads, `batch_output` for the output and error files of batches.' }),
+    purpose: z
+      .string()
+      .meta({ description: '`batch` for uploads, `batch_output` for the output and error files of batches.' }),
     status: z.literal('processed'),
     status_details: z.null(),
     expires_at: z.null(),
   })
   .meta({ id: 'FileObject' });
 
-export const OpenAIBatchStatusSchema = z.enum(['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled']);
+export const OpenAIBatchStatusSchema = z.enum([
+  'validating',
+  'failed',
+  'in_progress',
+  'finalizing',
+  'completed',
+  'expired',
+  'cancelling',
+  'cancelled',
+]);
 
 const unixSeconds = z.number().int().meta({ description: 'Unix seconds.' });
 
@@ -220,7 +306,14 @@ export const BatchObjectSchema = z
     errors: z
       .object({
         object: z.literal('list'),
-        data: z.array(z.object({ code: z.string(), message: z.string(), param: z.string().nullable(), line: z.number().int().nullable() })),
+        data: z.array(
+          z.object({
+            code: z.string(),
+            message: z.string(),
+            param: z.string().nullable(),
+            line: z.number().int().nullable(),
+          }),
+        ),
       })
       .nullable(),
     input_file_id: z.string(),
@@ -251,7 +344,13 @@ export const BatchObjectSchema = z
 
 /** OpenAI's list envelope (`GET /v1/files`, `GET /v1/batches`). */
 export const ListOf = <T extends z.ZodType>(item: T) =>
-  z.object({ object: z.literal('list'), data: z.array(item), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() });
+  z.object({
+    object: z.literal('list'),
+    data: z.array(item),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+    has_more: z.boolean(),
+  });
 
 export const FileDeletedSchema = z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) });
 

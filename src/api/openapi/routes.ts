@@ -10,9 +10,25 @@
  * (unless it is listed in PLANNED_ROUTES).
  */
 import { z } from 'zod';
-import { createSchema, type ZodOpenApiParameters, type ZodOpenApiRequestBodyObject, type ZodOpenApiResponseObject } from 'zod-openapi';
-import { BatchLineSchema, CreateBatchRequestSchema, SetConcurrencyRequestSchema, SetLaneLimitRequestSchema, SetPriorityRequestSchema } from '../../shared/contracts';
-import { ListBatchesQuerySchema, NdjsonBatchQuerySchema, ResultsQuerySchema, RetryBatchRequestSchema } from '../schemas';
+import {
+  createSchema,
+  type ZodOpenApiParameters,
+  type ZodOpenApiRequestBodyObject,
+  type ZodOpenApiResponseObject,
+} from 'zod-openapi';
+import {
+  BatchLineSchema,
+  CreateBatchRequestSchema,
+  SetConcurrencyRequestSchema,
+  SetLaneLimitRequestSchema,
+  SetPriorityRequestSchema,
+} from '../../shared/contracts';
+import {
+  ListBatchesQuerySchema,
+  NdjsonBatchQuerySchema,
+  ResultsQuerySchema,
+  RetryBatchRequestSchema,
+} from '../schemas';
 import { CreateBatchSchema, ListV1BatchesQuerySchema, LlmbatchMetadataSchema } from '../v1/batches';
 import { ListFilesQuerySchema } from '../v1/files';
 import { BATCH_ID } from '../v1/ids';
@@ -43,10 +59,12 @@ export type Method = 'get' | 'post' | 'put' | 'delete' | 'patch';
 
 export const TAGS = {
   health: 'Probes and this document.',
-  batches: "llmbatch's own API: batches of requests in OpenAI's batch line format, with progress, results and controls.",
+  batches:
+    "llmbatch's own API: batches of requests in OpenAI's batch line format, with progress, results and controls.",
   lanes: 'Rate-limit lanes: the limit every worker holds for an (endpoint, model), changed at runtime.',
-  files: "OpenAI-compatible Files API (`/v1/files`): batch input files, and the output and error files of batches.",
-  'openai-batches': "OpenAI-compatible Batch API (`/v1/batches`): code written for OpenAI's works by changing its baseURL.",
+  files: 'OpenAI-compatible Files API (`/v1/files`): batch input files, and the output and error files of batches.',
+  'openai-batches':
+    "OpenAI-compatible Batch API (`/v1/batches`): code written for OpenAI's works by changing its baseURL.",
 } as const;
 export type Tag = keyof typeof TAGS;
 
@@ -76,7 +94,10 @@ export const PLANNED_ROUTES: readonly string[] = [];
 // ---------------------------------------------------------------------------------------------------
 // Building blocks
 
-const json = (schema: z.ZodType, description: string): ZodOpenApiResponseObject => ({ description, content: { 'application/json': { schema } } });
+const json = (schema: z.ZodType, description: string): ZodOpenApiResponseObject => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 /** A project API error (`{error: {message, code?, details?}}`). */
 export const apiError = (description: string): ZodOpenApiResponseObject => json(ApiErrorSchema, description);
@@ -84,15 +105,34 @@ export const apiError = (description: string): ZodOpenApiResponseObject => json(
 /** A /v1 error in OpenAI's shape; 4xx answers carry `x-should-retry: false` so that the official client does not retry them. */
 export const openAIError = (description: string, status: number): ZodOpenApiResponseObject => ({
   ...json(OpenAIErrorSchema, description),
-  ...(status < 500 ? { headers: z.object({ 'x-should-retry': z.literal('false').meta({ description: 'Tells the official OpenAI client not to retry.' }) }) } : {}),
+  ...(status < 500
+    ? {
+        headers: z.object({
+          'x-should-retry': z.literal('false').meta({ description: 'Tells the official OpenAI client not to retry.' }),
+        }),
+      }
+    : {}),
 });
 
-const jsonBody = (schema: z.ZodType, description?: string): ZodOpenApiRequestBodyObject => ({ required: true, description, content: { 'application/json': { schema } } });
+const jsonBody = (schema: z.ZodType, description?: string): ZodOpenApiRequestBodyObject => ({
+  required: true,
+  description,
+  content: { 'application/json': { schema } },
+});
 
-const BatchIdPath = z.object({ batch_id: z.string().meta({ description: 'A batch id (`batch_<24 hex>`), as `POST /batches` or `POST /v1/batches` answered.' }) });
+const BatchIdPath = z.object({
+  batch_id: z
+    .string()
+    .meta({ description: 'A batch id (`batch_<24 hex>`), as `POST /batches` or `POST /v1/batches` answered.' }),
+});
 const V1BatchIdPath = z.object({ batch_id: z.string().regex(BATCH_ID).meta({ description: '`batch_<24 hex>`.' }) });
 const FileIdPath = z.object({
-  file_id: z.string().meta({ description: '`file-<24 hex>` (an upload), or `file-<batch id>_output` / `file-<batch id>_error` (the results of an ended batch).' }),
+  file_id: z
+    .string()
+    .meta({
+      description:
+        '`file-<24 hex>` (an upload), or `file-<batch id>_output` / `file-<batch id>_error` (the results of an ended batch).',
+    }),
 });
 
 const IdempotencyHeader = z.object({
@@ -100,7 +140,10 @@ const IdempotencyHeader = z.object({
     .string()
     .regex(/^[\x21-\x7e]{1,255}$/)
     .optional()
-    .meta({ description: 'Makes a retried create safe: a request repeating a key already used gets that batch back instead of a new one.' }),
+    .meta({
+      description:
+        'Makes a retried create safe: a request repeating a key already used gets that batch back instead of a new one.',
+    }),
 });
 const notFoundBatch = apiError('No such batch (or not yours).');
 const batchEnded = apiError('The batch has ended and takes no more signals (`batch_ended`).');
@@ -110,7 +153,9 @@ const batchEnded = apiError('The batch has ended and takes no more signals (`bat
 // /v1 request schemas as documented: the real ones, with what zod cannot render added as metadata.
 
 /** The llmbatch_ metadata keys (LlmbatchMetadataSchema, as input), shown as properties of `metadata`. */
-const llmbatchMetadataKeys = (createSchema(LlmbatchMetadataSchema, { io: 'input' }).schema as { properties?: Record<string, unknown> }).properties;
+const llmbatchMetadataKeys = (
+  createSchema(LlmbatchMetadataSchema, { io: 'input' }).schema as { properties?: Record<string, unknown> }
+).properties;
 
 const MetadataDocSchema = CreateBatchSchema.shape.metadata
   .unwrap()
@@ -121,10 +166,17 @@ const MetadataDocSchema = CreateBatchSchema.shape.metadata
     override: { properties: llmbatchMetadataKeys },
   });
 
-export const V1CreateBatchDocSchema = CreateBatchSchema.extend({ metadata: MetadataDocSchema.nullish() }).meta({ id: 'V1CreateBatchRequest' });
+export const V1CreateBatchDocSchema = CreateBatchSchema.extend({ metadata: MetadataDocSchema.nullish() }).meta({
+  id: 'V1CreateBatchRequest',
+});
 
 const UploadDocSchema = UploadFieldsSchema.extend({
-  file: z.string().meta({ contentMediaType: 'application/jsonl', description: 'The batch input: one OpenAI batch request line per line.' }),
+  file: z
+    .string()
+    .meta({
+      contentMediaType: 'application/jsonl',
+      description: 'The batch input: one OpenAI batch request line per line.',
+    }),
   purpose: UploadFieldsSchema.shape.purpose.meta({ enum: [...PURPOSES] }),
 });
 
@@ -149,7 +201,10 @@ export const ROUTES: RouteDoc[] = [
     summary: 'Readiness: Temporal and PostgreSQL (when DATABASE_URL is set) are reachable',
     tags: ['health'],
     auth: false,
-    responses: { '200': json(ReadinessSchema, 'Ready: `{ok: true, checks}`.'), '503': json(ReadinessSchema, 'Not ready: `{ok: false, checks, error: {message}}`.') },
+    responses: {
+      '200': json(ReadinessSchema, 'Ready: `{ok: true, checks}`.'),
+      '503': json(ReadinessSchema, 'Not ready: `{ok: false, checks, error: {message}}`.'),
+    },
   },
   {
     method: 'get',
@@ -184,7 +239,10 @@ export const ROUTES: RouteDoc[] = [
     },
     responses: {
       '201': json(CreatedBatchSchema, 'Created and started.'),
-      '200': json(CreatedBatchSchema, 'A repeated Idempotency-Key: the batch the first request created, as it is now (header `Idempotent-Replayed: true`).'),
+      '200': json(
+        CreatedBatchSchema,
+        'A repeated Idempotency-Key: the batch the first request created, as it is now (header `Idempotent-Replayed: true`).',
+      ),
       '400': apiError('Invalid input: the message names the request and the field.'),
       '409': apiError('A request with this Idempotency-Key is still being processed (`idempotency_key_in_use`).'),
       '422': apiError('This Idempotency-Key was already used with another request (`idempotency_key_reused`).'),
@@ -217,7 +275,8 @@ export const ROUTES: RouteDoc[] = [
     path: '/batches/{batch_id}/results',
     operationId: 'getBatchResults',
     summary: "A batch's results, one JSON line per custom_id",
-    description: '`status=failed` gives the dead letters; `error_code` and `custom_id` (comma-separated) narrow them further.',
+    description:
+      '`status=failed` gives the dead letters; `error_code` and `custom_id` (comma-separated) narrow them further.',
     tags: ['batches'],
     params: { path: BatchIdPath, query: ResultsQuerySchema },
     responses: {
@@ -231,21 +290,24 @@ export const ROUTES: RouteDoc[] = [
   },
   ...(
     [
-      ['cancel', 'cancelBatch', 'Cancel: stop scheduling, cancel in-flight chunks, keep finished results', 'cancelling'],
+      [
+        'cancel',
+        'cancelBatch',
+        'Cancel: stop scheduling, cancel in-flight chunks, keep finished results',
+        'cancelling',
+      ],
       ['pause', 'pauseBatch', 'Pause: provider calls stop within about 2 s; finished items are kept', 'paused'],
       ['resume', 'resumeBatch', 'Resume: re-run what is left', 'running'],
     ] as const
-  ).map(
-    ([action, operationId, summary, status]): RouteDoc => ({
-      method: 'post',
-      path: `/batches/{batch_id}/${action}`,
-      operationId,
-      summary,
-      tags: ['batches'],
-      params: { path: BatchIdPath },
-      responses: { '202': json(SignalAcceptedSchema(status), 'Signalled.'), '404': notFoundBatch, '409': batchEnded },
-    }),
-  ),
+  ).map(([action, operationId, summary, status]): RouteDoc => ({
+    method: 'post',
+    path: `/batches/{batch_id}/${action}`,
+    operationId,
+    summary,
+    tags: ['batches'],
+    params: { path: BatchIdPath },
+    responses: { '202': json(SignalAcceptedSchema(status), 'Signalled.'), '404': notFoundBatch, '409': batchEnded },
+  })),
   {
     method: 'post',
     path: '/batches/{batch_id}/priority',
@@ -254,7 +316,12 @@ export const ROUTES: RouteDoc[] = [
     tags: ['batches'],
     params: { path: BatchIdPath },
     body: jsonBody(SetPriorityRequestSchema),
-    responses: { '202': json(PriorityAcceptedSchema, 'Signalled.'), '400': apiError('Invalid priority.'), '404': notFoundBatch, '409': batchEnded },
+    responses: {
+      '202': json(PriorityAcceptedSchema, 'Signalled.'),
+      '400': apiError('Invalid priority.'),
+      '404': notFoundBatch,
+      '409': batchEnded,
+    },
   },
   {
     method: 'post',
@@ -264,7 +331,12 @@ export const ROUTES: RouteDoc[] = [
     tags: ['batches'],
     params: { path: BatchIdPath },
     body: jsonBody(SetConcurrencyRequestSchema),
-    responses: { '202': json(ConcurrencyAcceptedSchema, 'Signalled.'), '400': apiError('Invalid value.'), '404': notFoundBatch, '409': batchEnded },
+    responses: {
+      '202': json(ConcurrencyAcceptedSchema, 'Signalled.'),
+      '400': apiError('Invalid value.'),
+      '404': notFoundBatch,
+      '409': batchEnded,
+    },
   },
   {
     method: 'post',
@@ -353,7 +425,10 @@ export const ROUTES: RouteDoc[] = [
     tags: ['files'],
     params: { path: FileIdPath },
     responses: {
-      '200': { description: 'The bytes (JSON Lines).', content: { 'application/octet-stream': { schema: z.string().meta({ contentMediaType: 'application/jsonl' }) } } },
+      '200': {
+        description: 'The bytes (JSON Lines).',
+        content: { 'application/octet-stream': { schema: z.string().meta({ contentMediaType: 'application/jsonl' }) } },
+      },
       '404': openAIError('No such file.', 404),
     },
   },
@@ -377,12 +452,16 @@ export const ROUTES: RouteDoc[] = [
     path: '/v1/batches',
     operationId: 'v1CreateBatch',
     summary: 'Create and start a batch from an uploaded file',
-    description: "Every line's `url` must be `endpoint` (else 400 naming the line). Lines without `body.model` get LLMBATCH_DEFAULT_MODEL.",
+    description:
+      "Every line's `url` must be `endpoint` (else 400 naming the line). Lines without `body.model` get LLMBATCH_DEFAULT_MODEL.",
     tags: ['openai-batches'],
     params: { header: IdempotencyHeader },
     body: jsonBody(V1CreateBatchDocSchema),
     responses: {
-      '200': json(BatchObjectSchema, 'Started (`in_progress`); for a repeated Idempotency-Key, the batch the first request created.'),
+      '200': json(
+        BatchObjectSchema,
+        'Started (`in_progress`); for a repeated Idempotency-Key, the batch the first request created.',
+      ),
       '409': openAIError('A request with this Idempotency-Key is still being processed.', 409),
       '422': openAIError('This Idempotency-Key was already used with another request.', 422),
       '400': openAIError('Invalid request or input file.', 400),
@@ -398,7 +477,10 @@ export const ROUTES: RouteDoc[] = [
     summary: 'Batches, newest first',
     tags: ['openai-batches'],
     params: { query: ListV1BatchesQuerySchema },
-    responses: { '200': json(ListOf(BatchObjectSchema), 'A page of batches.'), '400': openAIError('Invalid query.', 400) },
+    responses: {
+      '200': json(ListOf(BatchObjectSchema), 'A page of batches.'),
+      '400': openAIError('Invalid query.', 400),
+    },
   },
   {
     method: 'get',

@@ -17,7 +17,17 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
-import { batchWorkflowId, BatchModeSchema, BatchOptionsSchema, cancelSignal, LaneNameSchema, SUPPORTED_URLS, WebhookUrlSchema, type BatchLine, type CreateBatchRequest } from '../../shared/contracts';
+import {
+  batchWorkflowId,
+  BatchModeSchema,
+  BatchOptionsSchema,
+  cancelSignal,
+  LaneNameSchema,
+  SUPPORTED_URLS,
+  WebhookUrlSchema,
+  type BatchLine,
+  type CreateBatchRequest,
+} from '../../shared/contracts';
 import { tenantOf } from '../auth';
 import { OWNER_RECORD, ownedBy } from '../owner';
 import { chooseMode } from '../routing';
@@ -40,7 +50,16 @@ export const CreateBatchSchema = z.strictObject({
   completion_window: z.literal('24h'),
   metadata: MetadataSchema.nullish(),
   /** Accepted and ignored: output files are kept as long as their batch. */
-  output_expires_after: z.strictObject({ anchor: z.literal('created_at'), seconds: z.number().int().min(3600).max(30 * 24 * 3600) }).optional(),
+  output_expires_after: z
+    .strictObject({
+      anchor: z.literal('created_at'),
+      seconds: z
+        .number()
+        .int()
+        .min(3600)
+        .max(30 * 24 * 3600),
+    })
+    .optional(),
 });
 
 /** The metadata keys that carry llmbatch's options; any other `llmbatch_` key is refused (a typo would pass silently). */
@@ -88,10 +107,12 @@ export function batchesRouter(service: V1Service): Router {
     if (!content) throw notFound(`No such File object: ${fileId}`, 'input_file_id');
     for await (const { line, text } of splitLines(content)) {
       const checked = checkLine(text);
-      if (!checked.ok) throw invalidRequest(`Invalid input file: Line ${line}: ${checked.reason}`, 'input_file_id', checked.code);
+      if (!checked.ok)
+        throw invalidRequest(`Invalid input file: Line ${line}: ${checked.reason}`, 'input_file_id', checked.code);
       const request = checked.line;
       // The default model, so the summary compares what will run (createBatch refuses a line with neither).
-      if ((typeof request.body.model !== 'string' || request.body.model === '') && config.batch.defaultModel) request.body.model = config.batch.defaultModel;
+      if ((typeof request.body.model !== 'string' || request.body.model === '') && config.batch.defaultModel)
+        request.body.model = config.batch.defaultModel;
       yield { line, request };
     }
   }
@@ -103,14 +124,22 @@ export function batchesRouter(service: V1Service): Router {
     let other: BatchLine | undefined;
     for await (const { line, request } of requests(fileId)) {
       if (request.url !== endpoint) {
-        throw invalidRequest(`Invalid input file: Line ${line}: url ${JSON.stringify(request.url)} does not match the batch endpoint ${JSON.stringify(endpoint)}`, 'input_file_id', 'mismatched_url');
+        throw invalidRequest(
+          `Invalid input file: Line ${line}: url ${JSON.stringify(request.url)} does not match the batch endpoint ${JSON.stringify(endpoint)}`,
+          'input_file_id',
+          'mismatched_url',
+        );
       }
       total += 1;
       if (!first) first = request;
       else if (!other && request.body.model !== first.body.model) other = request;
     }
     if (!first) throw invalidRequest('Invalid input file: it contains no requests.', 'input_file_id', 'empty_file');
-    return { total, representatives: other ? [first, other] : [first], model: other ? null : (first.body.model as string) };
+    return {
+      total,
+      representatives: other ? [first, other] : [first],
+      model: other ? null : (first.body.model as string),
+    };
   }
 
   router.post('/batches', async (req, res) => {
@@ -118,15 +147,30 @@ export function batchesRouter(service: V1Service): Router {
     const options = parseOr400(LlmbatchMetadataSchema, llmbatchKeys(body.metadata), 'metadata');
     const now = Date.now();
     if (options.llmbatch_deadline !== undefined && Date.parse(options.llmbatch_deadline) <= now) {
-      throw invalidRequest(`Invalid 'metadata.llmbatch_deadline': ${options.llmbatch_deadline} has passed.`, 'metadata.llmbatch_deadline', 'invalid_value');
+      throw invalidRequest(
+        `Invalid 'metadata.llmbatch_deadline': ${options.llmbatch_deadline} has passed.`,
+        'metadata.llmbatch_deadline',
+        'invalid_value',
+      );
     }
     if (options.llmbatch_mode === 'native' && !config.native.enabled) {
-      throw invalidRequest("Invalid 'metadata.llmbatch_mode': native needs a provider Batch API, and LLMBATCH_NATIVE is off.", 'metadata.llmbatch_mode', 'invalid_value');
+      throw invalidRequest(
+        "Invalid 'metadata.llmbatch_mode': native needs a provider Batch API, and LLMBATCH_NATIVE is off.",
+        'metadata.llmbatch_mode',
+        'invalid_value',
+      );
     }
-    if (!UPLOADED_FILE_ID.test(body.input_file_id)) throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
+    if (!UPLOADED_FILE_ID.test(body.input_file_id))
+      throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
     const input = await files.get(body.input_file_id);
-    if (!input || input.tenant !== tenantOf(res).id) throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
-    if (input.purpose !== 'batch') throw invalidRequest(`File ${input.id} has purpose '${input.purpose}', not 'batch'.`, 'input_file_id', 'invalid_file_purpose');
+    if (!input || input.tenant !== tenantOf(res).id)
+      throw notFound(`No such File object: ${body.input_file_id}`, 'input_file_id');
+    if (input.purpose !== 'batch')
+      throw invalidRequest(
+        `File ${input.id} has purpose '${input.purpose}', not 'batch'.`,
+        'input_file_id',
+        'invalid_file_purpose',
+      );
 
     const summary = await summarize(input.id, body.endpoint);
     const tenant = tenantOf(res);
@@ -134,10 +178,23 @@ export function batchesRouter(service: V1Service): Router {
     const request: CreateBatchRequest = {
       requests: summary.representatives,
       priority: options.llmbatch_priority,
-      options: { mode: options.llmbatch_mode, deadline: options.llmbatch_deadline, webhook: webhookUrl ? { url: webhookUrl } : undefined, budgetUsd: options.llmbatch_budget_usd, lane: options.llmbatch_lane, cache: options.llmbatch_cache },
+      options: {
+        mode: options.llmbatch_mode,
+        deadline: options.llmbatch_deadline,
+        webhook: webhookUrl ? { url: webhookUrl } : undefined,
+        budgetUsd: options.llmbatch_budget_usd,
+        lane: options.llmbatch_lane,
+        cache: options.llmbatch_cache,
+      },
     };
     // The same choice startBatch makes (same inputs), made first so that a refusal creates nothing.
-    const route = chooseMode(request.options?.mode, { total: summary.total, mixedModels: summary.model === null }, request.options?.deadline, config.native, now);
+    const route = chooseMode(
+      request.options?.mode,
+      { total: summary.total, mixedModels: summary.model === null },
+      request.options?.deadline,
+      config.native,
+      now,
+    );
 
     const batchId = newBatchId();
     const record: OpenAIBatchRecord = {
@@ -176,24 +233,60 @@ export function batchesRouter(service: V1Service): Router {
       });
       if (created.replayed) {
         // The batch an earlier request with this Idempotency-Key created, as it is now.
-        res.set('Idempotent-Replayed', 'true').json(await service.batch(await service.requireRecord(tenant.id, created.id)));
+        res
+          .set('Idempotent-Replayed', 'true')
+          .json(await service.batch(await service.requireRecord(tenant.id, created.id)));
         return;
       }
       total = created.total;
     } catch (err) {
-      if (recorded) await store.putRecord(batchId, OPENAI_RECORD, { ...record, start_error: `the batch could not be started: ${(err as Error).message}` }).catch(() => undefined);
+      if (recorded)
+        await store
+          .putRecord(batchId, OPENAI_RECORD, {
+            ...record,
+            start_error: `the batch could not be started: ${(err as Error).message}`,
+          })
+          .catch(() => undefined);
       throw err;
     }
     const startedAt = new Date(now).toISOString();
-    res.json(batchObject(record, { progress: { status: 'running', total, succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, startedAt, updatedAt: startedAt }, final: false }));
+    res.json(
+      batchObject(record, {
+        progress: {
+          status: 'running',
+          total,
+          succeeded: 0,
+          failed: 0,
+          tokensIn: 0,
+          tokensOut: 0,
+          startedAt,
+          updatedAt: startedAt,
+        },
+        final: false,
+      }),
+    );
   });
 
   router.get('/batches', async (req, res) => {
     const { after, limit } = parseOr400(ListV1BatchesQuerySchema, req.query);
     const tenant = tenantOf(res).id;
-    const rows = await store.listRecords(OWNER_RECORD, { after, limit: limit + 1, order: 'desc', match: { tenant, api: 'v1' }, where: ownedBy(tenant, 'v1') });
-    const data = await Promise.all(rows.slice(0, limit).map(async (r) => service.batch(await service.requireRecord(tenant, r.batchId))));
-    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit });
+    const rows = await store.listRecords(OWNER_RECORD, {
+      after,
+      limit: limit + 1,
+      order: 'desc',
+      match: { tenant, api: 'v1' },
+      where: ownedBy(tenant, 'v1'),
+    });
+    const data = await Promise.all(
+      rows.slice(0, limit).map(async (r) => service.batch(await service.requireRecord(tenant, r.batchId))),
+    );
+    res.json({
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: rows.length > limit,
+    });
   });
 
   router.get('/batches/:id', async (req, res) => {

@@ -54,15 +54,32 @@ export function filesRouter(service: V1Service): Router {
     const outcome = storage.take(req);
     try {
       const fields = parseUploadFields(req.body);
-      if (!outcome || !req.file) throw invalidRequest("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
+      if (!outcome || !req.file)
+        throw invalidRequest("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
       if ('problem' in outcome) {
         const { problem } = outcome;
-        if ('purpose' in problem) throw invalidRequest(`Invalid 'purpose': ${JSON.stringify(problem.purpose)}; only 'batch' is supported.`, 'purpose', 'invalid_value');
+        if ('purpose' in problem)
+          throw invalidRequest(
+            `Invalid 'purpose': ${JSON.stringify(problem.purpose)}; only 'batch' is supported.`,
+            'purpose',
+            'invalid_value',
+          );
         throw invalidRequest(`Invalid file: ${describeProblem(problem)}`, 'file', problem.code);
       }
       const filename = req.file.originalname;
-      if (filename.length > V1_LIMITS.maxFilenameLength) throw invalidRequest(`Invalid file: the filename is longer than ${V1_LIMITS.maxFilenameLength} characters.`, 'file', 'invalid_filename');
-      const stored = await outcome.staged.commit({ id: newFileId(), createdAt: Date.now(), filename, purpose: fields.purpose, tenant: tenantOf(res).id });
+      if (filename.length > V1_LIMITS.maxFilenameLength)
+        throw invalidRequest(
+          `Invalid file: the filename is longer than ${V1_LIMITS.maxFilenameLength} characters.`,
+          'file',
+          'invalid_filename',
+        );
+      const stored = await outcome.staged.commit({
+        id: newFileId(),
+        createdAt: Date.now(),
+        filename,
+        purpose: fields.purpose,
+        tenant: tenantOf(res).id,
+      });
       res.json(fileObject(stored));
     } finally {
       if (outcome && 'staged' in outcome) await outcome.staged.discard(); // nothing after a commit
@@ -73,11 +90,20 @@ export function filesRouter(service: V1Service): Router {
     const query = parseOr400(ListFilesQuerySchema, req.query);
     const { data, hasMore } = await files.list({ ...query, tenant: tenantOf(res).id });
     const objects = data.map(fileObject);
-    res.json({ object: 'list', data: objects, first_id: objects[0]?.id ?? null, last_id: objects.at(-1)?.id ?? null, has_more: hasMore });
+    res.json({
+      object: 'list',
+      data: objects,
+      first_id: objects[0]?.id ?? null,
+      last_id: objects.at(-1)?.id ?? null,
+      has_more: hasMore,
+    });
   });
 
   /** A file of the caller's tenant, uploaded or virtual (a batch's output or error file), and its content. */
-  async function findFile(res: Response, id: string): Promise<{ object: FileObject; content: () => Promise<AsyncIterable<string | Buffer> | undefined> } | undefined> {
+  async function findFile(
+    res: Response,
+    id: string,
+  ): Promise<{ object: FileObject; content: () => Promise<AsyncIterable<string | Buffer> | undefined> } | undefined> {
     const result = parseResultFileId(id);
     if (result) {
       const file = await service.resultFile(tenantOf(res).id, result.batchId, result.kind, id);
@@ -106,7 +132,12 @@ export function filesRouter(service: V1Service): Router {
     const result = parseResultFileId(id);
     if (result) {
       if (!(await service.record(tenantOf(res).id, result.batchId))) throw noSuchFile(id);
-      throw new V1Error(400, `File ${id} is the output of a batch and is kept with it: it cannot be deleted.`, 'id', 'unsupported');
+      throw new V1Error(
+        400,
+        `File ${id} is the output of a batch and is kept with it: it cannot be deleted.`,
+        'id',
+        'unsupported',
+      );
     }
     if (!(await ownFile(res, id)) || !(await files.delete(id))) throw noSuchFile(id);
     res.json({ id, object: 'file', deleted: true });

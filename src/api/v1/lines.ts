@@ -19,7 +19,8 @@ export const describeProblem = (p: LineProblem): string => (p.line === null ? p.
 
 type Checked = { ok: true; line: BatchLine } | { ok: false; code: string; reason: string };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 const show = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.stringify(v) ?? typeof v).slice(0, 100));
 
 /** One line's JSON text as a batch request line, or why it is not one (duplicates are the caller's). */
@@ -32,19 +33,36 @@ export function checkLine(text: string): Checked {
   }
   if (!isPlainObject(value)) return { ok: false, code: 'invalid_json_line', reason: 'a line must be a JSON object' };
   const { custom_id: customId, method, url, body } = value;
-  if (customId === undefined || customId === null) return { ok: false, code: 'missing_custom_id', reason: 'missing custom_id' };
-  if (typeof customId !== 'string') return { ok: false, code: 'invalid_custom_id', reason: `custom_id must be a string, got ${show(customId)}` };
+  if (customId === undefined || customId === null)
+    return { ok: false, code: 'missing_custom_id', reason: 'missing custom_id' };
+  if (typeof customId !== 'string')
+    return { ok: false, code: 'invalid_custom_id', reason: `custom_id must be a string, got ${show(customId)}` };
   if (customId === '') return { ok: false, code: 'invalid_custom_id', reason: 'custom_id is empty' };
-  if (customId.length > LIMITS.customIdMaxLength) return { ok: false, code: 'invalid_custom_id', reason: `custom_id is longer than ${LIMITS.customIdMaxLength} characters` };
-  if (method !== 'POST') return { ok: false, code: 'invalid_method', reason: `method must be "POST", got ${show(method)}` };
+  if (customId.length > LIMITS.customIdMaxLength)
+    return {
+      ok: false,
+      code: 'invalid_custom_id',
+      reason: `custom_id is longer than ${LIMITS.customIdMaxLength} characters`,
+    };
+  if (method !== 'POST')
+    return { ok: false, code: 'invalid_method', reason: `method must be "POST", got ${show(method)}` };
   if (!(SUPPORTED_URLS as readonly unknown[]).includes(url)) {
-    return { ok: false, code: 'unsupported_url', reason: `unsupported url ${show(url)}: expected one of ${SUPPORTED_URLS.join(', ')}` };
+    return {
+      ok: false,
+      code: 'unsupported_url',
+      reason: `unsupported url ${show(url)}: expected one of ${SUPPORTED_URLS.join(', ')}`,
+    };
   }
-  if (!isPlainObject(body)) return { ok: false, code: 'invalid_body', reason: `body must be a JSON object, got ${show(body)}` };
+  if (!isPlainObject(body))
+    return { ok: false, code: 'invalid_body', reason: `body must be a JSON object, got ${show(body)}` };
   const parsed = BatchLineSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, code: 'invalid_line', reason: `${issue?.path.join('.') || 'line'}: ${issue?.message ?? 'invalid'}` };
+    return {
+      ok: false,
+      code: 'invalid_line',
+      reason: `${issue?.path.join('.') || 'line'}: ${issue?.message ?? 'invalid'}`,
+    };
   }
   return { ok: true, line: parsed.data };
 }
@@ -56,7 +74,8 @@ class CustomIds {
 
   /** The line this id was first seen on, or undefined (and it is recorded on `line`). */
   firstSeen(id: string, line: number): number | undefined {
-    const [map, key] = id.length <= 44 ? [this.short, id] : [this.hashed, createHash('sha256').update(id).digest('base64')];
+    const [map, key] =
+      id.length <= 44 ? [this.short, id] : [this.hashed, createHash('sha256').update(id).digest('base64')];
     const earlier = map.get(key);
     if (earlier === undefined) map.set(key, line);
     return earlier;
@@ -100,7 +119,8 @@ export class BatchFileValidator {
         if (start < chunk.length) this.parts.push(chunk.subarray(start));
         this.partBytes += chunk.length - start;
         // +1: the line may still end in a CR that is not part of it.
-        if (this.partBytes > this.limits.maxLineBytes + 1) this.fail(this.lineNumber + 1, 'line_too_long', this.tooLong());
+        if (this.partBytes > this.limits.maxLineBytes + 1)
+          this.fail(this.lineNumber + 1, 'line_too_long', this.tooLong());
         break;
       }
       const piece = chunk.subarray(start, nl);
@@ -116,7 +136,8 @@ export class BatchFileValidator {
   end(): LineProblem | undefined {
     if (!this.problem && this.partBytes > 0) this.checkBytes(Buffer.concat(this.parts));
     this.parts = [];
-    if (!this.problem && this.requests === 0) this.problem = { line: null, code: 'empty_file', reason: 'the file contains no requests' };
+    if (!this.problem && this.requests === 0)
+      this.problem = { line: null, code: 'empty_file', reason: 'the file contains no requests' };
     return this.problem;
   }
 
@@ -140,10 +161,15 @@ export class BatchFileValidator {
     if (!checked.ok) return this.fail(this.lineNumber, checked.code, checked.reason);
     const earlier = this.ids.firstSeen(checked.line.custom_id, this.lineNumber);
     if (earlier !== undefined) {
-      return this.fail(this.lineNumber, 'duplicate_custom_id', `duplicate custom_id ${show(checked.line.custom_id)} (first on line ${earlier})`);
+      return this.fail(
+        this.lineNumber,
+        'duplicate_custom_id',
+        `duplicate custom_id ${show(checked.line.custom_id)} (first on line ${earlier})`,
+      );
     }
     this.requests += 1;
-    if (this.requests > this.limits.maxLines) return this.fail(this.lineNumber, 'too_many_requests', `more than ${this.limits.maxLines} requests in one file`);
+    if (this.requests > this.limits.maxLines)
+      return this.fail(this.lineNumber, 'too_many_requests', `more than ${this.limits.maxLines} requests in one file`);
     this.onLine?.(checked.line, this.lineNumber);
   }
 }

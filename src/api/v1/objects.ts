@@ -26,7 +26,17 @@ export interface FileObject {
 }
 
 export function fileObject(f: StoredFile): FileObject {
-  return { id: f.id, object: 'file', bytes: f.bytes, created_at: seconds(f.createdAt), filename: f.filename, purpose: f.purpose, status: 'processed', status_details: null, expires_at: null };
+  return {
+    id: f.id,
+    object: 'file',
+    bytes: f.bytes,
+    created_at: seconds(f.createdAt),
+    filename: f.filename,
+    purpose: f.purpose,
+    status: 'processed',
+    status_details: null,
+    expires_at: null,
+  };
 }
 
 /** What the BatchStore keeps under the record kind `openai`. */
@@ -54,14 +64,18 @@ export const OpenAIBatchRecordSchema = z.object({
 });
 export type OpenAIBatchRecord = z.infer<typeof OpenAIBatchRecordSchema>;
 
-export type OpenAIBatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export type OpenAIBatchStatus =
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
 export interface BatchObject {
   id: string;
   object: 'batch';
   endpoint: string;
   model: string | null;
-  errors: { object: 'list'; data: Array<{ code: string; message: string; param: string | null; line: number | null }> } | null;
+  errors: {
+    object: 'list';
+    data: Array<{ code: string; message: string; param: string | null; line: number | null }>;
+  } | null;
   input_file_id: string;
   completion_window: string;
   status: OpenAIBatchStatus;
@@ -90,7 +104,10 @@ export interface BatchObject {
 const ENDING: ReadonlySet<BatchProgress['status']> = new Set(['completed', 'cancelled', 'failed']);
 
 /** What the Batch object needs of a batch's progress. */
-export type ProgressView = Pick<BatchProgress, 'status' | 'total' | 'succeeded' | 'failed' | 'tokensIn' | 'tokensOut' | 'startedAt' | 'updatedAt' | 'error'>;
+export type ProgressView = Pick<
+  BatchProgress,
+  'status' | 'total' | 'succeeded' | 'failed' | 'tokensIn' | 'tokensOut' | 'startedAt' | 'updatedAt' | 'error'
+>;
 
 /**
  * The batch's state. `final`: the progress is the outcome the workflow wrote to the store as it ended, so
@@ -99,7 +116,8 @@ export type ProgressView = Pick<BatchProgress, 'status' | 'total' | 'succeeded' 
  */
 export type BatchState = { progress: ProgressView; final: boolean } | { progress: null; error: string };
 
-export const isFinal = (state: BatchState): state is { progress: ProgressView; final: true } => state.progress !== null && state.final;
+export const isFinal = (state: BatchState): state is { progress: ProgressView; final: true } =>
+  state.progress !== null && state.final;
 
 /**
  * Statuses: running and paused → in_progress, or cancelling once a cancel was asked for. A workflow that
@@ -148,11 +166,18 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
       : ENDING.has(p.status)
         ? 'finalizing'
         : 'in_progress';
-  const file = (kind: ResultKind, count: number): string | null => (ended !== null && count > 0 ? resultFileId(record.id, kind) : null);
+  const file = (kind: ResultKind, count: number): string | null =>
+    ended !== null && count > 0 ? resultFileId(record.id, kind) : null;
   return {
     ...base,
     status,
-    errors: p.status === 'failed' ? { object: 'list', data: [{ code: 'batch_failed', message: p.error ?? 'the batch failed', param: null, line: null }] } : null,
+    errors:
+      p.status === 'failed'
+        ? {
+            object: 'list',
+            data: [{ code: 'batch_failed', message: p.error ?? 'the batch failed', param: null, line: null }],
+          }
+        : null,
     output_file_id: file('output', p.succeeded),
     error_file_id: file('error', p.failed),
     in_progress_at: isoSeconds(p.startedAt) ?? created,
@@ -167,5 +192,11 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
 }
 
 function usage(input: number, output: number): BatchObject['usage'] {
-  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + output,
+  };
 }

@@ -12,7 +12,17 @@ import { ownedBatch } from '../owner';
 import { readProgress } from '../progress';
 import { notFound } from './errors';
 import { BATCH_ID, type ResultKind } from './ids';
-import { batchObject, fileObject, isFinal, OPENAI_RECORD, OpenAIBatchRecordSchema, type BatchObject, type BatchState, type FileObject, type OpenAIBatchRecord } from './objects';
+import {
+  batchObject,
+  fileObject,
+  isFinal,
+  OPENAI_RECORD,
+  OpenAIBatchRecordSchema,
+  type BatchObject,
+  type BatchState,
+  type FileObject,
+  type OpenAIBatchRecord,
+} from './objects';
 
 export interface V1Deps {
   client: Client;
@@ -23,7 +33,8 @@ export interface V1Deps {
 }
 
 /** One result as a line of OpenAI's batch output (or error) file. */
-export const outputLine = (r: BatchOutputLine): string => `${JSON.stringify({ id: r.id, custom_id: r.custom_id, response: r.response, error: r.error })}\n`;
+export const outputLine = (r: BatchOutputLine): string =>
+  `${JSON.stringify({ id: r.id, custom_id: r.custom_id, response: r.response, error: r.error })}\n`;
 
 export class V1Service {
   constructor(readonly deps: V1Deps) {}
@@ -62,7 +73,12 @@ export class V1Service {
    * A batch's output (successes) or error file, once the batch has ended and only if it has lines.
    * Its size is counted on first use and kept in the record: an ended batch's results do not change.
    */
-  async resultFile(tenant: string, batchId: string, kind: ResultKind, id: string): Promise<{ file: FileObject; lines: () => AsyncIterable<string> } | undefined> {
+  async resultFile(
+    tenant: string,
+    batchId: string,
+    kind: ResultKind,
+    id: string,
+  ): Promise<{ file: FileObject; lines: () => AsyncIterable<string> } | undefined> {
     const record = await this.record(tenant, batchId);
     if (!record) return undefined;
     const state = await this.state(record);
@@ -80,11 +96,18 @@ export class V1Service {
       await this.deps.store.putRecord(batchId, OPENAI_RECORD, { ...record, result_files: stats });
     }
     const store = this.deps.store;
-    const file = fileObject({ id, bytes: stats[kind].bytes, createdAt: Date.parse(p.updatedAt) || record.created_at_ms, filename: `${batchId}_${kind}.jsonl`, purpose: 'batch_output' });
+    const file = fileObject({
+      id,
+      bytes: stats[kind].bytes,
+      createdAt: Date.parse(p.updatedAt) || record.created_at_ms,
+      filename: `${batchId}_${kind}.jsonl`,
+      purpose: 'batch_output',
+    });
     return {
       file,
       async *lines() {
-        for await (const r of store.streamResults(batchId, kind === 'output' ? 'succeeded' : 'failed')) yield outputLine(r);
+        for await (const r of store.streamResults(batchId, kind === 'output' ? 'succeeded' : 'failed'))
+          yield outputLine(r);
       },
     };
   }

@@ -21,13 +21,19 @@ export const PURPOSES = ['batch'] as const;
 
 /** The form's fields besides the file. `expires_after` is accepted and ignored: files are kept until deleted. */
 export const UploadFieldsSchema = z.strictObject({
-  purpose: z.string({ error: "Missing required parameter: 'purpose'." }).refine((p) => (PURPOSES as readonly string[]).includes(p), {
-    error: (issue) => `Invalid value ${JSON.stringify(issue.input)}: only 'batch' is supported.`,
-  }),
+  purpose: z
+    .string({ error: "Missing required parameter: 'purpose'." })
+    .refine((p) => (PURPOSES as readonly string[]).includes(p), {
+      error: (issue) => `Invalid value ${JSON.stringify(issue.input)}: only 'batch' is supported.`,
+    }),
   expires_after: z
     .strictObject({
       anchor: z.literal('created_at'),
-      seconds: z.coerce.number().int().min(3600).max(30 * 24 * 3600),
+      seconds: z.coerce
+        .number()
+        .int()
+        .min(3600)
+        .max(30 * 24 * 3600),
     })
     .optional(),
 });
@@ -44,7 +50,11 @@ export class ValidatingStorage implements multer.StorageEngine {
     return outcome;
   }
 
-  _handleFile(req: Request, file: Express.Multer.File, cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+  _handleFile(
+    req: Request,
+    file: Express.Multer.File,
+    cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
+  ): void {
     this.receive(req, file).then(
       (outcome) => {
         this.outcomes.set(req, outcome);
@@ -76,7 +86,10 @@ export class ValidatingStorage implements multer.StorageEngine {
     }
     // The tenant's items-per-batch quota bounds a file too: a file is one batch's input.
     const tenant = req.res?.locals.tenant as Tenant | undefined;
-    const validator = new BatchFileValidator({ maxLineBytes: V1_LIMITS.maxLineBytes, maxLines: Math.min(V1_LIMITS.maxLines, tenant?.quotas.itemsPerBatch ?? Infinity) });
+    const validator = new BatchFileValidator({
+      maxLineBytes: V1_LIMITS.maxLineBytes,
+      maxLines: Math.min(V1_LIMITS.maxLines, tenant?.quotas.itemsPerBatch ?? Infinity),
+    });
     async function* checked(): AsyncIterable<Buffer> {
       for await (const chunk of stream) {
         // After the first problem, keep reading (and dropping) the part: multer must still see its end.
@@ -97,12 +110,20 @@ export class ValidatingStorage implements multer.StorageEngine {
 export function uploadMiddleware(storage: ValidatingStorage): RequestHandler {
   const bySize = new Map<number, RequestHandler>();
   const parserFor = (fileSize: number): RequestHandler => {
-    const limits = { fileSize, files: 1, fields: V1_LIMITS.maxFormFields, fieldSize: V1_LIMITS.maxFormFieldBytes, parts: V1_LIMITS.maxFormFields + 1 };
+    const limits = {
+      fileSize,
+      files: 1,
+      fields: V1_LIMITS.maxFormFields,
+      fieldSize: V1_LIMITS.maxFormFieldBytes,
+      parts: V1_LIMITS.maxFormFields + 1,
+    };
     const parser = bySize.get(fileSize) ?? multer({ storage, limits }).single('file');
     bySize.set(fileSize, parser);
     return parser;
   };
-  return (req, res, next) => parserFor(Math.min(V1_LIMITS.maxUploadBytes, tenantOf(res).quotas.uploadBytes))(req, res, next);
+  return (req, res, next) =>
+    parserFor(Math.min(V1_LIMITS.maxUploadBytes, tenantOf(res).quotas.uploadBytes))(req, res, next);
 }
 
-export const parseUploadFields = (body: unknown): z.output<typeof UploadFieldsSchema> => parseOr400(UploadFieldsSchema, body ?? {});
+export const parseUploadFields = (body: unknown): z.output<typeof UploadFieldsSchema> =>
+  parseOr400(UploadFieldsSchema, body ?? {});

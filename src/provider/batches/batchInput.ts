@@ -71,7 +71,11 @@ function lineProblem(text: string, endpoint: string, seen: Set<string>): Omit<Ba
   }
   const customId = parsed.custom_id;
   if (typeof customId !== 'string' || customId === '') {
-    return { code: 'missing_required_parameter', message: "Missing required parameter: 'custom_id'.", param: 'custom_id' };
+    return {
+      code: 'missing_required_parameter',
+      message: "Missing required parameter: 'custom_id'.",
+      param: 'custom_id',
+    };
   }
   if (seen.has(customId)) {
     return {
@@ -82,7 +86,11 @@ function lineProblem(text: string, endpoint: string, seen: Set<string>): Omit<Ba
   }
   seen.add(customId);
   if (parsed.method !== 'POST') {
-    return { code: 'invalid_method', message: `Invalid 'method': only POST is supported, got ${JSON.stringify(parsed.method)}.`, param: 'method' };
+    return {
+      code: 'invalid_method',
+      message: `Invalid 'method': only POST is supported, got ${JSON.stringify(parsed.method)}.`,
+      param: 'method',
+    };
   }
   if (parsed.url !== endpoint) {
     return {

@@ -82,7 +82,13 @@ export class BatchManager {
     const run = this.runs.get(id);
     if (run === undefined) throw notFound(`No batch found with id '${id}'.`, 'batch_id');
     if (!run.requestCancel()) {
-      throw new ApiError(409, `Cannot cancel a batch with status '${run.batch.status}'.`, 'invalid_request_error', null, 'batch_not_cancellable');
+      throw new ApiError(
+        409,
+        `Cannot cancel a batch with status '${run.batch.status}'.`,
+        'invalid_request_error',
+        null,
+        'batch_not_cancellable',
+      );
     }
     return run.batch;
   }

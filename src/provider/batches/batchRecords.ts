@@ -23,7 +23,10 @@ export function expiredRecord(customId: string): string {
     id: randomId('batch_req_', 16),
     custom_id: customId,
     response: null,
-    error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
+    error: {
+      code: 'batch_expired',
+      message: 'This request could not be executed before the completion window expired.',
+    },
   })}\n`;
 }
 

@@ -63,7 +63,13 @@ export class BatchRun {
     if (this.batch.status !== 'validating') return;
     const file = this.ctx.files.get(this.batch.input_file_id);
     const path = file === undefined ? undefined : this.ctx.files.contentPath(file.id);
-    if (path === undefined || !(await access(path).then(() => true, () => false))) {
+    if (
+      path === undefined ||
+      !(await access(path).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       const message = `Input file ${this.batch.input_file_id} was not found.`;
       await this.fail([{ code: 'file_not_found', message, param: 'input_file_id', line: null }]);
       return;
@@ -174,6 +180,8 @@ export class BatchRun {
 
   private async internalError(err: unknown): Promise<void> {
     console.error(`[provider] batch ${this.batch.id} failed internally`, err);
-    await this.fail([{ code: 'internal_error', message: 'The simulator failed to process this batch.', param: null, line: null }]);
+    await this.fail([
+      { code: 'internal_error', message: 'The simulator failed to process this batch.', param: null, line: null },
+    ]);
   }
 }

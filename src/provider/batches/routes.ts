@@ -31,7 +31,13 @@ export function batchesRouter(ctx: SimulatorContext): Router {
   router.get('/', (req, res) => {
     const { after, limit } = parseQuery(listQuery, req.query);
     const { data, hasMore } = ctx.batches.list(after, limit);
-    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore });
+    res.json({
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: hasMore,
+    });
   });
 
   router.get('/:id', (req, res) => {

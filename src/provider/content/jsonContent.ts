@@ -30,7 +30,13 @@ type Schema = {
   anyOf?: unknown;
 };
 
-function valueFor(rng: Prng, raw: unknown, name: string, sentiment: SentimentLabel | undefined, depth: number): unknown {
+function valueFor(
+  rng: Prng,
+  raw: unknown,
+  name: string,
+  sentiment: SentimentLabel | undefined,
+  depth: number,
+): unknown {
   const schema: Schema = raw !== null && typeof raw === 'object' ? raw : {};
   if (schema.const !== undefined) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) {

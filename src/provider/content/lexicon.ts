@@ -16,15 +16,19 @@ export const FILLER_WORDS: readonly string[] = (
 
 /** Words that push a text towards positive or negative sentiment. */
 export const POSITIVE_WORDS: ReadonlySet<string> = new Set(
-  ('good great excellent amazing awesome love loved loves lovely wonderful best fantastic perfect ' +
+  (
+    'good great excellent amazing awesome love loved loves lovely wonderful best fantastic perfect ' +
     'happy pleased recommend recommended nice delicious friendly helpful fast easy beautiful enjoy ' +
-    'enjoyed superb outstanding brilliant glad satisfied impressive reliable comfortable fun like liked').split(' '),
+    'enjoyed superb outstanding brilliant glad satisfied impressive reliable comfortable fun like liked'
+  ).split(' '),
 );
 
 export const NEGATIVE_WORDS: ReadonlySet<string> = new Set(
-  ('bad terrible awful horrible hate hated hates worst poor disappointing disappointed broken slow ' +
+  (
+    'bad terrible awful horrible hate hated hates worst poor disappointing disappointed broken slow ' +
     'rude dirty boring useless waste refund avoid cold overpriced expensive angry annoying ' +
-    'unhappy mediocre defective late noisy ugly fail failed fails problem problems complaint worse').split(' '),
+    'unhappy mediocre defective late noisy ugly fail failed fails problem problems complaint worse'
+  ).split(' '),
 );
 
 /** A negator flips the next sentiment word: "not good" is negative. */

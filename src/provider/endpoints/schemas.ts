@@ -22,7 +22,10 @@ const chatMessage = z
 const formatSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('text') }),
   z.looseObject({ type: z.literal('json_object') }),
-  z.looseObject({ type: z.literal('json_schema'), json_schema: z.looseObject({ name: z.string(), schema: z.unknown() }) }),
+  z.looseObject({
+    type: z.literal('json_schema'),
+    json_schema: z.looseObject({ name: z.string(), schema: z.unknown() }),
+  }),
 ]);
 
 export const chatRequestSchema = z.looseObject({

@@ -42,7 +42,13 @@ export function filesRouter(ctx: SimulatorContext): Router {
   router.get('/', (req, res) => {
     const query = parseQuery(listQuery, req.query);
     const { data, hasMore } = ctx.files.list(query);
-    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore });
+    res.json({
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: hasMore,
+    });
   });
 
   router.get('/:id', (req, res) => {
@@ -78,13 +84,18 @@ function requireFile(ctx: SimulatorContext, id: string) {
 
 async function adoptUpload(ctx: SimulatorContext, req: Request) {
   const upload = req.file;
-  if (upload === undefined) throw invalidRequest("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
+  if (upload === undefined)
+    throw invalidRequest("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
   const purpose: unknown = (req.body as Record<string, unknown> | undefined)?.purpose;
   const problem =
     purpose === undefined || purpose === ''
       ? invalidRequest("Missing required parameter: 'purpose'.", 'purpose', 'missing_required_parameter')
       : typeof purpose !== 'string' || !UPLOAD_PURPOSES.includes(purpose)
-        ? invalidRequest(`Invalid value for 'purpose': ${JSON.stringify(purpose)}. Supported values are: ${UPLOAD_PURPOSES.join(', ')}.`, 'purpose', 'invalid_value')
+        ? invalidRequest(
+            `Invalid value for 'purpose': ${JSON.stringify(purpose)}. Supported values are: ${UPLOAD_PURPOSES.join(', ')}.`,
+            'purpose',
+            'invalid_value',
+          )
         : purpose === 'batch' && !upload.originalname.endsWith('.jsonl')
           ? invalidRequest('Invalid file format for Batch API. Must be .jsonl', 'file', 'invalid_file_format')
           : undefined;
@@ -98,9 +109,19 @@ async function adoptUpload(ctx: SimulatorContext, req: Request) {
 function uploadError(err: unknown, maxFileBytes: number): ApiError {
   if (err instanceof multer.MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE') {
-      return new ApiError(413, `File is too large: the maximum size is ${maxFileBytes} bytes.`, 'invalid_request_error', 'file', 'file_too_large');
+      return new ApiError(
+        413,
+        `File is too large: the maximum size is ${maxFileBytes} bytes.`,
+        'invalid_request_error',
+        'file',
+        'file_too_large',
+      );
     }
-    return invalidRequest(`Invalid upload: ${err.message}${err.field ? ` (field '${err.field}')` : ''}.`, err.field ?? null, 'invalid_upload');
+    return invalidRequest(
+      `Invalid upload: ${err.message}${err.field ? ` (field '${err.field}')` : ''}.`,
+      err.field ?? null,
+      'invalid_upload',
+    );
   }
   return toApiError(err);
 }

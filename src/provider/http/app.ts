@@ -69,14 +69,21 @@ function authenticate(ctx: SimulatorContext): RequestHandler {
     if (match === null) {
       sendApiError(
         res,
-        new ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'invalid_request_error'),
+        new ApiError(
+          401,
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+          'invalid_request_error',
+        ),
       );
       return;
     }
     if (match[1] !== expected) {
       const key = match[1] ?? '';
       const shown = key.length > 8 ? `${key.slice(0, 3)}*****${key.slice(-4)}` : '*****';
-      sendApiError(res, new ApiError(401, `Incorrect API key provided: ${shown}.`, 'invalid_request_error', null, 'invalid_api_key'));
+      sendApiError(
+        res,
+        new ApiError(401, `Incorrect API key provided: ${shown}.`, 'invalid_request_error', null, 'invalid_api_key'),
+      );
       return;
     }
     next();

@@ -8,7 +8,11 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const param = issue ? paramName(issue.path) : null;
-  throw invalidRequest(`Invalid query parameter '${param ?? '?'}': ${issue?.message ?? 'invalid'}`, param, 'invalid_value');
+  throw invalidRequest(
+    `Invalid query parameter '${param ?? '?'}': ${issue?.message ?? 'invalid'}`,
+    param,
+    'invalid_value',
+  );
 }
 
 /** `limit=` as an integer within bounds. */

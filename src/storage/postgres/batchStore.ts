@@ -4,7 +4,16 @@
  */
 import type { Pool } from 'pg';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../../shared/contracts';
-import { Chunker, RECORD_KIND_PATTERN, type BatchManifest, type BatchStore, type ChunkWeight, type RecordQuery, type ResultFilter, type ResultWriter } from '../types';
+import {
+  Chunker,
+  RECORD_KIND_PATTERN,
+  type BatchManifest,
+  type BatchStore,
+  type ChunkWeight,
+  type RecordQuery,
+  type ResultFilter,
+  type ResultWriter,
+} from '../types';
 import { ResultBatcher } from './resultBatcher';
 
 /** Input rows are sent in inserts of about this many bytes. */
@@ -20,7 +29,13 @@ interface ManifestRow {
   created_at: Date;
 }
 
-const toManifest = (r: ManifestRow): BatchManifest => ({ batchId: r.batch_id, total: r.total, chunkSize: r.chunk_size, chunkCount: r.chunk_count, createdAt: r.created_at.toISOString() });
+const toManifest = (r: ManifestRow): BatchManifest => ({
+  batchId: r.batch_id,
+  total: r.total,
+  chunkSize: r.chunk_size,
+  chunkCount: r.chunk_count,
+  createdAt: r.created_at.toISOString(),
+});
 
 function checkKind(kind: string): void {
   if (!RECORD_KIND_PATTERN.test(kind)) throw new Error(`invalid record kind: ${kind}`);
@@ -29,7 +44,12 @@ function checkKind(kind: string): void {
 export class PostgresBatchStore implements BatchStore {
   constructor(private readonly pool: Pool) {}
 
-  async putInput(batchId: string, lines: Iterable<BatchLine> | AsyncIterable<BatchLine>, chunkSize: number, weight?: ChunkWeight): Promise<BatchManifest> {
+  async putInput(
+    batchId: string,
+    lines: Iterable<BatchLine> | AsyncIterable<BatchLine>,
+    chunkSize: number,
+    weight?: ChunkWeight,
+  ): Promise<BatchManifest> {
     // Chunks go in as they fill (no transaction held while a client streams its upload); the batch row
     // goes in last, and until it does the chunks belong to no batch. A refusal deletes them.
     await this.pool.query('DELETE FROM batch_chunks WHERE batch_id = $1', [batchId]);
@@ -82,14 +102,23 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   async getManifest(batchId: string): Promise<BatchManifest | undefined> {
-    const { rows } = await this.pool.query<ManifestRow>('SELECT batch_id, total, chunk_size, chunk_count, created_at FROM batches WHERE batch_id = $1', [batchId]);
+    const { rows } = await this.pool.query<ManifestRow>(
+      'SELECT batch_id, total, chunk_size, chunk_count, created_at FROM batches WHERE batch_id = $1',
+      [batchId],
+    );
     return rows[0] && toManifest(rows[0]);
   }
 
   async getChunk(batchId: string, chunk: number): Promise<BatchLine[]> {
-    const { rows } = await this.pool.query<{ lines: string }>('SELECT lines FROM batch_chunks WHERE batch_id = $1 AND chunk = $2', [batchId, chunk]);
+    const { rows } = await this.pool.query<{ lines: string }>(
+      'SELECT lines FROM batch_chunks WHERE batch_id = $1 AND chunk = $2',
+      [batchId, chunk],
+    );
     if (!rows[0]) throw new Error(`batch ${batchId} has no chunk ${chunk}`);
-    return rows[0].lines.split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchLine);
+    return rows[0].lines
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as BatchLine);
   }
 
   async appendResult(batchId: string, chunk: number, result: BatchOutputLine): Promise<void> {
@@ -112,12 +141,18 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   async getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>> {
-    const { rows } = await this.pool.query<{ custom_id: string; line: string }>('SELECT custom_id, line FROM results WHERE batch_id = $1 AND chunk = $2 ORDER BY custom_id', [batchId, chunk]);
+    const { rows } = await this.pool.query<{ custom_id: string; line: string }>(
+      'SELECT custom_id, line FROM results WHERE batch_id = $1 AND chunk = $2 ORDER BY custom_id',
+      [batchId, chunk],
+    );
     return new Map(rows.map((r) => [r.custom_id, JSON.parse(r.line) as BatchOutputLine]));
   }
 
   async getFailureCounts(batchId: string, chunk: number): Promise<Map<string, number>> {
-    const { rows } = await this.pool.query<{ custom_id: string; failures: number }>('SELECT custom_id, failures FROM item_failures WHERE batch_id = $1 AND chunk = $2', [batchId, chunk]);
+    const { rows } = await this.pool.query<{ custom_id: string; failures: number }>(
+      'SELECT custom_id, failures FROM item_failures WHERE batch_id = $1 AND chunk = $2',
+      [batchId, chunk],
+    );
     return new Map(rows.map((r) => [r.custom_id, r.failures]));
   }
 
@@ -151,7 +186,10 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   async getOutcome(batchId: string): Promise<BatchProgress | undefined> {
-    const { rows } = await this.pool.query<{ outcome: BatchProgress | null }>('SELECT outcome FROM batches WHERE batch_id = $1', [batchId]);
+    const { rows } = await this.pool.query<{ outcome: BatchProgress | null }>(
+      'SELECT outcome FROM batches WHERE batch_id = $1',
+      [batchId],
+    );
     return rows[0]?.outcome ?? undefined;
   }
 
@@ -167,7 +205,10 @@ export class PostgresBatchStore implements BatchStore {
 
   async getRecord(batchId: string, kind: string): Promise<unknown> {
     checkKind(kind);
-    const { rows } = await this.pool.query<{ record: unknown }>('SELECT record FROM batch_records WHERE kind = $1 AND batch_id = $2', [kind, batchId]);
+    const { rows } = await this.pool.query<{ record: unknown }>(
+      'SELECT record FROM batch_records WHERE kind = $1 AND batch_id = $2',
+      [kind, batchId],
+    );
     return rows[0]?.record;
   }
 

@@ -75,7 +75,11 @@ export class PostgresFileStore implements FileStore {
     let part = 0;
     let total = 0;
     const put = async (data: Buffer): Promise<void> => {
-      await this.pool.query('INSERT INTO file_parts (content_id, part, data) VALUES ($1, $2, $3)', [contentId, part, data]);
+      await this.pool.query('INSERT INTO file_parts (content_id, part, data) VALUES ($1, $2, $3)', [
+        contentId,
+        part,
+        data,
+      ]);
       part += 1;
     };
     for await (const chunk of content) {
@@ -84,7 +88,8 @@ export class PostgresFileStore implements FileStore {
       total += chunk.byteLength;
       if (pendingBytes < PART_BYTES) continue;
       let joined = Buffer.concat(pending, pendingBytes);
-      for (; joined.length >= PART_BYTES; joined = joined.subarray(PART_BYTES)) await put(joined.subarray(0, PART_BYTES));
+      for (; joined.length >= PART_BYTES; joined = joined.subarray(PART_BYTES))
+        await put(joined.subarray(0, PART_BYTES));
       pending = joined.length > 0 ? [joined] : [];
       pendingBytes = joined.length;
     }
@@ -151,7 +156,10 @@ export class PostgresFileStore implements FileStore {
     let read = 0;
     for (let part = 0; read < bytes; part += 1) {
       if (part > 0) {
-        const { rows } = await this.pool.query<{ data: Buffer }>('SELECT data FROM file_parts WHERE content_id = $1 AND part = $2', [contentId, part]);
+        const { rows } = await this.pool.query<{ data: Buffer }>(
+          'SELECT data FROM file_parts WHERE content_id = $1 AND part = $2',
+          [contentId, part],
+        );
         data = rows[0]?.data ?? null;
       }
       // Only a delete during the read removes parts of a committed file: the reader gets an error, not a short file.

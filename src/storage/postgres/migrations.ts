@@ -115,13 +115,19 @@ export async function migrate(pool: Pool, migrations: Migration[] = MIGRATIONS):
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
     try {
-      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const { rows } = await client.query<{ version: number }>(
+        'SELECT version FROM schema_migrations ORDER BY version',
+      );
       const applied = new Set(rows.map((r) => r.version));
       const newest = Math.max(0, ...applied);
       const latest = Math.max(0, ...migrations.map((m) => m.version));
       if (newest > latest) {
-        throw new DatabaseError(`DATABASE_URL: the database is at schema version ${newest}, newer than this llmbatch knows (${latest}); run the newer llmbatch, or point DATABASE_URL at another database`);
+        throw new DatabaseError(
+          `DATABASE_URL: the database is at schema version ${newest}, newer than this llmbatch knows (${latest}); run the newer llmbatch, or point DATABASE_URL at another database`,
+        );
       }
       const done: number[] = [];
       for (const m of migrations) {
@@ -139,7 +145,9 @@ export async function migrate(pool: Pool, migrations: Migration[] = MIGRATIONS):
       }
       return done;
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch((err: Error) => (broken = err));
+      await client
+        .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()])
+        .catch((err: Error) => (broken = err));
     }
   } finally {
     client.release(broken);

@@ -21,9 +21,16 @@ export function redactUrl(url: string): string {
 }
 
 export function createPool(url: string, size: number): Pool {
-  const pool = new Pool({ connectionString: url, max: size, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  const pool = new Pool({
+    connectionString: url,
+    max: size,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
   // An idle connection that dies emits 'error' on the pool; unhandled, that would kill the process.
-  pool.on('error', (err) => console.warn(`PostgreSQL: an idle connection was lost (${err.message}); the pool opens a new one when needed`));
+  pool.on('error', (err) =>
+    console.warn(`PostgreSQL: an idle connection was lost (${err.message}); the pool opens a new one when needed`),
+  );
   return pool;
 }
 
@@ -33,7 +40,9 @@ export async function checkConnection(pool: Pool, url: string): Promise<void> {
     const client = await pool.connect();
     client.release();
   } catch (err) {
-    throw new DatabaseError(`DATABASE_URL: cannot connect to ${redactUrl(url)}: ${(err as Error).message || (err as { code?: string }).code || String(err)}`);
+    throw new DatabaseError(
+      `DATABASE_URL: cannot connect to ${redactUrl(url)}: ${(err as Error).message || (err as { code?: string }).code || String(err)}`,
+    );
   }
 }
 
@@ -48,7 +57,10 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     return result;
   } catch (err) {
     // A connection that cannot even roll back is dead: released with the error, the pool drops it.
-    const broken = await client.query('ROLLBACK').then(() => undefined, (e: Error) => e);
+    const broken = await client.query('ROLLBACK').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     client.release(broken);
     throw err;
   }

@@ -34,7 +34,10 @@ export class ResultBatcher {
       const n = params.length;
       return `($1, $${n - 2}, $2, $${n - 1}, $${n})`;
     });
-    await pool.query(`INSERT INTO results (batch_id, custom_id, chunk, succeeded, line) VALUES ${values.join(', ')} ON CONFLICT (batch_id, custom_id) DO NOTHING`, params);
+    await pool.query(
+      `INSERT INTO results (batch_id, custom_id, chunk, succeeded, line) VALUES ${values.join(', ')} ON CONFLICT (batch_id, custom_id) DO NOTHING`,
+      params,
+    );
   }
 
   append(result: BatchOutputLine): Promise<void> {
