@@ -1,15 +1,17 @@
 /** Builds a worker from its dependencies; `main.ts` and the tests both use it. */
+import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities } from '../activities';
 import { createNativeActivities } from '../activities/native';
 import { createWebhookActivities } from '../activities/webhook';
-import type { WebhookSettings } from '../webhooks/types';
+import type { WebhookSettings } from '../webhooks/settings';
 import type { Config } from '../config';
 import type { ResponseCache } from '../storage/cache';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
+import { prebuiltBundlePath, runsCompiled } from './bundleWorkflows';
 import { LearnedLimits } from './learnedLimits';
 import { providerFetch } from './providerFetch';
 import { WorkerGroup } from './workerGroup';
@@ -21,7 +23,7 @@ export interface WorkerDeps {
   /** The response cache of the same data plane as `store` (openStorage gives both). */
   cache: ResponseCache;
   openai?: OpenAI;
-  /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
+  /** A prebuilt bundle (tests bundle once per file); otherwise see workflowCode. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -53,6 +55,19 @@ export function webhookSettings(config: Config): WebhookSettings {
     timeoutMs: config.webhooks.timeoutMs,
     secretFor: (tenant) => secrets.get(tenant),
   };
+}
+
+/**
+ * The workflow code a worker runs. Compiled (dist/, what the Dockerfile and compose run): the bundle
+ * `npm run build` wrote beside it, so no webpack at start-up. Under tsx (development, `npm start`):
+ * the workflow sources, bundled at start-up.
+ */
+function workflowCode(given: WorkerDeps['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (given) return { workflowBundle: given };
+  if (!runsCompiled()) return { workflowsPath: require.resolve('../workflows') };
+  const codePath = prebuiltBundlePath();
+  if (!existsSync(codePath)) throw new Error(`no workflow bundle at ${codePath}: run \`npm run build\``);
+  return { workflowBundle: { codePath } };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
@@ -92,9 +107,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const main = await Worker.create({
     ...activityOptions(config.rateLimit),
     taskQueue: config.temporal.taskQueue,
-    ...(deps.workflowBundle
-      ? { workflowBundle: deps.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...workflowCode(deps.workflowBundle),
     // An activity handed back eagerly with the workflow task never reaches matching, where the queue's
     // rate limit is enforced (temporalio/temporal#6800): without this, a limit set at runtime is bypassed.
     maxEagerActivityReservationsPerWorkflowTask: 0,
