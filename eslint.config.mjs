@@ -12,6 +12,7 @@ export default tseslint.config(
       'node_modules/**',
       '.data/**',
       'lib/**',
+      'dist/**',
       'coverage/**',
       'eslint.config.mjs',
       'jest.config.js',
