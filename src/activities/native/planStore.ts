@@ -1,0 +1,116 @@
+/**
+ * A plan's share of the store: its chunks read a few at a time, which of its items have a final result,
+ * and results written back grouped by chunk. Holds ids and counts; bodies pass through.
+ */
+import type { BatchLine, BatchOutputLine } from '../../shared/contracts';
+import type { ProviderBatchPlan, RangeSummary } from '../../shared/native';
+import type { BatchStore } from '../../storage/types';
+import { summarizeChunk } from '../chunk';
+
+/** Chunks read or written at once: a plan spans up to 500 of them, and one at a time leaves the disk idle. */
+const CHUNK_IO_CONCURRENCY = 8;
+
+export const jsonlLine = (line: BatchLine): Buffer => Buffer.from(`${JSON.stringify(line)}\n`);
+
+/** Runs `f` for every chunk of the plan, a few at a time, in no particular order. */
+export async function forEachChunk(plan: ProviderBatchPlan, f: (chunk: number) => Promise<void>): Promise<void> {
+  let next = plan.firstChunk;
+  const lane = async (): Promise<void> => {
+    while (next <= plan.lastChunk) await f(next++);
+  };
+  const lanes = Math.min(CHUNK_IO_CONCURRENCY, plan.lastChunk - plan.firstChunk + 1);
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+/**
+ * Which of a plan's items have a final result, and their counts and tokens: what a RangeSummary needs,
+ * without holding the results themselves (a plan's output can be 200 MB).
+ */
+export class RangeTally {
+  private readonly ids = new Set<string>();
+  private readonly totals = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+
+  has(customId: string): boolean {
+    return this.ids.has(customId);
+  }
+
+  add(line: BatchOutputLine): void {
+    if (this.ids.has(line.custom_id)) return;
+    this.ids.add(line.custom_id);
+    const s = summarizeChunk(0, [line]);
+    this.totals.succeeded += s.succeeded;
+    this.totals.failed += s.failed;
+    this.totals.tokensIn += s.tokensIn;
+    this.totals.tokensOut += s.tokensOut;
+  }
+
+  summary(items: number): RangeSummary {
+    return { ...this.totals, remaining: items - this.ids.size };
+  }
+}
+
+/** custom_id → chunk for the plan's items, and a tally of the results already recorded for them. */
+export async function rangeState(store: BatchStore, batchId: string, plan: ProviderBatchPlan) {
+  const chunkOf = new Map<string, number>();
+  const recorded = new RangeTally();
+  await forEachChunk(plan, async (chunk) => {
+    const [lines, results] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
+    for (const line of lines) {
+      if (line.url !== plan.endpoint) continue;
+      chunkOf.set(line.custom_id, chunk);
+      const r = results.get(line.custom_id);
+      if (r) recorded.add(r);
+    }
+  });
+  return { chunkOf, recorded };
+}
+
+/**
+ * Results on their way into the store, grouped by chunk. Lines of a provider batch's files come in any
+ * order, across up to 500 chunks; an appendResult per line is an open, a write and a close each (the
+ * collection's main cost at 50,000 lines). Buffering up to `maxLines` and then writing each chunk's
+ * share through one writer costs a few system calls per chunk instead, and keeps memory and open files
+ * bounded whatever the order. A worker killed with lines still buffered loses nothing: they are not in
+ * the store, so the retried collection finds them missing and records them then.
+ */
+export class ResultSink {
+  private buffered = new Map<number, BatchOutputLine[]>();
+  private count = 0;
+  private lastFlush = Date.now();
+
+  constructor(
+    private readonly store: BatchStore,
+    private readonly batchId: string,
+    private readonly maxLines = 5000,
+    /** A slow download still shows its results in the store within about this long. */
+    private readonly maxDelayMs = 1000,
+  ) {}
+
+  async add(chunk: number, line: BatchOutputLine): Promise<void> {
+    const list = this.buffered.get(chunk);
+    if (list) list.push(line);
+    else this.buffered.set(chunk, [line]);
+    if (++this.count >= this.maxLines || Date.now() - this.lastFlush >= this.maxDelayMs) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const groups = [...this.buffered];
+    this.buffered = new Map();
+    this.count = 0;
+    this.lastFlush = Date.now();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let g = groups[next++]; g; g = groups[next++]) {
+        const [chunk, lines] = g;
+        const writer = await this.store.openResults(this.batchId, chunk);
+        try {
+          // Not awaited one by one: the writer merges the appends it is given meanwhile into one write.
+          await Promise.all(lines.map((l) => writer.append(l)));
+        } finally {
+          await writer.close();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CHUNK_IO_CONCURRENCY, groups.length) }, lane));
+  }
+}
