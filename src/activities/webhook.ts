@@ -14,8 +14,8 @@ import {
   WEBHOOK_RETRY_MAX_INTERVAL_MS,
   WebhookFailureType,
   type WebhookDeliveryInput,
-  type WebhookSettings,
-} from '../webhooks/types';
+} from '../shared/webhooks';
+import type { WebhookSettings } from '../webhooks/settings';
 
 export interface PinnedRequest {
   url: URL;

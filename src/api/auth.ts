@@ -3,21 +3,13 @@
  * (LLMBATCH_TENANTS), so a leaked configuration does not leak keys; the digest of what a caller sends is
  * looked up. In local mode (loopback only, see config) every request is the local tenant's.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { AuthConfig, Tenant } from '../config';
+import { keyDigest } from '../shared/apiKeys';
 import { HttpError } from './httpError';
 
 /** Routes anyone may call: probes and the API's description. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json']);
-
-export const keyDigest = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
-
-/** A new random API key and the line that configures it. */
-export function newApiKey(): { key: string; digest: string } {
-  const key = `lb_${randomBytes(24).toString('base64url')}`;
-  return { key, digest: `sha256:${keyDigest(key)}` };
-}
 
 const unauthorized = (message: string): HttpError => new HttpError(401, message, undefined, 'invalid_api_key');
 

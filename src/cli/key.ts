@@ -2,7 +2,7 @@
  * `npm run key [tenant]`: a new API key, and the LLMBATCH_TENANTS entry that accepts it. Only the key's
  * SHA-256 digest goes into the configuration; the key is shown once, here.
  */
-import { newApiKey } from '../api/auth';
+import { newApiKey } from '../shared/apiKeys';
 import { TenantIdSchema } from '../shared/tenants';
 
 const tenant = TenantIdSchema.safeParse(process.argv[2] ?? 'my-team');

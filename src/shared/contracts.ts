@@ -3,8 +3,8 @@
  * signal/query definitions and the zod schemas of what crosses those edges.
  * No Node built-ins and no I/O here: workflow code imports this module.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
+import { defineQuery, defineSignal } from './temporalDefinitions';
 
 export const TASK_QUEUE = 'llmbatch';
 

@@ -4,8 +4,8 @@
  * pure planning and backoff arithmetic live here.
  * No Node built-ins and no I/O: workflow code imports this module.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
+import { defineQuery, defineSignal } from './temporalDefinitions';
 import {
   ExpiryPolicySchema,
   ModelPriceSchema,

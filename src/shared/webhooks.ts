@@ -1,5 +1,6 @@
 /**
- * Webhook contracts shared by the API, the batch workflows and the delivery activity.
+ * Webhook contracts shared by the API, the batch workflows and the delivery activity: events, the
+ * delivery's input and result, its retry defaults, failure types and ids.
  * No Node built-ins here: workflow code imports this file.
  */
 
@@ -38,15 +39,6 @@ export interface WebhookDeliveryResult {
   attempts: number;
   status?: number;
   error?: string;
-}
-
-export interface WebhookSettings {
-  /** Hostnames, IPs or CIDRs exempt from the private-address rule (e.g. an internal receiver, or 127.0.0.1 in tests). */
-  allow: string[];
-  /** Per attempt, connect to last byte of the response headers. */
-  timeoutMs: number;
-  /** The tenant's signing secret, `whsec_<base64>`; undefined when the tenant has none. */
-  secretFor(tenant: string): string | undefined;
 }
 
 /** Failure types the activity throws and the workflow matches on. */

@@ -3,7 +3,7 @@
  * package itself so our bytes are exactly what its verifiers (in every language) expect.
  */
 import { Webhook } from 'standardwebhooks';
-import type { WebhookDeliveryInput } from './types';
+import type { WebhookDeliveryInput } from '../shared/webhooks';
 
 export interface SignedWebhook {
   /** Minified JSON; sent byte for byte as signed. */

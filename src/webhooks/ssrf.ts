@@ -6,7 +6,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
-import type { WebhookSettings } from './types';
+import type { WebhookSettings } from './settings';
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 

@@ -6,7 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { log, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import type { BatchProgress } from '../shared/contracts';
-import { webhookDeliveryId, webhookWorkflowId, type WebhookEvent } from '../webhooks/types';
+import { webhookDeliveryId, webhookWorkflowId, type WebhookEvent } from '../shared/webhooks';
 import { webhookWorkflow } from './webhook';
 
 export interface EventTarget {

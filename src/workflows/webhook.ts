@@ -18,7 +18,7 @@ import {
   WebhookFailureType,
   type WebhookDeliveryInput,
   type WebhookDeliveryResult,
-} from '../webhooks/types';
+} from '../shared/webhooks';
 import { failureReason } from './failures';
 
 const HOUR_MS = 3_600_000;

@@ -8,8 +8,8 @@ import {
   WEBHOOK_RETRY_INITIAL_MS,
   WEBHOOK_RETRY_MAX_INTERVAL_MS,
   type WebhookDeliveryInput,
-  type WebhookSettings,
-} from '../../src/webhooks/types';
+} from '../../src/shared/webhooks';
+import type { WebhookSettings } from '../../src/webhooks/settings';
 import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
 
 const secret = newSecret();

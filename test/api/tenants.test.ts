@@ -11,7 +11,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import OpenAI, { APIError, toFile } from 'openai';
-import { newApiKey } from '../../src/api/auth';
+import { newApiKey } from '../../src/shared/apiKeys';
 import { ROUTES, type RouteDoc } from '../../src/api/openapi';
 import { ConfigError, loadConfig } from '../../src/config';
 import { batchWorkflowId, type BatchLine } from '../../src/shared/contracts';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { newApiKey } from '../../src/api/auth';
+import { newApiKey } from '../../src/shared/apiKeys';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
 

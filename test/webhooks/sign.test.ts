@@ -1,7 +1,7 @@
 /** Signatures must verify with the reference `standardwebhooks` verifier, and only with the right secret and bytes. */
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { signWebhook, webhookPayload, webhookSecretProblem } from '../../src/webhooks/sign';
-import { WEBHOOK_EVENTS, webhookDeliveryId, webhookWorkflowId } from '../../src/webhooks/types';
+import { WEBHOOK_EVENTS, webhookDeliveryId, webhookWorkflowId } from '../../src/shared/webhooks';
 import { newSecret } from '../helpers/webhookReceiver';
 
 const input = {

@@ -3,12 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createWebhookActivities } from '../../src/activities/webhook';
-import {
-  webhookDeliveryId,
-  webhookWorkflowId,
-  type WebhookDeliveryInput,
-  type WebhookSettings,
-} from '../../src/webhooks/types';
+import { webhookDeliveryId, webhookWorkflowId, type WebhookDeliveryInput } from '../../src/shared/webhooks';
+import type { WebhookSettings } from '../../src/webhooks/settings';
 import { webhookWorkflow } from '../../src/workflows/webhook';
 import { startDevServer } from '../helpers/temporal';
 import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
