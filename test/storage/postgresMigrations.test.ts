@@ -108,12 +108,12 @@ describe('start-up with a bad DATABASE_URL', () => {
   it('npm run migrate applies the schema to an empty database and says so', async () => {
     const fresh = await createTestDatabase({ migrated: false });
     try {
-      const first = await run('src/cli/migrate.ts', { DATABASE_URL: fresh.url });
+      const first = await run('src/storage/postgres/migrateMain.ts', { DATABASE_URL: fresh.url });
       expect(first).toMatchObject({ code: 0 });
       expect(first.output).toContain(
         `applied migration(s) ${MIGRATIONS.map((m) => m.version).join(', ')}; now at schema version ${LATEST_VERSION}`,
       );
-      const again = await run('src/cli/migrate.ts', { DATABASE_URL: fresh.url });
+      const again = await run('src/storage/postgres/migrateMain.ts', { DATABASE_URL: fresh.url });
       expect(again.output).toContain(`is up to date (schema version ${LATEST_VERSION})`);
     } finally {
       await fresh.drop();

@@ -2,9 +2,9 @@
  * `npm run migrate`: applies the PostgreSQL schema's missing migrations to DATABASE_URL and says which.
  * The API and the worker do the same at start-up; this is for doing it ahead of a deploy.
  */
-import { loadConfigOrExit } from '../config';
-import { LATEST_VERSION, migrate } from '../storage/postgres/migrations';
-import { checkConnection, createPool, DatabaseError, redactUrl } from '../storage/postgres/pool';
+import { loadConfigOrExit } from '../../config';
+import { LATEST_VERSION, migrate } from './migrations';
+import { checkConnection, createPool, DatabaseError, redactUrl } from './pool';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
