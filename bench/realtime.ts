@@ -54,7 +54,7 @@ import {
 const say = (m: string): void => console.log(`bench: ${m}`);
 
 /**
- * The engine at its defaults (read from src/config.ts, so they follow the engine), except that the
+ * The engine at its defaults (read from src/config, so they follow the engine), except that the
  * worker-wide cap on requests in flight is the loop's lane count. Chunks in flight × item concurrency
  * must reach that cap, or the engine could not use the concurrency the loop gets.
  */
