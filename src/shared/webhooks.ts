@@ -21,7 +21,10 @@ export interface WebhookDeliveryInput {
   event: WebhookEvent;
   /** When the event happened (ISO 8601): the payload's `timestamp`, the same on every attempt. */
   occurredAt: string;
-  /** A small summary (batch id, status, counts, costUsd, reason): never bodies, never secrets. It enters workflow history. */
+  /**
+   * A small summary (batch id, status, counts, costUsd, reason): never bodies, never secrets. It enters workflow
+   * history.
+   */
   data: Record<string, unknown>;
   /** Defaults: WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, 24 h. */
   retry?: { initialMs?: number; maxIntervalMs?: number; maxHours?: number };

@@ -1,6 +1,6 @@
-/** How the worker delivers webhooks: read from the configuration, used by the delivery activity and the SSRF check. */
+/** How the worker delivers webhooks: from the configuration, for the delivery activity and the SSRF check. */
 export interface WebhookSettings {
-  /** Hostnames, IPs or CIDRs exempt from the private-address rule (e.g. an internal receiver, or 127.0.0.1 in tests). */
+  /** Hostnames, IPs or CIDRs exempt from the private-address rule (an internal receiver, 127.0.0.1 in tests). */
   allow: string[];
   /** Per attempt, connect to last byte of the response headers. */
   timeoutMs: number;

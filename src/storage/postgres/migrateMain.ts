@@ -16,10 +16,11 @@ async function main(): Promise<void> {
   try {
     await checkConnection(pool, config.database.url);
     const applied = await migrate(pool);
+    const where = redactUrl(config.database.url);
     console.log(
       applied.length === 0
-        ? `${redactUrl(config.database.url)} is up to date (schema version ${LATEST_VERSION})`
-        : `${redactUrl(config.database.url)}: applied migration(s) ${applied.join(', ')}; now at schema version ${LATEST_VERSION}`,
+        ? `${where} is up to date (schema version ${LATEST_VERSION})`
+        : `${where}: applied migration(s) ${applied.join(', ')}; now at schema version ${LATEST_VERSION}`,
     );
   } finally {
     await pool.end();
