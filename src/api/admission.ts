@@ -20,7 +20,10 @@ export interface EarlierBatch {
 }
 
 export interface Admission {
-  /** Admits one more batch (429 over quota; 409 while the key's first request is under way), or returns the key's earlier batch. */
+  /**
+   * Admits one more batch (429 over quota; 409 while the key's first request is under way), or returns
+   * the key's earlier batch.
+   */
   admit(tenant: Tenant, batchId: string, idempotencyKey: string | undefined): Promise<EarlierBatch | undefined>;
   /** The creation is over: its workflow `started`, or it was refused (its slot and key are free again). */
   settle(tenant: Tenant, batchId: string, idempotencyKey: string | undefined, started: boolean): Promise<void>;
@@ -32,7 +35,8 @@ const ABANDONED_CREATION_MS = 60 * 60 * 1000;
 const quotaExceeded = (tenant: Tenant, active: number): HttpError =>
   new HttpError(
     429,
-    `Quota exceeded: tenant ${tenant.id} has ${active} batches running, its limit (concurrent batches) is ${tenant.quotas.concurrentBatches}.`,
+    `Quota exceeded: tenant ${tenant.id} has ${active} batches running, ` +
+      `its limit (concurrent batches) is ${tenant.quotas.concurrentBatches}.`,
     undefined,
     'quota_exceeded',
   );

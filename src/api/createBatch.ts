@@ -1,6 +1,6 @@
 /**
- * Creating a batch, for both APIs: the tenant's quotas, the input into the store, the owner record, then
- * the workflow. Each step only runs if the one before succeeded, so a refusal (quota, bad line) leaves
+ * Creating a batch, for both APIs and retries: the tenant's quotas, the input into the store, its plan
+ * (plan.ts), the owner record (written once, with the planned mode), then the workflow. Each step only runs if the one before succeeded, so a refusal (quota, bad line) leaves
  * nothing behind: the store publishes an input only once it has all been written.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -13,25 +13,27 @@ import type { BatchManifest, BatchStore } from '../storage/types';
 import { checkWebhookUrl, WebhookUrlError } from '../webhooks/ssrf';
 import { LocalAdmission, SharedAdmission, type Admission, type EarlierBatch } from './admission';
 import { HttpError } from './httpError';
-import { namedLane } from './lanes';
 import { OWNER_RECORD, type OwnerRecord } from './owner';
-import { refuseImpossibleMode } from './routing';
+import { checkBeforeStoring, planBatch, type BatchPlan } from './plan';
 import { startBatch, type StartedBatch } from './startBatch';
 
 export interface NewBatch {
   batchId: string;
   tenant: Tenant;
   api: OwnerRecord['api'];
-  /** Options, priority, the request-wide model, and the lines startBatch looks at (all of them, or one per model). */
+  /** Options, priority and the request-wide model; its `requests` are ignored (`lines` are the batch's). */
   request: CreateBatchRequest;
   lines: Iterable<NumberedLine> | AsyncIterable<NumberedLine>;
-  /** How errors name a line: `line 3` (files, NDJSON: 1-based, blank lines counted) or `requests.2` (a JSON array: 0-based). */
+  /**
+   * How errors name a line: `line 3` (files, NDJSON: 1-based, blank lines counted) or `requests.2`
+   * (a JSON array: 0-based).
+   */
   position: 'line' | 'index';
   nowMs: number;
   retryOf?: string;
   webhookUrl?: string;
-  /** Runs once the input is stored, before the workflow starts (/v1 writes its own record here). */
-  beforeStart?: (manifest: BatchManifest) => Promise<void>;
+  /** Runs once the input is stored and planned, before the workflow starts (/v1 writes its own record here). */
+  beforeStart?: (manifest: BatchManifest, plan: BatchPlan) => Promise<void>;
   /** The client's Idempotency-Key: a request repeating one already used gets that batch instead of a new one. */
   idempotencyKey?: string;
 }
@@ -64,43 +66,35 @@ export class BatchCreator {
     const fingerprint = idempotencyKey === undefined ? undefined : new RequestFingerprint(batch);
     try {
       if (batch.webhookUrl !== undefined) await checkWebhook(batch.webhookUrl, config.webhooks.allow);
-      // Before anything is stored: startBatch chooses the mode once the lines are counted.
-      refuseImpossibleMode(batch.request.options?.mode, batch.request.options?.deadline, config.native, batch.nowMs);
-      const laneName = batch.request.options?.lane;
-      const lane = laneName === undefined ? undefined : namedLane(laneName, config.lanes);
-      const checks = new LineChecks(
-        batch,
-        config.batch.defaultModel,
-        batch.request.options?.mode ?? config.native.defaultMode,
-        lane,
-      );
+      // Before anything is stored; the plan itself waits until the lines are counted.
+      const lane = checkBeforeStoring(batch.request, config, batch.nowMs);
+      const mode = batch.request.options?.mode ?? config.native.defaultMode;
+      const checks = new LineChecks(batch, config.batch.defaultModel, mode, lane);
       const lines = checks.run(fingerprint ? fingerprint.over(batch.lines) : batch.lines);
       const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, {
         max: config.batch.chunkTokens,
         of: estimateTokens,
       });
-      const owner: OwnerRecord = {
+      const counted = { total: manifest.total, representatives: checks.representatives() };
+      const owner = { tenant: tenant.id, webhookUrl: batch.webhookUrl };
+      const plan = planBatch(batch.request, counted, owner, config, batch.nowMs);
+      const record: OwnerRecord = {
         tenant: tenant.id,
         createdAt: new Date(batch.nowMs).toISOString(),
         api: batch.api,
         total: manifest.total,
-        mode: 'realtime',
+        mode: plan.mode,
+        modeReason: plan.modeReason,
         retryOf: batch.retryOf,
         webhookUrl: batch.webhookUrl,
         idempotencyKey,
         // Complete: putInput has read every line by now.
         requestDigest: fingerprint?.digest(),
       };
-      await store.putRecord(batch.batchId, OWNER_RECORD, owner);
-      await batch.beforeStart?.(manifest);
-      const request = { ...batch.request, requests: checks.representatives() };
-      const run = await startBatch(client, config, request, manifest, batch.nowMs, {
-        tenant: tenant.id,
-        webhookUrl: batch.webhookUrl,
-      });
+      await store.putRecord(batch.batchId, OWNER_RECORD, record);
+      await batch.beforeStart?.(manifest, plan);
+      const run = await startBatch(client, plan, manifest);
       started = true;
-      if (run.mode !== owner.mode || run.modeReason)
-        await store.putRecord(batch.batchId, OWNER_RECORD, { ...owner, mode: run.mode, modeReason: run.modeReason });
       return { ...run, replayed: false };
     } finally {
       await this.admission.settle(tenant, batch.batchId, idempotencyKey, started);
@@ -144,7 +138,8 @@ async function replay(batch: NewBatch, earlier: EarlierBatch): Promise<CreatedBa
     if (fingerprint.digest() !== owner.requestDigest) {
       throw new HttpError(
         422,
-        `Idempotency-Key ${JSON.stringify(batch.idempotencyKey)} was already used with another request (batch ${batchId}); use a new key for a new batch.`,
+        `Idempotency-Key ${JSON.stringify(batch.idempotencyKey)} was already used with another request ` +
+          `(batch ${batchId}); use a new key for a new batch.`,
         undefined,
         'idempotency_key_reused',
       );
@@ -153,7 +148,10 @@ async function replay(batch: NewBatch, earlier: EarlierBatch): Promise<CreatedBa
   return { id: batchId, total: owner.total, mode: owner.mode, modeReason: owner.modeReason ?? null, replayed: true };
 }
 
-/** Refuses a webhook URL that reaches a private, loopback or link-local address (unless allow-listed) now, not a day of retries later. */
+/**
+ * Refuses a webhook URL that reaches a private, loopback or link-local address (unless allow-listed)
+ * now, not a day of retries later.
+ */
 async function checkWebhook(url: string, allow: string[]): Promise<void> {
   try {
     await checkWebhookUrl(url, { allow });
@@ -198,14 +196,16 @@ class LineChecks {
         if (this.defaultModel === undefined)
           this.fail(
             'missing_model',
-            'body.model is missing, and there is no default model (give "model" with the batch, or set LLMBATCH_DEFAULT_MODEL)',
+            'body.model is missing, and there is no default model ' +
+              '(give "model" with the batch, or set LLMBATCH_DEFAULT_MODEL)',
           );
         line.body.model = this.defaultModel;
       }
       if (this.lane && (line.url !== this.lane.endpoint || line.body.model !== this.lane.model)) {
         this.fail(
           'lane_mismatch',
-          `${line.url} ${String(line.body.model)} is not what lane ${this.lane.name} is for (${this.lane.endpoint} ${this.lane.model})`,
+          `${line.url} ${String(line.body.model)} is not what lane ${this.lane.name} is for ` +
+            `(${this.lane.endpoint} ${this.lane.model})`,
         );
       }
       if (!this.first) this.first = line;
@@ -214,7 +214,8 @@ class LineChecks {
         if (this.mode === 'native') {
           this.fail(
             'mixed_models',
-            `model ${JSON.stringify(line.body.model)} differs from ${JSON.stringify(this.first.body.model)}: a native batch holds one model (use mode realtime or auto)`,
+            `model ${JSON.stringify(line.body.model)} differs from ${JSON.stringify(this.first.body.model)}: ` +
+              'a native batch holds one model (use mode realtime or auto)',
           );
         }
       }
@@ -222,7 +223,7 @@ class LineChecks {
     }
   }
 
-  /** One line per model seen (at most two): all startBatch needs for the lane, the price and auto's choice. */
+  /** One line per model seen (at most two): all planBatch needs for the lane, the price and auto's choice. */
   representatives(): BatchLine[] {
     return [this.first, this.other].filter((l): l is BatchLine => l !== undefined);
   }

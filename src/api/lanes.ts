@@ -1,56 +1,18 @@
 /**
- * Rate-limit lanes on the API: which lane a new batch runs on, and the routes that read and change
- * each lane's cross-worker limit at runtime.
+ * Rate-limit lanes on the API: the routes that read and change each lane's cross-worker limit at
+ * runtime (which lane a new batch runs on is part of its plan, plan.ts).
  *   GET /lanes          the default queue and every configured lane, with the limit the server enforces
- *   PUT /lanes/limits   {name? | endpoint? + model?, rpm?, tpm?}: a new limit now, no restart; rpm and tpm null: clear it
+ *   PUT /lanes/limits   {name? | endpoint? + model?, rpm?, tpm?}: a new limit now, no restart;
+ *                       rpm and tpm null: clear it
  */
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import type { Config, ConfiguredLane } from '../config';
-import { SetLaneLimitRequestSchema, type BatchLine, type LaneRef, type RateLimits } from '../shared/contracts';
+import type { Config } from '../config';
+import { SetLaneLimitRequestSchema, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond, describeQueueRateLimit, setQueueRateLimit } from '../temporal/rateLimit';
 import { requireAdmin } from './auth';
 import { HttpError } from './httpError';
 import { parseBody } from './validation';
-
-const laneRef = (lane: ConfiguredLane): LaneRef => ({
-  ...(lane.name === undefined ? {} : { name: lane.name }),
-  endpoint: lane.endpoint,
-  model: lane.model,
-  taskQueue: lane.taskQueue,
-});
-
-/** The named lane, or a 400 naming the option (before anything is stored). */
-export function namedLane(name: string, lanes: readonly ConfiguredLane[]): ConfiguredLane {
-  const lane = lanes.find((l) => l.name === name);
-  if (!lane)
-    throw new HttpError(
-      400,
-      `invalid batch: options.lane: no lane named ${name} (lanes come from LLMBATCH_LANES)`,
-      undefined,
-      'unknown_lane',
-    );
-  return lane;
-}
-
-/**
- * The lane a batch runs on: the one it names (its lines were checked against it as they streamed), or
- * else the first configured lane of the (endpoint, model) every line shares; undefined (the default
- * queue) for a mixed batch or one no lane matches.
- */
-export function laneFor(
-  lines: readonly BatchLine[],
-  lanes: readonly ConfiguredLane[],
-  name?: string,
-): LaneRef | undefined {
-  if (name !== undefined) return laneRef(namedLane(name, lanes));
-  const first = lines[0];
-  if (!first) return undefined;
-  const model = first.body.model;
-  if (!lines.every((l) => l.url === first.url && l.body.model === model)) return undefined;
-  const lane = lanes.find((l) => l.endpoint === first.url && l.model === model);
-  return lane && laneRef(lane);
-}
 
 export function lanesRouter({ client, config }: { client: Client; config: Config }): Router {
   const router = Router();

@@ -2,7 +2,7 @@
  * Which mode runs a batch. `realtime` and `native` are taken as asked; `auto` picks native when the
  * provider has a Batch API, the batch is big enough to be worth the wait, and its deadline leaves room
  * for the provider's completion window; otherwise realtime. The reason goes into progress and the
- * workflow's summary in the Web UI.
+ * workflow's summary in the Web UI. Part of a batch's plan: only plan.ts calls these.
  */
 import type { NativeConfig } from '../config';
 import type { BatchMode } from '../shared/contracts';
@@ -60,14 +60,18 @@ export function chooseMode(
   if (total < native.autoMinItems) {
     return {
       mode: 'realtime',
-      reason: `auto: ${total} items, under the ${native.autoMinItems} (LLMBATCH_AUTO_NATIVE_MIN_ITEMS) worth a provider batch's wait`,
+      reason:
+        `auto: ${total} items, under the ${native.autoMinItems} (LLMBATCH_AUTO_NATIVE_MIN_ITEMS) ` +
+        "worth a provider batch's wait",
     };
   }
   const windowMs = native.windowHours * HOUR;
   if (deadlineMs !== undefined && deadlineMs - nowMs < windowMs + native.realtimeReserveMs) {
     return {
       mode: 'realtime',
-      reason: `auto: the deadline in ${hours(deadlineMs - nowMs)} is too near for the provider's ${native.windowHours} h window plus ${hours(native.realtimeReserveMs)} in reserve`,
+      reason:
+        `auto: the deadline in ${hours(deadlineMs - nowMs)} is too near for the provider's ` +
+        `${native.windowHours} h window plus ${hours(native.realtimeReserveMs)} in reserve`,
     };
   }
   const room =

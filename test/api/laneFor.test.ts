@@ -1,4 +1,4 @@
-import { laneFor } from '../../src/api/lanes';
+import { laneFor } from '../../src/api/plan';
 import { loadConfig } from '../../src/config';
 import { chatLines } from '../helpers/fakes';
 

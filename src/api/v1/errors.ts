@@ -69,7 +69,10 @@ function toV1Error(err: unknown): V1Error {
   return new V1Error(500, 'The server had an error while processing your request.');
 }
 
-/** The /v1 error handler: OpenAI's shape, and `x-should-retry: false` so that the official client does not retry a 4xx. */
+/**
+ * The /v1 error handler: OpenAI's shape, and `x-should-retry: false` so that the official client does
+ * not retry a 4xx.
+ */
 export const v1ErrorHandler: ErrorRequestHandler = (err, _req, res, next) => {
   if (res.headersSent) {
     next(err);

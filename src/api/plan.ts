@@ -1,0 +1,144 @@
+/**
+ * A batch's plan, decided once: its mode and why, the workflow's task queue, the rate-limit lane, the
+ * price and the limits it runs with. createBatch checks what needs no line before anything is stored
+ * (`checkBeforeStoring`), then plans once the lines are counted (`planBatch`); the owner record, /v1's
+ * record and the workflow start all read that one plan. Both APIs and retries create through it.
+ */
+import type { Config, ConfiguredLane } from '../config';
+import {
+  nativeTaskQueue,
+  type BatchLine,
+  type BatchWorkflowInput,
+  type CreateBatchRequest,
+  type LaneRef,
+  type ModelPrice,
+} from '../shared/contracts';
+import type { NativeBatchInput } from '../shared/native';
+import { HttpError } from './httpError';
+import { chooseMode, refuseImpossibleMode } from './routing';
+
+/** Whose batch it is (the fairness key) and where its events go. */
+export interface BatchOwner {
+  tenant: string;
+  webhookUrl?: string;
+}
+
+/** What planning needs of the stored lines: their count and one line per model seen (at most two). */
+export interface CountedLines {
+  total: number;
+  representatives: readonly BatchLine[];
+}
+
+/** What the store decides, not the plan: the batch's id and how its lines were chunked. */
+type StoredInput = 'batchId' | 'total' | 'chunkCount' | 'chunkSize';
+
+/** The workflow to start and its input, all but what the store decides. */
+export type BatchPlan =
+  | { mode: 'realtime'; modeReason: string | null; taskQueue: string; input: Omit<BatchWorkflowInput, StoredInput> }
+  | { mode: 'native'; modeReason: string | null; taskQueue: string; input: Omit<NativeBatchInput, StoredInput> };
+
+/**
+ * The refusals that need no line (a deadline passed, native without a Batch API, a lane no one
+ * configured), made before anything is stored. Returns the lane the batch names, if it names one:
+ * every line is checked against it as it streams in.
+ */
+export function checkBeforeStoring(
+  request: CreateBatchRequest,
+  config: Config,
+  nowMs: number,
+): ConfiguredLane | undefined {
+  refuseImpossibleMode(request.options?.mode, request.options?.deadline, config.native, nowMs);
+  const name = request.options?.lane;
+  return name === undefined ? undefined : namedLane(name, config.lanes);
+}
+
+/** The plan of a batch whose lines have all been checked and counted. */
+export function planBatch(
+  request: CreateBatchRequest,
+  lines: CountedLines,
+  owner: BatchOwner,
+  config: Config,
+  nowMs: number,
+): BatchPlan {
+  const { options, priority } = request;
+  const mixedModels = new Set(lines.representatives.map((l) => l.body.model)).size > 1;
+  const route = chooseMode(options?.mode, { total: lines.total, mixedModels }, options?.deadline, config.native, nowMs);
+  const price = priceOf(lines.representatives, config.prices);
+  const taskQueue = config.temporal.taskQueue;
+  const maxChunksInFlight = options?.maxChunksInFlight ?? config.batch.maxChunksInFlight;
+  const { tenant, webhookUrl } = owner;
+  if (route.mode === 'native') {
+    const input: Omit<NativeBatchInput, StoredInput> = {
+      limits: config.native.limits,
+      poll: { initialMs: config.native.poll.initialMs, maxMs: config.native.poll.maxMs },
+      expiryPolicy: options?.expiryPolicy,
+      priority,
+      tenant,
+      webhookUrl,
+      activityTaskQueue: nativeTaskQueue(taskQueue),
+      modeReason: route.reason,
+      deadlineMs: route.deadlineMs,
+      realtimeReserveMs: config.native.realtimeReserveMs,
+      price,
+      // The fallback's settings, should the provider's batches miss the deadline or expire.
+      realtime: { chunkSize: config.batch.chunkSize, maxChunksInFlight, maxAttempts: options?.maxAttempts ?? 5 },
+    };
+    return { mode: 'native', modeReason: route.reason, taskQueue, input };
+  }
+  const input: Omit<BatchWorkflowInput, StoredInput> = {
+    maxChunksInFlight,
+    maxAttempts: options?.maxAttempts,
+    priority,
+    tenant,
+    webhookUrl,
+    budgetUsd: options?.budgetUsd,
+    lane: laneFor(lines.representatives, config.lanes, options?.lane),
+    modeReason: route.reason ?? undefined,
+    price,
+    cache: options?.cache,
+  };
+  return { mode: 'realtime', modeReason: route.reason, taskQueue, input };
+}
+
+/** The price of the batch's model, when every line uses the same one and it is in the price table. */
+function priceOf(lines: readonly BatchLine[], prices: Config['prices']): ModelPrice | undefined {
+  const model = lines[0]?.body.model;
+  if (typeof model !== 'string' || !lines.every((l) => l.body.model === model)) return undefined;
+  return prices[model];
+}
+
+const laneRef = (lane: ConfiguredLane): LaneRef => ({
+  ...(lane.name === undefined ? {} : { name: lane.name }),
+  endpoint: lane.endpoint,
+  model: lane.model,
+  taskQueue: lane.taskQueue,
+});
+
+/** The named lane, or a 400 naming the option (before anything is stored). */
+function namedLane(name: string, lanes: readonly ConfiguredLane[]): ConfiguredLane {
+  const lane = lanes.find((l) => l.name === name);
+  if (!lane) {
+    const reason = `options.lane: no lane named ${name} (lanes come from LLMBATCH_LANES)`;
+    throw new HttpError(400, `invalid batch: ${reason}`, undefined, 'unknown_lane');
+  }
+  return lane;
+}
+
+/**
+ * The lane a batch runs on: the one it names (its lines were checked against it as they streamed), or
+ * else the first configured lane of the (endpoint, model) every line shares; undefined (the default
+ * queue) for a mixed batch or one no lane matches. Exported for its unit test.
+ */
+export function laneFor(
+  lines: readonly BatchLine[],
+  lanes: readonly ConfiguredLane[],
+  name?: string,
+): LaneRef | undefined {
+  if (name !== undefined) return laneRef(namedLane(name, lanes));
+  const first = lines[0];
+  if (!first) return undefined;
+  const model = first.body.model;
+  if (!lines.every((l) => l.url === first.url && l.body.model === model)) return undefined;
+  const lane = lanes.find((l) => l.endpoint === first.url && l.model === model);
+  return lane && laneRef(lane);
+}
