@@ -37,8 +37,8 @@ import { HttpError } from './httpError';
 import { OWNER_RECORD, ownedBatch, ownedBy, OwnerRecordSchema, type OwnerRecord } from './owner';
 import { readProgress, type ProgressView } from './progress';
 import { ListBatchesQuerySchema, NdjsonBatchQuerySchema, ResultsQuerySchema, RetryBatchRequestSchema } from './schemas';
-import { newBatchId } from './v1/ids';
-import { describeProblem, BatchFileValidator } from './v1/lines';
+import { newBatchId } from './ids';
+import { describeProblem, BatchFileValidator } from './lines';
 import { idempotencyKeyOf, parseBody, validateCreateBatch } from './validation';
 
 export interface BatchesDeps {

@@ -1,8 +1,9 @@
 /**
- * Ids of /v1 objects. `file-<24 hex>` and `batch_<24 hex>`: 12 hex digits of milliseconds (strictly
- * increasing within a process), then 12 random ones, so that id order is creation order and lists page
- * by id. A batch id is also its store id (the workflow is `batch-<id>`). The output and error files of a
- * batch are virtual: `file-<batch id>_output` and `file-<batch id>_error` are served from its results.
+ * Ids of batches (both APIs) and /v1 files. `file-<24 hex>` and `batch_<24 hex>`: 12 hex digits of
+ * milliseconds (strictly increasing within a process), then 12 random ones, so that id order is creation
+ * order and lists page by id. A batch id is also its store id (the workflow is `batch-<id>`). The output
+ * and error files of a batch are virtual: `file-<batch id>_output` and `file-<batch id>_error` are served
+ * from its results.
  */
 import { randomBytes } from 'node:crypto';
 

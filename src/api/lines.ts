@@ -1,12 +1,12 @@
 /**
  * Checks batch input files as they stream in: each line must be an OpenAI batch request line
  * (`BatchLineSchema`), custom_ids unique, lines at most `maxLineBytes` and UTF-8. Memory stays bounded:
- * the current line, plus one short key per custom_id seen.
+ * the current line, plus one short key per custom_id seen. Both APIs use it: /v1 uploads and the
+ * project API's NDJSON bodies.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { BatchLineSchema, LIMITS, SUPPORTED_URLS, type BatchLine } from '../../shared/contracts';
-import { V1_LIMITS } from './limits';
+import { BatchLineSchema, LIMITS, SUPPORTED_URLS, type BatchLine } from '../shared/contracts';
 
 export interface LineProblem {
   /** 1-based; null for a problem of the whole file. */
@@ -106,7 +106,10 @@ export class BatchFileValidator {
   private readonly ids = new CustomIds();
 
   constructor(
-    private readonly limits: { maxLineBytes: number; maxLines: number } = V1_LIMITS,
+    private readonly limits: { maxLineBytes: number; maxLines: number } = {
+      maxLineBytes: LIMITS.maxLineBytes,
+      maxLines: LIMITS.maxItemsPerBatch,
+    },
     /** Called with each accepted request and its line number (for callers that keep the parsed lines). */
     private readonly onLine?: (request: BatchLine, line: number) => void,
   ) {}

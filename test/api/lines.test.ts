@@ -1,5 +1,5 @@
 /** The streaming batch-file validator and line splitter of /v1 uploads, without a server. */
-import { BatchFileValidator, checkLine, describeProblem, splitLines } from '../../src/api/v1/lines';
+import { BatchFileValidator, checkLine, describeProblem, splitLines } from '../../src/api/lines';
 
 const line = (id: string, over: Record<string, unknown> = {}) =>
   JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { input: 'x' }, ...over });

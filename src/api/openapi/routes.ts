@@ -31,7 +31,7 @@ import {
 } from '../schemas';
 import { CreateBatchSchema, ListV1BatchesQuerySchema, LlmbatchMetadataSchema } from '../v1/batches';
 import { ListFilesQuerySchema } from '../v1/files';
-import { BATCH_ID } from '../v1/ids';
+import { BATCH_ID } from '../ids';
 import { V1_LIMITS } from '../v1/limits';
 import { PURPOSES, UploadFieldsSchema } from '../v1/upload';
 import {

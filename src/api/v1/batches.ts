@@ -34,9 +34,9 @@ import { chooseMode } from '../routing';
 import { BooleanParamSchema } from '../schemas';
 import { idempotencyKeyOf } from '../validation';
 import { invalidRequest, notFound, parseOr400, V1Error } from './errors';
-import { BATCH_ID, newBatchId, UPLOADED_FILE_ID } from './ids';
+import { BATCH_ID, newBatchId, UPLOADED_FILE_ID } from '../ids';
 import { V1_LIMITS } from './limits';
-import { checkLine, splitLines } from './lines';
+import { checkLine, splitLines } from '../lines';
 import { batchObject, OPENAI_RECORD, type OpenAIBatchRecord } from './objects';
 import type { V1Service } from './service';
 

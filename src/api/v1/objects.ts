@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { BatchProgress } from '../../shared/contracts';
 import type { StoredFile } from '../../storage/files';
-import { resultFileId, type ResultKind } from './ids';
+import { resultFileId, type ResultKind } from '../ids';
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 const isoSeconds = (iso: string | undefined): number | null => {

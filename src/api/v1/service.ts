@@ -11,7 +11,7 @@ import type { BatchCreator } from '../createBatch';
 import { ownedBatch } from '../owner';
 import { readProgress } from '../progress';
 import { notFound } from './errors';
-import { BATCH_ID, type ResultKind } from './ids';
+import { BATCH_ID, type ResultKind } from '../ids';
 import {
   batchObject,
   fileObject,

@@ -13,7 +13,7 @@ import type { FileStore, StagedFile } from '../../storage/files';
 import { tenantOf } from '../auth';
 import { parseOr400 } from './errors';
 import { V1_LIMITS } from './limits';
-import { BatchFileValidator, type LineProblem } from './lines';
+import { BatchFileValidator, type LineProblem } from '../lines';
 
 export type UploadOutcome = { staged: StagedFile; requests: number } | { problem: LineProblem | { purpose: unknown } };
 
