@@ -156,7 +156,8 @@ export async function waitQuiet(maxMs: number, say: (m: string) => void): Promis
   let load = await machineLoad(1000);
   if (load < 0.25) return;
   say(
-    `other processes keep ${load.toFixed(2)} cores busy; waiting up to ${Math.round(maxMs / 1000)} s for a quiet machine`,
+    `other processes keep ${load.toFixed(2)} cores busy; waiting up to ${Math.round(maxMs / 1000)} s for a quiet ` +
+      'machine',
   );
   while (load >= 0.25 && Date.now() < deadline) load = await machineLoad(2000);
   say(

@@ -186,7 +186,8 @@ export async function postLatency(
 ): Promise<PostLatencyResult> {
   const lines = makeReviewRequests(o.smallSize, 12);
   say(
-    `scenario 6 (${s.store}): ${o.postRuns} POSTs of a ${o.smallSize}-item batch, each run to its end (after ${WARM_POSTS} untimed ones)`,
+    `scenario 6 (${s.store}): ${o.postRuns} POSTs of a ${o.smallSize}-item batch, each run to its end (after ` +
+      `${WARM_POSTS} untimed ones)`,
   );
   // This API has seen only the large batches of the scenarios before: its small-POST path is warmed first.
   for (let i = 0; i < WARM_POSTS; i++) await runBatch(s.api, lines, o.smallPollMs);
@@ -196,15 +197,21 @@ export async function postLatency(
   const after = await postSide(s, o, lines, say);
   const ratio = percentile(after.postMs, 50) / percentile(before.postMs, 50);
   say(
-    `scenario 6 (${s.store}): POST median ${percentile(before.postMs, 50).toFixed(1)} ms with ${before.earlierBatches} earlier batches, ` +
-      `${percentile(after.postMs, 50).toFixed(1)} ms with ${after.earlierBatches} (${ratio.toFixed(2)}×); each POST in ms, before: ${before.postMs.map((x) => x.toFixed(0)).join(' ')}; after: ${after.postMs.map((x) => x.toFixed(0)).join(' ')}`,
+    `scenario 6 (${s.store}): POST median ${percentile(before.postMs, 50).toFixed(1)} ms with ` +
+      `${before.earlierBatches} earlier batches, ` +
+      `${percentile(after.postMs, 50).toFixed(1)} ms with ${after.earlierBatches} (${ratio.toFixed(2)}×); each ` +
+      `POST in ms, before: ${before.postMs.map((x) => x.toFixed(0)).join(' ')}; after: ` +
+      `${after.postMs.map((x) => x.toFixed(0)).join(' ')}`,
   );
   return { store: s.store, size: o.smallSize, before, after, fill: { batches: o.earlierBatches, ms: fillMs }, ratio };
 }
 
 const SLICE = 10_000;
 
-/** Review requests short enough that a million fit the default 200 MiB upload limit as NDJSON (no system prompt), in slices. */
+/**
+ * Review requests short enough that a million fit the default
+ * 200 MiB upload limit as NDJSON (no system prompt), in slices.
+ */
 function* ndjsonSlices(n: number): Generator<BatchLine[]> {
   for (let start = 0; start < n; start += SLICE) {
     yield makeReviewRequests(Math.min(SLICE, n - start), 1000 + start).map((l, i) => ({
@@ -259,7 +266,10 @@ function postNdjson(api: string, body: Buffer[]): Promise<{ id: string; total: n
   });
 }
 
-/** Waits for the batch's workflow to close (its in-flight chunks have stopped, not only been asked to), and says how it ended. */
+/**
+ * Waits for the batch's workflow to close (its in-flight chunks
+ * have stopped, not only been asked to), and says how it ended.
+ */
 async function waitClosed(s: BenchStack, id: string): Promise<string> {
   const connection = await Connection.connect({ address: s.stack.urls.temporal });
   try {
@@ -295,13 +305,17 @@ async function fillResults(s: BenchStack, batchId: string, n: number, template: 
     const format = marked.replace(/%/g, '%%').replace('@@ID@@', '%1$s').replace('@@CID@@', '%2$s');
     await s.database.pool().query(
       `INSERT INTO results (batch_id, custom_id, chunk, succeeded, line)
-       SELECT $1, 'i-' || lpad(i::text, 7, '0'), (i - 1) / $3, true, format($2, 'batch_req_' || substr(md5(i::text), 1, 24), 'i-' || lpad(i::text, 7, '0'))
+       SELECT $1, 'i-' || lpad(i::text, 7, '0'), (i - 1) / $3, true,
+              format($2, 'batch_req_' || substr(md5(i::text), 1, 24), 'i-' || lpad(i::text, 7, '0'))
        FROM generate_series(1, $4::int) AS i
        ON CONFLICT (batch_id, custom_id) DO NOTHING`,
       [batchId, format, size, n],
     );
     await s.database.pool().query('ANALYZE results');
-    return `one \`INSERT … SELECT\` over \`generate_series\` into \`results\` (a real simulator result line as the template, ${Buffer.byteLength(marked)} bytes), then \`ANALYZE\``;
+    return (
+      'one `INSERT … SELECT` over `generate_series` into `results` (a real simulator result line as the ' +
+      `template, ${Buffer.byteLength(marked)} bytes), then \`ANALYZE\``
+    );
   }
   const dir = join(s.dataDir, 'batches', batchId, 'results');
   let next = 0;
@@ -309,15 +323,17 @@ async function fillResults(s: BenchStack, batchId: string, n: number, template: 
     for (let c = next++; c < manifest.chunkCount; c = next++) {
       const parts: string[] = [];
       for (let i = c * size; i < Math.min(n, (c + 1) * size); i++) {
-        parts.push(
-          `\n${marked.replace('@@ID@@', `batch_req_${i.toString(16).padStart(24, '0')}`).replace('@@CID@@', ingestId(i))}\n`,
-        );
+        const line = marked.replace('@@ID@@', `batch_req_${i.toString(16).padStart(24, '0')}`);
+        parts.push(`\n${line.replace('@@CID@@', ingestId(i))}\n`);
       }
       await appendFile(join(dir, `${String(c).padStart(7, '0')}.jsonl`), parts.join(''));
     }
   };
   await Promise.all(Array.from({ length: 8 }, lane));
-  return `the chunks' result files appended by the bench process in the store's framing (a real simulator result line as the template, ${Buffer.byteLength(marked)} bytes)`;
+  return (
+    "the chunks' result files appended by the bench process in the store's framing (a real simulator result line " +
+    `as the template, ${Buffer.byteLength(marked)} bytes)`
+  );
 }
 
 /**
@@ -339,7 +355,9 @@ async function downloadBatch(
   const how = await fillResults(s, batchId, n, template);
   return {
     batchId,
-    how: `the input through \`${s.database ? 'PostgresBatchStore' : 'FileBatchStore'}.putInput\` with its owner record and outcome, then the results: ${how}`,
+    how:
+      `the input through \`${s.database ? 'PostgresBatchStore' : 'FileBatchStore'}.putInput\` with its owner ` +
+      `record and outcome, then the results: ${how}`,
   };
 }
 
@@ -367,7 +385,9 @@ export async function ingestAndDownload(
   const problem = downloadProblem(d, n);
   if (problem) throw new Error(`scenario 5 (${s.store}) download: ${problem}`);
   say(
-    `scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`,
+    `scenario 5 (${s.store}): download ${d.ms.toFixed(0)} ms, ${download.lps.toFixed(0)} lines/s, API RSS peak ` +
+      `${download.rss.peakMb.api?.toFixed(0)} MB; CPU s ` +
+      `${JSON.stringify(download.cpu.byName, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`,
   );
 
   const body = ndjson(n);
@@ -381,7 +401,8 @@ export async function ingestAndDownload(
   const ingest = { ms: ingestMs, lps: n / (ingestMs / 1000), rss: rss(), cpu: cpu() };
   if (created.total !== n) throw new Error(`NDJSON POST: total ${created.total}, sent ${n}`);
   say(
-    `scenario 5 (${s.store}): ingest ${ingestMs.toFixed(0)} ms, ${ingest.lps.toFixed(0)} lines/s, API RSS peak ${ingest.rss.peakMb.api?.toFixed(0)} MB`,
+    `scenario 5 (${s.store}): ingest ${ingestMs.toFixed(0)} ms, ${ingest.lps.toFixed(0)} lines/s, API RSS peak ` +
+      `${ingest.rss.peakMb.api?.toFixed(0)} MB`,
   );
   // The batch would run a million items against the simulator (bench:large's job): cancelled at once.
   await json(`${s.api}/batches/${created.id}/cancel`, { method: 'POST', body: '{}' });

@@ -45,7 +45,8 @@ export function dataRows(data: DataResult[]): string[][] {
     rows.push([
       `5 API memory (RSS) during both, ${on}`,
       '–',
-      `download peak ${mb(x.download.rss.peakMb.api)}, ingest peak ${mb(x.ingest.rss.peakMb.api)}; VmHWM since start ${mb(x.apiHighWaterMb)}`,
+      `download peak ${mb(x.download.rss.peakMb.api)}, ingest peak ${mb(x.ingest.rss.peakMb.api)}; VmHWM since ` +
+        `start ${mb(x.apiHighWaterMb)}`,
       '–',
       `< ${TARGETS.apiRssMb} MB`,
       pf(apiPeak(x) < TARGETS.apiRssMb),
@@ -58,7 +59,8 @@ export function dataRows(data: DataResult[]): string[][] {
     rows.push([
       `6 POST of a ${p.size}-item batch with ${int(p.after.earlierBatches)} earlier batches, ${STORE_LABEL[d.store]}`,
       '–',
-      `median ${ms(median(p.after.postMs))}, against ${ms(median(p.before.postMs))} with ${int(p.before.earlierBatches)} earlier`,
+      `median ${ms(median(p.after.postMs))}, against ${ms(median(p.before.postMs))} with ` +
+        `${int(p.before.earlierBatches)} earlier`,
       `${p.ratio.toFixed(2)}×`,
       indexed ? `≤ ${TARGETS.postRatio.toFixed(2)}×` : 'none: no index (each POST reads every owner record)',
       indexed ? pf(p.ratio <= TARGETS.postRatio) : '–',
@@ -147,9 +149,23 @@ export function ingestSection(data: DataResult[]): string {
   return [
     `## Scenario 5: download and ingest of ${int(first.lines)} lines`,
     '',
-    `- **Download** first: a batch of ${int(first.lines)} items with a result for each, **written straight into the store by the bench**, not run through a worker (running a million items is \`npm run bench:large\`'s to measure; its section below downloads real results): ${how}. Then \`GET /batches/:id/results\`, timed from the request to the last byte; the bench checks that every custom_id comes exactly once (a bitmap over the custom_ids, not a parse of each line, so its own CPU stays small).`,
-    `- **Ingest** second: the same ${int(first.lines)} review-sentiment chat requests, without the system prompt (${int(first.bytes / first.lines)} bytes a line on average, ${mib(first.bytes)} in all), streamed from the bench's memory as one \`POST /batches\` with \`Content-Type: application/x-ndjson\`, timed from the first byte sent to the 201: the API checks every line as it streams in (a duplicate custom_id is refused, so it remembers every one), estimates its tokens for chunking, writes the chunks to the store, then the owner record, and starts the workflow. The batch is then cancelled. The API's defaults admit it, so nothing was raised: 1,000,000 items per batch (\`LLMBATCH_QUOTA_ITEMS_PER_BATCH\`, also its maximum) and 200 MiB per upload (\`LLMBATCH_QUOTA_UPLOAD_BYTES\`, also its maximum); the full review lines of scenario 1 (337 bytes) would not fit a million into 200 MiB.`,
-    "- **API memory**: the API process's VmRSS (`/proc/<pid>/status`) sampled every 100 ms during each phase, and its VmHWM, the kernel's record of its peak since it started, at the end. The download comes first so that its figure is not the ingest's: a Node process keeps most of the heap it has grown.",
+    `- **Download** first: a batch of ${int(first.lines)} items with a result for each, **written straight into ` +
+      "the store by the bench**, not run through a worker (running a million items is `npm run bench:large`'s to " +
+      `measure; its section below downloads real results): ${how}. Then \`GET /batches/:id/results\`, timed from ` +
+      'the request to the last byte; the bench checks that every custom_id comes exactly once (a bitmap over the ' +
+      'custom_ids, not a parse of each line, so its own CPU stays small).',
+    `- **Ingest** second: the same ${int(first.lines)} review-sentiment chat requests, without the system prompt ` +
+      `(${int(first.bytes / first.lines)} bytes a line on average, ${mib(first.bytes)} in all), streamed from the ` +
+      "bench's memory as one `POST /batches` with `Content-Type: application/x-ndjson`, timed from the first " +
+      'byte sent to the 201: the API checks every line as it streams in (a duplicate custom_id is refused, so it ' +
+      'remembers every one), estimates its tokens for chunking, writes the chunks to the store, then the owner ' +
+      "record, and starts the workflow. The batch is then cancelled. The API's defaults admit it, so nothing was " +
+      'raised: 1,000,000 items per batch (`LLMBATCH_QUOTA_ITEMS_PER_BATCH`, also its maximum) and 200 MiB per ' +
+      'upload (`LLMBATCH_QUOTA_UPLOAD_BYTES`, also its maximum); the full review lines of scenario 1 (337 bytes) ' +
+      'would not fit a million into 200 MiB.',
+    "- **API memory**: the API process's VmRSS (`/proc/<pid>/status`) sampled every 100 ms during each phase, " +
+      "and its VmHWM, the kernel's record of its peak since it started, at the end. The download comes first so " +
+      "that its figure is not the ingest's: a Node process keeps most of the heap it has grown.",
     '',
     table,
     '',
@@ -183,7 +199,10 @@ export function postSection(data: DataResult[]): string {
         '**median after / before**',
         ...col(
           (x) =>
-            `**${x.ratio.toFixed(2)}×**${x.store === 'postgres' ? ` (target ≤ ${TARGETS.postRatio.toFixed(2)}×: ${pf(x.ratio <= TARGETS.postRatio)})` : ' (no target: no index)'}`,
+            `**${x.ratio.toFixed(2)}×**` +
+            (x.store === 'postgres'
+              ? ` (target ≤ ${TARGETS.postRatio.toFixed(2)}×: ${pf(x.ratio <= TARGETS.postRatio)})`
+              : ' (no target: no index)'),
         ),
       ],
       [
@@ -195,9 +214,20 @@ export function postSection(data: DataResult[]): string {
   return [
     `## Scenario 6: creating a batch with ${int(first.fill.batches)} earlier batches in the store`,
     '',
-    `- ${first.before.postMs.length} POSTs of a ${first.size}-item JSON batch (after 5 untimed ones, since this API had only seen the large batches of the scenarios before), timed to the 201 answer; each batch then runs to its end (zero-latency simulator) and its results are checked before the next POST, and \`GET /batches?limit=20\` is timed once after each.`,
-    `- First on a store holding only the batches of the scenarios before it on this stack, then again after ${int(first.fill.batches)} ended batches of one item each were put in **directly through the store classes** (\`FileBatchStore\`, \`PostgresBatchStore\`), as the API and a worker leave a batch: input, owner record and outcome, and on PostgreSQL the batch's quota slot (taken, started, ended by the outcome). Their ids sort before the new ones, as older batches' do.`,
-    "- What a POST reads: the **file store** keeps no index, so the concurrent-batch check (`LocalAdmission`) lists every owner record of the store on each POST (and on the first POST after the fill also reads every outcome once; it then remembers those batches as ended). **PostgreSQL** admits through `batch_slots`: the tenant's unended slots through a partial index, under a per-tenant advisory lock; nothing scales with the ended batches.",
+    `- ${first.before.postMs.length} POSTs of a ${first.size}-item JSON batch (after 5 untimed ones, since this ` +
+      'API had only seen the large batches of the scenarios before), timed to the 201 answer; each batch then runs ' +
+      'to its end (zero-latency simulator) and its results are checked before the next POST, and `GET ' +
+      '/batches?limit=20` is timed once after each.',
+    '- First on a store holding only the batches of the scenarios before it on this stack, then again after ' +
+      `${int(first.fill.batches)} ended batches of one item each were put in **directly through the store ` +
+      'classes** (`FileBatchStore`, `PostgresBatchStore`), as the API and a worker leave a batch: input, owner ' +
+      "record and outcome, and on PostgreSQL the batch's quota slot (taken, started, ended by the outcome). Their " +
+      "ids sort before the new ones, as older batches' do.",
+    '- What a POST reads: the **file store** keeps no index, so the concurrent-batch check (`LocalAdmission`) ' +
+      'lists every owner record of the store on each POST (and on the first POST after the fill also reads every ' +
+      'outcome once; it then remembers those batches as ended). **PostgreSQL** admits through `batch_slots`: the ' +
+      "tenant's unended slots through a partial index, under a per-tenant advisory lock; nothing scales with the " +
+      'ended batches.',
     '',
     table,
     '',

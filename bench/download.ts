@@ -79,5 +79,8 @@ export function downloadResults(
 /** What is wrong with a download of `total` items, or undefined when every item came exactly once. */
 export function downloadProblem(d: Download, total: number): string | undefined {
   if (d.lines === total && d.distinct === total && d.duplicates === 0 && d.unknown === 0) return undefined;
-  return `expected ${total} lines with ${total} distinct custom_ids, got ${d.lines} lines, ${d.distinct} distinct, ${d.duplicates} duplicates, ${d.unknown} unknown ids`;
+  return (
+    `expected ${total} lines with ${total} distinct custom_ids, got ${d.lines} lines, ${d.distinct} distinct, ` +
+    `${d.duplicates} duplicates, ${d.unknown} unknown ids`
+  );
 }

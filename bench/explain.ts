@@ -11,7 +11,10 @@ import type { SmallResult, ThroughputResult } from './report';
 export function verdict(s: ThroughputResult): string {
   const needed = s.target * s.loop.rps;
   if (s.pass) return `${int(s.llm.rps - needed)} req/s above the ${int(needed)} req/s the target needs.`;
-  return `**Missed by ${(s.target - s.ratio).toFixed(2)}×**: the target needs ${int(needed)} req/s, llmbatch reached ${int(s.llm.rps)} req/s, ${pct(1 - s.llm.rps / needed)} short. The measured reasons follow.`;
+  return (
+    `**Missed by ${(s.target - s.ratio).toFixed(2)}×**: the target needs ${int(needed)} req/s, llmbatch reached ` +
+    `${int(s.llm.rps)} req/s, ${pct(1 - s.llm.rps / needed)} short. The measured reasons follow.`
+  );
 }
 
 const ORDER = ['bench', 'provider', 'temporal', 'worker', 'api', 'postgres'];
@@ -96,22 +99,35 @@ export function cpuSection(s: ThroughputResult): string {
   let text: string;
   if (loopEl >= 0.85 && workerEl >= 0.85) {
     text =
-      `Both sides were bound by one Node event loop each: the loop's process kept its main thread ${pct(loopEl)} busy, llmbatch's worker ${pct(workerEl)} (the machine: ${s.loop.cpu.coresBusy.toFixed(2)} and ${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy). ` +
-      `Main-thread CPU per request was ${perReq(loopMain)} ms in the loop and ${perReq(workerMain)} ms in the worker, which predicts a ratio of about ${(loopMain / workerMain).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×): ` +
-      `the worker's extra ${perReq(workerMain - loopMain)} ms per request is what it does around each provider call that the loop does not.`;
+      `Both sides were bound by one Node event loop each: the loop's process kept its main thread ${pct(loopEl)} ` +
+      `busy, llmbatch's worker ${pct(workerEl)} (the machine: ${s.loop.cpu.coresBusy.toFixed(2)} and ` +
+      `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy). ` +
+      `Main-thread CPU per request was ${perReq(loopMain)} ms in the loop and ${perReq(workerMain)} ms in the ` +
+      `worker, which predicts a ratio of about ${(loopMain / workerMain).toFixed(2)}× (measured ` +
+      `${s.ratio.toFixed(2)}×): ` +
+      `the worker's extra ${perReq(workerMain - loopMain)} ms per request is what it does around each provider ` +
+      'call that the loop does not.';
   } else if (machineBound) {
     const engine = ['temporal', 'worker', 'api', 'postgres', 'bench']
       .filter((k) => k in llm)
       .map((k) => [k, llm[k] ?? 0] as const)
       .sort((a, b) => b[1] - a[1]);
     text =
-      `Both runs kept the machine's ${cores} cores busy, so throughput is bounded by CPU per request: the loop's ${perReq(sum(loop))} CPU ms per request against llmbatch's ${perReq(sum(llm))} predicts a ratio of about ${(sum(loop) / sum(llm)).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×). ` +
-      `Besides the simulator, llmbatch's CPU went to ${engine.map(([k, v]) => `${LABEL[k] ?? k} ${perReq(v)} ms`).join(', ')} per request.`;
+      `Both runs kept the machine's ${cores} cores busy, so throughput is bounded by CPU per request: the loop's ` +
+      `${perReq(sum(loop))} CPU ms per request against llmbatch's ${perReq(sum(llm))} predicts a ratio of about ` +
+      `${(sum(loop) / sum(llm)).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×). ` +
+      "Besides the simulator, llmbatch's CPU went to " +
+      `${engine.map(([k, v]) => `${LABEL[k] ?? k} ${perReq(v)} ms`).join(', ')} per request.`;
   } else {
-    text = `CPU does not bound this ratio: the machine had idle capacity (${s.loop.cpu.coresBusy.toFixed(2)} and ${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy in the loop and llmbatch runs) and no event loop was full (loop ${pct(loopEl)}, worker ${pct(workerEl)}). llmbatch used ${(sum(llm) / sum(loop)).toFixed(2)}× the loop's CPU per request.`;
+    text =
+      `CPU does not bound this ratio: the machine had idle capacity (${s.loop.cpu.coresBusy.toFixed(2)} and ` +
+      `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy in the loop and llmbatch runs) and no event loop ` +
+      `was full (loop ${pct(loopEl)}, worker ${pct(workerEl)}). llmbatch used ` +
+      `${(sum(llm) / sum(loop)).toFixed(2)}× the loop's CPU per request.`;
   }
   const note =
-    'the bench process is the loop itself in the loop run, and the client that posts and polls in the llmbatch run; "event loop busy" is the share of the run its main thread was on a CPU';
+    'the bench process is the loop itself in the loop run, and the client that posts and polls in the llmbatch ' +
+    'run; "event loop busy" is the share of the run its main thread was on a CPU';
   return `CPU over the timed interval (${note}):\n\n${table}\n\n${text}`;
 }
 
@@ -149,16 +165,25 @@ export function phaseSection(s: ThroughputResult): string {
   const share = ranked.map(([n, d]) => `${sec(d)} in "${n}" (${pct(d / extra)})`).join(', ');
   const t = s.llm.times;
   const milestones =
-    `llmbatch's milestones (workflow history): POST answered after ${ms(s.llm.postMs)}; first chunk activity started ${ms(t.firstChunkMs)} after the POST was sent; ` +
-    `${s.llm.chunks} chunks of ${s.engine.chunkSize}, mean ${ms(t.meanChunkMs)} each; when a chunk closed, the next was scheduled ${ms(t.refillScheduleMs)} later (a workflow task) and started ${ms(t.refillDispatchMs)} after that; ` +
-    `last chunk closed → a poll saw the batch ended ${ms(t.endSeenMs)} (finishBatch stores the outcome the API reads; polling every ${s.llm.pollMs} ms).`;
+    `llmbatch's milestones (workflow history): POST answered after ${ms(s.llm.postMs)}; first chunk activity ` +
+    `started ${ms(t.firstChunkMs)} after the POST was sent; ` +
+    `${s.llm.chunks} chunks of ${s.engine.chunkSize}, mean ${ms(t.meanChunkMs)} each; when a chunk closed, the ` +
+    `next was scheduled ${ms(t.refillScheduleMs)} later (a workflow task) and started ${ms(t.refillDispatchMs)} ` +
+    'after that; ' +
+    `last chunk closed → a poll saw the batch ended ${ms(t.endSeenMs)} (finishBatch stores the outcome the API ` +
+    `reads; polling every ${s.llm.pollMs} ms).`;
   const latencyBound = Boolean(s.engine.simEnv.SIM_LATENCY_MEDIAN_MS);
-  // Little's law (in flight = rate × round trip): with the same latency on both sides, the rate ratio is the in-flight ratio.
+  // Little's law (in flight = rate × round trip): with the same
+  // latency on both sides, the rate ratio is the in-flight ratio.
   const little = latencyBound
-    ? ` Both sides see the same latency, so by Little's law llmbatch kept ${pct(b.steadyRps / a.steadyRps)} as many requests in flight as the loop in the steady middle (the loop: about ${int(Math.min(s.concurrency, (a.steadyRps * s.loop.meanLatencyMs) / 1000))} of its ${s.concurrency} lanes, by its mean round trip of ${ms(s.loop.meanLatencyMs)}).`
+    ? ` Both sides see the same latency, so by Little's law llmbatch kept ${pct(b.steadyRps / a.steadyRps)} as ` +
+      'many requests in flight as the loop in the steady middle (the loop: about ' +
+      `${int(Math.min(s.concurrency, (a.steadyRps * s.loop.meanLatencyMs) / 1000))} of its ${s.concurrency} lanes, ` +
+      `by its mean round trip of ${ms(s.loop.meanLatencyMs)}).`
     : '';
   return [
-    `Where the time went, from the simulator's count of answered calls sampled every 100 ms during both runs (same sampling for both sides):`,
+    "Where the time went, from the simulator's count of answered calls sampled every 100 ms during both runs " +
+      '(same sampling for both sides):',
     '',
     table,
     '',
@@ -180,17 +205,21 @@ export function smallSection(s: SmallResult, on = ''): string {
   return [
     `## Scenario 3: small-batch latency${on}`,
     '',
-    `- ${s.runs} runs of a ${s.size}-item batch, zero-latency simulator, polling \`GET /batches/:id\` every ${s.pollMs} ms. Timed from sending the POST to having read all ${s.size} results (verified).`,
+    `- ${s.runs} runs of a ${s.size}-item batch, zero-latency simulator, polling \`GET /batches/:id\` every ` +
+      `${s.pollMs} ms. Timed from sending the POST to having read all ${s.size} results (verified).`,
     `- Loop (${s.size} lanes): median ${ms(s.loop.medianMs)}, p90 ${ms(s.loop.p90Ms)}.`,
-    `- llmbatch: median **${ms(s.llm.medianMs)}**, p90 ${ms(s.llm.p90Ms)}. Target median ≤ ${s.target} ms: **${s.pass ? 'PASS' : 'MISS'}**.${miss}`,
+    `- llmbatch: median **${ms(s.llm.medianMs)}**, p90 ${ms(s.llm.p90Ms)}. Target median ≤ ${s.target} ms: ` +
+      `**${s.pass ? 'PASS' : 'MISS'}**.${miss}`,
     '',
-    'Median of each phase over the runs (POST and poll on the bench clock, the rest from the workflow history; medians of phases need not add up to the median total; the row starting with … is part of the row above it):',
+    'Median of each phase over the runs (POST and poll on the bench clock, the rest from the workflow history; ' +
+      'medians of phases need not add up to the median total; the row starting with … is part of the row above it):',
     '',
     md(
       ['phase', 'median'],
       entries.map(([k, v]) => [k, ms(v)]),
     ),
     '',
-    `The largest phases: ${largest.map(([k, v]) => `${k} (${ms(v)})`).join('; ')}. Polling every ${s.pollMs} ms adds about half that on average.`,
+    `The largest phases: ${largest.map(([k, v]) => `${k} (${ms(v)})`).join('; ')}. Polling every ${s.pollMs} ms ` +
+      'adds about half that on average.',
   ].join('\n');
 }

@@ -67,7 +67,8 @@ function parseArgs(argv: string[]): { items: number; store: StoreKind; pgUrl: st
     else if (/^\d+$/.test(a) && Number(a) > 0) items = Number(a);
     else
       throw new Error(
-        `unknown argument ${a}\nusage: npm run bench:large -- [items] [--store files|postgres] [--pg-url postgres://…/postgres] [--out docs/benchmarks.md, "" to print only]`,
+        `unknown argument ${a}\nusage: npm run bench:large -- [items] [--store files|postgres] [--pg-url ` +
+          'postgres://…/postgres] [--out docs/benchmarks.md, "" to print only]',
       );
   }
   return { items, store, pgUrl, out };
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
     pgUrl,
   };
   console.log(
-    `bench:large: ${items} items on the ${STORE_LABEL[storeKind]}, SIMULATED provider (zero latency, not a real LLM), one worker process`,
+    `bench:large: ${items} items on the ${STORE_LABEL[storeKind]}, SIMULATED provider (zero latency, not a real ` +
+      'LLM), one worker process',
   );
   const postgres = storeKind === 'postgres' ? await serverInfo(pgUrl) : undefined;
   const startedAt = new Date();
@@ -194,7 +196,8 @@ async function main(): Promise<void> {
   // bundles the workflow code with webpack when it starts), not to the batch.
   const hwmNote = (name: string): string =>
     (report.memory.highWaterBeforeMb[name] ?? 0) >= hwm(name) - 1
-      ? `reached before the batch started, at start-up${name === 'worker' ? ', where the Temporal SDK bundles the workflow code with webpack' : ''}`
+      ? 'reached before the batch started, at ' +
+        `start-up${name === 'worker' ? ', where the Temporal SDK bundles the workflow code with webpack' : ''}`
       : 'reached during the run';
   const memoryOk = runPeak('worker') <= TARGET_MB.worker && runPeak('api') <= TARGET_MB.api;
   const ok =
@@ -205,19 +208,37 @@ async function main(): Promise<void> {
   const cpuMs = (name: string): string => (((report.runCpu.byName[name] ?? 0) * 1000) / items).toFixed(3);
   const onPg = storeKind === 'postgres';
   const text = [
-    `## Large batch${onPg ? ' on PostgreSQL' : ''} (\`${command}\`), ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    `## Large batch${onPg ? ' on PostgreSQL' : ''} (\`${command}\`), ` +
+      `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `- ${int(items)} chat items in ${int(report.chunks)} chunks, zero-latency **simulated** provider, one worker process, ${settings.workerConcurrency} requests in flight; data plane: ${onPg ? `PostgreSQL (${postgres ?? ''}; a fresh database for the run, dropped after)` : 'the file store'}.`,
-    `- Input written to the store directly by the bench (${STORE_LABEL[storeKind]}, not through the API) in ${report.ingestS.toFixed(0)} s; workflow start to completion ${report.runS.toFixed(0)} s (${int(items / report.runS)} req/s).`,
-    `- ${int(report.result.succeeded)} succeeded, ${int(report.result.failed)} failed. Read back through the API (\`GET /batches/:id/results\`): ${int(report.download.lines)} lines, ${int(report.download.distinct)} distinct custom_ids, ${report.download.duplicates} duplicates, ${report.download.unknown} unknown, in ${(report.download.ms / 1000).toFixed(1)} s (${int(items / (report.download.ms / 1000))} lines/s, ${MiB(report.download.bytes)})${problem ? `: **${problem}**` : ': every custom_id exactly once'}.`,
-    `- ${report.lengths.length} workflow runs (continue-as-new); longest history ${int(maxHistory)} events (Temporal warns at ${int(HISTORY_WARNING)}).`,
-    `- Resident memory, sampled every 500 ms from the input write to the end of the download: worker peak **${int(runPeak('worker'))} MB** (target ≤ ${TARGET_MB.worker} MB), API peak **${int(runPeak('api'))} MB** (target ≤ ${TARGET_MB.api} MB; it served the download above), Temporal dev server ${int(runPeak('temporal'))} MB: ${memoryOk ? 'PASS' : 'MISS'}. ` +
-      `Before the batch (the stack started, idle): worker ${int(report.memory.firstMb.worker ?? NaN)} MB, API ${int(report.memory.firstMb.api ?? NaN)} MB. ` +
-      `The kernel's high-water mark (VmHWM) over each process's whole life: worker ${int(hwm('worker'))} MB (${hwmNote('worker')}), API ${int(hwm('api'))} MB (${hwmNote('api')}).`,
-    `- CPU per item over the run: worker ${cpuMs('worker')} ms, simulator ${cpuMs('provider')} ms, Temporal ${cpuMs('temporal')} ms${onPg ? `, PostgreSQL backends ${cpuMs('postgres')} ms` : ''}, API ${cpuMs('api')} ms.`,
+    `- ${int(items)} chat items in ${int(report.chunks)} chunks, zero-latency **simulated** provider, one worker ` +
+      `process, ${settings.workerConcurrency} requests in flight; data plane: ` +
+      `${onPg ? `PostgreSQL (${postgres ?? ''}; a fresh database for the run, dropped after)` : 'the file store'}.`,
+    `- Input written to the store directly by the bench (${STORE_LABEL[storeKind]}, not through the API) in ` +
+      `${report.ingestS.toFixed(0)} s; workflow start to completion ${report.runS.toFixed(0)} s ` +
+      `(${int(items / report.runS)} req/s).`,
+    `- ${int(report.result.succeeded)} succeeded, ${int(report.result.failed)} failed. Read back through the API ` +
+      `(\`GET /batches/:id/results\`): ${int(report.download.lines)} lines, ${int(report.download.distinct)} ` +
+      `distinct custom_ids, ${report.download.duplicates} duplicates, ${report.download.unknown} unknown, in ` +
+      `${(report.download.ms / 1000).toFixed(1)} s (${int(items / (report.download.ms / 1000))} lines/s, ` +
+      `${MiB(report.download.bytes)})${problem ? `: **${problem}**` : ': every custom_id exactly once'}.`,
+    `- ${report.lengths.length} workflow runs (continue-as-new); longest history ${int(maxHistory)} events ` +
+      `(Temporal warns at ${int(HISTORY_WARNING)}).`,
+    '- Resident memory, sampled every 500 ms from the input write to the end of the download: worker peak ' +
+      `**${int(runPeak('worker'))} MB** (target ≤ ${TARGET_MB.worker} MB), API peak **${int(runPeak('api'))} MB** ` +
+      `(target ≤ ${TARGET_MB.api} MB; it served the download above), Temporal dev server ` +
+      `${int(runPeak('temporal'))} MB: ${memoryOk ? 'PASS' : 'MISS'}. ` +
+      `Before the batch (the stack started, idle): worker ${int(report.memory.firstMb.worker ?? NaN)} MB, API ` +
+      `${int(report.memory.firstMb.api ?? NaN)} MB. ` +
+      `The kernel's high-water mark (VmHWM) over each process's whole life: worker ${int(hwm('worker'))} MB ` +
+      `(${hwmNote('worker')}), API ${int(hwm('api'))} MB (${hwmNote('api')}).`,
+    `- CPU per item over the run: worker ${cpuMs('worker')} ms, simulator ${cpuMs('provider')} ms, Temporal ` +
+      `${cpuMs('temporal')} ms${onPg ? `, PostgreSQL backends ${cpuMs('postgres')} ms` : ''}, API ${cpuMs('api')} ` +
+      'ms.',
     ...(report.sizes
       ? [
-          `- Database size at the end ${MiB(report.sizes.databaseBytes)}; the largest tables (\`pg_total_relation_size\`: table, TOAST and indexes):`,
+          `- Database size at the end ${MiB(report.sizes.databaseBytes)}; the largest tables ` +
+            '(`pg_total_relation_size`: table, TOAST and indexes):',
           '',
           md(
             ['table', 'rows', 'size'],
@@ -226,7 +247,8 @@ async function main(): Promise<void> {
           '',
         ]
       : [`- The batch's directory in the data dir at the end: ${MiB(report.dataBytes ?? 0)}.`]),
-    `- ${ok ? 'PASS' : 'FAIL'} (every custom_id once, history under the warning)${memoryOk ? '' : '; memory over target'}.`,
+    `- ${ok ? 'PASS' : 'FAIL'} (every custom_id once, history under the ` +
+      `warning)${memoryOk ? '' : '; memory over target'}.`,
     '',
   ].join('\n');
   console.log(text);

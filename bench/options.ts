@@ -34,7 +34,10 @@ export interface BenchOptions {
   warmup: number;
   /** Before each timed run, wait up to this long for other processes to leave the machine idle. */
   quietWaitS: number;
-  /** Scenario 4: the simulator's RPM limit, the background traffic of the busy window, each run's length at the available rate. */
+  /**
+   * Scenario 4: the simulator's RPM limit, the background traffic
+   * of the busy window, each run's length at the available rate.
+   */
   rlRpm: number;
   rlBackgroundRpm: number;
   rlSeconds: number;
@@ -116,7 +119,9 @@ const QUICK: Partial<BenchOptions> = {
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 const envName = (key: string): string => `BENCH_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 
-export const USAGE = `npm run bench -- [flags]   (each flag also as env BENCH_<NAME>, e.g. BENCH_N1; engine knobs at 0 keep the engine's default)
+export const USAGE =
+  'npm run bench -- [flags]   (each flag also as env BENCH_<NAME>, e.g. BENCH_N1; ' +
+  `engine knobs at 0 keep the engine's default)
   --quick sets: ${Object.entries(QUICK)
     .map(([k, v]) => `--${kebab(k)} ${JSON.stringify(v)}`)
     .join(' ')}

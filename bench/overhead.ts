@@ -91,26 +91,31 @@ async function main(): Promise<void> {
       const f = (x: Record<string, number>): string =>
         PROCESSES.map((p) => `${p} ${x[p]?.toFixed(3)}`).join(', ') + `, total ${x.total?.toFixed(3)}`;
       say(
-        `round ${round}, worker client ${client}: loop ${r.loopRps.toFixed(0)} req/s, llmbatch ${r.llmRps.toFixed(0)} req/s, ratio ${(r.llmRps / r.loopRps).toFixed(2)}`,
+        `round ${round}, worker client ${client}: loop ${r.loopRps.toFixed(0)} req/s, llmbatch ` +
+          `${r.llmRps.toFixed(0)} req/s, ratio ${(r.llmRps / r.loopRps).toFixed(2)}`,
       );
       say(`  CPU ms/req, loop run:     ${f(r.loop)} (${r.coresLoop.toFixed(2)} cores busy)`);
       say(
-        `  CPU ms/req, llmbatch run: ${f(r.llm)} (${r.coresLlm.toFixed(2)} cores busy); CPU ratio loop/llmbatch ${((r.loop.total ?? 0) / (r.llm.total ?? 1)).toFixed(2)}`,
+        `  CPU ms/req, llmbatch run: ${f(r.llm)} (${r.coresLlm.toFixed(2)} cores busy); CPU ratio loop/llmbatch ` +
+          `${((r.loop.total ?? 0) / (r.llm.total ?? 1)).toFixed(2)}`,
       );
       runs.push(r);
     }
   }
   console.log(
-    '\n| round | worker HTTP client | loop req/s | llmbatch req/s | ratio | loop CPU ms/req (bench / provider / total) | llmbatch CPU ms/req (worker / provider / Temporal / API / poller / total) |',
+    '\n| round | worker HTTP client | loop req/s | llmbatch req/s | ratio | loop CPU ms/req (bench / provider / ' +
+      'total) | llmbatch CPU ms/req (worker / provider / Temporal / API / poller / total) |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   runs.forEach((r, i) => {
     const l = r.loop;
     const m = r.llm;
     console.log(
-      `| ${Math.floor(i / 2) + 1} | ${r.client} | ${r.loopRps.toFixed(0)} | ${r.llmRps.toFixed(0)} | ${(r.llmRps / r.loopRps).toFixed(2)}× | ` +
+      `| ${Math.floor(i / 2) + 1} | ${r.client} | ${r.loopRps.toFixed(0)} | ${r.llmRps.toFixed(0)} | ` +
+        `${(r.llmRps / r.loopRps).toFixed(2)}× | ` +
         `${l.bench?.toFixed(3)} / ${l.provider?.toFixed(3)} / ${l.total?.toFixed(3)} | ` +
-        `${m.worker?.toFixed(3)} / ${m.provider?.toFixed(3)} / ${m.temporal?.toFixed(3)} / ${m.api?.toFixed(3)} / ${m.bench?.toFixed(3)} / ${m.total?.toFixed(3)} |`,
+        `${m.worker?.toFixed(3)} / ${m.provider?.toFixed(3)} / ${m.temporal?.toFixed(3)} / ${m.api?.toFixed(3)} ` +
+        `/ ${m.bench?.toFixed(3)} / ${m.total?.toFixed(3)} |`,
     );
   });
 }

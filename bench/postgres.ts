@@ -38,7 +38,8 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
   const name = `llmbatch_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`)).catch((err: Error) => {
     throw new Error(
-      `bench: cannot create a PostgreSQL database on ${serverUrl} (BENCH_PG_URL / --pg-url; --stores files runs without PostgreSQL): ${err.message}`,
+      `bench: cannot create a PostgreSQL database on ${serverUrl} (BENCH_PG_URL / --pg-url; --stores files runs ` +
+        `without PostgreSQL): ${err.message}`,
     );
   });
   const url = new URL(serverUrl);
@@ -79,7 +80,8 @@ export interface TableSize {
 /** The database's tables, largest first (rows from a count, not the planner's estimate). */
 export async function tableSizes(pool: Pool): Promise<{ tables: TableSize[]; databaseBytes: number }> {
   const { rows } = await pool.query<{ table: string; bytes: string }>(
-    `SELECT c.relname AS table, pg_total_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    `SELECT c.relname AS table, pg_total_relation_size(c.oid) AS bytes
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind = 'r' AND n.nspname = 'public' ORDER BY pg_total_relation_size(c.oid) DESC`,
   );
   const tables: TableSize[] = [];
@@ -97,7 +99,8 @@ export async function serverInfo(serverUrl: string): Promise<string> {
     return await admin(serverUrl, async (c) => {
       const version = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
       const { rows } = await c.query<{ name: string; setting: string; unit: string | null }>(
-        "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync') ORDER BY name",
+        "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', " +
+          "'fsync') ORDER BY name",
       );
       const show = (r: { name: string; setting: string; unit: string | null }): string =>
         r.name === 'shared_buffers' && r.unit === '8kB'

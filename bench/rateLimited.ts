@@ -138,11 +138,14 @@ export async function rateLimited(
   const record = (x: RateCaseResult): void => {
     runs.push(x);
     say(
-      `rate-limited: ${label(x)}: ${x.figures.steadyRps.toFixed(1)} req/s of ${x.availableRps.toFixed(1)} available (${(x.share * 100).toFixed(1)}%), ${x.figures.counts.limited} 429s of ${x.figures.counts.all} requests, longest gap ${Math.round(x.figures.longestGapMs)} ms`,
+      `rate-limited: ${label(x)}: ${x.figures.steadyRps.toFixed(1)} req/s of ${x.availableRps.toFixed(1)} ` +
+        `available (${(x.share * 100).toFixed(1)}%), ${x.figures.counts.limited} 429s of ${x.figures.counts.all} ` +
+        `requests, longest gap ${Math.round(x.figures.longestGapMs)} ms`,
     );
   };
   say(
-    `rate-limited: simulator at ${r.rpm} RPM, background ${r.backgroundRpm} RPM in the busy window, zero latency; ${plans(r.quick).length} stacks`,
+    `rate-limited: simulator at ${r.rpm} RPM, background ${r.backgroundRpm} RPM in the busy window, zero ` +
+      `latency; ${plans(r.quick).length} stacks`,
   );
   for (const [i, plan] of plans(r.quick).entries()) {
     const engineEnv: Record<string, string> = plan.limit === 'configured' ? { LLMBATCH_RPM: String(r.rpm) } : {};

@@ -22,7 +22,8 @@ export function rateSummaryRow(r: RateLimitedResult): string[] {
     `paced client: ${pacedRuns(r)
       .map((x) => `${pct(x.share)} (${x.window})`)
       .join(', ')} of the available rate`,
-    `${passed} of ${cases.length} cases on target; lowest ${pct(worst)} of the available rate, highest 429 share ${pct(Math.max(...cases.map((x) => x.figures.limitedShare)))}`,
+    `${passed} of ${cases.length} cases on target; lowest ${pct(worst)} of the available rate, highest 429 share ` +
+      `${pct(Math.max(...cases.map((x) => x.figures.limitedShare)))}`,
     '–',
     `≥ ${pct(r.target.share)} of the available rate, < ${pct(r.target.limitedShare)} 429s, each case`,
     pf(passed === cases.length),
@@ -68,12 +69,32 @@ export function rateSection(r: RateLimitedResult): string {
   return [
     '## Scenario 4: a rate-limited provider',
     '',
-    `- Simulator: \`--rpm ${r.rpm}\` (token buckets refilling at ${int(r.rpm / 60)} requests per second, the default burst allowance of 1 s), zero latency, seed 1. The empty window starts with full buckets (\`POST /_sim/reset\` with \`rateLimits: "full"\`). The busy window adds \`--background-rpm ${r.backgroundRpm}\` (other clients of the same organisation, charged to the same limit first, without HTTP calls) and starts with drained buckets (\`rateLimits: "empty"\`), as after a minute of traffic at the limit.`,
-    `- **Available rate** = (limit − background) / 60 per second. Each run has as many review-sentiment chat items as the available rate gives in ${r.seconds} s.`,
-    `- **llmbatch**: ${r.quick ? 'quick mode: two stacks, each running both windows' : 'a fresh stack per case (nothing learned in one case helps the next)'}, one \`POST /batches\` with the engine at its defaults (and any engine flag given to the bench); with \`LLMBATCH_RPM\` set (configured) or no limit at all (learned from the answers' headers); one worker process, or three on the same task queue.`,
-    "- **Paced client**: the loop a user would write knowing their share of the limit: the official `openai` client (`maxRetries: 0`) sending one request every 1/(available rate) seconds on a fixed schedule; a 429 sends that item again after its `retry-after-ms`, and moves the schedule back by as much. It runs on the first stack's simulator, in the same run.",
-    `- **Measured at the simulator**: its counts of chat-completion answers by status, sampled every ${sample} ms. *Rate reached* is the rate of successful answers between 10% and 90% of the items (the steady part), as a share of the available rate (above 100% when a client saved up burst allowance before the steady part, e.g. while the batch started). *429s* are over every chat request the client sent. *Longest gap* is the longest time between two successive successful answers from the first to the last (to within one sampling interval). Every item must be answered successfully exactly once, or the bench fails.`,
-    `- Target for each case: at least ${pct(r.target.share)} of the available rate with under ${pct(r.target.limitedShare)} 429s.`,
+    `- Simulator: \`--rpm ${r.rpm}\` (token buckets refilling at ${int(r.rpm / 60)} requests per second, the ` +
+      'default burst allowance of 1 s), zero latency, seed 1. The empty window starts with full buckets (`POST ' +
+      `/_sim/reset\` with \`rateLimits: "full"\`). The busy window adds \`--background-rpm ${r.backgroundRpm}\` ` +
+      '(other clients of the same organisation, charged to the same limit first, without HTTP calls) and starts ' +
+      'with drained buckets (`rateLimits: "empty"`), as after a minute of traffic at the limit.',
+    '- **Available rate** = (limit − background) / 60 per second. Each run has as many review-sentiment chat ' +
+      `items as the available rate gives in ${r.seconds} s.`,
+    '- **llmbatch**: ' +
+      (r.quick
+        ? 'quick mode: two stacks, each running both windows'
+        : 'a fresh stack per case (nothing learned in one case helps the next)') +
+      ', one `POST /batches` with the engine at its defaults (and any engine flag given to the bench); with ' +
+      "`LLMBATCH_RPM` set (configured) or no limit at all (learned from the answers' headers); one worker " +
+      'process, or three on the same task queue.',
+    '- **Paced client**: the loop a user would write knowing their share of the limit: the official `openai` ' +
+      'client (`maxRetries: 0`) sending one request every 1/(available rate) seconds on a fixed schedule; a 429 ' +
+      'sends that item again after its `retry-after-ms`, and moves the schedule back by as much. It runs on the ' +
+      "first stack's simulator, in the same run.",
+    `- **Measured at the simulator**: its counts of chat-completion answers by status, sampled every ${sample} ` +
+      'ms. *Rate reached* is the rate of successful answers between 10% and 90% of the items (the steady part), as ' +
+      'a share of the available rate (above 100% when a client saved up burst allowance before the steady part, ' +
+      'e.g. while the batch started). *429s* are over every chat request the client sent. *Longest gap* is the ' +
+      'longest time between two successive successful answers from the first to the last (to within one sampling ' +
+      'interval). Every item must be answered successfully exactly once, or the bench fails.',
+    `- Target for each case: at least ${pct(r.target.share)} of the available rate with under ` +
+      `${pct(r.target.limitedShare)} 429s.`,
     '',
     rateTable(r),
     '',

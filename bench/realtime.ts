@@ -76,7 +76,8 @@ function engine(
   };
   if (e.maxChunksInFlight * Math.min(e.itemConcurrency, e.chunkSize) < concurrency) {
     throw new Error(
-      `chunks in flight ${e.maxChunksInFlight} × item concurrency ${e.itemConcurrency} (chunks of ${e.chunkSize}) cannot reach concurrency ${concurrency}`,
+      `chunks in flight ${e.maxChunksInFlight} × item concurrency ${e.itemConcurrency} (chunks of ` +
+        `${e.chunkSize}) cannot reach concurrency ${concurrency}`,
     );
   }
   return e;
@@ -151,7 +152,9 @@ async function throughput(
   const pairs = [];
   for (let i = 1; i <= o.repeats; i++) {
     say(
-      `${name} (${i}/${o.repeats}): loop with ${concurrency} lanes, then llmbatch with ${concurrency} worker slots (${e.maxChunksInFlight} chunks of ${e.chunkSize} in flight, ${e.itemConcurrency} items each at most); ${lines.length} requests each`,
+      `${name} (${i}/${o.repeats}): loop with ${concurrency} lanes, then llmbatch with ${concurrency} worker ` +
+        `slots (${e.maxChunksInFlight} chunks of ${e.chunkSize} in flight, ${e.itemConcurrency} items each at ` +
+        `most); ${lines.length} requests each`,
     );
     const p = await pair(s, o, lines, e);
     say(`${name} (${i}/${o.repeats}): loop ${p.loop.rps.toFixed(0)} req/s, llmbatch ${p.llm.rps.toFixed(0)} req/s`);
@@ -163,7 +166,8 @@ async function throughput(
   const llm = mid(pairs.map((p) => p.llm));
   const ratio = llm.rps / loop.rps;
   say(
-    `${name}: median loop ${loop.rps.toFixed(0)} req/s, llmbatch ${llm.rps.toFixed(0)} req/s, ratio ${ratio.toFixed(2)}`,
+    `${name}: median loop ${loop.rps.toFixed(0)} req/s, llmbatch ${llm.rps.toFixed(0)} req/s, ratio ` +
+      `${ratio.toFixed(2)}`,
   );
   return {
     name,
@@ -229,7 +233,8 @@ async function main(): Promise<void> {
     ok(
       o,
       'scenario 2',
-      `${s.store}: ${o.n2} items at ${o.latencyMedianMs} ms latency, every custom_id once, ${r2.llm.calls} provider calls`,
+      `${s.store}: ${o.n2} items at ${o.latencyMedianMs} ms latency, every custom_id once, ${r2.llm.calls} ` +
+        'provider calls',
     );
     const data = await dataScenarios(s, o, say);
     if (data.post)

@@ -16,7 +16,10 @@ const median = (xs: number[]): number => percentile(xs, 50);
 /** Not a phase of its own: part of the one above it. */
 const OF_WHICH = '… of which the round trip of that last poll (the stored outcome)';
 
-/** Consecutive phases of one small batch in ms (they add up to POST → results read); history times are the server's clock, same host. */
+/**
+ * Consecutive phases of one small batch in ms (they add up to POST
+ * → results read); history times are the server's clock, same host.
+ */
 function phases(
   tl: Timeline,
   run: { epochStart: number; doneMs: number; resultsMs: number; lastPollMs: number },
@@ -58,7 +61,8 @@ export async function smallBatches(
   const target = 300;
   const llm = { medianMs: median(llmMs), p90Ms: percentile(llmMs, 90) };
   say(
-    `small batches: loop median ${median(loopMs).toFixed(1)} ms, llmbatch median ${llm.medianMs.toFixed(0)} ms, p90 ${llm.p90Ms.toFixed(0)} ms`,
+    `small batches: loop median ${median(loopMs).toFixed(1)} ms, llmbatch median ${llm.medianMs.toFixed(0)} ms, ` +
+      `p90 ${llm.p90Ms.toFixed(0)} ms`,
   );
   return {
     store: s.store,

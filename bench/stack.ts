@@ -205,7 +205,10 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
 /** Changes simulator knobs at runtime (latency, limits, background traffic). */
 export const simConfigure = (simOrigin: string, patch: Record<string, unknown>): Promise<unknown> =>
   json(`${simOrigin}/_sim/config`, { method: 'POST', body: JSON.stringify(patch) });
-/** Forgets the counts; with `rateLimits`, the limits start from full buckets (a fresh window) or drained ones (a window in use). */
+/**
+ * Forgets the counts; with `rateLimits`, the limits start from
+ * full buckets (a fresh window) or drained ones (a window in use).
+ */
 export const simReset = (simOrigin: string, body: { rateLimits?: 'full' | 'empty' } = {}): Promise<unknown> =>
   json(`${simOrigin}/_sim/reset`, { method: 'POST', body: JSON.stringify(body) });
 /** Realtime calls the simulator answered since the last reset (retries would show up here). */
@@ -262,7 +265,8 @@ export async function runBatch(api: string, requests: BatchLine[], pollMs: numbe
   ) {
     throw new Error(
       `batch ${created.id}: expected ${requests.length} distinct successful results from a completed batch, ` +
-        `got status ${status}, ${lines.length} lines, ${distinct.size} distinct custom_ids, ${missing} missing, ${failed.length} failed` +
+        `got status ${status}, ${lines.length} lines, ${distinct.size} distinct custom_ids, ${missing} missing, ` +
+        `${failed.length} failed` +
         (failed[0] ? ` (first: ${JSON.stringify(failed[0].error)})` : ''),
     );
   }
