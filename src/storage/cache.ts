@@ -1,7 +1,7 @@
 /**
  * The response cache across batches: provider response bodies by request key, reused for as long as
- * LLMBATCH_CACHE_TTL_HOURS says (given with each lookup). Two implementations, one per data plane: files under the data dir
- * (fileCache.ts) and the `response_cache` table (postgres/responseCache.ts).
+ * LLMBATCH_CACHE_TTL_HOURS says (given with each lookup). Two implementations, one per data plane: files
+ * under the data dir (fileCache.ts) and the `response_cache` table (postgres/responseCache.ts).
  */
 import { createHash } from 'node:crypto';
 import type { BatchLine } from '../shared/contracts';
@@ -12,7 +12,10 @@ export interface ResponseCache {
    * by key, in one round trip. A key absent from the answer is a miss (never stored, or expired).
    */
   lookup(keys: readonly string[], maxAgeMs: number): Promise<Map<string, unknown>>;
-  /** Stores response bodies by key. An existing entry is replaced and its age restarts, so an expired key becomes fresh again. */
+  /**
+   * Stores response bodies by key. An existing entry is replaced
+   * and its age restarts, so an expired key becomes fresh again.
+   */
   store(entries: ReadonlyMap<string, unknown>): Promise<void>;
 }
 

@@ -26,12 +26,17 @@ export interface Storage {
   cache: ResponseCache;
   /** Concurrent-batch slots shared by API replicas; the file store has none (each API process counts its own). */
   slots?: SlotStore;
-  /** Resolves when the database answers; rejects saying why (for /readyz). Absent for the file store: nothing to reach. */
+  /**
+   * Resolves when the database answers; rejects saying why (for /readyz). Absent for the file store: nothing to reach.
+   */
   checkDatabase?: () => Promise<void>;
   close: () => Promise<void>;
 }
 
-/** Opens the data plane; with PostgreSQL, connects and applies missing migrations first. Throws DatabaseError naming DATABASE_URL. */
+/**
+ * Opens the data plane; with PostgreSQL, connects and applies
+ * missing migrations first. Throws DatabaseError naming DATABASE_URL.
+ */
 export async function openStorage(config: Config): Promise<Storage> {
   if (!config.database) {
     return {

@@ -91,7 +91,8 @@ export class PostgresBatchStore implements BatchStore {
       await close();
       await send();
       const { rows } = await this.pool.query<ManifestRow>(
-        'INSERT INTO batches (batch_id, total, chunk_size, chunk_count, created_at) VALUES ($1, $2, $3, $4, now()) RETURNING *',
+        'INSERT INTO batches (batch_id, total, chunk_size, chunk_count, created_at) VALUES ($1, $2, $3, $4, ' +
+          'now()) RETURNING *',
         [batchId, total, chunkSize, chunker.chunkCount],
       );
       return toManifest(rows[0]!);
@@ -166,7 +167,8 @@ export class PostgresBatchStore implements BatchStore {
     let after: [number, string] = [-1, ''];
     for (;;) {
       const { rows } = await this.pool.query<{ chunk: number; custom_id: string; line: string }>(
-        `SELECT chunk, custom_id, line FROM results WHERE batch_id = $1 AND (chunk, custom_id) > ($2, $3)${where} ORDER BY chunk, custom_id LIMIT ${STREAM_PAGE}`,
+        'SELECT chunk, custom_id, line FROM results WHERE batch_id = $1 AND (chunk, custom_id) > ($2, ' +
+          `$3)${where} ORDER BY chunk, custom_id LIMIT ${STREAM_PAGE}`,
         [batchId, ...after],
       );
       for (const r of rows) yield JSON.parse(r.line) as BatchOutputLine;

@@ -52,7 +52,8 @@ export class PostgresFileStore implements FileStore {
         if (!FILE_ID_PATTERN.test(meta.id)) throw new Error(`invalid file id: ${meta.id}`);
         // The primary key refuses an existing id, also against another API replica committing the same one.
         const { rowCount } = await this.pool.query(
-          `INSERT INTO files (file_id, tenant, purpose, filename, bytes, created_at, content_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+          `INSERT INTO files (file_id, tenant, purpose, filename, bytes, created_at, content_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (file_id) DO NOTHING`,
           [meta.id, meta.tenant ?? null, meta.purpose, meta.filename, bytes, new Date(meta.createdAt), contentId],
         );
@@ -121,7 +122,8 @@ export class PostgresFileStore implements FileStore {
     params.push(query.limit + 1);
     const filter = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const { rows } = await this.pool.query<FileRow>(
-      `SELECT ${COLUMNS} FROM files ${filter} ORDER BY file_id ${query.order === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
+      `SELECT ${COLUMNS} FROM files ${filter} ORDER BY file_id ${query.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ` +
+        `$${params.length}`,
       params,
     );
     return { data: rows.slice(0, query.limit).map(toStoredFile), hasMore: rows.length > query.limit };
@@ -141,9 +143,11 @@ export class PostgresFileStore implements FileStore {
 
   async open(id: string): Promise<AsyncIterable<Buffer> | undefined> {
     if (!FILE_ID_PATTERN.test(id)) return undefined;
-    // The first part comes with the row, so that content deleted meanwhile is a miss rather than an error on the first read.
+    // The first part comes with the row, so that content deleted
+    // meanwhile is a miss rather than an error on the first read.
     const { rows } = await this.pool.query<{ content_id: string; bytes: string; data: Buffer | null }>(
-      'SELECT f.content_id, f.bytes, p.data FROM files f LEFT JOIN file_parts p ON p.content_id = f.content_id AND p.part = 0 WHERE f.file_id = $1',
+      'SELECT f.content_id, f.bytes, p.data FROM files f LEFT JOIN file_parts p ON p.content_id = f.content_id ' +
+        'AND p.part = 0 WHERE f.file_id = $1',
       [id],
     );
     const row = rows[0];

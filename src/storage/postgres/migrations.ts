@@ -116,7 +116,8 @@ export async function migrate(pool: Pool, migrations: Migration[] = MIGRATIONS):
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
     try {
       await client.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, ' +
+          'applied_at timestamptz NOT NULL DEFAULT now())',
       );
       const { rows } = await client.query<{ version: number }>(
         'SELECT version FROM schema_migrations ORDER BY version',
@@ -126,7 +127,8 @@ export async function migrate(pool: Pool, migrations: Migration[] = MIGRATIONS):
       const latest = Math.max(0, ...migrations.map((m) => m.version));
       if (newest > latest) {
         throw new DatabaseError(
-          `DATABASE_URL: the database is at schema version ${newest}, newer than this llmbatch knows (${latest}); run the newer llmbatch, or point DATABASE_URL at another database`,
+          `DATABASE_URL: the database is at schema version ${newest}, newer than this llmbatch knows ` +
+            `(${latest}); run the newer llmbatch, or point DATABASE_URL at another database`,
         );
       }
       const done: number[] = [];

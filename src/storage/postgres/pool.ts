@@ -34,14 +34,17 @@ export function createPool(url: string, size: number): Pool {
   return pool;
 }
 
-/** Connects once, so that a wrong DATABASE_URL is reported at start-up naming the variable, not at the first request. */
+/**
+ * Connects once, so that a wrong DATABASE_URL is reported at start-up naming the variable, not at the first request.
+ */
 export async function checkConnection(pool: Pool, url: string): Promise<void> {
   try {
     const client = await pool.connect();
     client.release();
   } catch (err) {
     throw new DatabaseError(
-      `DATABASE_URL: cannot connect to ${redactUrl(url)}: ${(err as Error).message || (err as { code?: string }).code || String(err)}`,
+      `DATABASE_URL: cannot connect to ${redactUrl(url)}: ` +
+        `${(err as Error).message || (err as { code?: string }).code || String(err)}`,
     );
   }
 }

@@ -19,7 +19,9 @@ export class PostgresResponseCache implements ResponseCache {
     return new Map(rows.map((r) => [r.key, JSON.parse(r.body) as unknown]));
   }
 
-  /** One statement for all entries; a key stored again (expired, or raced by another batch) takes the new body and age. */
+  /**
+   * One statement for all entries; a key stored again (expired, or raced by another batch) takes the new body and age.
+   */
   async store(entries: ReadonlyMap<string, unknown>): Promise<void> {
     if (entries.size === 0) return;
     const keys = [...entries.keys()].map(checkCacheKey);

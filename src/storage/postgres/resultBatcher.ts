@@ -35,7 +35,8 @@ export class ResultBatcher {
       return `($1, $${n - 2}, $2, $${n - 1}, $${n})`;
     });
     await pool.query(
-      `INSERT INTO results (batch_id, custom_id, chunk, succeeded, line) VALUES ${values.join(', ')} ON CONFLICT (batch_id, custom_id) DO NOTHING`,
+      `INSERT INTO results (batch_id, custom_id, chunk, succeeded, line) VALUES ${values.join(', ')} ON CONFLICT ` +
+        '(batch_id, custom_id) DO NOTHING',
       params,
     );
   }
