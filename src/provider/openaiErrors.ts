@@ -39,7 +39,8 @@ export function toApiError(err: unknown): ApiError {
   const e = err as { type?: unknown; code?: unknown; status?: unknown; message?: unknown };
   if (e.type === 'entity.parse.failed') {
     return invalidRequest(
-      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP " +
+        'library correctly. The OpenAI API expects a JSON payload.)',
     );
   }
   if (e.type === 'entity.too.large') {

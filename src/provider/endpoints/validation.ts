@@ -50,7 +50,8 @@ export function zodToApiError(error: z.ZodError, input: unknown): ApiError {
     case 'too_small':
       if (Array.isArray(value) && value.length === 0) {
         return invalidRequest(
-          `Invalid '${param}': empty array. Expected an array with minimum length ${String(issue.minimum)}, but got an empty array instead.`,
+          `Invalid '${param}': empty array. Expected an array with minimum length ${String(issue.minimum)}, but ` +
+            'got an empty array instead.',
           param,
           'empty_array',
         );
@@ -58,7 +59,8 @@ export function zodToApiError(error: z.ZodError, input: unknown): ApiError {
       break;
     case 'invalid_value':
       return invalidRequest(
-        `Invalid value: ${JSON.stringify(value)}. Supported values are: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`,
+        `Invalid value: ${JSON.stringify(value)}. Supported values are: ` +
+          `${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`,
         param,
         'invalid_value',
       );

@@ -92,7 +92,8 @@ async function adoptUpload(ctx: SimulatorContext, req: Request) {
       ? invalidRequest("Missing required parameter: 'purpose'.", 'purpose', 'missing_required_parameter')
       : typeof purpose !== 'string' || !UPLOAD_PURPOSES.includes(purpose)
         ? invalidRequest(
-            `Invalid value for 'purpose': ${JSON.stringify(purpose)}. Supported values are: ${UPLOAD_PURPOSES.join(', ')}.`,
+            `Invalid value for 'purpose': ${JSON.stringify(purpose)}. Supported values are: ` +
+              `${UPLOAD_PURPOSES.join(', ')}.`,
             'purpose',
             'invalid_value',
           )

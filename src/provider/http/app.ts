@@ -71,7 +71,8 @@ function authenticate(ctx: SimulatorContext): RequestHandler {
         res,
         new ApiError(
           401,
-          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using " +
+            'Bearer auth (i.e. Authorization: Bearer YOUR_KEY).',
           'invalid_request_error',
         ),
       );

@@ -88,8 +88,10 @@ function sendRateLimited(res: Response, decision: Extract<RateDecision, { allowe
   const per = kind === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
   const where = `for ${model} in organization org-simulated on ${per}`;
   const message = decision.tooLarge
-    ? `Request too large ${where}: Limit ${limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. (simulated)`
-    : `Rate limit reached ${where}: Limit ${limit}, Used ${used}, Requested ${requested}. Please try again in ${formatDuration(decision.retryAfterMs)}. (simulated)`;
+    ? `Request too large ${where}: Limit ${limit}, Requested ${requested}. The input or output tokens must be ` +
+      'reduced in order to run successfully. (simulated)'
+    : `Rate limit reached ${where}: Limit ${limit}, Used ${used}, Requested ${requested}. Please try again in ` +
+      `${formatDuration(decision.retryAfterMs)}. (simulated)`;
   res.status(429).json(new ApiError(429, message, kind, null, 'rate_limit_exceeded').toBody());
 }
 
