@@ -19,7 +19,9 @@ export interface SignedWebhook {
 /** The id is joined to the timestamp and body with `.` before signing, so the spec forbids `.` in it. */
 const DELIVERY_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
-/** The spec's recommended envelope. `timestamp` is when the event happened, so the body is the same on every attempt. */
+/**
+ * The spec's recommended envelope. `timestamp` is when the event happened, so the body is the same on every attempt.
+ */
 export function webhookPayload(input: Pick<WebhookDeliveryInput, 'event' | 'occurredAt' | 'data'>): string {
   return JSON.stringify({ type: input.event, timestamp: input.occurredAt, data: input.data });
 }

@@ -56,7 +56,8 @@ function idleClosing<A extends http.Agent>(agent: A): A {
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
-  // A reason from another realm (a DOMException under jest's vm) or not an Error at all: keep the name the client looks for.
+  // A reason from another realm (a DOMException under jest's vm)
+  // or not an Error at all: keep the name the client looks for.
   const err = new Error('This operation was aborted', { cause: reason });
   err.name = 'AbortError';
   return err;
@@ -118,7 +119,8 @@ export function providerFetch(options: ProviderFetchOptions): typeof fetch {
             if (settled) return;
             const status = res.statusCode ?? 0;
             if (REDIRECTS.has(status) && res.headers.location) {
-              // Rare for an API: let fetch follow it exactly as it would have (the body is a string or bytes, so it can be sent again).
+              // Rare for an API: let fetch follow it exactly as it would have
+              // (the body is a string or bytes, so it can be sent again).
               settled = true;
               signal?.removeEventListener('abort', onAbort);
               fetch(input, init).then(resolve, reject);
