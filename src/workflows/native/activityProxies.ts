@@ -1,0 +1,27 @@
+/** The native workflow's own activities: planning, dead letters, the realtime fallback's store work, the end. */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { NativeActivities } from '../../activities/native';
+import { NativeFailureType } from '../../shared/native';
+
+/** Failures no retry can mend: every other provider batch would fail the same way. */
+export const BATCH_FATAL_TYPES = ['ProviderAuthError', NativeFailureType.ChunkTooLarge];
+
+/** The parent's activities, on the native queue (store and provider-file work, never rate-limited calls). */
+export function parentActivities(taskQueue: string | undefined) {
+  // Picked by name: an activity proxy has no own keys to spread.
+  const { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback } =
+    proxyActivities<NativeActivities>({
+      taskQueue,
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: {
+        initialInterval: '2 seconds',
+        backoffCoefficient: 2,
+        maximumInterval: '1 minute',
+        nonRetryableErrorTypes: BATCH_FATAL_TYPES,
+      },
+    });
+  const { finishBatch } = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '5 minutes' });
+  return { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch };
+}

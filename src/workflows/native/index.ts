@@ -1,0 +1,2 @@
+export { providerBatchWorkflow } from '../providerBatch';
+export { nativeBatchWorkflow } from './workflow';
