@@ -1,7 +1,8 @@
 /**
  * Creating a batch, for both APIs and retries: the tenant's quotas, the input into the store, its plan
- * (plan.ts), the owner record (written once, with the planned mode), then the workflow. Each step only runs if the one before succeeded, so a refusal (quota, bad line) leaves
- * nothing behind: the store publishes an input only once it has all been written.
+ * (plan.ts), the owner record (written once, with the planned mode), then the workflow. Each step only
+ * runs if the one before succeeded, so a refusal (quota, bad line) leaves nothing behind: the store
+ * publishes an input only once it has all been written.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Client } from '@temporalio/client';

@@ -51,7 +51,7 @@ function newBatch(items: number, options: NewBatch['request']['options'], extra:
 }
 
 describe('creating a batch follows one plan', () => {
-  it('auto choosing native: the owner record is written once, with the mode and reason the workflow starts with', async () => {
+  it('auto choosing native: the owner record is written once, with the mode and reason the workflow gets', async () => {
     const store = new CountingStore();
     const { client, starts } = fakeClient();
     const created = await new BatchCreator({ client, store, config }).create(newBatch(8, { mode: 'auto' }));

@@ -29,7 +29,7 @@ import {
   ResultsQuerySchema,
   RetryBatchRequestSchema,
 } from '../schemas';
-import { CreateBatchSchema, ListV1BatchesQuerySchema, LlmbatchMetadataSchema } from '../v1/batches';
+import { CreateBatchSchema, ListV1BatchesQuerySchema, LlmbatchMetadataSchema } from '../v1/batchSchemas';
 import { ListFilesQuerySchema } from '../v1/files';
 import { BATCH_ID } from '../ids';
 import { V1_LIMITS } from '../v1/limits';

@@ -7,9 +7,9 @@
  *   GET    /v1/files/:id/content  the bytes
  *   DELETE /v1/files/:id          uploaded files only
  */
-import type { Response } from 'express';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { FileStore, StoredFile } from '../../storage/files';
 import { tenantOf } from '../auth';
 import { invalidRequest, notFound, parseOr400, V1Error } from './errors';
 import { newFileId, parseResultFileId, UPLOADED_FILE_ID } from '../ids';
@@ -39,51 +39,74 @@ async function writeAll(res: Response, lines: AsyncIterable<string | Buffer>): P
   }
 }
 
+/** An uploaded file of the caller's tenant; another tenant's is as absent as a missing one. */
+async function ownFile(files: FileStore, res: Response, id: string): Promise<StoredFile | undefined> {
+  const stored = await files.get(id);
+  return stored?.tenant === tenantOf(res).id ? stored : undefined;
+}
+
+const noSuchFile = (id: string) => notFound(`No such File object: ${id}`, 'id');
+
+/** A file of the caller's tenant, uploaded or virtual (a batch's output or error file), and its content. */
+async function findFile(
+  service: V1Service,
+  res: Response,
+  id: string,
+): Promise<{ object: FileObject; content: () => Promise<AsyncIterable<string | Buffer> | undefined> } | undefined> {
+  const result = parseResultFileId(id);
+  if (result) {
+    const file = await service.resultFile(tenantOf(res).id, result.batchId, result.kind, id);
+    return file && { object: file.file, content: async () => file.lines() };
+  }
+  const { files } = service.deps;
+  const stored = await ownFile(files, res, id);
+  return stored && { object: fileObject(stored), content: () => files.open(id) };
+}
+
+/** POST /v1/files once multer is done: the file committed if it and the form's fields passed, else a 400. */
+async function commitUpload(storage: ValidatingStorage, req: Request, res: Response): Promise<void> {
+  const outcome = storage.take(req);
+  try {
+    const fields = parseUploadFields(req.body);
+    if (!outcome || !req.file)
+      throw invalidRequest("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
+    if ('problem' in outcome) {
+      const { problem } = outcome;
+      if ('purpose' in problem)
+        throw invalidRequest(
+          `Invalid 'purpose': ${JSON.stringify(problem.purpose)}; only 'batch' is supported.`,
+          'purpose',
+          'invalid_value',
+        );
+      throw invalidRequest(`Invalid file: ${describeProblem(problem)}`, 'file', problem.code);
+    }
+    const filename = req.file.originalname;
+    if (filename.length > V1_LIMITS.maxFilenameLength)
+      throw invalidRequest(
+        `Invalid file: the filename is longer than ${V1_LIMITS.maxFilenameLength} characters.`,
+        'file',
+        'invalid_filename',
+      );
+    const stored = await outcome.staged.commit({
+      id: newFileId(),
+      createdAt: Date.now(),
+      filename,
+      purpose: fields.purpose,
+      tenant: tenantOf(res).id,
+    });
+    res.json(fileObject(stored));
+  } finally {
+    if (outcome && 'staged' in outcome) await outcome.staged.discard(); // nothing after a commit
+  }
+}
+
 export function filesRouter(service: V1Service): Router {
   const { files } = service.deps;
   const router = Router();
   const storage = new ValidatingStorage(files);
-  const noSuchFile = (id: string) => notFound(`No such File object: ${id}`, 'id');
-  /** An uploaded file of the caller's tenant; another tenant's is as absent as a missing one. */
-  const ownFile = async (res: Response, id: string) => {
-    const stored = await files.get(id);
-    return stored?.tenant === tenantOf(res).id ? stored : undefined;
-  };
 
   router.post('/files', uploadMiddleware(storage), async (req, res) => {
-    const outcome = storage.take(req);
-    try {
-      const fields = parseUploadFields(req.body);
-      if (!outcome || !req.file)
-        throw invalidRequest("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
-      if ('problem' in outcome) {
-        const { problem } = outcome;
-        if ('purpose' in problem)
-          throw invalidRequest(
-            `Invalid 'purpose': ${JSON.stringify(problem.purpose)}; only 'batch' is supported.`,
-            'purpose',
-            'invalid_value',
-          );
-        throw invalidRequest(`Invalid file: ${describeProblem(problem)}`, 'file', problem.code);
-      }
-      const filename = req.file.originalname;
-      if (filename.length > V1_LIMITS.maxFilenameLength)
-        throw invalidRequest(
-          `Invalid file: the filename is longer than ${V1_LIMITS.maxFilenameLength} characters.`,
-          'file',
-          'invalid_filename',
-        );
-      const stored = await outcome.staged.commit({
-        id: newFileId(),
-        createdAt: Date.now(),
-        filename,
-        purpose: fields.purpose,
-        tenant: tenantOf(res).id,
-      });
-      res.json(fileObject(stored));
-    } finally {
-      if (outcome && 'staged' in outcome) await outcome.staged.discard(); // nothing after a commit
-    }
+    await commitUpload(storage, req, res);
   });
 
   router.get('/files', async (req, res) => {
@@ -99,28 +122,14 @@ export function filesRouter(service: V1Service): Router {
     });
   });
 
-  /** A file of the caller's tenant, uploaded or virtual (a batch's output or error file), and its content. */
-  async function findFile(
-    res: Response,
-    id: string,
-  ): Promise<{ object: FileObject; content: () => Promise<AsyncIterable<string | Buffer> | undefined> } | undefined> {
-    const result = parseResultFileId(id);
-    if (result) {
-      const file = await service.resultFile(tenantOf(res).id, result.batchId, result.kind, id);
-      return file && { object: file.file, content: async () => file.lines() };
-    }
-    const stored = await ownFile(res, id);
-    return stored && { object: fileObject(stored), content: () => files.open(id) };
-  }
-
   router.get('/files/:id', async (req, res) => {
-    const file = await findFile(res, req.params.id);
+    const file = await findFile(service, res, req.params.id);
     if (!file) throw noSuchFile(req.params.id);
     res.json(file.object);
   });
 
   router.get('/files/:id/content', async (req, res) => {
-    const file = await findFile(res, req.params.id);
+    const file = await findFile(service, res, req.params.id);
     const content = await file?.content();
     if (!file || !content) throw noSuchFile(req.params.id); // also: deleted between the two reads
     res.status(200).type('application/octet-stream').set('content-length', String(file.object.bytes));
@@ -139,7 +148,7 @@ export function filesRouter(service: V1Service): Router {
         'unsupported',
       );
     }
-    if (!(await ownFile(res, id)) || !(await files.delete(id))) throw noSuchFile(id);
+    if (!(await ownFile(files, res, id)) || !(await files.delete(id))) throw noSuchFile(id);
     res.json({ id, object: 'file', deleted: true });
   });
 
