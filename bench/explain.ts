@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { CpuSample } from './cpu';
 import { int, md, ms, pct } from './format';
-import type { SmallResult, ThroughputResult } from './report';
+import type { SmallResult, ThroughputResult } from './results';
 
 export function verdict(s: ThroughputResult): string {
   const needed = s.target * s.loop.rps;

@@ -28,15 +28,8 @@ import { sampleAnswers } from './progress';
 import { parseOptions, storesOf, USAGE, type BenchOptions } from './options';
 import { serverInfo } from './postgres';
 import { label, rateLimited } from './rateLimited';
-import {
-  keptSections,
-  machineInfo,
-  renderMarkdown,
-  renderTable,
-  type SmallResult,
-  type StoreRun,
-  type ThroughputResult,
-} from './report';
+import { keptSections, machineInfo, renderMarkdown, renderTable, type StoreRun } from './report';
+import type { SmallResult, ThroughputResult } from './results';
 import { smallBatches } from './small';
 import {
   childPids,

@@ -2,48 +2,15 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
 import { requireTemporalCliPath } from '../src/devServer/binary';
-import type { CpuSample } from './cpu';
 import { cpuSection, phaseSection, smallSection, verdict } from './explain';
 import { int, md, ms, pct } from './format';
-import type { EngineTimes } from './history';
 import type { BenchOptions } from './options';
-import type { Curve } from './progress';
 import type { RateLimitedResult } from './rateLimited';
 import { rateSection, rateSummaryRow, rateTable } from './rateReport';
 import { dataRows, ingestSection, postSection } from './dataReport';
 import type { DataResult } from './data';
-import { STORE_LABEL, type BatchRun, type EngineSettings, type StoreKind } from './stack';
-
-export interface ThroughputResult {
-  name: string;
-  store: StoreKind;
-  n: number;
-  concurrency: number;
-  engine: EngineSettings;
-  /** The median runs (by rate): the figures and analyses below come from these. */
-  loop: { ms: number; rps: number; meanLatencyMs: number; cpu: CpuSample; curve: Curve; calls: number };
-  llm: BatchRun & { rps: number; cpu: CpuSample; curve: Curve; calls: number; chunks: number; times: EngineTimes };
-  /** Rates of every repeat, in run order. */
-  runs: { loop: number[]; llm: number[] };
-  ratio: number;
-  target: number;
-  pass: boolean;
-  /** PostgreSQL beside the file store in the same run: its ratio must be within 10% of the file store's. */
-  relative?: { fileRatio: number; min: number; pass: boolean };
-}
-
-export interface SmallResult {
-  store: StoreKind;
-  runs: number;
-  size: number;
-  pollMs: number;
-  loop: { medianMs: number; p90Ms: number };
-  llm: { medianMs: number; p90Ms: number };
-  /** Median of each phase over the runs, in order. */
-  breakdown: Record<string, number>;
-  target: number;
-  pass: boolean;
-}
+import type { SmallResult, ThroughputResult } from './results';
+import { STORE_LABEL, type StoreKind } from './stack';
 
 export interface Machine {
   cpu: string;

@@ -6,7 +6,7 @@ import { makeReviewRequests } from '../examples/reviews';
 import { runLoop } from './baseline';
 import { fetchTimeline, type Timeline } from './history';
 import type { BenchOptions } from './options';
-import type { SmallResult } from './report';
+import type { SmallResult } from './results';
 import { runBatch, type BenchStack } from './stack';
 
 const percentile = (xs: number[], p: number): number =>
