@@ -1,21 +1,29 @@
-# llmbatch: one image for the worker, the API and the provider simulator.
-# There is no build step: the services run TypeScript through tsx, which is a
-# runtime dependency in package.json, so a production install includes it.
+# llmbatch: one image for the worker, the API and the provider simulator, running compiled JavaScript.
+# Stage "build" installs every dependency and runs `npm run build`: tsc to dist/ and the workflow bundle
+# prebuilt into dist/workflow-bundle.js, so a worker does not bundle its workflows with webpack at start-up.
+# The runtime stage holds production dependencies, package.json and dist/: no TypeScript source.
+FROM node:20-slim AS build
+
+WORKDIR /app
+
+# npm ci installs exactly package-lock.json (it lists every platform's optional native builds) or fails.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
 FROM node:20-slim
 
 WORKDIR /app
 
-# Dependencies first, so editing the source does not reinstall them.
-# --omit=dev is enough: tsx, the Temporal SDK (with its bundled native bridge
-# and @swc/core for the workflow bundle) and zod are all in "dependencies".
+# Dependencies first, so editing the source does not reinstall them. package.json stays beside dist/:
+# the OpenAPI document reads its version from it.
 COPY package.json package-lock.json ./
-# npm install rather than npm ci: the lockfile is made where the registry serves only linux-x64
-# native builds, so it lacks other platforms' optional entries and npm ci would refuse it.
-RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-COPY tsconfig.json ./
-COPY src ./src
-COPY examples ./examples
+COPY --from=build /app/dist ./dist
 
 # The embedded batch store is plain files under LLMBATCH_DATA_DIR. Create the
 # mount point owned by the runtime user: a fresh named volume mounted here
@@ -28,5 +36,5 @@ ENV NODE_ENV=production \
 USER node
 
 # Default role: a worker. docker-compose.yml overrides the command for the API
-# (src/api/apiMain.ts) and the simulator (src/provider/providerMain.ts).
-CMD ["node", "--import", "tsx", "src/worker/workerMain.ts"]
+# (dist/api/apiMain.js) and the simulator (dist/provider/providerMain.js).
+CMD ["node", "dist/worker/workerMain.js"]

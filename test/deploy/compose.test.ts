@@ -12,8 +12,7 @@ import { CONFIG_ENV_VARS, loadConfig } from '../../src/config';
 import { envOf, flagOf, parseCli } from '../../src/provider/cliOptions';
 import { simulatorOptionsSchema } from '../../src/provider/options';
 import { DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/devServer/serverArgs';
-
-const ROOT = resolve(__dirname, '..', '..');
+import { buildConfig, compiledPath, OUR_SERVICES, ROOT } from './build';
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 
 type EnvValue = string | number | boolean | null;
@@ -36,9 +35,14 @@ interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-/** Services run from our Dockerfile, each with the entry point it must run. */
-const OUR_SERVICES = { worker: 'src/worker/workerMain.ts', api: 'src/api/apiMain.ts', provider: 'src/provider/providerMain.ts' } as const;
-const EXPECTED_SERVICES = ['postgresql', 'llmbatch-db', 'temporal', 'temporal-admin-tools', 'temporal-ui', ...Object.keys(OUR_SERVICES)];
+const EXPECTED_SERVICES = [
+  'postgresql',
+  'llmbatch-db',
+  'temporal',
+  'temporal-admin-tools',
+  'temporal-ui',
+  ...Object.keys(OUR_SERVICES),
+];
 
 function loadCompose(): { compose: ComposeFile | null; errors: string[]; warnings: string[] } {
   // Compose resolves YAML merge keys (<<: *anchor); so must we.
@@ -98,6 +102,11 @@ function resolvedEnv(s: Service, shell: Record<string, string> = {}): Record<str
     }
   }
   return out;
+}
+
+/** What a service's command passes to the program it runs (node's script path dropped). */
+function programArgs(command: string | string[] | undefined): string[] {
+  return argv(command).slice(2);
 }
 
 function argv(value: string | string[] | undefined): string[] {
@@ -192,10 +201,16 @@ describe('docker-compose.yml', () => {
   test('every depends_on target is a service, and enabled whenever its dependant is', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, condition] of dependencies(s)) {
-        expect({ service: name, dependsOn: dep, exists: dep in services }).toEqual({ service: name, dependsOn: dep, exists: true });
+        expect({ service: name, dependsOn: dep, exists: dep in services }).toEqual({
+          service: name,
+          dependsOn: dep,
+          exists: true,
+        });
         expect(dep).not.toBe(name);
-        if (condition !== undefined) expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(condition);
-        if (condition === 'service_healthy') expect({ dep, healthcheck: 'healthcheck' in (services[dep] ?? {}) }).toEqual({ dep, healthcheck: true });
+        if (condition !== undefined)
+          expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(condition);
+        if (condition === 'service_healthy')
+          expect({ dep, healthcheck: 'healthcheck' in (services[dep] ?? {}) }).toEqual({ dep, healthcheck: true });
         // A dependency hidden behind a profile the dependant lacks breaks a plain `docker compose up`.
         const depProfiles = services[dep]?.profiles ?? [];
         if (depProfiles.length > 0) {
@@ -223,23 +238,29 @@ describe('docker-compose.yml', () => {
 
   test('every image is pinned to a version', () => {
     for (const [name, s] of Object.entries(services)) {
-      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[^:@\s]+(:[\w][\w.-]*)?(@sha256:[0-9a-f]{64})?$/) });
+      expect({ name, image: s.image }).toEqual({
+        name,
+        image: expect.stringMatching(/^[^:@\s]+(:[\w][\w.-]*)?(@sha256:[0-9a-f]{64})?$/),
+      });
       if (s.build !== undefined) continue; // our own image: built locally, the tag just names it
-      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/:(?!latest\b)[\w][\w.-]*$|@sha256:/) });
+      expect({ name, image: s.image }).toEqual({
+        name,
+        image: expect.stringMatching(/:(?!latest\b)[\w][\w.-]*$|@sha256:/),
+      });
     }
     expect(service('temporal').image).toMatch(/^temporalio\/auto-setup:1\.2\d\.\d+$/);
     expect(service('postgresql').image).toMatch(/^postgres:16(\.|$)/);
   });
 
   describe.each(Object.entries(OUR_SERVICES))('service %s', (name, entry) => {
-    test(`runs ${entry} with node --import tsx, and the file exists`, () => {
+    test(`runs ${entry} compiled by npm run build, with plain node, and the source exists`, () => {
       const args = argv(service(name).command);
-      expect(args.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
-      const script = args[3]!;
-      expect(script).toBe(entry);
+      expect(args[0]).toBe('node');
+      const script = args[1]!;
+      expect(script).toBe(compiledPath(entry));
       expect(isAbsolute(script)).toBe(false);
-      expect(posix.normalize(script).startsWith('src/')).toBe(true);
-      expect(existsSync(join(ROOT, script))).toBe(true);
+      expect(posix.normalize(script).startsWith('dist/')).toBe(true);
+      expect(existsSync(join(ROOT, entry))).toBe(true);
     });
 
     test('is built from the Dockerfile at the repository root', () => {
@@ -256,14 +277,15 @@ describe('docker-compose.yml', () => {
     });
 
     test('CONFIG_ENV_VARS lists the schema (sanity check of the export)', () => {
-      expect(CONFIG_ENV_VARS).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'OPENAI_BASE_URL', 'LLMBATCH_DATA_DIR', 'API_HOST']));
+      expect(CONFIG_ENV_VARS).toEqual(
+        expect.arrayContaining(['TEMPORAL_ADDRESS', 'OPENAI_BASE_URL', 'LLMBATCH_DATA_DIR', 'API_HOST']),
+      );
     });
 
     test('every variable set on provider is a SIM_* knob of the simulator, and every flag a knob too', () => {
       const s = service('provider');
       expect([...rawEnv(s).keys()].filter((k) => !SIMULATOR_ENV.has(k))).toEqual([]);
-      const flags = argv(s.command)
-        .slice(4)
+      const flags = programArgs(s.command)
         .filter((a) => a.startsWith('--'))
         .map((a) => a.split('=')[0]!);
       expect(flags.filter((f) => !SIMULATOR_FLAGS.has(f))).toEqual([]);
@@ -272,8 +294,11 @@ describe('docker-compose.yml', () => {
     test("the simulator's own CLI accepts the provider service's flags and environment", () => {
       const s = service('provider');
       const args = argv(s.command);
-      const cli = parseCli(args.slice(4), resolvedEnv(s));
-      if (cli.kind !== 'run') throw new Error(`src/provider/providerMain.ts would refuse to start: ${cli.kind === 'error' ? cli.message : cli.kind}`);
+      const cli = parseCli(programArgs(s.command), resolvedEnv(s));
+      if (cli.kind !== 'run')
+        throw new Error(
+          `src/provider/providerMain.ts would refuse to start: ${cli.kind === 'error' ? cli.message : cli.kind}`,
+        );
       // It must listen beyond loopback for other containers to reach it.
       expect(cli.options.host).toBe('0.0.0.0');
       expect(cli.options.port).toBe(Number(flagValue(args, '--port')));
@@ -300,7 +325,11 @@ describe('docker-compose.yml', () => {
     test('a real provider from the user environment reaches the worker', () => {
       const shell = { OPENAI_BASE_URL: 'https://api.openai.com/v1', OPENAI_API_KEY: 'sk-real' };
       const worker = loadConfig(resolvedEnv(service('worker'), shell));
-      expect(worker.provider).toMatchObject({ simulated: false, baseURL: 'https://api.openai.com/v1', apiKey: 'sk-real' });
+      expect(worker.provider).toMatchObject({
+        simulated: false,
+        baseURL: 'https://api.openai.com/v1',
+        apiKey: 'sk-real',
+      });
     });
   });
 
@@ -330,7 +359,8 @@ describe('docker-compose.yml', () => {
     });
 
     test('retries each registration until the server is up', () => {
-      for (const line of createLines()) expect(line).toMatch(/^until temporal operator search-attribute create .*; do .+; done$/);
+      for (const line of createLines())
+        expect(line).toMatch(/^until temporal operator search-attribute create .*; do .+; done$/);
       expect(script()).toMatch(/\bsleep \d/);
       // The image's own entrypoint only sleeps: without an override the script never runs.
       expect(argv(service('temporal-admin-tools').entrypoint)).toEqual(['/bin/sh', '-c']);
@@ -351,7 +381,10 @@ describe('docker-compose.yml', () => {
       expect(service('temporal-admin-tools').restart).toBe('no');
       expect(dependencies(service('temporal-admin-tools')).has('temporal')).toBe(true);
       for (const name of ['worker', 'api']) {
-        expect({ name, condition: dependencies(service(name)).get('temporal-admin-tools') }).toEqual({ name, condition: 'service_completed_successfully' });
+        expect({ name, condition: dependencies(service(name)).get('temporal-admin-tools') }).toEqual({
+          name,
+          condition: 'service_completed_successfully',
+        });
       }
     });
   });
@@ -364,7 +397,11 @@ describe('docker-compose.yml', () => {
       expect(env.POSTGRES_USER).toBe(pg.POSTGRES_USER);
       expect(env.POSTGRES_PWD).toBe(pg.POSTGRES_PASSWORD);
       expect(dependencies(service('temporal')).get('postgresql')).toBe('service_healthy');
-      expect(mounts(service('postgresql')).some((m) => m.target === '/var/lib/postgresql/data' && m.source in (compose.volumes ?? {}))).toBe(true);
+      expect(
+        mounts(service('postgresql')).some(
+          (m) => m.target === '/var/lib/postgresql/data' && m.source in (compose.volumes ?? {}),
+        ),
+      ).toBe(true);
     });
 
     test('mounts a dynamic config file that exists and has every DYNAMIC_CONFIG value (fairness on)', () => {
@@ -386,7 +423,8 @@ describe('docker-compose.yml', () => {
       expect(globalValue('matching.enableFairness')).toBe(true);
       for (const setting of DYNAMIC_CONFIG) {
         const [key = '', raw = ''] = setting.split('=');
-        const expected: unknown = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+        const expected: unknown =
+          raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
         expect({ key, value: globalValue(key) }).toEqual({ key, value: expected });
       }
     });
@@ -408,41 +446,54 @@ describe('docker-compose.yml', () => {
 
     test('replicated services publish no fixed host port (replicas would fight over it)', () => {
       for (const [name, s] of Object.entries(services)) {
-        if ((s.deploy?.replicas ?? 1) > 1) expect({ name, published: publishedPorts(s) }).toEqual({ name, published: [] });
+        if ((s.deploy?.replicas ?? 1) > 1)
+          expect({ name, published: publishedPorts(s) }).toEqual({ name, published: [] });
       }
     });
 
     test('the API, UI and simulator are published on the ports they listen on', () => {
       const api = loadConfig(resolvedEnv(service('api')));
       expect(publishedPorts(service('api')).map((p) => p.containerPort)).toContain(api.api.port);
-      expect(publishedPorts(service('temporal-ui')).map((p) => [p.hostPort, p.containerPort])).toContainEqual([8233, 8080]);
+      expect(publishedPorts(service('temporal-ui')).map((p) => [p.hostPort, p.containerPort])).toContainEqual([
+        8233, 8080,
+      ]);
       expect(resolvedEnv(service('temporal-ui')).TEMPORAL_ADDRESS).toBe('temporal:7233');
       const port = Number(flagValue(argv(service('provider').command), '--port'));
       expect(publishedPorts(service('provider')).map((p) => p.containerPort)).toContain(port);
     });
 
-    test('the worker scales out; every replica and the API share one DATABASE_URL, a database of their own on the compose PostgreSQL, and no volume', () => {
-      expect(service('worker').deploy?.replicas).toBeGreaterThanOrEqual(2);
-      const pg = resolvedEnv(service('postgresql'));
-      const urls = ['worker', 'api'].map((name) => loadConfig(resolvedEnv(service(name))).database?.url);
-      expect(urls[0]).toBeDefined();
-      expect(urls[1]).toBe(urls[0]);
-      const url = new URL(urls[0]!);
-      expect([url.hostname, url.port, url.username, url.password]).toEqual(['postgresql', '5432', pg.POSTGRES_USER, pg.POSTGRES_PASSWORD]);
-      const database = url.pathname.slice(1);
-      expect(database).not.toBe('temporal'); // Temporal's own database stays Temporal's
-      // llmbatch-db creates exactly that database, and both wait for it.
-      expect(String(service('llmbatch-db').command)).toContain(`CREATE DATABASE ${database}`);
-      expect(resolvedEnv(service('llmbatch-db')).PGHOST).toBe('postgresql');
-      for (const name of ['worker', 'api']) {
-        expect(dependencies(service(name)).get('llmbatch-db')).toBe('service_completed_successfully');
-        expect({ name, mounts: mounts(service(name)) }).toEqual({ name, mounts: [] });
-      }
-    });
+    test(
+      'the worker scales out; every replica and the API share one DATABASE_URL, a database of their own on the ' +
+        'compose PostgreSQL, and no volume',
+      () => {
+        expect(service('worker').deploy?.replicas).toBeGreaterThanOrEqual(2);
+        const pg = resolvedEnv(service('postgresql'));
+        const urls = ['worker', 'api'].map((name) => loadConfig(resolvedEnv(service(name))).database?.url);
+        expect(urls[0]).toBeDefined();
+        expect(urls[1]).toBe(urls[0]);
+        const url = new URL(urls[0]!);
+        expect([url.hostname, url.port, url.username, url.password]).toEqual([
+          'postgresql',
+          '5432',
+          pg.POSTGRES_USER,
+          pg.POSTGRES_PASSWORD,
+        ]);
+        const database = url.pathname.slice(1);
+        expect(database).not.toBe('temporal'); // Temporal's own database stays Temporal's
+        // llmbatch-db creates exactly that database, and both wait for it.
+        expect(String(service('llmbatch-db').command)).toContain(`CREATE DATABASE ${database}`);
+        expect(resolvedEnv(service('llmbatch-db')).PGHOST).toBe('postgresql');
+        for (const name of ['worker', 'api']) {
+          expect(dependencies(service(name)).get('llmbatch-db')).toBe('service_completed_successfully');
+          expect({ name, mounts: mounts(service(name)) }).toEqual({ name, mounts: [] });
+        }
+      },
+    );
 
     test('the simulator is opt-in through the "simulator" profile; the rest always starts', () => {
       expect(service('provider').profiles).toEqual(['simulator']);
-      for (const name of EXPECTED_SERVICES.filter((n) => n !== 'provider')) expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: undefined });
+      for (const name of EXPECTED_SERVICES.filter((n) => n !== 'provider'))
+        expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: undefined });
     });
   });
 });
@@ -454,10 +505,31 @@ describe('Dockerfile', () => {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  const of = (op: string): string[] => instructions.filter((l) => l.toUpperCase().startsWith(`${op} `)).map((l) => l.slice(op.length + 1).trim());
+  /** The instructions of each stage, FROM first. */
+  const stages: string[][] = [];
+  for (const line of instructions) {
+    if (/^FROM /i.test(line)) stages.push([]);
+    stages[stages.length - 1]?.push(line);
+  }
+  const of = (op: string, lines = instructions): string[] =>
+    lines.filter((l) => l.toUpperCase().startsWith(`${op} `)).map((l) => l.slice(op.length + 1).trim());
+  const buildStage = stages[0] ?? [];
+  const runtimeStage = stages[stages.length - 1] ?? [];
+  /** Sources of each COPY (flags dropped), as written. */
+  const copiedIn = (lines: string[]): string[] =>
+    of('COPY', lines).flatMap((c) =>
+      c
+        .split(/\s+/)
+        .filter((a) => !a.startsWith('--'))
+        .slice(0, -1)
+        .map((a) => a.replace(/^\.\//, '').replace(/\/$/, '')),
+    );
 
-  test('is based on node:20-slim', () => {
-    expect(of('FROM')).toEqual([expect.stringMatching(/^node:20(\.[\d.]+)?-slim\b/)]);
+  test('is based on node:20-slim: a build stage, then the runtime stage', () => {
+    expect(of('FROM')).toEqual([
+      expect.stringMatching(/^node:20(\.[\d.]+)?-slim AS build$/i),
+      expect.stringMatching(/^node:20(\.[\d.]+)?-slim$/),
+    ]);
   });
 
   test('runs as a non-root user', () => {
@@ -466,39 +538,49 @@ describe('Dockerfile', () => {
     expect(users[users.length - 1]).not.toMatch(/^(root|0)(:|$)/);
   });
 
-  test('installs production dependencies from the lockfile, and tsx is one of them', () => {
-    // package-lock.json is copied in before the install, so the install follows its pinned versions.
-    expect(of('COPY').some((c) => c.includes('package-lock.json'))).toBe(true);
-    expect(of('RUN').some((r) => /\bnpm (ci|install)\b/.test(r))).toBe(true);
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-    // --omit=dev drops devDependencies: tsx runs every service, so it must stay a runtime dependency.
-    if (of('RUN').some((r) => /--omit=dev|--production|--only=prod/.test(r))) {
-      expect(Object.keys(pkg.dependencies ?? {})).toContain('tsx');
-    }
-  });
-
-  test('copies what the services need to run', () => {
-    const copied = of('COPY').flatMap((c) => c.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'examples']) {
-      expect({ needed, copied: copied.some((c) => c.replace(/^\.\//, '').replace(/\/$/, '') === needed || (needed.startsWith('package') && c === 'package*.json')) }).toEqual({
-        needed,
-        copied: true,
+  test('installs exactly the lockfile with npm ci: everything to build, production dependencies to run', () => {
+    // package-lock.json is copied in before each install; npm ci installs it as it is or fails.
+    for (const stage of [buildStage, runtimeStage]) {
+      const lockCopied = stage.findIndex((l) => /^COPY .*package-lock\.json/i.test(l));
+      const installed = stage.findIndex((l) => /^RUN .*\bnpm ci\b/i.test(l));
+      expect({ lockCopied: lockCopied >= 0, installedAfter: installed > lockCopied }).toEqual({
+        lockCopied: true,
+        installedAfter: true,
       });
     }
+    expect(of('RUN').filter((r) => /\bnpm (install|i)\b/.test(r))).toEqual([]);
+    expect(of('RUN', buildStage).filter((r) => /\bnpm ci\b/.test(r) && /--omit=dev|--production/.test(r))).toEqual([]);
+    expect(of('RUN', runtimeStage).some((r) => /\bnpm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(of('RUN', buildStage)).toContain('npm run build');
   });
 
-  test('defaults to the worker, run through tsx, from a file that exists', () => {
+  test('builds from what tsconfig.build.json compiles, and the runtime stage holds dist/ and no source', () => {
+    const config = buildConfig();
+    const needed = ['package.json', 'package-lock.json', 'tsconfig.build.json', ...(config.include ?? [])];
+    if (config.extends) needed.push(config.extends.replace(/^\.\//, ''));
+    const built = copiedIn(buildStage);
+    for (const file of needed) expect({ file, copied: built.includes(file) }).toEqual({ file, copied: true });
+    const runtime = copiedIn(runtimeStage);
+    // The OpenAPI document reads the version from package.json beside dist/.
+    expect(runtime).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
+    expect(runtime).not.toContain('src');
+    const fromBuild = of('COPY', runtimeStage).filter((c) => c.startsWith('--from=build'));
+    const workdir = of('WORKDIR', buildStage)[0];
+    expect(fromBuild).toEqual([`--from=build ${posix.join(workdir ?? '', 'dist')} ./dist`]);
+  });
+
+  test('defaults to the worker, compiled, with plain node', () => {
     const cmd = of('CMD');
     expect(cmd).toHaveLength(1);
     const args = JSON.parse(cmd[0]!) as string[];
-    expect(args).toEqual(['node', '--import', 'tsx', OUR_SERVICES.worker]);
-    expect(existsSync(join(ROOT, args[3]!))).toBe(true);
+    expect(args).toEqual(['node', compiledPath(OUR_SERVICES.worker)]);
+    expect(of('WORKDIR', runtimeStage)).toEqual(of('WORKDIR', buildStage));
   });
 
-  test('.dockerignore keeps local state out of the build context', () => {
+  test('.dockerignore keeps local state and a local build out of the build context', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
       .split(/\r?\n/)
       .map((l) => l.trim().replace(/^\//, '').replace(/\/$/, ''));
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.data', '.git', 'coverage']));
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.data', '.git', 'coverage', 'dist']));
   });
 });
