@@ -94,21 +94,24 @@ describe('loadConfig', () => {
     [
       {
         LLMBATCH_TENANTS:
-          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],"quotas":{"itemsPerBatch":0}}]',
+          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],' +
+          '"quotas":{"itemsPerBatch":0}}]',
       },
       'LLMBATCH_TENANTS.0.quotas.itemsPerBatch',
     ],
     [
       {
         LLMBATCH_TENANTS:
-          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],"webhook":{"secret":"hunter2"}}]',
+          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],' +
+          '"webhook":{"secret":"hunter2"}}]',
       },
       'LLMBATCH_TENANTS.0.webhook.secret',
     ],
     [
       {
         LLMBATCH_TENANTS:
-          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]},{"id":"a","keys":["sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]}]',
+          '[{"id":"a","keys":["sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]},' +
+          '{"id":"a","keys":["sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]}]',
       },
       'LLMBATCH_TENANTS.1.id: tenant a is listed twice',
     ],

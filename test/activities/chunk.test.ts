@@ -147,7 +147,8 @@ describe('processChunk activity', () => {
         maxAttempts: 2,
       });
     await failureOf(run()); // item-0 and item-1 fail once each
-    expect(await run()).toMatchObject({ succeeded: 3, failed: 1 }); // item-0's second failure is its last; item-1 succeeds
+    // item-0's second failure is its last; item-1 succeeds
+    expect(await run()).toMatchObject({ succeeded: 3, failed: 1 });
     const recorded = await store.getChunkResults('b1', 0);
     expect(recorded.get('item-0')?.error?.code).toBe('retries_exhausted');
     expect(recorded.get('item-1')?.error).toBeNull();

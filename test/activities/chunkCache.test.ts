@@ -107,7 +107,7 @@ describe('processChunk with the response cache', () => {
     }
   });
 
-  it('uses the cache for temperature-0 lines by default, and never for temperature 0.7 without the option', async () => {
+  it('uses the cache for temperature-0 lines by default, never for temperature 0.7 without the option', async () => {
     const { cache, fake, run } = await setup();
     const cold = withBody(chatLines(3, 'cold'), { temperature: 0 });
     const warm = withBody(chatLines(3, 'warm'), { temperature: 0.7 });

@@ -199,7 +199,7 @@ describe('poll backoff', () => {
 });
 
 describe('uploadProviderBatchInput', () => {
-  it('uploads the plan’s lines of its endpoint that have no result yet, as JSONL named after the workflow', async () => {
+  it('uploads the plan’s lines of its endpoint without a result yet, as JSONL named after the workflow', async () => {
     const lines: BatchLine[] = [
       ...chatLines(8),
       { custom_id: 'emb-1', method: 'POST', url: '/v1/embeddings', body: { model: 'm', input: 'x' } },
@@ -224,7 +224,7 @@ describe('uploadProviderBatchInput', () => {
     expect(r).toMatchObject({ lines: 6, bytes: Buffer.byteLength(file?.content ?? '') });
   });
 
-  it('lists the lines in the store’s order though the chunks are read concurrently and finish out of order', async () => {
+  it('lists the lines in the store’s order though chunks are read concurrently and finish out of order', async () => {
     const store = new CountingStore();
     const lines = chatLines(300);
     const m = await store.putInput('b1', lines, 10);
@@ -290,7 +290,7 @@ describe('createProviderBatch', () => {
     expect(retried.providerBatchId).toBe(api.batches[1]?.id);
   });
 
-  it('creates with the workflow id as metadata when none exists, and stops scanning at batches older than its file', async () => {
+  it('creates with the workflow id as metadata if none exists, stops at batches older than its file', async () => {
     const { api, acts } = await setup(chatLines(1));
     const old = api.now() - 10 * 86_400;
     for (let i = 0; i < 1000; i++) api.addBatch({ created_at: old, metadata: { llmbatch_id: `old-${i}` } });
@@ -469,7 +469,7 @@ describe('collectProviderBatch', () => {
     });
   });
 
-  it('writes through one writer per chunk per flush, not an append per line, whatever the order of the lines', async () => {
+  it('writes through one writer per chunk per flush, not an append per line, whatever the lines’ order', async () => {
     const store = new CountingStore();
     const items = chatLines(12_000);
     await store.putInput('b1', items, 100);

@@ -114,7 +114,7 @@ describe('deliverWebhook', () => {
     });
   });
 
-  it('an event hours old still verifies: webhook-timestamp is the attempt’s time, the id is the delivery’s', async () => {
+  it('an event hours old still verifies: webhook-timestamp is the attempt’s time, the id the delivery’s', async () => {
     const i = input({ occurredAt: new Date(Date.now() - 5 * 3_600_000).toISOString() });
     await deliver(i, settings(), 1);
     await deliver(i, settings(), 2);
@@ -134,7 +134,8 @@ describe('deliverWebhook', () => {
     expect(f.message).toContain('500');
     expect(f.message).not.toContain('k=v'); // no path or query in messages
     expect(f.details).toEqual([{ attempt: 3, status: 500 }]);
-    expectJittered(f.nextRetryDelay, 3, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS); // the workflow's defaults
+    // the workflow's defaults
+    expectJittered(f.nextRetryDelay, 3, WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS);
   });
 
   it('a retryable failure waits the jittered backoff of its attempt under input.retry', async () => {

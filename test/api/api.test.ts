@@ -29,7 +29,8 @@ async function waitForStatus(id: string): Promise<Record<string, unknown>> {
 
 describe('project API', () => {
   it('creates a batch, reports progress and streams results and dead letters', async () => {
-    const requests: BatchLine[] = chatLines(30).map((l) => ({ ...l, body: { messages: l.body.messages } })); // no model: the default applies
+    // no model: the default applies
+    const requests: BatchLine[] = chatLines(30).map((l) => ({ ...l, body: { messages: l.body.messages } }));
     requests.push({ custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { messages: [] } });
     const res = await post('/batches', { requests });
     expect(res.status).toBe(201);

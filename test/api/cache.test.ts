@@ -1,4 +1,6 @@
-/** The response cache end to end: the API, a dev server, a worker and the simulator, whose /_sim/stats counts the calls. */
+/**
+ * The response cache end to end: the API, a dev server, a worker and the simulator, whose /_sim/stats counts the calls.
+ */
 import OpenAI, { toFile } from 'openai';
 import type { BatchLine } from '../../src/shared/contracts';
 import { useApiStack } from '../helpers/apiStack';
@@ -64,7 +66,7 @@ async function run(start: () => Promise<string>) {
 describe('response cache across batches', () => {
   const lines = chatLines(500, 'rev');
 
-  it('answers the same 500-line batch a second time from the cache: no provider call, no cost, the same bodies', async () => {
+  it('answers the same 500-line batch again from the cache: no provider call, no cost, the same bodies', async () => {
     const first = await run(() => create(lines, true));
     expect(first.calls).toBe(500);
     expect(first.progress).toMatchObject({ status: 'completed', succeeded: 500, cacheHits: 0 });

@@ -1,4 +1,7 @@
-/** Modes through the API: native runs on the provider's Batch API, auto chooses and says why, and an auto batch whose deadline nears finishes in realtime. */
+/**
+ * Modes through the API: native runs on the provider's Batch API, auto chooses and says why, and an auto batch whose
+ * deadline nears finishes in realtime.
+ */
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { createApp } from '../../src/api/app';
@@ -78,31 +81,35 @@ describe('batch modes', () => {
     expect((await providerBatches()).length).toBe(before + 1);
   });
 
-  it('native: priority reaches the provider batch and can be changed while it runs; the Web UI summary names the mode', async () => {
-    stack.sim.configure({ batchLinesPerSecond: 20 }); // about 3 s of provider batch to act on
-    const res = await fetch(`${stack.base}/batches`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requests: chatLines(60, 'prio'), priority: 2, options: { mode: 'native' } }),
-    });
-    const { id } = (await res.json()) as { id: string };
-    const parent = stack.env.client.workflow.getHandle(`batch-${id}`);
-    expect(await (await parent.describe()).staticSummary()).toBe('native: 60 items');
+  it(
+    'native: priority reaches the provider batch and can be changed while it runs; the Web UI summary names the ' +
+      'mode',
+    async () => {
+      stack.sim.configure({ batchLinesPerSecond: 20 }); // about 3 s of provider batch to act on
+      const res = await fetch(`${stack.base}/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ requests: chatLines(60, 'prio'), priority: 2, options: { mode: 'native' } }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      const parent = stack.env.client.workflow.getHandle(`batch-${id}`);
+      expect(await (await parent.describe()).staticSummary()).toBe('native: 60 items');
 
-    const child = stack.env.client.workflow.getHandle(`batch-${id}-pb-0`);
-    for (let i = 0; i < 100 && !(await child.describe().catch(() => undefined)); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect((await child.describe()).raw.workflowExecutionInfo?.priority?.priorityKey).toBe(2);
+      const child = stack.env.client.workflow.getHandle(`batch-${id}-pb-0`);
+      for (let i = 0; i < 100 && !(await child.describe().catch(() => undefined)); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect((await child.describe()).raw.workflowExecutionInfo?.priority?.priorityKey).toBe(2);
 
-    const set = await fetch(`${stack.base}/batches/${id}/priority`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ priority: 4 }),
-    });
-    expect(set.status).toBe(202);
-    expect(((await (await fetch(`${stack.base}/batches/${id}`)).json()) as Progress).priority).toBe(4);
-    expect(await finished(id)).toMatchObject({ status: 'completed', succeeded: 60, priority: 4 });
-  });
+      const set = await fetch(`${stack.base}/batches/${id}/priority`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ priority: 4 }),
+      });
+      expect(set.status).toBe(202);
+      expect(((await (await fetch(`${stack.base}/batches/${id}`)).json()) as Progress).priority).toBe(4);
+      expect(await finished(id)).toMatchObject({ status: 'completed', succeeded: 60, priority: 4 });
+    },
+  );
 
   it('native as the configured default refuses a second model, naming its line, and creates nothing', async () => {
     const config = { ...stack.config, native: { ...stack.config.native, defaultMode: 'native' as const } };
@@ -161,7 +168,7 @@ describe('batch modes', () => {
     expect(await finished(created.id)).toMatchObject({ status: 'completed', succeeded: 150 });
   });
 
-  it('auto: a native batch that would miss its deadline cancels the provider batch and finishes in realtime', async () => {
+  it('auto: a native batch that would miss its deadline cancels its provider batch, finishes in realtime', async () => {
     stack.sim.configure({ batchLinesPerSecond: 10 }); // the provider batch would take 20 s
     const created = await create(chatLines(200, 'deadline'), {
       mode: 'auto',

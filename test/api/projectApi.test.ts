@@ -319,7 +319,7 @@ describe('results filters and retrying dead letters', () => {
     expect(((await res.json()) as ErrorBody).error.message).toContain(param);
   });
 
-  it('retries exactly the dead letters as a new batch linked to the old one; with the faults off they succeed', async () => {
+  it('retries exactly the dead letters as a new batch linked to the old one; faults off, they succeed', async () => {
     const dead = all.filter((r) => r.error !== null).map((r) => r.custom_id);
     const res = await post(`/batches/${id}/retry`, {});
     expect(res.status).toBe(201);

@@ -104,13 +104,16 @@ async function pausedBatch(key: string, create: () => Promise<string>): Promise<
 /** What tenant A owns. */
 const a = {} as { projDone: string; projRunning: string; file: string; v1Done: string; v1Running: string };
 
-/** A's resources that a route with an id can name, by the route's path and parameter: every one B must get a 404 for. */
+/**
+ * A's resources that a route with an id can name, by the route's path and parameter: every one B must get a 404 for.
+ */
 function candidateIds(route: RouteDoc): string[] {
   const [param, ...more] = pathParams(route.path);
   if (more.length > 0)
     throw new Error(`${routeKey(route)}: more than one path parameter; teach candidateIds to fill it`);
   if (param === 'file_id' && route.path.startsWith('/v1/files/'))
-    return [`file-${a.v1Done}_output`, `file-${a.v1Done}_error`, a.file]; // the upload last: the owner's DELETE removes it
+    // the upload last: the owner's DELETE removes it
+    return [`file-${a.v1Done}_output`, `file-${a.v1Done}_error`, a.file];
   if (param === 'batch_id' && route.path.startsWith('/v1/batches/')) return [a.v1Done, a.v1Running];
   if (param === 'batch_id' && route.path.startsWith('/batches/'))
     return [a.projDone, a.projRunning, a.v1Done, a.v1Running];
@@ -240,7 +243,7 @@ describe('tenants', () => {
     expect((await clientA.batches.retrieve(a.v1Running)).status).toBe('in_progress');
   }, 120_000);
 
-  it('answers 401 on every route but the open ones to a missing, unknown or malformed key, and creates nothing', async () => {
+  it('answers 401 on every route but the open ones to a missing, unknown or malformed key; makes nothing', async () => {
     const badAuth: [string, string | undefined][] = [
       ['no Authorization header', undefined],
       ['an unknown key', `Bearer ${STRANGER.key}`],
@@ -309,7 +312,8 @@ describe('tenants', () => {
     };
     const before = await snapshot();
     const v1Routes = ROUTES.filter((r) => r.path.startsWith('/v1/'));
-    expect(v1Routes.filter((r) => !(r.operationId in calls)).map(routeKey)).toEqual([]); // a new /v1 route: add its client call above
+    // a new /v1 route: add its client call above
+    expect(v1Routes.filter((r) => !(r.operationId in calls)).map(routeKey)).toEqual([]);
     for (const apiKey of [STRANGER.key, A.digest]) {
       const client = openai(apiKey);
       for (const route of v1Routes) {
@@ -326,7 +330,7 @@ describe('tenants', () => {
     expect((await openai(A.key).files.retrieve(a.file)).id).toBe(a.file);
   });
 
-  it("answers 404 to another tenant's id on every route that takes one, as for an id that does not exist, and changes nothing", async () => {
+  it("answers 404 to another tenant's id on every route taking one, as to an unknown id; changes nothing", async () => {
     const before = await snapshot();
     const failures: string[] = [];
     let probes = 0;
@@ -382,7 +386,8 @@ describe('tenants', () => {
         expect(r.body.data.length).toBeGreaterThan(0);
       },
       setLaneLimit: async () =>
-        expect((await req('PUT', '/lanes/limits', B.key, { json: { rpm: 6000 } })).status).toBe(403), // lanes are everyone's: admins only
+        // lanes are everyone's: admins only
+        expect((await req('PUT', '/lanes/limits', B.key, { json: { rpm: 6000 } })).status).toBe(403),
       v1CreateFile: async () => {
         const r = await req('POST', '/v1/files', B.key, { body: uploadForm(jsonl(chatLines(2, 'bf'))) });
         expect(r.status).toBe(200);
@@ -405,7 +410,8 @@ describe('tenants', () => {
       v1ListBatches: async () => expect(ids(await req('GET', '/v1/batches', B.key))).toEqual(own.v1),
     };
     const noId = ROUTES.filter((r) => pathParams(r.path).length === 0);
-    expect(noId.filter((r) => !(r.operationId in checks)).map(routeKey)).toEqual([]); // a new route without an id: add its check above
+    // a new route without an id: add its check above
+    expect(noId.filter((r) => !(r.operationId in checks)).map(routeKey)).toEqual([]);
     for (const route of noId) await (checks[route.operationId] as () => Promise<void>)();
     expect(own.batches).toHaveLength(2);
     expect(own.v1).toHaveLength(1);
@@ -443,7 +449,7 @@ describe('tenants', () => {
     expect(cleared.status).toBe(200);
   });
 
-  it('records the tenant in the workflow input (its fairness key), and no key or digest anywhere in the history', async () => {
+  it('records the tenant in the workflow input (its fairness key), and no key or digest in the history', async () => {
     const { client } = stack.env;
     const b = (await req('GET', '/batches?limit=1', B.key)).body.data[0].id as string;
     for (const [id, tenant] of [
@@ -582,7 +588,7 @@ describe('quotas', () => {
     expect({ ids: await qIds(), dirs: await storedBatchesAndFiles() }).toEqual(before);
   });
 
-  it("answers 429 quota_exceeded while the tenant's concurrent batches run, and accepts one again once they end", async () => {
+  it("answers 429 quota_exceeded while the tenant's concurrent batches run, accepts again once they end", async () => {
     const running = await pausedBatch(Q.key, () => createBatch(Q.key, { requests: chatLines(5, 'run') }));
     const before = await qIds();
 

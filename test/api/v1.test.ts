@@ -1,4 +1,7 @@
-/** The OpenAI-compatible /v1 API, driven by the official `openai` client against a real dev server, worker and simulator. */
+/**
+ * The OpenAI-compatible /v1 API, driven by the official `openai`
+ * client against a real dev server, worker and simulator.
+ */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import OpenAI, { APIError, toFile } from 'openai';
@@ -401,11 +404,8 @@ describe('bad batch requests: 400 or 404 naming the parameter, and no batch', ()
   let mixedId: string;
   beforeAll(async () => {
     fileId = (await upload(`${good('a')}\n`)).id;
-    mixedId = (
-      await upload(
-        `${good('a')}\n${line({ url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'x' } }, 'b')}\n`,
-      )
-    ).id;
+    const embedding = line({ url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'x' } }, 'b');
+    mixedId = (await upload(`${good('a')}\n${embedding}\n`)).id;
   });
   const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
 

@@ -13,7 +13,8 @@ const ROOT = resolve(__dirname, '..', '..');
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
 
 function quickBench(): Promise<{ code: number | null; output: string }> {
-  // The bench clears LLMBATCH_*, OPENAI_*, SIM_* and DATABASE_URL itself; BENCH_* would change its sizes (BENCH_PG_URL only says where PostgreSQL is).
+  // The bench clears LLMBATCH_*, OPENAI_*, SIM_* and DATABASE_URL itself; BENCH_* would change its sizes (BENCH_PG_URL
+  // only says where PostgreSQL is).
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => (!k.startsWith('BENCH_') || k === 'BENCH_PG_URL') && k !== 'NODE_OPTIONS',

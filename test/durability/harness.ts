@@ -171,7 +171,10 @@ export class Harness {
     for (let i = 0; i < workers; i++) await this.startWorker();
   }
 
-  /** The dev server as `npm run temporal` runs it (our flags, persistent --db-filename <dir>/temporal.sqlite), headless; the same port and file on every start. */
+  /**
+   * The dev server as `npm run temporal` runs it (our flags, persistent --db-filename <dir>/temporal.sqlite), headless;
+   * the same port and file on every start.
+   */
   serverArgs(): string[] {
     const config = loadConfig({
       LLMBATCH_DATA_DIR: this.dir,

@@ -82,7 +82,8 @@ describe('lane limits at runtime', () => {
     await handle.signal(cancelSignal);
     await handle.result();
     console.log(
-      `lane limit: ${atStartup.toFixed(1)} req/s at ${STARTUP_RPM} RPM (start-up), ${atRuntime.toFixed(1)} req/s after PUT ${RUNTIME_RPM} RPM`,
+      `lane limit: ${atStartup.toFixed(1)} req/s at ${STARTUP_RPM} RPM (start-up), ${atRuntime.toFixed(1)} req/s ` +
+        `after PUT ${RUNTIME_RPM} RPM`,
     );
     // Each window stays under its limit (plus the server's one-second burst) and the raised one is used.
     expect(atStartup).toBeLessThanOrEqual((STARTUP_RPM / 60) * 1.1);

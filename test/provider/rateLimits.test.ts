@@ -40,7 +40,8 @@ describe('rate limits over HTTP (official client, fake clock)', () => {
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.error).toEqual({
       message:
-        'Rate limit reached for gpt-4o-mini in organization org-simulated on requests per min (RPM): Limit 3000, Used 3000, Requested 1. Please try again in 20ms. (simulated)',
+        'Rate limit reached for gpt-4o-mini in organization org-simulated on requests per min (RPM): Limit 3000, ' +
+        'Used 3000, Requested 1. Please try again in 20ms. (simulated)',
       type: 'requests',
       param: null,
       code: 'rate_limit_exceeded',

@@ -75,7 +75,8 @@ describe('/_sim control routes', () => {
     expect(sim.options().errorRate).toBe(1);
     const error = await failureOf(clientFor(sim).chat.completions.create(chatBody('faulted')));
     expect(error.status).toBeGreaterThanOrEqual(500);
-    expect(sim.callsForBody(chatBody('faulted'))).toEqual({ calls: 1, successes: 0, faults: 1 }); // which item's call failed
+    // which item's call failed
+    expect(sim.callsForBody(chatBody('faulted'))).toEqual({ calls: 1, successes: 0, faults: 1 });
     await post('/_sim/config', { errorRate: 0 });
 
     const bad = await post<{ error: ErrorPayload }>('/_sim/config', { hangRate: 2 });

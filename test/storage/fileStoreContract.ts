@@ -41,7 +41,8 @@ export function fileStoreContract(name: string, makeStore: () => Promise<FileSto
     it('stages, commits, reads, lists and deletes a file', async () => {
       const staged = await store.stage(chunks('{"a":1}\n', '{"b":2}\n'));
       expect(staged.bytes).toBe(16);
-      expect(await store.list({ limit: 10, order: 'desc' })).toEqual({ data: [], hasMore: false }); // invisible until committed
+      // invisible until committed
+      expect(await store.list({ limit: 10, order: 'desc' })).toEqual({ data: [], hasMore: false });
       const file = await staged.commit(meta('file-1'));
       expect(file).toEqual({ ...meta('file-1'), bytes: 16 });
       expect(await store.get('file-1')).toEqual(file);

@@ -33,7 +33,8 @@ describe('migrations', () => {
     ]);
     try {
       await expect(migrate(db.pool)).rejects.toThrow(
-        `DATABASE_URL: the database is at schema version ${LATEST_VERSION + 1}, newer than this llmbatch knows (${LATEST_VERSION})`,
+        `DATABASE_URL: the database is at schema version ${LATEST_VERSION + 1}, newer than this llmbatch knows ` +
+          `(${LATEST_VERSION})`,
       );
     } finally {
       await db.pool.query('DELETE FROM schema_migrations WHERE version = $1', [LATEST_VERSION + 1]);

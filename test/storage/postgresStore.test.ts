@@ -64,20 +64,18 @@ describe('PostgresBatchStore in PostgreSQL', () => {
     for (let chunk = 0; chunk < 5; chunk++) {
       const writer = await store.openResults('paged', chunk);
       await Promise.all(
-        lines
-          .slice(chunk * 1000, (chunk + 1) * 1000)
-          .map((l, i) =>
-            writer.append(
-              i % 3 === 0
-                ? { id: l.custom_id, custom_id: l.custom_id, response: null, error: { code: 'x', message: 'y' } }
-                : {
-                    id: l.custom_id,
-                    custom_id: l.custom_id,
-                    response: { status_code: 200, request_id: 'r', body: {} },
-                    error: null,
-                  },
-            ),
+        lines.slice(chunk * 1000, (chunk + 1) * 1000).map((l, i) =>
+          writer.append(
+            i % 3 === 0
+              ? { id: l.custom_id, custom_id: l.custom_id, response: null, error: { code: 'x', message: 'y' } }
+              : {
+                  id: l.custom_id,
+                  custom_id: l.custom_id,
+                  response: { status_code: 200, request_id: 'r', body: {} },
+                  error: null,
+                },
           ),
+        ),
       );
       await writer.close();
     }
@@ -105,11 +103,13 @@ describe('PostgresBatchStore in PostgreSQL', () => {
     const rows = await store.listRecords('owner', { limit: 10, order: 'desc', match: { tenant: 'a' } });
     expect(rows.map((r) => r.batchId)).toEqual(['t-3', 't-1']);
     const plan = await db.pool.query(
-      "EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY batch_id DESC LIMIT 10",
+      "EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY " +
+        'batch_id DESC LIMIT 10',
     );
     await db.pool.query('SET enable_seqscan = off');
     const forced = await db.pool.query(
-      "EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY batch_id DESC LIMIT 10",
+      "EXPLAIN SELECT batch_id FROM batch_records WHERE kind = 'owner' AND record->>'tenant' = 'a' ORDER BY " +
+        'batch_id DESC LIMIT 10',
     );
     await db.pool.query('SET enable_seqscan = on');
     expect(JSON.stringify(plan.rows) + JSON.stringify(forced.rows)).toContain('batch_records_by_tenant');

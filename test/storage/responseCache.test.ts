@@ -90,7 +90,8 @@ describe('response caches', () => {
         cache: new PostgresResponseCache(db.pool),
         age: async (k, ms) => {
           await db.pool.query(
-            `UPDATE response_cache SET created_at = created_at - $2::double precision * interval '1 millisecond' WHERE key = $1`,
+            "UPDATE response_cache SET created_at = created_at - $2::double precision * interval '1 millisecond' " +
+              'WHERE key = $1',
             [k, ms],
           );
         },
@@ -98,7 +99,7 @@ describe('response caches', () => {
     });
   });
 
-  it('FileResponseCache: readers never see a half-written entry while the same key is stored again and again', async () => {
+  it('FileResponseCache: readers never see a half-written entry while the same key is stored repeatedly', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'llmbatch-cache-'));
     const cache = new FileResponseCache(dataDir);
     const big = (n: number) => ({ n, text: String(n).repeat(200_000) });
@@ -112,6 +113,7 @@ describe('response caches', () => {
     const seen = await Promise.all(reads);
     await Promise.all(writes);
     for (const r of seen) expect(r.text).toBe(String(r.n).repeat(200_000));
-    expect(await readdir(join(dataDir, 'response-cache', k.slice(0, 2)))).toEqual([`${k}.json`]); // no temporary file left behind
+    // no temporary file left behind
+    expect(await readdir(join(dataDir, 'response-cache', k.slice(0, 2)))).toEqual([`${k}.json`]);
   });
 });

@@ -98,7 +98,7 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect(await collect(store.streamResults('batch4', 'all'))).toHaveLength(2);
     });
 
-    it('records through a chunk writer, merging appends that arrive together, and dedupes with appendResult', async () => {
+    it('records through a chunk writer, merging appends that arrive together; dedupes with appendResult', async () => {
       await store.putInput('batch6', chatLines(300), 300);
       await store.appendResult('batch6', 0, success('item-0', { first: true }));
       const writer = await store.openResults('batch6', 0);

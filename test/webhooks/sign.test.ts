@@ -39,7 +39,7 @@ describe('signWebhook', () => {
     );
   });
 
-  it('keeps id and body across attempts but stamps each attempt with its own time, so late retries still verify', () => {
+  it('keeps id and body across attempts but stamps each with its own time, so late retries still verify', () => {
     const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
     const old = { ...input, occurredAt: hoursAgo.toISOString() };
     const first = signWebhook(secret, old, new Date(Date.now() - 60_000));

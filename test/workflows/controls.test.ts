@@ -1,4 +1,7 @@
-/** Signals and long-run behaviour of the batch workflow on a real dev server: pause/resume, concurrency, priority, continue-as-new. */
+/**
+ * Signals and long-run behaviour of the batch workflow on a real
+ * dev server: pause/resume, concurrency, priority, continue-as-new.
+ */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';

@@ -142,7 +142,7 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
     expect(pollSchedule(DAY_MS)).toHaveLength(149); // at 0, then after 30 s, 1, 2, 4, 8 min, then every 10 min
   });
 
-  it('completes in skipped time on the production schedule, within the history budget, holding no worker while it waits', async () => {
+  it('completes in skipped time on the production schedule, within the history budget, holding no worker', async () => {
     const expectedPolls = pollSchedule(DAY_MS).length;
     const { api, pollTimes } = dayLongProvider(env);
     const store = new MemoryStore();
@@ -216,7 +216,8 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
     expect(events).toBeLessThanOrEqual(FIXED_EVENTS + 2 * expectedPolls);
     expect(await collect(store.streamResults(input.batchId))).toHaveLength(500);
     console.log(
-      `[time-skipping] 24 h provider batch: ${result.polls} polls, ${events} history events (budget ${100 + 2 * expectedPolls}), ` +
+      `[time-skipping] 24 h provider batch: ${result.polls} polls, ${events} history events (budget ` +
+        `${100 + 2 * expectedPolls}), ` +
         `${(skippedMs / HOUR_MS).toFixed(2)} h of server time in ${realMs} ms real`,
     );
   });

@@ -111,7 +111,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 describe('nativeBatchWorkflow', () => {
-  it('1,200 items at 500 lines per provider batch: 3 provider batches, every custom_id once, the provider’s answers', async () => {
+  it('1,200 items at 500 lines a provider batch: 3 of them, every custom_id once, the provider’s answers', async () => {
     const lines = chatLines(1200, 'native');
     const { run, store, batchId } = await runNative(lines, { input: { limits: { maxLines: 500 } } });
     const result = await run;
@@ -149,7 +149,7 @@ describe('nativeBatchWorkflow', () => {
     await expectHistoryBudget(result);
   });
 
-  it('expiry with partial results: the rest is resubmitted until every item is done, none processed twice', async () => {
+  it('expiry with partial results: the rest is resubmitted until every item is done, none done twice', async () => {
     // 200 lines/s and a 1.5 s window: each provider batch finishes about 300 lines, then expires.
     sim.configure({ completionWindowMs: 1500, batchLinesPerSecond: 200 });
     const { run, store, batchId } = await runNative(chatLines(700, 'exp'), { input: { maxRounds: 6 } });
@@ -241,25 +241,29 @@ describe('nativeBatchWorkflow', () => {
     expect(result).toMatchObject({ status: 'cancelled', succeeded: b?.request_counts?.completed });
   });
 
-  it('a provider batch that keeps failing is resubmitted up to maxRounds, then its items become dead letters naming the reason', async () => {
-    // The provider refuses files over 100 lines; our plan (default limits) sends 150.
-    sim.configure({ maxBatchLines: 100 });
-    try {
-      const { run, store, batchId } = await runNative(chatLines(150, 'fl'), { input: { maxRounds: 2 } });
-      const result = await run;
-      expect(result).toMatchObject({ status: 'completed', succeeded: 0, failed: 150, pending: 0 });
-      expect((await providerBatchesOf(batchId)).map((b) => [b.metadata?.llmbatch_id, b.status])).toEqual([
-        [`batch-${batchId}-pb-0`, 'failed'],
-        [`batch-${batchId}-pb-0-r1`, 'failed'],
-      ]);
-      const results = await collect(store.streamResults(batchId));
-      expect(results).toHaveLength(150);
-      expect(results[0]?.error?.code).toBe('provider_batch_exhausted');
-      expect(results[0]?.error?.message).toMatch(/no result after 2 provider batches \(last: failed: .*at most 100/);
-    } finally {
-      sim.configure({ maxBatchLines: 50_000 });
-    }
-  });
+  it(
+    'a provider batch that keeps failing is resubmitted up to maxRounds, then its items become dead letters naming ' +
+      'the reason',
+    async () => {
+      // The provider refuses files over 100 lines; our plan (default limits) sends 150.
+      sim.configure({ maxBatchLines: 100 });
+      try {
+        const { run, store, batchId } = await runNative(chatLines(150, 'fl'), { input: { maxRounds: 2 } });
+        const result = await run;
+        expect(result).toMatchObject({ status: 'completed', succeeded: 0, failed: 150, pending: 0 });
+        expect((await providerBatchesOf(batchId)).map((b) => [b.metadata?.llmbatch_id, b.status])).toEqual([
+          [`batch-${batchId}-pb-0`, 'failed'],
+          [`batch-${batchId}-pb-0-r1`, 'failed'],
+        ]);
+        const results = await collect(store.streamResults(batchId));
+        expect(results).toHaveLength(150);
+        expect(results[0]?.error?.code).toBe('provider_batch_exhausted');
+        expect(results[0]?.error?.message).toMatch(/no result after 2 provider batches \(last: failed: .*at most 100/);
+      } finally {
+        sim.configure({ maxBatchLines: 50_000 });
+      }
+    },
+  );
 
   it('pause holds the submission of further provider batches; resume lets them go', async () => {
     sim.configure({ batchLinesPerSecond: 100 });
