@@ -1,0 +1,1 @@
+export { providerBatchWorkflow } from './workflow';
