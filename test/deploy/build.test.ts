@@ -21,7 +21,12 @@ const outDir = join(app, 'dist');
 
 /** Runs node in the temp /app, as the image's services run. */
 const nodeIn = (args: string[]): string =>
-  execFileSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
+  execFileSync(process.execPath, args, {
+    cwd: app,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 function jsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -52,7 +57,8 @@ describe('npm run build', () => {
     const config = buildConfig();
     expect(config.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist', noEmit: false });
     expect(config.include).toEqual(['src']);
-    expect(readFileSync(join(outDir, 'config.js'), 'utf8')).toMatch(/^"use strict";[\s\S]*\bexports\./);
+    const worker = readFileSync(join(app, compiledPath(OUR_SERVICES.worker)), 'utf8');
+    expect(worker).toMatch(/^"use strict";[\s\S]*\brequire\("@temporalio\/worker"\)/);
   });
 
   test.each(Object.entries(OUR_SERVICES))('writes the file service %s runs', (_name, entry) => {
@@ -86,12 +92,15 @@ describe('npm run build', () => {
   test('compiled code requires only production dependencies and Node built-ins', () => {
     const allowed = new Set([...Object.keys(pkg.dependencies), ...builtinModules]);
     const missing = new Set<string>();
+    const seen = new Set<string>();
     for (const file of jsFiles(outDir).filter((f) => !f.endsWith('workflow-bundle.js'))) {
       for (const [, spec] of readFileSync(file, 'utf8').matchAll(/\brequire\("([^".][^"]*)"\)/g)) {
         const name = spec!.replace(/^node:/, '').split('/').slice(0, spec!.startsWith('@') ? 2 : 1).join('/');
+        seen.add(name);
         if (!allowed.has(name)) missing.add(`${name} (${file.slice(outDir.length + 1)})`);
       }
     }
+    expect([...seen]).toEqual(expect.arrayContaining(['@temporalio/worker', 'express', 'zod']));
     expect([...missing]).toEqual([]);
   });
 });
