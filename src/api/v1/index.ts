@@ -1,7 +1,8 @@
 /**
  * The OpenAI-compatible API, mounted at /v1: code written for OpenAI's Files and Batches APIs (the
  * official client's files.* and batches.*) works against llmbatch by changing its baseURL.
- * Files: files.ts; batches: batches.ts; the objects and the status mapping: objects.ts.
+ * Files: files.ts (uploads: upload.ts); batches: batches.ts (creation: batchCreation.ts); the objects and
+ * the status mapping: objects.ts.
  *
  * Returns the router and the /v1 error handler as one list for `app.use('/v1', ...)`: mounted there, the
  * error handler also answers errors raised before the router (the app's JSON body parser) in OpenAI's shape.
