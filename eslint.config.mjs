@@ -1,10 +1,62 @@
-// Lint rules: floating promises are errors everywhere; workflow code may not
-// touch Node built-ins or non-deterministic APIs (Temporal replays it).
+// Lint rules: floating promises are errors everywhere; workflow code may not touch Node built-ins or
+// non-deterministic APIs (Temporal replays it); the layer rules of docs/architecture.md; no import cycles.
 import js from '@eslint/js';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
+
+/**
+ * The layer rules, each message naming its rule. Folder rules are checked on resolved paths
+ * (import-x/no-restricted-paths), so they hold at any depth; "by type only" rules need to tell
+ * `import type` apart, which only no-restricted-imports does, so those match the import's text.
+ */
+const LAYER = {
+  shared: 'layer rule: shared imports nothing else in src',
+  sharedTemporal: 'layer rule: shared imports no Temporal runtime package (types only)',
+  sharedIo: 'layer rule: shared does no I/O (no files, network, processes, database, HTTP server or provider client)',
+  workflows: 'layer rule: workflows import only shared, their own folder, activities by type, Temporal workflow APIs',
+  workflowsActivities: 'layer rule: workflows import activities by type only',
+  workflowsPackages: 'layer rule: workflows import no package but @temporalio/workflow and @temporalio/common',
+  workflowsNodeShared: 'layer rule: workflows never import shared modules that need Node (apiKeys, tokens)',
+  activities: 'layer rule: activities never import api or workflows',
+  api: 'layer rule: api never imports activities or worker',
+  apiWorkflows: 'layer rule: api imports workflows by type only (typed workflow starts)',
+  provider: 'layer rule: provider imports nothing else in src',
+  cli: 'layer rule: cli imports only shared, config, devServer and its own folder (the API over HTTP)',
+};
+
+/** Folder rules: files under `target` may not import from `from`, but for `except` (relative to `from`). */
+const layerZones = [
+  { target: 'src/shared', from: 'src', except: ['./shared'], message: LAYER.shared },
+  {
+    target: 'src/workflows',
+    from: 'src',
+    except: ['./shared', './workflows', './activities'], // activities: types only, below
+    message: LAYER.workflows,
+  },
+  {
+    target: 'src/workflows',
+    from: ['src/shared/apiKeys.ts', 'src/shared/tokens.ts'],
+    message: LAYER.workflowsNodeShared,
+  },
+  { target: 'src/activities', from: ['src/api', 'src/workflows'], message: LAYER.activities },
+  { target: 'src/api', from: ['src/activities', 'src/worker'], message: LAYER.api },
+  { target: 'src/provider', from: 'src', except: ['./provider'], message: LAYER.provider },
+  // config: the CLI starts the stack (npm start, demo) from the same settings; devServer: it runs Temporal's.
+  { target: 'src/cli', from: 'src', except: ['./cli', './shared', './config', './devServer'], message: LAYER.cli },
+];
+
+/**
+ * Matches an import that climbs out of the importing layer into the sibling layer `folder` (or a file in it), at
+ * any depth: `../folder`, `../../folder/x`; not a file of the same name in the importer's own folder (`./folder`).
+ */
+const importOf = (folder) => `^(\\.\\./)+${folder}(/|$)`;
+const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const sharedIoModules = ['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'tls']
+  .flatMap((m) => [m, `node:${m}`])
+  .concat(['pg', 'express', 'multer', 'openai']);
 
 export default tseslint.config(
   {
@@ -43,6 +95,38 @@ export default tseslint.config(
     },
   },
   {
+    // Imports: the layer rules, and no cycles in src, test or bench (type-only imports are not cycles at run time;
+    // test/lint/cycles.test.ts checks those too).
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })] },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones }],
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: sharedIoModules.map((name) => ({ name, message: LAYER.sharedIo, allowTypeImports: true })),
+          patterns: [{ group: ['@temporalio/*'], allowTypeImports: true, message: LAYER.sharedTemporal }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: importOf('workflows'), allowTypeImports: true, message: LAYER.apiWorkflows }] },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed: no I/O, no clocks, no randomness outside the SDK.
     files: ['src/workflows/**/*.ts'],
     rules: {
@@ -51,14 +135,11 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
+            { regex: importOf('activities'), allowTypeImports: true, message: LAYER.workflowsActivities },
             {
-              group: ['**/activities/*', '**/activities'],
-              allowTypeImports: true,
-              message: 'Import activities by type only.',
-            },
-            {
-              group: ['openai', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
-              message: 'Not allowed in workflow code.',
+              // Any package but these two (Node built-ins have their own message above).
+              regex: `^(?!\\.|@temporalio/(workflow|common)$|(${nodeBuiltins.map(escapeRegex).join('|')})$)`,
+              message: LAYER.workflowsPackages,
             },
           ],
         },
