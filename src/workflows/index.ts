@@ -1,3 +1,4 @@
 export { batchWorkflow } from './batch';
-export { nativeBatchWorkflow, providerBatchWorkflow } from './native';
+export { nativeBatchWorkflow } from './native';
+export { providerBatchWorkflow } from './providerBatch';
 export { webhookWorkflow } from './webhook';

@@ -1,2 +1,1 @@
-export { providerBatchWorkflow } from '../providerBatch';
 export { nativeBatchWorkflow } from './workflow';

@@ -1,11 +1,5 @@
 /** Progress arithmetic, kept apart from the workflow's control flow. Deterministic: uses workflow time only. */
-import {
-  costUsd,
-  type BatchCarry,
-  type BatchProgress,
-  type BatchStatus,
-  type BatchWorkflowInput,
-} from '../shared/contracts';
+import { costUsd, type BatchCarry, type BatchProgress, type BatchWorkflowInput } from '../../shared/contracts';
 
 export function chunkLength(input: BatchWorkflowInput, chunk: number): number {
   return Math.max(0, Math.min(input.chunkSize, input.total - chunk * input.chunkSize));
@@ -15,7 +9,7 @@ export function buildProgress(
   input: BatchWorkflowInput,
   state: BatchCarry,
   inFlight: Iterable<number>,
-  status: BatchStatus,
+  status: BatchProgress['status'],
   nowMs: number,
 ): BatchProgress {
   const chunks = [...inFlight];

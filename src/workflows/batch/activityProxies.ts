@@ -1,0 +1,22 @@
+/** The batch workflow's activities: the chunk activity (per priority and lane) and the end's record. */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { BatchWorkflowInput } from '../../shared/contracts';
+
+export function chunkActivities(priorityKey: number, input: BatchWorkflowInput) {
+  return proxyActivities<Activities>({
+    // A lane's own queue carries its server-side rate limit; otherwise the workflow's queue.
+    taskQueue: input.lane?.taskQueue,
+    startToCloseTimeout: '15 minutes',
+    // Heartbeats flush every second (worker setting), so 10 s without one means the worker is gone.
+    heartbeatTimeout: '10 seconds',
+    // Settle only once the activity has stopped, so counts and re-runs see its last writes.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    // No attempt limit: a chunk runs until each of its items is settled. Items count their own transient
+    // failures against maxAttempts (see processChunk), so a killed worker or a lost heartbeat spends none.
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+    priority: { priorityKey, fairnessKey: input.tenant },
+  });
+}
+
+export const { finishBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });

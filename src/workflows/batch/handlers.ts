@@ -1,0 +1,41 @@
+/** The batch workflow's signals and queries: the controls (pause, resume, cancel, priority, concurrency). */
+import { log, setHandler } from '@temporalio/workflow';
+import {
+  cancelSignal,
+  pauseSignal,
+  PrioritySchema,
+  progressQuery,
+  resumeSignal,
+  setConcurrencySignal,
+  setPrioritySignal,
+} from '../../shared/contracts';
+import type { BatchRun } from './run';
+
+const MAX_CHUNKS_IN_FLIGHT = 10_000;
+
+export function setBatchHandlers(run: BatchRun): void {
+  const { state } = run;
+  setHandler(progressQuery, () => run.progress());
+  setHandler(cancelSignal, () => {
+    run.cancelRequested = true;
+    run.cancelInFlight();
+  });
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+    state.pauseReason = undefined;
+    run.cancelInFlight(); // stops provider calls now; the chunks are re-run on resume
+  });
+  setHandler(resumeSignal, () => {
+    if (state.pauseReason === 'budget') state.budgetLifted = true; // resuming accepts the spend
+    state.paused = false;
+    state.pauseReason = undefined;
+  });
+  setHandler(setPrioritySignal, (priority) => {
+    if (PrioritySchema.safeParse(priority).success) state.priority = priority;
+    else log.warn('setPriority ignored: expected a whole number from 1 to 5', { priority });
+  });
+  setHandler(setConcurrencySignal, (n) => {
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_CHUNKS_IN_FLIGHT) state.maxChunksInFlight = n;
+    else log.warn(`setConcurrency ignored: expected a whole number from 1 to ${MAX_CHUNKS_IN_FLIGHT}`, { n });
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * A batch workflow run's sliding window: the chunk activities in flight (each in a cancellation scope of
+ * its own), the counters they add to, and the budget check after each. Holds counters, never bodies.
+ */
+import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import {
+  costUsd,
+  DEFAULT_PRIORITY,
+  type BatchCarry,
+  type BatchProgress,
+  type BatchWorkflowInput,
+} from '../../shared/contracts';
+import { eventData, notify } from '../notify';
+import { chunkActivities } from './activityProxies';
+import { buildProgress } from './progress';
+
+const DEFAULT_MAX_ATTEMPTS = 5;
+/** Roll over well before Temporal's 10,240-event warning even if the server does not suggest it. */
+const HISTORY_EVENTS_LIMIT = 8_000;
+
+export function initialState(input: BatchWorkflowInput): BatchCarry {
+  return {
+    nextChunk: 0,
+    requeued: [],
+    succeeded: 0,
+    failed: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    cacheHits: 0,
+    paused: false,
+    priority: input.priority ?? DEFAULT_PRIORITY,
+    maxChunksInFlight: input.maxChunksInFlight,
+    startedAt: new Date().toISOString(),
+    runs: 1,
+  };
+}
+
+export class BatchRun {
+  /** Chunks in flight, each with the scope that cancels its activity. */
+  readonly inFlight = new Map<number, CancellationScope>();
+  cancelRequested = false;
+  /** What fails the batch (say, the provider rejected our key); set once. */
+  failure: unknown;
+  finalStatus: BatchProgress['status'] | undefined = undefined;
+  private readonly maxAttempts: number;
+  private readonly historyLimit: number;
+
+  constructor(
+    readonly input: BatchWorkflowInput,
+    /** What continue-as-new carries over. */
+    readonly state: BatchCarry,
+  ) {
+    this.maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.historyLimit = input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT;
+  }
+
+  status(): BatchProgress['status'] {
+    return this.finalStatus ?? (this.cancelRequested ? 'cancelled' : this.state.paused ? 'paused' : 'running');
+  }
+
+  progress(status: BatchProgress['status'] = this.status()): BatchProgress {
+    return buildProgress(this.input, this.state, this.inFlight.keys(), status, Date.now());
+  }
+
+  cancelInFlight(): void {
+    this.inFlight.forEach((scope) => scope.cancel());
+  }
+
+  stopping(): boolean {
+    return this.cancelRequested || this.failure !== undefined;
+  }
+
+  hasWork(): boolean {
+    return this.state.requeued.length > 0 || this.state.nextChunk < this.input.chunkCount;
+  }
+
+  /** History is getting long: time to continue as new. */
+  rollover(): boolean {
+    return workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > this.historyLimit;
+  }
+
+  canSchedule(): boolean {
+    return (
+      !this.stopping() &&
+      !this.state.paused &&
+      !this.rollover() &&
+      this.hasWork() &&
+      this.inFlight.size < this.state.maxChunksInFlight
+    );
+  }
+
+  /** Starts the next chunk: a re-run first, else the next new one. */
+  startNextChunk(): void {
+    this.startChunk(this.state.requeued.shift() ?? this.state.nextChunk++);
+  }
+
+  private startChunk(chunk: number): void {
+    const { input, state } = this;
+    const scope = new CancellationScope();
+    this.inFlight.set(chunk, scope);
+    const { processChunk } = chunkActivities(state.priority, input);
+    const chunkInput = { batchId: input.batchId, chunk, maxAttempts: this.maxAttempts, cache: input.cache };
+    void scope
+      .run(() => processChunk({ ...chunkInput, tenant: input.tenant }))
+      .then(
+        async (r) => {
+          state.succeeded += r.succeeded;
+          state.failed += r.failed;
+          state.tokensIn += r.tokensIn;
+          state.tokensOut += r.tokensOut;
+          // Absent from the results of activities older than the cache.
+          state.cacheHits = (state.cacheHits ?? 0) + (r.cacheHits ?? 0);
+          await this.pauseIfOverBudget();
+        },
+        (err: unknown) => {
+          if (!isCancellation(err)) {
+            this.failure ??= err; // e.g. the provider rejected our key: fail fast
+            this.cancelInFlight();
+          } else if (!this.cancelRequested) state.requeued.push(chunk); // paused: run the rest later
+        },
+      )
+      .finally(() => this.inFlight.delete(chunk));
+  }
+
+  /** Pauses the batch (and says so by webhook) once its estimated cost reaches its budget. */
+  private async pauseIfOverBudget(): Promise<void> {
+    const { input, state } = this;
+    const cost = costUsd(input.price, state.tokensIn, state.tokensOut, 'realtime');
+    if (input.budgetUsd === undefined || cost === null || cost < input.budgetUsd) return;
+    if (state.paused || state.budgetLifted || this.stopping()) return;
+    state.paused = true;
+    state.pauseReason = 'budget';
+    state.budgetPauses = (state.budgetPauses ?? 0) + 1;
+    this.cancelInFlight();
+    const reason = `the estimated cost ${cost} USD reached the budget of ${input.budgetUsd} USD`;
+    log.info('paused for budget', { batchId: input.batchId, cost, budgetUsd: input.budgetUsd });
+    await notify(input, 'batch.paused', eventData(this.progress('paused'), reason), state.budgetPauses);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * BatchWorkflow: one per batch (id `batch-<id>`). Keeps a sliding window of
+ * chunk activities in flight and holds only counters; bodies stay in the store.
+ * Pause cancels in-flight chunks (their finished items stay recorded) and
+ * re-runs them on resume; the activity skips what is recorded.
+ */
+import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
+import type { BatchWorkflowInput, BatchWorkflowResult } from '../../shared/contracts';
+import { failureReason } from '../failures';
+import { endEvent, eventData, notify } from '../notify';
+import { finishBatch } from './activityProxies';
+import { setBatchHandlers } from './handlers';
+import { BatchRun, initialState } from './run';
+
+/** Records the outcome in the store and tells the webhook. */
+async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
+  const { input, state } = run;
+  const finalStatus = run.failure !== undefined ? 'failed' : run.cancelRequested ? 'cancelled' : 'completed';
+  run.finalStatus = finalStatus;
+  const progress = run.progress(finalStatus);
+  if (run.failure !== undefined) progress.error = failureReason(run.failure);
+  // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
+  const outcome = await finishBatch({
+    progress,
+    chunkCount: input.chunkCount,
+    recount: finalStatus !== 'completed',
+    price: input.price,
+  });
+  Object.assign(state, {
+    succeeded: outcome.succeeded,
+    failed: outcome.failed,
+    tokensIn: outcome.tokensIn,
+    tokensOut: outcome.tokensOut,
+    cacheHits: outcome.cacheHits,
+  });
+  await notify(input, endEvent(finalStatus), eventData(outcome));
+  if (run.failure !== undefined) throw run.failure;
+  return outcome;
+}
+
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWorkflowResult> {
+  const run = new BatchRun(input, input.carry ?? initialState(input));
+  const { state } = run;
+  setBatchHandlers(run);
+
+  for (;;) {
+    await condition(
+      () => run.canSchedule() || run.stopping() || (run.inFlight.size === 0 && (!run.hasWork() || run.rollover())),
+    );
+    if (!run.canSchedule()) break;
+    run.startNextChunk();
+  }
+  // Wait until every chunk has finished or acknowledged its cancel.
+  await condition(() => run.inFlight.size === 0);
+
+  if (!run.stopping() && run.hasWork()) {
+    // History is getting long: start a fresh run with the counters (never the bodies).
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof batchWorkflow>({ ...input, carry: { ...state, runs: state.runs + 1 } });
+  }
+  return finish(run);
+}
