@@ -7,15 +7,16 @@ import {
   PrioritySchema,
   WebhookUrlSchema,
 } from '../shared/contracts';
+import { BatchStatusSchema } from '../shared/statuses';
 
-/** A boolean query parameter or metadata value: the strings `true` and `false` only (`1`, `yes`, `on` are refused rather than guessed). */
+/** A boolean query parameter or metadata value: only the strings `true` and `false` (`yes`, `1` are refused). */
+
 export const BooleanParamSchema = z.enum(['true', 'false']).transform((v) => v === 'true');
-
-export const BATCH_STATUSES = ['running', 'paused', 'completed', 'cancelled', 'failed'] as const;
 
 /** GET /batches: newest first; `cursor` is the `next_cursor` of the page before. */
 export const ListBatchesQuerySchema = z.strictObject({
-  status: z.enum(BATCH_STATUSES).optional(),
+  status: BatchStatusSchema.optional(),
+
   created_after: z.iso.datetime({ offset: true }).optional(),
   created_before: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),

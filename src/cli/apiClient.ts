@@ -2,16 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { BatchProgress } from '../shared/contracts';
-
-export interface CreatedBatch {
-  id: string;
-  total: number;
-  mode: string;
-  modeReason: string | null;
-  status: string;
-}
-
-export type BatchView = BatchProgress & { id: string; createdAt: string; retryOf: string | null; retriedBy: string[] };
+import type { CreatedBatchView } from '../shared/views';
 
 /** An answer other than 2xx, with the API's own message (`{error: {message}}`). */
 export class ApiError extends Error {
@@ -72,7 +63,7 @@ export class ApiClient {
   }
 
   /** A JSONL file of batch request lines, streamed as NDJSON (checked line by line by the API); options as query parameters. */
-  async submitFile(file: string, options: Record<string, string | undefined>): Promise<CreatedBatch> {
+  async submitFile(file: string, options: Record<string, string | undefined>): Promise<CreatedBatchView> {
     const query = new URLSearchParams(
       Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined),
     ).toString();
@@ -81,7 +72,7 @@ export class ApiClient {
       body,
       contentType: 'application/x-ndjson',
     });
-    return (await res.json()) as CreatedBatch;
+    return (await res.json()) as CreatedBatchView;
   }
 
   /** A batch's results (NDJSON) as a stream; `query` e.g. `?status=failed`. */

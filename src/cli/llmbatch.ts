@@ -11,7 +11,9 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError, progressBar, type BatchView, type CreatedBatch } from './apiClient';
+import { isEnded } from '../shared/statuses';
+import type { BatchListView, BatchView, CreatedBatchView, RetriedBatchView } from '../shared/views';
+import { ApiClient, ApiError, progressBar } from './apiClient';
 
 const USAGE = `usage: npm run llmbatch -- <command> [options]
   submit <file.jsonl> [--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd] [--cache true|false] [--wait]
@@ -39,8 +41,6 @@ const OPTIONS = {
 
 class UsageError extends Error {}
 
-const ENDED = new Set(['completed', 'cancelled', 'failed']);
-
 /** Polls until the batch ends, redrawing one line on a terminal, printing each change otherwise. */
 async function watch(client: ApiClient, id: string): Promise<BatchView> {
   const tty = process.stdout.isTTY;
@@ -51,7 +51,7 @@ async function watch(client: ApiClient, id: string): Promise<BatchView> {
     const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${eta}`;
     if (line !== last) process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     last = line;
-    if (ENDED.has(p.status)) {
+    if (isEnded(p.status)) {
       if (tty) process.stdout.write('\n');
       if (p.error) console.log(`error: ${p.error}`);
       return p;
@@ -80,7 +80,7 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'submit': {
       if (!arg) throw new UsageError('submit: give the JSONL file of requests');
-      const created: CreatedBatch = await client.submitFile(arg, {
+      const created: CreatedBatchView = await client.submitFile(arg, {
         mode: values.mode,
         priority: values.priority,
         model: values.model,
@@ -111,7 +111,7 @@ async function run(argv: string[]): Promise<number> {
         ...(values.status ? { status: values.status } : {}),
         ...(values.limit ? { limit: values.limit } : {}),
       }).toString();
-      const { data } = await client.json<{ data: BatchView[] }>('GET', `/batches${query ? `?${query}` : ''}`);
+      const { data } = await client.json<BatchListView>('GET', `/batches${query ? `?${query}` : ''}`);
       for (const b of data) console.log(`${b.id}  ${b.createdAt}  ${progressBar(b, 20)}`);
       return 0;
     }
@@ -121,7 +121,8 @@ async function run(argv: string[]): Promise<number> {
       console.log(JSON.stringify(await client.json('POST', path(arg, `/${command}`), {})));
       return 0;
     case 'retry': {
-      const created = await client.json<CreatedBatch>('POST', path(arg, '/retry'), {});
+      const created = await client.json<RetriedBatchView>('POST', path(arg, '/retry'), {});
+
       console.log(`batch ${created.id}: ${created.total} dead letters of ${arg} retried`);
       return 0;
     }

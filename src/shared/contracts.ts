@@ -4,6 +4,7 @@
  * No Node built-ins and no I/O here: workflow code imports this module.
  */
 import { z } from 'zod';
+import type { BatchStatus } from './statuses';
 import { defineQuery, defineSignal } from './temporalDefinitions';
 
 export const TASK_QUEUE = 'llmbatch';
@@ -177,8 +178,6 @@ export type CreateBatchRequest = z.infer<typeof CreateBatchRequestSchema>;
 
 export const SetPriorityRequestSchema = z.object({ priority: PrioritySchema });
 export const SetConcurrencyRequestSchema = z.object({ maxChunksInFlight: z.number().int().min(1).max(10_000) });
-
-export type BatchStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
 /** What a batch workflow starts from: ids and counts only (claim check). */
 export interface BatchWorkflowInput {

@@ -1,5 +1,5 @@
 /** How a batch's progress maps onto OpenAI's Batch object, without a server. */
-import { batchObject, type OpenAIBatchRecord, type ProgressView } from '../../src/api/v1/objects';
+import { batchObject, type BatchObjectProgress, type OpenAIBatchRecord } from '../../src/api/v1/objects';
 
 const record: OpenAIBatchRecord = {
   id: 'batch_0123456789abcdef01234567',
@@ -15,7 +15,7 @@ const record: OpenAIBatchRecord = {
   start_error: null,
   result_files: null,
 };
-const progress = (over: Partial<ProgressView>): ProgressView => ({
+const progress = (over: Partial<BatchObjectProgress>): BatchObjectProgress => ({
   status: 'running',
   total: 10,
   succeeded: 4,

@@ -21,7 +21,8 @@ import {
   SetLaneLimitRequestSchema,
   SetPriorityRequestSchema,
 } from '../../shared/contracts';
-import { apiError, openAIError, ROUTES, TAGS, type RouteDoc } from './routes';
+import { apiError, openAIError, TAGS, type RouteDoc } from './routeDoc';
+import { ROUTES } from './routes';
 
 /** The security scheme every route but the probes and this document requires. */
 export const SECURITY_SCHEME = 'apiKey';

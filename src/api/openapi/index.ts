@@ -6,7 +6,8 @@ import { Router } from 'express';
 import { buildOpenApiDocument } from './document';
 
 export { buildOpenApiDocument, routeKey, SECURITY_SCHEME } from './document';
-export { PLANNED_ROUTES, ROUTES, type RouteDoc } from './routes';
+export type { RouteDoc } from './routeDoc';
+export { PLANNED_ROUTES, ROUTES } from './routes';
 
 export function openApiRouter(): Router {
   const router = Router();

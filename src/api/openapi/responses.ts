@@ -1,33 +1,25 @@
 /**
- * Zod schemas of what the API answers, for the OpenAPI document only (handlers build these objects from
- * their TypeScript types and never parse them). Wherever a TypeScript type of the response exists, the
- * schema is checked against it at compile time (`ResponseTypeChecks` below): a field added, removed,
- * renamed or retyped on either side makes `tsc` fail, so the document cannot drift from the code.
+ * Zod schemas of what the project API answers, for the OpenAPI document only (handlers build these objects
+ * from their TypeScript types and never parse them; /v1's are in v1Responses.ts). Each schema is checked
+ * against the TypeScript type at compile time (`ResponseTypeChecks` below): a field added, removed, renamed
+ * or retyped on either side makes `tsc` fail, so the document cannot drift from the code.
  *
  * Responses built inline in a handler without a named type (the 202 answers of the batch signals, the
- * /v1 list envelopes, the lanes view) have schemas here too; their shapes are checked by the API tests.
+ * lanes view) have schemas here too; their shapes are checked by the API tests.
  */
 import { z } from 'zod';
-import type { BatchOutputLine, BatchProgress, BatchStatus, LaneRef, RateLimits } from '../../shared/contracts';
+import type { BatchOutputLine, BatchProgress, LaneRef, RateLimits } from '../../shared/contracts';
+import { BatchStatusSchema as StatusSchema, type BatchStatus } from '../../shared/statuses';
+import type {
+  BatchListView,
+  BatchView,
+  CreatedBatchView,
+  ProviderBatchView,
+  RetriedBatchView,
+} from '../../shared/views';
 import type { QueueRateLimit } from '../../temporal/rateLimit';
-import type { BatchView } from '../batches';
 import type { HttpError } from '../httpError';
-import type { ProviderBatchView } from '../progress';
-import type { StartedBatch } from '../startBatch';
-import type { V1Error } from '../v1/errors';
-import type { BatchObject, FileObject, OpenAIBatchStatus } from '../v1/objects';
-
-// ---------------------------------------------------------------------------------------------------
-// Type-level equality: `Expect<Equal<A, B>>` compiles only when A and B are the same type (optional
-// and readonly modifiers included).
-
-/** True when A and B are identical types. */
-export type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-/** Compiles only for `true`. */
-export type Expect<T extends true> = T;
-/** An intersection as one object type (Equal tells `{a} & {b}` from `{a, b}`). */
-type Flat<T> = { [K in keyof T]: T[K] } & {};
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { Equal, Expect, Flat } from './typeChecks';
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
@@ -39,13 +31,10 @@ export const ApiErrorSchema = z
       message: z
         .string()
         .meta({ description: 'What went wrong; for bad input it names the field, e.g. `requests.3.method: ...`.' }),
-      details: z
-        .unknown()
-        .optional()
-        .meta({
-          description:
-            'For invalid input: its issues, `[{path, message}]` for a JSON body, `{line, code}` for an NDJSON line.',
-        }),
+      details: z.unknown().optional().meta({
+        description:
+          'For invalid input: its issues, `[{path, message}]` for a JSON body, `{line, code}` for an NDJSON line.',
+      }),
       code: z
         .string()
         .optional()
@@ -61,49 +50,28 @@ type ApiErrorBody = {
   error: { message: HttpError['message']; details?: HttpError['details']; code?: HttpError['code'] };
 };
 
-/** Errors under /v1, in OpenAI's shape (src/api/v1/errors.ts, v1ErrorHandler). */
-export const OpenAIErrorSchema = z
-  .object({
-    error: z.object({
-      message: z.string(),
-      type: z
-        .string()
-        .meta({
-          description: '`invalid_request_error` for 4xx, `server_error` for 5xx.',
-          examples: ['invalid_request_error'],
-        }),
-      param: z.string().nullable().meta({ description: 'The offending field, e.g. `metadata.llmbatch_priority`.' }),
-      code: z
-        .string()
-        .nullable()
-        .meta({ examples: ['invalid_value', 'batch_not_cancellable'] }),
-    }),
-  })
-  .meta({ id: 'OpenAIError', description: "An error under /v1, in OpenAI's shape." });
-type OpenAIErrorBody = { error: Mutable<Pick<V1Error, 'message' | 'type' | 'param' | 'code'>> };
-
 // ---------------------------------------------------------------------------------------------------
 // Project API: batches
 
-export const BatchStatusSchema = z
-  .enum(['running', 'paused', 'completed', 'cancelled', 'failed'])
-  .meta({ id: 'BatchStatus' });
+export const BatchStatusSchema = StatusSchema.meta({ id: 'BatchStatus' });
 
 export const LaneRefSchema = z
   .object({ name: z.string().optional(), endpoint: z.string(), model: z.string(), taskQueue: z.string() })
   .meta({ id: 'LaneRef' });
 
-/** `POST /batches` → 201. */
+const ModeSchema = z.enum(['realtime', 'native']);
+
+/** `POST /batches` → 201 (`running`), or 200 for a repeated Idempotency-Key (the batch as it is now). */
 export const CreatedBatchSchema = z
   .object({
     id: z.string().meta({ description: "The batch's id; its workflow is `batch-<id>`." }),
     total: z.number().int(),
-    mode: z.enum(['realtime', 'native']),
+    mode: ModeSchema,
     modeReason: z
       .string()
       .nullable()
       .meta({ description: 'Why this mode, when `auto` chose it; null when the mode was asked for.' }),
-    status: z.literal('running'),
+    status: BatchStatusSchema,
   })
   .meta({ id: 'CreatedBatch' });
 
@@ -116,13 +84,10 @@ export const BatchProgressSchema = z
     failed: z.number().int(),
     pending: z.number().int(),
     chunksInFlight: z.number().int(),
-    itemsInFlight: z
-      .number()
-      .int()
-      .meta({
-        description:
-          'Items in the chunks being processed; an upper bound when chunks were closed early by their token budget.',
-      }),
+    itemsInFlight: z.number().int().meta({
+      description:
+        'Items in the chunks being processed; an upper bound when chunks were closed early by their token budget.',
+    }),
     priority: z.number().int().meta({ description: '1 (first) to 5 (last).' }),
     maxChunksInFlight: z.number().int(),
     tokensIn: z.number().int(),
@@ -134,34 +99,25 @@ export const BatchProgressSchema = z
     startedAt: z.string().meta({ format: 'date-time' }),
     updatedAt: z.string().meta({ format: 'date-time' }),
     ratePerSecond: z.number().meta({ description: 'Items finished per second since the start.' }),
-    eta: z
-      .string()
-      .nullable()
-      .meta({
-        format: 'date-time',
-        description: 'Estimated completion at the current rate; null when unknown or paused.',
-      }),
+    eta: z.string().nullable().meta({
+      format: 'date-time',
+      description: 'Estimated completion at the current rate; null when unknown or paused.',
+    }),
     runs: z.number().int().meta({ description: 'Workflow runs so far (each continue-as-new starts one).' }),
     error: z.string().optional().meta({ description: 'Why the batch failed, when it did.' }),
-    pauseReason: z
-      .literal('budget')
-      .optional()
-      .meta({
-        description:
-          'Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal.',
-      }),
+    pauseReason: z.literal('budget').optional().meta({
+      description:
+        'Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal.',
+    }),
     budgetUsd: z.number().optional().meta({ description: "The batch's budget in USD, if it has one." }),
     lane: LaneRefSchema.nullable().meta({
       description: 'The rate-limit lane the chunks run on; null: the default queue.',
     }),
-    mode: z.enum(['realtime', 'native']),
+    mode: ModeSchema,
     modeReason: z.string().nullable(),
-    costUsd: z
-      .number()
-      .nullable()
-      .meta({
-        description: "Cost of the tokens so far at the model's price (native: the batch price); null: price unknown.",
-      }),
+    costUsd: z.number().nullable().meta({
+      description: "Cost of the tokens so far at the model's price (native: the batch price); null: price unknown.",
+    }),
   })
   .meta({ id: 'BatchProgress' });
 
@@ -179,7 +135,7 @@ export const ProviderBatchViewSchema = z
   })
   .meta({ id: 'ProviderBatch' });
 
-/** A batch as `GET /batches/{batch_id}` and `GET /batches` show it (BatchView in src/api/batches.ts): `{id, createdAt, retryOf, retriedBy, ...progress}`. */
+/** A batch as `GET /batches/{batch_id}` and `GET /batches` show it: `{id, createdAt, retryOf, retriedBy, ...progress}`. */
 export const BatchViewSchema = BatchProgressSchema.extend({
   id: z.string(),
   createdAt: z.string().meta({ format: 'date-time' }),
@@ -202,7 +158,7 @@ export const BatchListSchema = z.object({
   next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
 });
 
-/** `POST /batches/{batch_id}/retry` → 201 (built inline in batches.ts). */
+/** `POST /batches/{batch_id}/retry` → 201. */
 export const RetriedBatchSchema = CreatedBatchSchema.extend({
   retryOf: z.string().meta({ description: 'The batch whose dead letters this one retries.' }),
 }).meta({ id: 'RetriedBatch' });
@@ -217,7 +173,7 @@ export const BatchOutputLineSchema = z
   })
   .meta({ id: 'BatchOutputLine' });
 
-/** The 202 answers of the batch signals (built inline in app.ts). */
+/** The 202 answers of the batch signals (built inline in batches.ts). */
 export const SignalAcceptedSchema = (status: 'cancelling' | 'paused' | 'running') =>
   z.object({ id: z.string(), status: z.literal(status) });
 export const PriorityAcceptedSchema = z.object({ id: z.string(), priority: z.number().int() });
@@ -266,110 +222,20 @@ export const LaneViewSchema = z
 export const LaneListSchema = z.object({ data: z.array(LaneViewSchema) });
 
 // ---------------------------------------------------------------------------------------------------
-// /v1: OpenAI's objects
-
-export const FileObjectSchema = z
-  .object({
-    id: z.string(),
-    object: z.literal('file'),
-    bytes: z.number().int(),
-    created_at: z.number().int().meta({ description: 'Unix seconds.' }),
-    filename: z.string(),
-    purpose: z
-      .string()
-      .meta({ description: '`batch` for uploads, `batch_output` for the output and error files of batches.' }),
-    status: z.literal('processed'),
-    status_details: z.null(),
-    expires_at: z.null(),
-  })
-  .meta({ id: 'FileObject' });
-
-export const OpenAIBatchStatusSchema = z.enum([
-  'validating',
-  'failed',
-  'in_progress',
-  'finalizing',
-  'completed',
-  'expired',
-  'cancelling',
-  'cancelled',
-]);
-
-const unixSeconds = z.number().int().meta({ description: 'Unix seconds.' });
-
-export const BatchObjectSchema = z
-  .object({
-    id: z.string(),
-    object: z.literal('batch'),
-    endpoint: z.string(),
-    model: z.string().nullable(),
-    errors: z
-      .object({
-        object: z.literal('list'),
-        data: z.array(
-          z.object({
-            code: z.string(),
-            message: z.string(),
-            param: z.string().nullable(),
-            line: z.number().int().nullable(),
-          }),
-        ),
-      })
-      .nullable(),
-    input_file_id: z.string(),
-    completion_window: z.string(),
-    status: OpenAIBatchStatusSchema,
-    output_file_id: z.string().nullable(),
-    error_file_id: z.string().nullable(),
-    created_at: unixSeconds,
-    in_progress_at: unixSeconds.nullable(),
-    expires_at: unixSeconds,
-    finalizing_at: unixSeconds.nullable(),
-    completed_at: unixSeconds.nullable(),
-    failed_at: unixSeconds.nullable(),
-    expired_at: z.null(),
-    cancelling_at: unixSeconds.nullable(),
-    cancelled_at: unixSeconds.nullable(),
-    request_counts: z.object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int() }),
-    metadata: z.record(z.string(), z.string()).nullable(),
-    usage: z.object({
-      input_tokens: z.number().int(),
-      input_tokens_details: z.object({ cached_tokens: z.number().int() }),
-      output_tokens: z.number().int(),
-      output_tokens_details: z.object({ reasoning_tokens: z.number().int() }),
-      total_tokens: z.number().int(),
-    }),
-  })
-  .meta({ id: 'BatchObject' });
-
-/** OpenAI's list envelope (`GET /v1/files`, `GET /v1/batches`). */
-export const ListOf = <T extends z.ZodType>(item: T) =>
-  z.object({
-    object: z.literal('list'),
-    data: z.array(item),
-    first_id: z.string().nullable(),
-    last_id: z.string().nullable(),
-    has_more: z.boolean(),
-  });
-
-export const FileDeletedSchema = z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) });
-
-// ---------------------------------------------------------------------------------------------------
 // The compile-time checks: each schema against the TypeScript type the handlers answer with.
 
 export type ResponseTypeChecks = [
   Expect<Equal<z.infer<typeof ApiErrorSchema>, ApiErrorBody>>,
-  Expect<Equal<z.infer<typeof OpenAIErrorSchema>, OpenAIErrorBody>>,
   Expect<Equal<z.infer<typeof BatchStatusSchema>, BatchStatus>>,
   Expect<Equal<z.infer<typeof LaneRefSchema>, LaneRef>>,
-  Expect<Equal<z.infer<typeof CreatedBatchSchema>, Flat<StartedBatch & { status: 'running' }>>>,
+  Expect<Equal<z.infer<typeof CreatedBatchSchema>, CreatedBatchView>>,
+  Expect<Equal<z.infer<typeof RetriedBatchSchema>, Flat<RetriedBatchView>>>,
   Expect<Equal<z.infer<typeof BatchProgressSchema>, BatchProgress>>,
   Expect<Equal<z.infer<typeof ProviderBatchViewSchema>, ProviderBatchView>>,
   Expect<Equal<z.infer<typeof BatchViewSchema>, Flat<BatchView>>>,
+  Expect<Equal<z.infer<typeof BatchListSchema>, Flat<Omit<BatchListView, 'data'> & { data: Flat<BatchView>[] }>>>,
+
   Expect<Equal<z.infer<typeof BatchOutputLineSchema>, BatchOutputLine>>,
   Expect<Equal<z.infer<typeof RateLimitsSchema>, RateLimits>>,
   Expect<Equal<z.infer<typeof QueueRateLimitSourceSchema>, QueueRateLimit['source']>>,
-  Expect<Equal<z.infer<typeof FileObjectSchema>, FileObject>>,
-  Expect<Equal<z.infer<typeof OpenAIBatchStatusSchema>, OpenAIBatchStatus>>,
-  Expect<Equal<z.infer<typeof BatchObjectSchema>, BatchObject>>,
 ];

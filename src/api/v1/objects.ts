@@ -2,8 +2,12 @@
  * OpenAI's File and Batch objects, built from what llmbatch stores: an uploaded file's metadata, and a
  * batch's OpenAI record (kept in the BatchStore beside the batch) with its progress.
  */
+import type { Batch, BatchError, BatchRequestCounts, BatchUsage } from 'openai/resources/batches';
+import type { FileObject as OpenAIFileObject } from 'openai/resources/files';
 import { z } from 'zod';
 import type { BatchProgress } from '../../shared/contracts';
+import { BATCH_FAILED_CODE } from '../../shared/failures';
+import { isEnded } from '../../shared/statuses';
 import type { StoredFile } from '../../storage/files';
 import { resultFileId, type ResultKind } from '../ids';
 
@@ -13,17 +17,14 @@ const isoSeconds = (iso: string | undefined): number | null => {
   return Number.isNaN(ms) ? null : seconds(ms);
 };
 
-export interface FileObject {
-  id: string;
-  object: 'file';
-  bytes: number;
-  created_at: number;
-  filename: string;
-  purpose: string;
-  status: 'processed';
-  status_details: null;
-  expires_at: null;
-}
+/** The openai package types as optional (`completed_at?: number`) what the API sends, as null when unset. */
+type AsSent<T> = { [K in keyof T]-?: undefined extends T[K] ? Exclude<T[K], undefined> | null : T[K] };
+
+/** The purposes /v1 stores: `batch` for uploads, `batch_output` for the output and error files of batches. */
+export type FilePurpose = Extract<OpenAIFileObject['purpose'], 'batch' | 'batch_output'>;
+
+/** OpenAI's File object as /v1 sends it (the package's type, with the two purposes /v1 has). */
+export type FileObject = Omit<AsSent<OpenAIFileObject>, 'purpose'> & { purpose: FilePurpose };
 
 export function fileObject(f: StoredFile): FileObject {
   return {
@@ -32,7 +33,7 @@ export function fileObject(f: StoredFile): FileObject {
     bytes: f.bytes,
     created_at: seconds(f.createdAt),
     filename: f.filename,
-    purpose: f.purpose,
+    purpose: f.purpose as FilePurpose, // the store keeps what /v1 wrote: one of the two
     status: 'processed',
     status_details: null,
     expires_at: null,
@@ -64,47 +65,18 @@ export const OpenAIBatchRecordSchema = z.object({
 });
 export type OpenAIBatchRecord = z.infer<typeof OpenAIBatchRecordSchema>;
 
-export type OpenAIBatchStatus =
-  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
-
-export interface BatchObject {
-  id: string;
-  object: 'batch';
-  endpoint: string;
-  model: string | null;
-  errors: {
-    object: 'list';
-    data: Array<{ code: string; message: string; param: string | null; line: number | null }>;
-  } | null;
-  input_file_id: string;
-  completion_window: string;
-  status: OpenAIBatchStatus;
-  output_file_id: string | null;
-  error_file_id: string | null;
-  created_at: number;
-  in_progress_at: number | null;
-  expires_at: number;
-  finalizing_at: number | null;
-  completed_at: number | null;
-  failed_at: number | null;
-  expired_at: null;
-  cancelling_at: number | null;
-  cancelled_at: number | null;
-  request_counts: { total: number; completed: number; failed: number };
-  metadata: Record<string, string> | null;
-  usage: {
-    input_tokens: number;
-    input_tokens_details: { cached_tokens: number };
-    output_tokens: number;
-    output_tokens_details: { reasoning_tokens: number };
-    total_tokens: number;
-  };
-}
-
-const ENDING: ReadonlySet<BatchProgress['status']> = new Set(['completed', 'cancelled', 'failed']);
+/**
+ * OpenAI's Batch object as /v1 sends it: the package's type, except that /v1 always sends request_counts,
+ * usage and every field of an error, which the package marks optional (older API versions omit them).
+ */
+export type BatchObject = Omit<AsSent<Batch>, 'errors' | 'request_counts' | 'usage'> & {
+  errors: { object: 'list'; data: Required<BatchError>[] } | null;
+  request_counts: BatchRequestCounts;
+  usage: BatchUsage;
+};
 
 /** What the Batch object needs of a batch's progress. */
-export type ProgressView = Pick<
+export type BatchObjectProgress = Pick<
   BatchProgress,
   'status' | 'total' | 'succeeded' | 'failed' | 'tokensIn' | 'tokensOut' | 'startedAt' | 'updatedAt' | 'error'
 >;
@@ -114,9 +86,9 @@ export type ProgressView = Pick<
  * the results no longer change. (The workflow reports `cancelled` as soon as a cancel arrives, while its
  * chunks are still stopping: not final yet.) `progress` null: there is no workflow (it failed to start).
  */
-export type BatchState = { progress: ProgressView; final: boolean } | { progress: null; error: string };
+export type BatchState = { progress: BatchObjectProgress; final: boolean } | { progress: null; error: string };
 
-export const isFinal = (state: BatchState): state is { progress: ProgressView; final: true } =>
+export const isFinal = (state: BatchState): state is { progress: BatchObjectProgress; final: true } =>
   state.progress !== null && state.final;
 
 /**
@@ -145,7 +117,7 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
     return {
       ...base,
       status: 'failed',
-      errors: { object: 'list', data: [{ code: 'batch_failed', message: state.error, param: null, line: null }] },
+      errors: { object: 'list', data: [{ code: BATCH_FAILED_CODE, message: state.error, param: null, line: null }] },
       output_file_id: null,
       error_file_id: null,
       in_progress_at: null,
@@ -159,11 +131,11 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
     };
   }
   const ended = state.final ? isoSeconds(p.updatedAt) : null;
-  const status: OpenAIBatchStatus = state.final
-    ? (p.status as OpenAIBatchStatus)
+  const status: Batch['status'] = state.final
+    ? (p.status as Batch['status']) // ended: completed, cancelled or failed, OpenAI's names too
     : p.status === 'cancelled' || cancelling !== null
       ? 'cancelling'
-      : ENDING.has(p.status)
+      : isEnded(p.status)
         ? 'finalizing'
         : 'in_progress';
   const file = (kind: ResultKind, count: number): string | null =>
@@ -175,7 +147,7 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
       p.status === 'failed'
         ? {
             object: 'list',
-            data: [{ code: 'batch_failed', message: p.error ?? 'the batch failed', param: null, line: null }],
+            data: [{ code: BATCH_FAILED_CODE, message: p.error ?? 'the batch failed', param: null, line: null }],
           }
         : null,
     output_file_id: file('output', p.succeeded),
@@ -191,7 +163,7 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
   };
 }
 
-function usage(input: number, output: number): BatchObject['usage'] {
+function usage(input: number, output: number): BatchUsage {
   return {
     input_tokens: input,
     input_tokens_details: { cached_tokens: 0 },

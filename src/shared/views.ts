@@ -1,0 +1,44 @@
+/**
+ * What the project API answers about batches, as the API builds it and the CLI reads it: one definition
+ * for both sides, and the one the OpenAPI document is checked against (src/api/openapi/responses.ts).
+ */
+import type { BatchProgress } from './contracts';
+import type { BatchStatus } from './statuses';
+
+/** One provider batch of a running native batch, as its progress shows it. */
+export interface ProviderBatchView {
+  index: number;
+  round: number;
+  state: string;
+  workflowId: string | null;
+  providerBatchId: string | null;
+  status: string | null;
+  requestCounts: { total: number; completed: number; failed: number } | null;
+}
+
+/** A batch's progress as the API reads it: the workflow's (or the stored outcome's), plus a native batch's parts. */
+export type ProgressView = BatchProgress & { providerBatches?: ProviderBatchView[] };
+
+/** A batch as `GET /batches/{batch_id}` and `GET /batches` show it. */
+export type BatchView = ProgressView & { id: string; createdAt: string; retryOf: string | null; retriedBy: string[] };
+
+/** `GET /batches`: a page, newest first. */
+export interface BatchListView {
+  data: BatchView[];
+  next_cursor: string | null;
+}
+
+/**
+ * `POST /batches`: 201 with status `running`; for a repeated Idempotency-Key, 200 with the first request's
+ * batch as it is now.
+ */
+export interface CreatedBatchView {
+  id: string;
+  total: number;
+  mode: BatchProgress['mode'];
+  modeReason: string | null;
+  status: BatchStatus;
+}
+
+/** `POST /batches/{batch_id}/retry` → 201: the new batch, linked to the one whose dead letters it retries. */
+export type RetriedBatchView = CreatedBatchView & { retryOf: string };
