@@ -10,7 +10,7 @@ import { makeReviewRequests } from '../../examples/reviews';
 import { loadConfigOrExit, type Config } from '../config';
 import type { BatchOutputLine, BatchProgress } from '../shared/contracts';
 import { ApiClient, progressBar } from './apiClient';
-import { startStack } from './stack';
+import { startStack, stopOnSignals } from './stack';
 
 const say = (m: string): void => console.log(`demo: ${m}`);
 
@@ -44,13 +44,16 @@ async function main(): Promise<void> {
   say(
     config.provider.simulated
       ? 'provider: the bundled SIMULATED OpenAI-compatible provider. Answers are generated, not from a real LLM.'
-      : `provider: ${config.provider.baseURL} (a REAL provider: ${count} requests will be billed; set DEMO_COUNT to change)`,
+      : `provider: ${config.provider.baseURL} (a REAL provider: ${count} requests will be billed;` +
+          ' set DEMO_COUNT to change)',
   );
   await checkPorts(config);
   const stack = await startStack(config, {
     providerEnv: { SIM_LATENCY_MEDIAN_MS: '150', SIM_LATENCY_P99_MS: '600' },
     log: say,
   });
+  // Stopped early (Ctrl-C, a closed terminal): the stack goes down with the demo, which has not succeeded.
+  stopOnSignals(stack, say, 1);
   let ok = false;
   try {
     say(`stack up: API ${stack.urls.api}, Temporal Web UI ${stack.urls.webUi}`);

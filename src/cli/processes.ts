@@ -2,9 +2,12 @@
  * Runs the stack's processes as children, each in its own process group so a
  * shutdown reaches their children too (the dev server, tsx's node). Output goes
  * to <dataDir>/logs/<name>.log and, for chosen children, to the console.
+ * A watchdog process (watchdog.ts) stops them if this process dies without
+ * stopping them itself (kill -9, a crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -38,6 +41,8 @@ export class ManagedChild {
       detached: true, // own process group: kill(-pid) reaches grandchildren
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const pid = this.process.pid;
+    if (pid !== undefined) tellWatchdog(`+${pid}`);
     for (const stream of [this.process.stdout, this.process.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
@@ -49,6 +54,7 @@ export class ManagedChild {
     this.exitPromise = new Promise((done) =>
       this.process.once('exit', () => {
         this.exited = true;
+        if (pid !== undefined) tellWatchdog(`-${pid}`);
         log.end();
         done();
       }),
@@ -108,6 +114,31 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** How long the watchdog waits after SIGTERM before SIGKILL: above `ManagedChild.stop`'s grace. */
+const WATCHDOG_GRACE_MS = 10_000;
+
+let watchdog: ChildProcess | undefined;
+
+/**
+ * Tells this process's watchdog (started with the first child) of a child's start (`+pid`) or exit (`-pid`).
+ * The watchdog runs in a session of its own and does not keep this process alive.
+ */
+function tellWatchdog(line: string): void {
+  if (!watchdog) {
+    const entry = tsEntry('src/cli/watchdog.ts', [String(WATCHDOG_GRACE_MS)]);
+    watchdog = spawn(entry.command, entry.args, {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    watchdog.on('error', () => {}); // no watchdog: the children still stop with a clean shutdown
+    watchdog.stdin?.on('error', () => {});
+    watchdog.unref();
+    (watchdog.stdin as Socket | null)?.unref(); // a pipe is a net.Socket
+  }
+  watchdog.stdin?.write(`${line}\n`);
 }
 
 /** A TypeScript entry point of ours, run by node with tsx's loader (no npx layer in between). */

@@ -99,3 +99,36 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     throw err;
   }
 }
+
+/**
+ * Stops the stack, then exits with `exitCode`, when this process is asked to stop: SIGINT, SIGTERM or
+ * SIGHUP (Ctrl-C, a process manager, a closed terminal), or the process that started it going away (npm or
+ * tsx killed). A kill -9 of this process is the watchdog's to handle (see processes.ts).
+ */
+export function stopOnSignals(stack: Stack, log: (message: string) => void, exitCode: number): StackShutdown {
+  // After a hang-up the terminal is gone: a failed write must not cut the shutdown short.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping…');
+    void stack.stop().then(() => process.exit(exitCode));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, shutdown);
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown();
+  }, 1000).unref();
+  return {
+    shutdown,
+    get stopping() {
+      return stopping;
+    },
+  };
+}
+
+export interface StackShutdown {
+  shutdown(): void;
+  readonly stopping: boolean;
+}

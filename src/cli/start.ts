@@ -1,43 +1,42 @@
 /** `npm start`: the whole stack in one command; Ctrl-C stops every process it started. */
-import { loadConfigOrExit } from '../config';
-import { startStack } from './stack';
+import { loadConfigOrExit, type Config } from '../config';
+import { startStack, stopOnSignals, type Stack } from './stack';
+
+const say = (m: string): void => console.log(`llmbatch: ${m}`);
+
+const LOCAL_AUTH =
+  '  Auth      local mode: no API keys, loopback only' +
+  ' (set LLMBATCH_AUTH=keys and LLMBATCH_TENANTS to require keys)';
+
+function banner(config: Config, stack: Stack): string {
+  const { urls } = stack;
+  return [
+    '',
+    'llmbatch is running:',
+    `  API       ${urls.api}`,
+    `  Web UI    ${urls.webUi}  (Temporal)`,
+    `  Temporal  ${urls.temporal}`,
+    `  Provider  ${urls.provider}${urls.simulated ? '  (SIMULATED provider, not a real LLM)' : ''}`,
+    `  Logs      ${stack.logDir}`,
+    config.auth.mode === 'local' ? LOCAL_AUTH : `  Auth      API keys of ${config.auth.tenants.length} tenant(s)`,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
 
 async function main(): Promise<void> {
   // Local mode (no API keys, loopback only) unless keys are asked for; the API process inherits it.
   process.env.LLMBATCH_AUTH ??= 'local';
   const config = loadConfigOrExit();
-  const stack = await startStack(config, { echo: ['worker', 'api'], log: (m) => console.log(`llmbatch: ${m}`) });
-  const { urls } = stack;
-  console.log(
-    [
-      '',
-      'llmbatch is running:',
-      `  API       ${urls.api}`,
-      `  Web UI    ${urls.webUi}  (Temporal)`,
-      `  Temporal  ${urls.temporal}`,
-      `  Provider  ${urls.provider}${urls.simulated ? '  (SIMULATED provider, not a real LLM)' : ''}`,
-      `  Logs      ${stack.logDir}`,
-      config.auth.mode === 'local'
-        ? '  Auth      local mode: no API keys, loopback only (set LLMBATCH_AUTH=keys and LLMBATCH_TENANTS to require keys)'
-        : `  Auth      API keys of ${config.auth.tenants.length} tenant(s)`,
-      'Press Ctrl-C to stop.',
-      '',
-    ].join('\n'),
-  );
-  let stopping = false;
-  const shutdown = (): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log('llmbatch: stopping…');
-    void stack.stop().then(() => process.exit(0));
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, shutdown);
+  const stack = await startStack(config, { echo: ['worker', 'api'], log: say });
+  console.log(banner(config, stack));
+  const stopper = stopOnSignals(stack, say, 0);
   // A child dying on its own takes the stack down rather than leaving it half-alive.
   for (const child of stack.children) {
     void child.exitPromise.then(() => {
-      if (stopping) return;
+      if (stopper.stopping) return;
       console.error(`llmbatch: ${child.spec.name} exited unexpectedly:\n${child.tail()}`);
-      shutdown();
+      stopper.shutdown();
     });
   }
 }
