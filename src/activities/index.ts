@@ -4,7 +4,8 @@ import { costUsd, type BatchProgress, type ModelPrice, type RateLimits } from '.
 import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
 import { LaneRegistry } from './lanes';
-import { processChunk, summarizeChunk, type ChunkInput, type ChunkResult } from './chunk';
+import { processChunk, type ChunkInput } from './chunk';
+import { summarizeChunk, type ChunkResult } from './chunkSummary';
 import type { CacheDeps } from './chunkCache';
 
 export interface ActivityDeps {

@@ -5,7 +5,7 @@
 import type { BatchLine, BatchOutputLine } from '../../shared/contracts';
 import type { ProviderBatchPlan, RangeSummary } from '../../shared/native';
 import type { BatchStore } from '../../storage/types';
-import { summarizeChunk } from '../chunk';
+import { summarizeChunk } from '../chunkSummary';
 
 /** Chunks read or written at once: a plan spans up to 500 of them, and one at a time leaves the disk idle. */
 const CHUNK_IO_CONCURRENCY = 8;
