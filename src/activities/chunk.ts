@@ -9,8 +9,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { BatchLine, BatchOutputLine } from '../shared/contracts';
+import { FailureType, ItemErrorCode } from '../shared/failures';
 import type { BatchStore, ResultWriter } from '../storage/types';
-import { classifyError, FailureType } from './errors';
+import { classifyError } from './errors';
 import type { Sema } from 'async-sema';
 import type { Lane, LaneRegistry, Ticket } from './lanes';
 import { estimateTokens } from '../shared/tokens';
@@ -144,7 +145,7 @@ class ChunkAttempt {
     const { chunk } = this.input;
     if (this.authFailure) {
       throw ApplicationFailure.create({
-        type: FailureType.ProviderAuth,
+        type: FailureType.ProviderAuthError,
         message: `provider rejected our credentials: ${this.authFailure}`,
         nonRetryable: true,
       });
@@ -184,7 +185,7 @@ class ChunkAttempt {
     // Its last failure was counted, then the worker died before the dead letter was written.
     if (failed >= this.input.maxAttempts)
       return this.record(
-        errorLine(this.input.batchId, line, 'retries_exhausted', `failed transiently ${failed} times`),
+        errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, `failed transiently ${failed} times`),
       );
     const lane = this.deps.lanes.get(line.url, line.body.model);
     const tokens = lane.countsTokens ? estimateTokens(line) : 0;
@@ -241,7 +242,7 @@ class ChunkAttempt {
     const failed = (this.stored.failures.get(line.custom_id) ?? 0) + 1;
     this.stored.failures.set(line.custom_id, failed);
     if (failed >= this.input.maxAttempts)
-      return this.record(errorLine(this.input.batchId, line, 'retries_exhausted', message));
+      return this.record(errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, message));
     this.transient += 1;
     this.retryAfter = Math.max(this.retryAfter, retryAfterMs);
     await this.stored.writer.countFailure(line.custom_id); // before the attempt ends, so the next one sees it
@@ -261,4 +262,3 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   await attempt.run();
   return attempt.outcome();
 }
-

@@ -3,19 +3,15 @@
  *  permanent: the request itself is wrong (400, 404, 422, content filter); recorded, never retried
  *  auth:      our credentials are wrong (401, 403); the batch fails fast
  *  transient: worth retrying (429, 408, 409, 5xx, timeouts, resets, malformed bodies)
+ * The names they end up under (failure types, result-line codes) are cataloged in src/shared/failures.ts.
  */
 import { APIConnectionError, APIError } from 'openai';
+import { ItemErrorCode } from '../shared/failures';
 
 export type ErrorClass =
   | { kind: 'permanent'; status: number; code: string; message: string }
   | { kind: 'auth'; status: number; message: string }
   | { kind: 'transient'; status?: number; message: string; retryAfterMs?: number; headers?: Headers };
-
-/** Named failure types that workflows and tests match on. */
-export const FailureType = {
-  ProviderAuth: 'ProviderAuthError',
-  TransientProviderErrors: 'TransientProviderErrors',
-} as const;
 
 const PERMANENT = new Set([400, 404, 413, 422]);
 const AUTH = new Set([401, 403]);
@@ -37,8 +33,8 @@ type ProviderError = APIError<number | undefined, Headers | undefined>;
 
 function errorCode(err: ProviderError): string {
   if (typeof err.code === 'string' && err.code) return err.code;
-  if (err.status === 404) return 'not_found';
-  return 'invalid_request';
+  if (err.status === 404) return ItemErrorCode.NotFound;
+  return ItemErrorCode.InvalidRequest;
 }
 
 export function classifyError(err: unknown): ErrorClass {

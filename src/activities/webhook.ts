@@ -9,12 +9,8 @@ import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { Webhook } from 'standardwebhooks';
 import { signWebhook } from '../webhooks/sign';
 import { bareHostname, checkWebhookUrl, WebhookUrlError, type LookupFn, type ResolvedAddress } from '../webhooks/ssrf';
-import {
-  WEBHOOK_RETRY_INITIAL_MS,
-  WEBHOOK_RETRY_MAX_INTERVAL_MS,
-  WebhookFailureType,
-  type WebhookDeliveryInput,
-} from '../shared/webhooks';
+import { FailureType } from '../shared/failures';
+import { WEBHOOK_RETRY_INITIAL_MS, WEBHOOK_RETRY_MAX_INTERVAL_MS, type WebhookDeliveryInput } from '../shared/webhooks';
 import type { WebhookSettings } from '../webhooks/settings';
 
 export interface PinnedRequest {
@@ -140,7 +136,7 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
       // Every retryable failure sets its own wait (nextRetryDelay): the jittered backoff.
       const retry = (message: string, status?: number, retryAfter?: number): ApplicationFailure =>
         fail(
-          WebhookFailureType.DeliveryFailed,
+          FailureType.WebhookDeliveryFailed,
           message,
           false,
           { attempt, ...(status !== undefined ? { status } : {}) },
@@ -150,12 +146,12 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
       // (some receivers put a token there).
       const secret = settings.secretFor(input.tenant);
       if (!secret)
-        throw fail(WebhookFailureType.NoSecret, `tenant ${input.tenant} has no webhook secret`, true, { attempt });
+        throw fail(FailureType.WebhookNoSecret, `tenant ${input.tenant} has no webhook secret`, true, { attempt });
       try {
         new Webhook(secret);
       } catch {
         throw fail(
-          WebhookFailureType.NoSecret,
+          FailureType.WebhookNoSecret,
           `tenant ${input.tenant}'s webhook secret is not a valid whsec_ key`,
           true,
           { attempt },
@@ -170,7 +166,7 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
         url = new URL(input.url);
       } catch (err) {
         if (err instanceof WebhookUrlError)
-          throw fail(WebhookFailureType.Refused, `webhook URL refused: ${err.message}`, true, { attempt });
+          throw fail(FailureType.WebhookRefused, `webhook URL refused: ${err.message}`, true, { attempt });
         throw retry(`could not resolve the webhook host: ${errorMessage(err)}`);
       }
 
@@ -178,7 +174,7 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
       try {
         signed = signWebhook(secret, input); // signed now: webhook-timestamp is this attempt's time
       } catch (err) {
-        throw fail(WebhookFailureType.Invalid, `webhook not sent: ${errorMessage(err)}`, true, { attempt });
+        throw fail(FailureType.WebhookInvalid, `webhook not sent: ${errorMessage(err)}`, true, { attempt });
       }
 
       let answer: { status: number; retryAfter?: string };
@@ -195,7 +191,7 @@ export function createWebhookActivities({ settings, fetchImpl = pinnedPost, look
       }
       const { status } = answer;
       if (status === 410)
-        throw fail(WebhookFailureType.Gone, `${url.origin} answered 410 Gone: no more attempts`, true, {
+        throw fail(FailureType.WebhookGone, `${url.origin} answered 410 Gone: no more attempts`, true, {
           attempt,
           status,
         });

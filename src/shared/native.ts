@@ -219,17 +219,6 @@ export interface ProviderBatchResult extends ProviderBatchProgress {
   error: string | null;
 }
 
-/** Named failure types of native mode (`ProviderAuthError` is shared with realtime mode). */
-export const NativeFailureType = {
-  /** Retryable: the provider batch is not finished; Temporal's retry is the durable wait between polls. */
-  ProviderBatchPending: 'ProviderBatchPending',
-  /** The provider refused the file or the batch (4xx other than auth). */
-  ProviderBatchRejected: 'ProviderBatchRejected',
-  /** A single chunk exceeds the provider batch limits. */
-  ChunkTooLarge: 'NativeChunkTooLarge',
-  InvalidInput: 'InvalidNativeInput',
-} as const;
-
 /** The metadata key a provider batch is found by: the child workflow id, unique per plan and round. */
 export const PROVIDER_BATCH_METADATA_KEY = 'llmbatch_id';
 

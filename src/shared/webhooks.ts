@@ -44,20 +44,6 @@ export interface WebhookDeliveryResult {
   error?: string;
 }
 
-/** Failure types the activity throws and the workflow matches on. */
-export const WebhookFailureType = {
-  /** The URL is not allowed (scheme, userinfo, private address...): retrying cannot help. */
-  Refused: 'WebhookRefused',
-  /** The tenant has no (valid) secret: an unsigned webhook would be worthless to the receiver. */
-  NoSecret: 'WebhookNoSecret',
-  /** The receiver answered 410 Gone: it asks for no more deliveries, so retrying would be wrong. */
-  Gone: 'WebhookGone',
-  /** Non-2xx, timeout, connection error: retried with backoff (or after the receiver's Retry-After). */
-  DeliveryFailed: 'WebhookDeliveryFailed',
-  /** The input itself is unusable (e.g. a deliveryId with a dot): a bug on our side, retrying cannot help. */
-  Invalid: 'WebhookInvalid',
-} as const;
-
 /** One workflow per batch and event, so a retried start (same id) is deduplicated by Temporal. */
 export const webhookWorkflowId = (batchId: string, event: WebhookEvent): string => `batch-${batchId}-webhook-${event}`;
 

@@ -12,10 +12,10 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import type { WebhookActivities, WebhookAttemptDetails } from '../activities/webhook';
+import { FailureType } from '../shared/failures';
 import {
   WEBHOOK_RETRY_INITIAL_MS,
   WEBHOOK_RETRY_MAX_INTERVAL_MS,
-  WebhookFailureType,
   type WebhookDeliveryInput,
   type WebhookDeliveryResult,
 } from '../shared/webhooks';
@@ -55,10 +55,10 @@ export async function webhookWorkflow(input: WebhookDeliveryInput): Promise<Webh
       backoffCoefficient: 2,
       maximumInterval: input.retry?.maxIntervalMs ?? WEBHOOK_RETRY_MAX_INTERVAL_MS,
       nonRetryableErrorTypes: [
-        WebhookFailureType.Refused,
-        WebhookFailureType.NoSecret,
-        WebhookFailureType.Invalid,
-        WebhookFailureType.Gone,
+        FailureType.WebhookRefused,
+        FailureType.WebhookNoSecret,
+        FailureType.WebhookInvalid,
+        FailureType.WebhookGone,
       ],
     },
   });

@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
-import { FailureType } from '../../src/activities/errors';
+import { FailureType } from '../../src/shared/failures';
 import { chatLines, fakeOpenAI, MemoryStore, type FakeAnswer } from '../helpers/fakes';
 import { failureOf } from '../helpers/failures';
 
@@ -211,7 +211,7 @@ describe('processChunk activity', () => {
     const failure = await failureOf(
       new MockActivityEnvironment().run(acts.processChunk, { batchId: 'b1', chunk: 0, maxAttempts: 5 }),
     );
-    expect(failure.type).toBe(FailureType.ProviderAuth);
+    expect(failure.type).toBe(FailureType.ProviderAuthError);
     expect(failure.nonRetryable).toBe(true);
   });
 

@@ -12,6 +12,11 @@ describe('classifyError', () => {
   it.each([408, 409, 429, 500, 502, 503, 504])('%i is transient', (status) =>
     expect(classifyError(apiError(status)).kind).toBe('transient'),
   );
+  it("a permanent error keeps the provider's code, else not_found (404) or invalid_request", () => {
+    expect(classifyError(apiError(400, {}, 'invalid_value'))).toMatchObject({ code: 'invalid_value' });
+    expect(classifyError(apiError(404))).toMatchObject({ kind: 'permanent', code: 'not_found' });
+    expect(classifyError(apiError(422))).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+  });
   it('a content filter refusal is permanent', () =>
     expect(classifyError(apiError(409, {}, 'content_filter')).kind).toBe('permanent'));
   it('connection failures and malformed bodies are transient', () => {

@@ -1,7 +1,8 @@
 /** Create: the provider batch for an uploaded file, at most once per child workflow id. */
 import type OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { NativeFailureType, PROVIDER_BATCH_METADATA_KEY } from '../../shared/native';
+import { FailureType } from '../../shared/failures';
+import { PROVIDER_BATCH_METADATA_KEY } from '../../shared/native';
 import { withHeartbeat, withProviderFailure } from './providerCall';
 import type { CreateInput, CreateResult, NativeActivityDeps } from './types';
 
@@ -33,21 +34,18 @@ export function createCreateActivities({ openai, config = {} }: NativeActivityDe
         async () => {
           const existing = await withProviderFailure(
             `list batches for ${workflowId}`,
-            NativeFailureType.ProviderBatchRejected,
+            FailureType.ProviderBatchRejected,
             () => findProviderBatch(openai, workflowId, notBefore - slack),
           );
           if (existing) return { providerBatchId: existing.id, status: existing.status, created: false };
-          const b = await withProviderFailure(
-            `create batch ${workflowId}`,
-            NativeFailureType.ProviderBatchRejected,
-            () =>
-              openai.batches.create({
-                input_file_id: fileId,
-                endpoint,
-                // The only window the Batch API offers; what it costs and how long it takes is the provider's.
-                completion_window: '24h',
-                metadata: { [PROVIDER_BATCH_METADATA_KEY]: workflowId, llmbatch_batch: batchId },
-              }),
+          const b = await withProviderFailure(`create batch ${workflowId}`, FailureType.ProviderBatchRejected, () =>
+            openai.batches.create({
+              input_file_id: fileId,
+              endpoint,
+              // The only window the Batch API offers; what it costs and how long it takes is the provider's.
+              completion_window: '24h',
+              metadata: { [PROVIDER_BATCH_METADATA_KEY]: workflowId, llmbatch_batch: batchId },
+            }),
           );
           return { providerBatchId: b.id, status: b.status, created: true };
         },

@@ -1,9 +1,9 @@
 /** Planning: provider batches cut over the store's chunks, within the provider's per-batch limits. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../shared/failures';
 import {
   ChunkTooLargeError,
-  NativeFailureType,
   planProviderBatches,
   type ChunkEndpointStat,
   type ProviderBatchPlan,
@@ -39,7 +39,7 @@ export function createPlanActivities({ store }: NativeActivityDeps) {
       } catch (err) {
         if (err instanceof ChunkTooLargeError)
           throw ApplicationFailure.create({
-            type: NativeFailureType.ChunkTooLarge,
+            type: FailureType.NativeChunkTooLarge,
             message: err.message,
             nonRetryable: true,
           });

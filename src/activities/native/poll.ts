@@ -5,7 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { Batch } from 'openai/resources/batches';
-import { isTerminalStatus, NativeFailureType, pollDelayMs } from '../../shared/native';
+import { FailureType } from '../../shared/failures';
+import { isTerminalStatus, pollDelayMs } from '../../shared/native';
 import { withHeartbeat, withProviderFailure } from './providerCall';
 import type { NativeActivityDeps, PollInput, PollReport } from './types';
 
@@ -27,7 +28,7 @@ function reportOf(b: Batch, polls: number): PollReport {
  */
 function pending(message: string, delayMs: number): ApplicationFailure {
   return ApplicationFailure.create({
-    type: NativeFailureType.ProviderBatchPending,
+    type: FailureType.ProviderBatchPending,
     message,
     nextRetryDelay: delayMs,
     category: ApplicationFailureCategory.BENIGN,

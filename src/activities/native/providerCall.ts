@@ -1,7 +1,8 @@
 /** How native activities call the provider: its errors as Temporal failures, and heartbeats while they wait. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { classifyError, FailureType } from '../errors';
+import { FailureType } from '../../shared/failures';
+import { classifyError } from '../errors';
 
 /**
  * Turns a provider error into a Temporal failure: auth fails fast, a refused request (4xx) is permanent
@@ -11,7 +12,7 @@ export function providerFailure(err: unknown, what: string, permanentType: strin
   const c = classifyError(err);
   if (c.kind === 'auth') {
     return ApplicationFailure.create({
-      type: FailureType.ProviderAuth,
+      type: FailureType.ProviderAuthError,
       message: `provider rejected our credentials (${what}): ${c.message}`,
       nonRetryable: true,
     });

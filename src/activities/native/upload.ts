@@ -2,7 +2,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { toFile } from 'openai';
-import { NativeFailureType, type ProviderBatchPlan } from '../../shared/native';
+import { FailureType } from '../../shared/failures';
+import type { ProviderBatchPlan } from '../../shared/native';
 import type { BatchStore } from '../../storage/types';
 import { forEachChunk, jsonlLine } from './planStore';
 import { withHeartbeat, withProviderFailure } from './providerCall';
@@ -54,23 +55,20 @@ export function createUploadActivities({ openai, store }: NativeActivityDeps) {
           if (lines > limits.maxLines || bytes > limits.maxBytes) {
             // Planning keeps plans within the limits; a store whose chunks changed since is not ours to fix.
             throw ApplicationFailure.create({
-              type: NativeFailureType.ChunkTooLarge,
+              type: FailureType.NativeChunkTooLarge,
               message: `plan ${plan.index} has ${lines} lines, ${bytes} bytes: over the limits`,
               nonRetryable: true,
             });
           }
           const { cancellationSignal } = Context.current();
-          const file = await withProviderFailure(
-            `upload ${workflowId}`,
-            NativeFailureType.ProviderBatchRejected,
-            async () =>
-              openai.files.create(
-                {
-                  file: await toFile(new Blob(perChunk), `${workflowId}.jsonl`, { type: 'application/jsonl' }),
-                  purpose: 'batch',
-                },
-                { signal: cancellationSignal },
-              ),
+          const file = await withProviderFailure(`upload ${workflowId}`, FailureType.ProviderBatchRejected, async () =>
+            openai.files.create(
+              {
+                file: await toFile(new Blob(perChunk), `${workflowId}.jsonl`, { type: 'application/jsonl' }),
+                purpose: 'batch',
+              },
+              { signal: cancellationSignal },
+            ),
           );
           return { fileId: file.id, createdAt: file.created_at, lines, bytes };
         },

@@ -2,10 +2,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { NativeActivities } from '../../activities/native';
-import { NativeFailureType } from '../../shared/native';
+import { FailureType } from '../../shared/failures';
 
 /** Failures no retry can mend: every other provider batch would fail the same way. */
-export const BATCH_FATAL_TYPES = ['ProviderAuthError', NativeFailureType.ChunkTooLarge];
+export const BATCH_FATAL_TYPES: string[] = [FailureType.ProviderAuthError, FailureType.NativeChunkTooLarge];
 
 /** The parent's activities, on the native queue (store and provider-file work, never rate-limited calls). */
 export function parentActivities(taskQueue: string | undefined) {

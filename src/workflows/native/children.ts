@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure, condition, log, startChild } from '@temporalio/workflow';
 import { batchWorkflowId } from '../../shared/contracts';
+import { ItemErrorCode } from '../../shared/failures';
 import {
   providerBatchWorkflowId,
   realtimeFallbackBatchId,
@@ -43,7 +44,7 @@ async function afterProviderBatch(
   e.summary = await run.activities.recordUnfinished({
     batchId: input.batchId,
     plan: e.plan,
-    code: 'provider_batch_exhausted',
+    code: ItemErrorCode.ProviderBatchExhausted,
     message: `no result after ${input.maxRounds} provider batches (last: ${reason})`,
   });
 }

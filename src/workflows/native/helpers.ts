@@ -1,12 +1,8 @@
 /** The native workflow's input, initial state and children's options. */
 import { ApplicationFailure, ParentClosePolicy } from '@temporalio/workflow';
 import { DEFAULT_PRIORITY } from '../../shared/contracts';
-import {
-  NativeBatchInputSchema,
-  NativeFailureType,
-  type NativeBatchInput,
-  type ResolvedNativeBatchInput,
-} from '../../shared/native';
+import { FailureType } from '../../shared/failures';
+import { NativeBatchInputSchema, type NativeBatchInput, type ResolvedNativeBatchInput } from '../../shared/native';
 import type { NativeRun, NativeState } from './types';
 
 export function parseInput(raw: NativeBatchInput): ResolvedNativeBatchInput {
@@ -14,7 +10,7 @@ export function parseInput(raw: NativeBatchInput): ResolvedNativeBatchInput {
   if (parsed.success) return parsed.data;
   // Failing the workflow (not the task, which would retry forever) names the bad field to the caller.
   throw ApplicationFailure.create({
-    type: NativeFailureType.InvalidInput,
+    type: FailureType.InvalidNativeInput,
     message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
     nonRetryable: true,
   });

@@ -1,9 +1,14 @@
 /** The provider batch workflow's activities and their timeouts and retry policies. */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { NativeActivities } from '../../activities/native';
-import { NativeFailureType, type PollPolicy } from '../../shared/native';
+import { FailureType } from '../../shared/failures';
+import type { PollPolicy } from '../../shared/native';
 
-const NON_RETRYABLE = ['ProviderAuthError', NativeFailureType.ProviderBatchRejected, NativeFailureType.ChunkTooLarge];
+const NON_RETRYABLE = [
+  FailureType.ProviderAuthError,
+  FailureType.ProviderBatchRejected,
+  FailureType.NativeChunkTooLarge,
+];
 
 /** The child's activities, on `taskQueue` (the native queue; absent: the workflow's own). */
 export function stepActivities(taskQueue: string | undefined) {
