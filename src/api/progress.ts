@@ -11,19 +11,8 @@ import {
   providerBatchProgressQuery,
   type NativeProgress,
 } from '../shared/native';
+import type { ProgressView, ProviderBatchView } from '../shared/views';
 import type { BatchStore } from '../storage/types';
-
-export interface ProviderBatchView {
-  index: number;
-  round: number;
-  state: string;
-  workflowId: string | null;
-  providerBatchId: string | null;
-  status: string | null;
-  requestCounts: { total: number; completed: number; failed: number } | null;
-}
-
-export type ProgressView = BatchProgress & { providerBatches?: ProviderBatchView[] };
 
 export async function readProgress(client: Client, store: BatchStore, id: string): Promise<ProgressView> {
   const outcome = await store.getOutcome(id);

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { makeReviewRequests } from '../../examples/reviews';
 import { loadConfigOrExit, type Config } from '../config';
-import type { BatchOutputLine, BatchProgress } from '../shared/contracts';
+import type { BatchOutputLine } from '../shared/contracts';
+import type { BatchView, CreatedBatchView } from '../shared/views';
 import { ApiClient, progressBar } from './apiClient';
 import { startStack, stopOnSignals } from './stack';
 
@@ -59,13 +60,13 @@ async function main(): Promise<void> {
     say(`stack up: API ${stack.urls.api}, Temporal Web UI ${stack.urls.webUi}`);
     const client = new ApiClient(stack.urls.api);
     const requests = makeReviewRequests(count, 42, config.batch.defaultModel ?? 'gpt-4o-mini');
-    const created = await client.json<{ id: string }>('POST', '/batches', { requests });
+    const created = await client.json<CreatedBatchView>('POST', '/batches', { requests });
     say(`batch ${created.id}: ${count} review-sentiment requests (workflow batch-${created.id})`);
 
-    let progress: BatchProgress;
+    let progress: BatchView;
     let last = '';
     for (;;) {
-      progress = await client.json<BatchProgress>('GET', `/batches/${created.id}`);
+      progress = await client.json<BatchView>('GET', `/batches/${created.id}`);
       const line = progressBar(progress);
       if (line !== last) say(line);
       last = line;
