@@ -166,9 +166,9 @@ function scenario(s: ThroughputResult, o: BenchOptions, title: string): string {
 }
 
 /** The sections bench:large writes (appended after a run of this bench, which keeps them). */
-const KEPT_SECTION = /^## Large batch\b/;
+const KEPT_SECTION = /^## (Large batch|Production build)\b/;
 
-/** The `## Large batch` sections of an earlier docs/benchmarks.md, to be kept when the bench rewrites it. */
+/** The `## Large batch` and `## Production build` sections of an earlier docs/benchmarks.md, kept on a rewrite. */
 export function keptSections(previous: string): string {
   const parts = previous.split(/^(?=## )/m);
   return parts
@@ -282,7 +282,8 @@ export function renderMarkdown(r: Report, kept = ''): string {
       'unnoticed.',
     '',
     'The `## Large batch` sections below are written by `npm run bench:large` (one per data plane, replaced ' +
-      'by its next run); this bench keeps them when it rewrites the page.',
+      'by its next run), the `## Production build` section from `bench/buildRss.ts`; this bench keeps them when it ' +
+      'rewrites the page.',
     '',
     ...(kept ? [kept, ''] : []),
   ].join('\n');
