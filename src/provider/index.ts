@@ -12,5 +12,4 @@ export type { SimulatorOptions, ResolvedOptions } from './options';
 export type { SimStats, BackgroundUsage } from './stats';
 export type { BucketState } from './rateLimiter';
 export type { BodyCalls, BodyCallSummary } from './bodyCalls';
-export type { BatchObject, BatchStatus } from './batches/batchTypes';
-export type { FileObject } from './files/fileStore';
+export type { BatchObject, FileObject } from './openaiObjects';

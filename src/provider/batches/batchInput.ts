@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
-import type { BatchError } from './batchTypes';
+import type { BatchError } from '../openaiObjects';
 
 /** Enough to show what is wrong without building a huge batch object. */
 const MAX_LISTED_ERRORS = 1000;

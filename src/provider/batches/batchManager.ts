@@ -1,7 +1,8 @@
 import { nowSeconds, randomId } from '../ids';
 import { ApiError, invalidRequest, notFound } from '../openaiErrors';
 import { BatchRun, type BatchRunContext } from './batchRun';
-import { BATCH_STATUSES, emptyUsage, type BatchObject } from './batchTypes';
+import type { BatchObject } from '../openaiObjects';
+import { BATCH_STATUSES, emptyUsage } from './batchTypes';
 
 export interface CreateBatchParams {
   input_file_id: string;

@@ -1,5 +1,5 @@
 import { randomId } from '../ids';
-import type { BatchUsage } from './batchTypes';
+import type { BatchUsage } from '../openaiObjects';
 
 /** What the shared request handler produced for one line. */
 export interface LineResult {

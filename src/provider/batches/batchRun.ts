@@ -5,7 +5,8 @@ import type { OptionsStore } from '../options';
 import { validateBatchInput } from './batchInput';
 import { BatchIo } from './batchIo';
 import { addUsage, expiredRecord, resultRecord, type LineResult } from './batchRecords';
-import { isTerminal, type BatchError, type BatchObject } from './batchTypes';
+import type { BatchError, BatchObject } from '../openaiObjects';
+import { isTerminal } from './batchTypes';
 import { StepQueue } from './stepQueue';
 
 /** Lines per slice: bounded so one slice never holds the event loop for long. */

@@ -1,7 +1,9 @@
-export type BatchStatus =
-  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+/** The batch lifecycle's statuses, from the `openai` package's Batch type. */
+import type { Batch } from 'openai/resources/batches';
+import type { BatchUsage } from '../openaiObjects';
 
-export const BATCH_STATUSES: readonly BatchStatus[] = [
+/** Every status, for the stats' per-status counts. */
+export const BATCH_STATUSES = [
   'validating',
   'failed',
   'in_progress',
@@ -10,49 +12,10 @@ export const BATCH_STATUSES: readonly BatchStatus[] = [
   'expired',
   'cancelling',
   'cancelled',
-];
-
-/** One problem found while validating an input file (line is 1-based). */
-export interface BatchError {
-  code: string;
-  message: string;
-  param: string | null;
-  line: number | null;
-}
-
-export interface BatchUsage {
-  input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
-  output_tokens: number;
-  output_tokens_details: { reasoning_tokens: number };
-  total_tokens: number;
-}
-
-/** The Batch object exactly as the API returns it (OpenAI's field names and nulls). */
-export interface BatchObject {
-  id: string;
-  object: 'batch';
-  endpoint: string;
-  model: string | null;
-  errors: { object: 'list'; data: BatchError[] } | null;
-  input_file_id: string;
-  completion_window: string;
-  status: BatchStatus;
-  output_file_id: string | null;
-  error_file_id: string | null;
-  created_at: number;
-  in_progress_at: number | null;
-  expires_at: number;
-  finalizing_at: number | null;
-  completed_at: number | null;
-  failed_at: number | null;
-  expired_at: number | null;
-  cancelling_at: number | null;
-  cancelled_at: number | null;
-  request_counts: { total: number; completed: number; failed: number };
-  metadata: Record<string, string> | null;
-  usage: BatchUsage;
-}
+] as const satisfies readonly Batch['status'][];
+/** Compiles only while BATCH_STATUSES lists every status of the package's union. */
+type Listed<T extends true> = T;
+export type EveryBatchStatusListed = Listed<Batch['status'] extends (typeof BATCH_STATUSES)[number] ? true : false>;
 
 export const emptyUsage = (): BatchUsage => ({
   input_tokens: 0,
@@ -63,5 +26,5 @@ export const emptyUsage = (): BatchUsage => ({
 });
 
 /** States from which nothing more will happen. */
-export const isTerminal = (status: BatchStatus): boolean =>
+export const isTerminal = (status: Batch['status']): boolean =>
   status === 'completed' || status === 'failed' || status === 'expired' || status === 'cancelled';

@@ -1,18 +1,7 @@
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nowSeconds, randomId } from '../ids';
-
-export interface FileObject {
-  id: string;
-  object: 'file';
-  bytes: number;
-  created_at: number;
-  filename: string;
-  purpose: string;
-  status: 'processed';
-  status_details: null;
-  expires_at: null;
-}
+import type { FileObject } from '../openaiObjects';
 
 export interface ListFilesQuery {
   purpose?: string | undefined;
