@@ -17,7 +17,11 @@ export function truncateToTokens(text: string, maxTokens: number): { text: strin
   return { text: decode(kept), tokens: kept.length };
 }
 
-/** OpenAI's chat format wraps every message in a few framing tokens. */
+/**
+ * OpenAI's chat format wraps every message in a few framing tokens (the cookbook's count for gpt-4o and later).
+ * llmbatch estimates with the same rule (src/shared/tokens.ts); the simulator stands apart from the rest of src,
+ * so it keeps its own copy, and test/shared/tokens.test.ts holds the two to the same numbers.
+ */
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
 const TOKENS_REPLY_PRIMING = 3;

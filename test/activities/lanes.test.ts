@@ -1,5 +1,4 @@
 import { Lane, LaneRegistry, type Ticket } from '../../src/activities/lanes';
-import { estimateTokens } from '../../src/shared/tokens';
 
 /**
  * A provider's request limit as OpenAI applies it: a bucket replenished at limit/60 per second holding
@@ -184,33 +183,5 @@ describe('Lane', () => {
     expect(r.get('/v1/chat/completions', 'a')).not.toBe(r.get('/v1/chat/completions', 'b'));
     expect(r.get('/v1/embeddings', 'a')).not.toBe(r.get('/v1/chat/completions', 'a'));
     expect(r.get('/v1/chat/completions', 'a').countsTokens).toBe(false);
-  });
-});
-
-describe('estimateTokens', () => {
-  const chat = (content: string, extra: Record<string, unknown> = {}) =>
-    ({
-      custom_id: 'x',
-      method: 'POST',
-      url: '/v1/chat/completions',
-      body: { model: 'm', messages: [{ role: 'user', content }], ...extra },
-    }) as const;
-
-  it('counts prompt tokens with a real tokenizer plus the completion budget', () => {
-    const short = estimateTokens(chat('hi', { max_tokens: 10 }));
-    const long = estimateTokens(chat('the quick brown fox jumps over the lazy dog '.repeat(20), { max_tokens: 10 }));
-    expect(long - short).toBeGreaterThan(150); // ~9 tokens per repeat
-    expect(estimateTokens(chat('hi', { max_tokens: 100 })) - short).toBe(90);
-    expect(estimateTokens(chat('hi', { max_tokens: 10, n: 3 })) - short).toBe(20);
-  });
-
-  it('counts embeddings input only', () => {
-    const t = estimateTokens({
-      custom_id: 'e',
-      method: 'POST',
-      url: '/v1/embeddings',
-      body: { model: 'm', input: 'hello world' },
-    });
-    expect(t).toBe(2);
   });
 });
