@@ -62,7 +62,7 @@ export class ApiClient {
     return (await res.json()) as T;
   }
 
-  /** A JSONL file of batch request lines, streamed as NDJSON (checked line by line by the API); options as query parameters. */
+  /** A JSONL file of batch request lines, streamed as NDJSON (the API checks each line); options in the query. */
   async submitFile(file: string, options: Record<string, string | undefined>): Promise<CreatedBatchView> {
     const query = new URLSearchParams(
       Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined),
@@ -87,5 +87,6 @@ export class ApiClient {
 export function progressBar(p: BatchProgress, width = 30): string {
   const done = p.succeeded + p.failed;
   const filled = Math.round((done / Math.max(1, p.total)) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${p.total} (${p.succeeded} ok, ${p.failed} failed) ${p.status}`;
+  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+  return `${bar} ${done}/${p.total} (${p.succeeded} ok, ${p.failed} failed) ${p.status}`;
 }

@@ -130,7 +130,10 @@ export const WebhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
 export const PrioritySchema = z.number().int().min(1).max(5);
 export const DEFAULT_PRIORITY = 3;
 
-/** realtime: concurrent calls now. native: the provider's Batch API (about half price, within its window). auto: chosen per batch. */
+/**
+ * realtime: concurrent calls now. native: the provider's Batch API (about half price, within its window).
+ * auto: chosen per batch.
+ */
 export const BatchModeSchema = z.enum(['realtime', 'native', 'auto']);
 export type BatchMode = z.infer<typeof BatchModeSchema>;
 
@@ -153,7 +156,10 @@ export const BatchOptionsSchema = z.strictObject({
   maxChunksInFlight: z.number().int().min(1).max(10_000).optional(),
   /** Where the batch's events go, signed with the tenant's secret; default: the tenant's webhook, if any. */
   webhook: z.strictObject({ url: WebhookUrlSchema }).optional(),
-  /** The named rate-limit lane (LLMBATCH_LANES) to run on; every line must use its endpoint and model. Default: chosen from the lines. */
+  /**
+   * The named rate-limit lane (LLMBATCH_LANES) to run on; every line must use its endpoint and model.
+   * Default: chosen from the lines.
+   */
   lane: LaneNameSchema.optional(),
   /**
    * Realtime: pause once the estimated cost (USD, at LLMBATCH_PRICES) reaches this, and send `batch.paused`;
@@ -199,7 +205,7 @@ export interface BatchWorkflowInput {
   modeReason?: string;
   /** Per-million-token prices of the batch's model, for the cost in progress; absent: unknown. */
   price?: ModelPrice;
-  /** The batch's `cache` option: true, every line uses the response cache; false, none; absent, lines with temperature 0. */
+  /** The batch's `cache` option: true, every line uses the response cache; false, none; absent: temperature 0. */
   cache?: boolean;
   /** Attempts per chunk before pending items become `retries_exhausted` dead letters. */
   maxAttempts?: number;
@@ -269,7 +275,7 @@ export interface BatchProgress {
   mode: 'realtime' | 'native';
   /** Why this mode: auto's choice, or a fallback; null when the mode was asked for. */
   modeReason: string | null;
-  /** Estimated cost of the tokens so far, in USD, at the model's price (native: the batch price); null: price unknown. */
+  /** Estimated cost of the tokens so far in USD, at the model's price (native: the batch price); null: unknown. */
   costUsd: number | null;
 }
 

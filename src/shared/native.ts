@@ -4,6 +4,7 @@
  * pure planning and backoff arithmetic live here.
  * No Node built-ins and no I/O: workflow code imports this module.
  */
+import type { Batch } from 'openai/resources/batches';
 import { z } from 'zod';
 import { defineQuery, defineSignal } from './temporalDefinitions';
 import {
@@ -135,7 +136,8 @@ export function planProviderBatches(stats: readonly ChunkEndpointStat[], limits:
     for (const s of list) {
       if (s.lines > limits.maxLines || s.bytes > limits.maxBytes) {
         throw new ChunkTooLargeError(
-          `chunk ${s.chunk} holds ${s.lines} ${endpoint} lines (${s.bytes} bytes): more than one provider batch may hold (${limits.maxLines} lines, ${limits.maxBytes} bytes)`,
+          `chunk ${s.chunk} holds ${s.lines} ${endpoint} lines (${s.bytes} bytes): more than one provider batch ` +
+            `may hold (${limits.maxLines} lines, ${limits.maxBytes} bytes)`,
         );
       }
       if (open && open.lines + s.lines <= limits.maxLines && open.bytes + s.bytes <= limits.maxBytes) {
@@ -156,9 +158,8 @@ export function pollDelayMs(policy: PollPolicy, n: number): number {
   return Math.min(policy.maxMs, Math.round(policy.initialMs * policy.coefficient ** Math.max(0, n - 1)));
 }
 
-/** The provider's batch lifecycle (OpenAI's names). */
-export type ProviderBatchStatus =
-  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+/** The provider's batch lifecycle: OpenAI's statuses, as the openai package types them. */
+export type ProviderBatchStatus = Batch['status'];
 export const isTerminalStatus = (s: string): boolean =>
   s === 'completed' || s === 'failed' || s === 'expired' || s === 'cancelled';
 
