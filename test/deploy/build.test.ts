@@ -95,7 +95,11 @@ describe('npm run build', () => {
     const seen = new Set<string>();
     for (const file of jsFiles(outDir).filter((f) => !f.endsWith('workflow-bundle.js'))) {
       for (const [, spec] of readFileSync(file, 'utf8').matchAll(/\brequire\("([^".][^"]*)"\)/g)) {
-        const name = spec!.replace(/^node:/, '').split('/').slice(0, spec!.startsWith('@') ? 2 : 1).join('/');
+        const name = spec!
+          .replace(/^node:/, '')
+          .split('/')
+          .slice(0, spec!.startsWith('@') ? 2 : 1)
+          .join('/');
         seen.add(name);
         if (!allowed.has(name)) missing.add(`${name} (${file.slice(outDir.length + 1)})`);
       }
