@@ -77,10 +77,10 @@ export const PROJECT_ROUTES: RouteDoc[] = [
     operationId: 'createBatch',
     summary: 'Create a batch',
     description:
-      'Two bodies. `application/json`: the requests and the options. `application/x-ndjson`: the requests alone, one per line, checked as they ' +
-      'stream in, with the options as query parameters (which a JSON body ignores). Lines without `body.model` get `model`, or ' +
-      'LLMBATCH_DEFAULT_MODEL. Bad input gets 400 whose message names the request (or line) and the field (`requests.3.method: ...`), ' +
-      'and nothing is created.',
+      'Two bodies. `application/json`: the requests and the options. `application/x-ndjson`: the requests alone, ' +
+      'one per line, checked as they stream in, with the options as query parameters (which a JSON body ignores). ' +
+      'Lines without `body.model` get `model`, or LLMBATCH_DEFAULT_MODEL. Bad input gets 400 whose message names ' +
+      'the request (or line) and the field (`requests.3.method: ...`), and nothing is created.',
     tags: ['batches'],
     params: { query: NdjsonBatchQuerySchema, header: IdempotencyHeader },
     body: {
@@ -95,7 +95,8 @@ export const PROJECT_ROUTES: RouteDoc[] = [
       '201': json(CreatedBatchSchema, 'Created and started.'),
       '200': json(
         CreatedBatchSchema,
-        'A repeated Idempotency-Key: the batch the first request created, as it is now (header `Idempotent-Replayed: true`).',
+        'A repeated Idempotency-Key: the batch the first request created, as it is now (header ' +
+          '`Idempotent-Replayed: true`).',
       ),
       '400': apiError('Invalid input: the message names the request and the field.'),
       '409': apiError('A request with this Idempotency-Key is still being processed (`idempotency_key_in_use`).'),

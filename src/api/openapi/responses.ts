@@ -135,7 +135,7 @@ export const ProviderBatchViewSchema = z
   })
   .meta({ id: 'ProviderBatch' });
 
-/** A batch as `GET /batches/{batch_id}` and `GET /batches` show it: `{id, createdAt, retryOf, retriedBy, ...progress}`. */
+/** A batch as `GET /batches/{batch_id}` and `GET /batches` show it: `{id, createdAt, retryOf, retriedBy, ...}`. */
 export const BatchViewSchema = BatchProgressSchema.extend({
   id: z.string(),
   createdAt: z.string().meta({ format: 'date-time' }),
@@ -210,7 +210,8 @@ export const LaneViewSchema = z
     limit: z.object({
       source: QueueRateLimitSourceSchema.meta({
         description:
-          '`worker`: from start-up; `api`: set at runtime by an admin; `learned`: set at runtime by a worker from the limit the provider states in its x-ratelimit-limit-* headers; `none`: no limit.',
+          '`worker`: from start-up; `api`: set at runtime by an admin; `learned`: set at runtime by a worker from ' +
+          'the limit the provider states in its x-ratelimit-limit-* headers; `none`: no limit.',
       }),
       chunksPerSecond: z.number().nullable(),
       maxRequestsPerMinute: z.number().int().nullable(),

@@ -70,6 +70,7 @@ export const IdempotencyHeader = z.object({
     .optional()
     .meta({
       description:
-        'Makes a retried create safe: a request repeating a key already used gets that batch back instead of a new one.',
+        'Makes a retried create safe: a request repeating a key already used gets that batch back ' +
+        'instead of a new one.',
     }),
 });

@@ -16,7 +16,8 @@ const V1BatchIdPath = z.object({ batch_id: z.string().regex(BATCH_ID).meta({ des
 const FileIdPath = z.object({
   file_id: z.string().meta({
     description:
-      '`file-<24 hex>` (an upload), or `file-<batch id>_output` / `file-<batch id>_error` (the results of an ended batch).',
+      '`file-<24 hex>` (an upload), or `file-<batch id>_output` / `file-<batch id>_error` ' +
+      '(the results of an ended batch).',
   }),
 });
 
@@ -29,7 +30,9 @@ const MetadataDocSchema = CreateBatchSchema.shape.metadata
   .unwrap()
   .unwrap()
   .meta({
-    description: `Up to ${V1_LIMITS.metadataMaxKeys} string pairs, echoed back. llmbatch's options ride in \`llmbatch_\` keys; any other \`llmbatch_\` key is refused.`,
+    description:
+      `Up to ${V1_LIMITS.metadataMaxKeys} string pairs, echoed back. llmbatch's options ride in \`llmbatch_\` keys; ` +
+      'any other `llmbatch_` key is refused.',
     maxProperties: V1_LIMITS.metadataMaxKeys,
     override: { properties: llmbatchMetadataKeys },
   });
@@ -54,9 +57,10 @@ export const V1_ROUTES: RouteDoc[] = [
     operationId: 'v1CreateFile',
     summary: 'Upload a batch input file',
     description:
-      'The file is checked line by line as it streams in; a bad file gets 400 whose message names the line and whose `code` names the reason ' +
-      '(`invalid_json_line`, `missing_custom_id`, `invalid_custom_id`, `duplicate_custom_id`, `invalid_method`, `unsupported_url`, `invalid_body`, ' +
-      '`line_too_long`, `invalid_utf8`, `too_many_requests`, `empty_file`), and nothing is stored.',
+      'The file is checked line by line as it streams in; a bad file gets 400 whose message names the line and ' +
+      'whose `code` names the reason (`invalid_json_line`, `missing_custom_id`, `invalid_custom_id`, ' +
+      '`duplicate_custom_id`, `invalid_method`, `unsupported_url`, `invalid_body`, `line_too_long`, ' +
+      '`invalid_utf8`, `too_many_requests`, `empty_file`), and nothing is stored.',
     tags: ['files'],
     body: { required: true, content: { 'multipart/form-data': { schema: UploadDocSchema } } },
     responses: {
@@ -119,7 +123,8 @@ export const V1_ROUTES: RouteDoc[] = [
     operationId: 'v1CreateBatch',
     summary: 'Create and start a batch from an uploaded file',
     description:
-      "Every line's `url` must be `endpoint` (else 400 naming the line). Lines without `body.model` get LLMBATCH_DEFAULT_MODEL.",
+      "Every line's `url` must be `endpoint` (else 400 naming the line). Lines without `body.model` get " +
+      'LLMBATCH_DEFAULT_MODEL.',
     tags: ['openai-batches'],
     params: { header: IdempotencyHeader },
     body: jsonBody(V1CreateBatchDocSchema),
