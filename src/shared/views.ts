@@ -41,4 +41,4 @@ export interface CreatedBatchView {
 }
 
 /** `POST /batches/{batch_id}/retry` → 201: the new batch, linked to the one whose dead letters it retries. */
-export type RetriedBatchView = CreatedBatchView & { retryOf: string };
+export type RetriedBatchView = Omit<CreatedBatchView, 'status'> & { status: 'running'; retryOf: string };

@@ -160,6 +160,7 @@ export const BatchListSchema = z.object({
 
 /** `POST /batches/{batch_id}/retry` → 201. */
 export const RetriedBatchSchema = CreatedBatchSchema.extend({
+  status: z.literal('running'),
   retryOf: z.string().meta({ description: 'The batch whose dead letters this one retries.' }),
 }).meta({ id: 'RetriedBatch' });
 
