@@ -1,4 +1,7 @@
-/** Reading a failure's cause chain (child workflow → activity → application), shared by the batch workflows. */
+/**
+ * Reading a failure's cause chain (child workflow → activity → application), shared by the batch workflows.
+ * The failure types it finds are cataloged in src/shared/failures.ts.
+ */
 import { ApplicationFailure } from '@temporalio/workflow';
 
 /** The first named ApplicationFailure in the cause chain (child → activity → application). */
