@@ -1,9 +1,10 @@
 /**
- * `npm start` leaves nothing behind: the stack started as a user does (npm -> sh -> tsx -> node, in a
- * process group of its own, as a terminal or a process manager runs it), then stopped the ways a
- * terminal or a process manager stops it: SIGINT, SIGTERM or SIGHUP to the whole group, or SIGKILL to
- * the node process running src/cli/start.ts. Each time no process of that stack may be left and its
- * ports must be free.
+ * `npm start` leaves nothing behind: the stack started as a user does, `npm start` in a terminal (a
+ * pseudo-terminal from util-linux's `script`; npm -> sh -> tsx -> node, the terminal's foreground process
+ * group), then stopped the ways a terminal or a process manager stops it: SIGINT, SIGTERM or SIGHUP to that
+ * process group, or SIGKILL to the node process running src/cli/start.ts. When npm exits, `script` exits
+ * and the terminal hangs up, as when a window is closed. Each time no process of that stack may be left
+ * and its ports must be free.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -12,8 +13,15 @@ import { alive, commandLine, descendants, parentOf, portFree, stackEnv, stackPor
 const ROOT = resolve(__dirname, '..', '..');
 const START = join('src', 'cli', 'start.ts');
 
+/** Every `script` started and every process of its stack, to kill after each test whatever happened. */
+const terminals: number[] = [];
+const stackPids: number[] = [];
+
 interface Started {
-  npm: ChildProcess;
+  /** `script`, which runs npm start in a terminal of its own. */
+  terminal: ChildProcess;
+  /** npm, the leader of the terminal's foreground process group. */
+  npm: number;
   env: NodeJS.ProcessEnv;
   /** Every process of the stack while it ran, npm included. */
   pids: number[];
@@ -22,17 +30,27 @@ interface Started {
 
 async function npmStart(): Promise<Started> {
   const env = await stackEnv();
-  // detached: a process group of its own, led by npm, like a shell's job.
-  const npm = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // -e: script's exit status is npm's; -f: output as it comes. script starts npm in a new session on the
+  // terminal, so npm leads the terminal's foreground process group, as a shell's job does.
+  const terminal = spawn('script', ['-qfec', 'npm start', '/dev/null'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  npm.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  npm.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  terminal.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  terminal.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  terminals.push(terminal.pid as number);
   const ready = (): boolean => out.includes('Press Ctrl-C to stop.');
-  await waitFor(() => ready() || npm.exitCode !== null, 150_000);
-  const up = ready() && npm.exitCode === null;
+  await waitFor(() => ready() || terminal.exitCode !== null, 150_000);
+  const up = ready() && terminal.exitCode === null;
   expect({ up, output: up ? '' : out }).toEqual({ up: true, output: '' });
-  const pids = [npm.pid as number, ...descendants(npm.pid as number)];
-  return { npm, env, pids, output: () => out };
+  const pids = descendants(terminal.pid as number);
+  stackPids.push(...pids);
+  const npm = pids.find((pid) => parentOf(pid) === terminal.pid) as number;
+  expect(commandLine(npm)).toMatch(/npm/);
+  return { terminal, npm, env, pids: [terminal.pid as number, ...pids], output: () => out };
 }
 
 /** The node process that runs start.ts (not npm's sh, nor tsx's own CLI process above it). */
@@ -53,25 +71,30 @@ async function leftAfter(started: Started, ms: number): Promise<string[]> {
     return [...live, ...busy];
   };
   await waitFor(async () => (await left()).length === 0, ms);
-  const rest = await left();
-  // Whatever the outcome, leave nothing for the next test.
-  for (const pid of started.pids.filter(alive)) {
+  return left();
+}
+
+// Whatever the outcome, leave nothing for the next test (nor keep jest from exiting).
+afterEach(() => {
+  for (const pid of [...terminals.flatMap(descendants), ...terminals, ...stackPids].filter(alive)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  return rest;
-}
+  terminals.length = 0;
+  stackPids.length = 0;
+});
 
 describe('npm start stops every process it started', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
     'when its process group gets %s',
     async (signal) => {
       const started = await npmStart();
-      expect(started.pids.length).toBeGreaterThanOrEqual(7); // npm, sh, tsx, node, temporal, provider, worker, api
-      process.kill(-(started.npm.pid as number), signal);
+      // script, npm, sh, tsx, node, temporal, provider, worker, api
+      expect(started.pids.length).toBeGreaterThanOrEqual(9);
+      process.kill(-started.npm, signal);
       expect(await leftAfter(started, 30_000)).toEqual([]);
     },
     200_000,
