@@ -1,6 +1,7 @@
 /**
  * `npm run llmbatch -- <command>`: the project API from a terminal, with live progress.
- *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd] [--cache true|false] [--wait]
+ *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd]
+ *          [--cache true|false] [--wait]
  *   watch <id>                       live progress until the batch ends (exit 1 unless it completed)
  *   status <id>                      progress as JSON
  *   results <id> [--status failed|succeeded] [--out file]
@@ -15,8 +16,12 @@ import { isEnded } from '../shared/statuses';
 import type { BatchListView, BatchView, CreatedBatchView, RetriedBatchView } from '../shared/views';
 import { ApiClient, ApiError, progressBar } from './apiClient';
 
+const SUBMIT_OPTIONS =
+  '[--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd]' +
+  ' [--cache true|false] [--wait]';
+
 const USAGE = `usage: npm run llmbatch -- <command> [options]
-  submit <file.jsonl> [--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd] [--cache true|false] [--wait]
+  submit <file.jsonl> ${SUBMIT_OPTIONS}
   watch <id>        live progress until the batch ends
   status <id>       progress as JSON
   results <id> [--status all|succeeded|failed] [--out file]
@@ -40,6 +45,29 @@ const OPTIONS = {
 } as const;
 
 class UsageError extends Error {}
+
+/** The parsed options, as parseArgs types them. */
+type Options = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>
+>['values'];
+
+/** Submits a JSONL file; with --wait, watches it to the end. The exit code. */
+async function submit(client: ApiClient, file: string | undefined, values: Options): Promise<number> {
+  if (!file) throw new UsageError('submit: give the JSONL file of requests');
+  const created: CreatedBatchView = await client.submitFile(file, {
+    mode: values.mode,
+    priority: values.priority,
+    model: values.model,
+    webhook_url: values.webhook,
+    budget_usd: values.budget,
+    lane: values.lane,
+    cache: values.cache,
+  });
+  const reason = created.modeReason ? ` (${created.modeReason})` : '';
+  console.log(`batch ${created.id}: ${created.total} requests, ${created.mode}${reason}`);
+  if (!values.wait) return 0;
+  return (await watch(client, created.id)).status === 'completed' ? 0 : 1;
+}
 
 /** Polls until the batch ends, redrawing one line on a terminal, printing each change otherwise. */
 async function watch(client: ApiClient, id: string): Promise<BatchView> {
@@ -78,23 +106,8 @@ async function run(argv: string[]): Promise<number> {
   );
   const path = (id: string | undefined, action = '') => `/batches/${encodeURIComponent(needId(id, command))}${action}`;
   switch (command) {
-    case 'submit': {
-      if (!arg) throw new UsageError('submit: give the JSONL file of requests');
-      const created: CreatedBatchView = await client.submitFile(arg, {
-        mode: values.mode,
-        priority: values.priority,
-        model: values.model,
-        webhook_url: values.webhook,
-        budget_usd: values.budget,
-        lane: values.lane,
-        cache: values.cache,
-      });
-      console.log(
-        `batch ${created.id}: ${created.total} requests, ${created.mode}${created.modeReason ? ` (${created.modeReason})` : ''}`,
-      );
-      if (!values.wait) return 0;
-      return (await watch(client, created.id)).status === 'completed' ? 0 : 1;
-    }
+    case 'submit':
+      return submit(client, arg, values);
     case 'watch':
       return (await watch(client, needId(arg, command))).status === 'completed' ? 0 : 1;
     case 'status':
