@@ -2,37 +2,12 @@
  * The real entry points as a user runs them: `npm start` then Ctrl-C, and `npm run demo`.
  * Each run gets free ports and its own data dir.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { alive, descendants, stackEnv, waitFor } from './processTree';
 
 const ROOT = resolve(__dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function stackEnv(): Promise<NodeJS.ProcessEnv> {
-  const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LLMBATCH_DATA_DIR: mkdtempSync(join(tmpdir(), 'llmbatch-stack-')),
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
-    TEMPORAL_UI_PORT: String(ui),
-    PROVIDER_PORT: String(provider),
-    API_PORT: String(api),
-  };
-  delete env.OPENAI_BASE_URL;
-  delete env.OPENAI_API_KEY;
-  return env;
-}
 
 function run(
   file: string,
@@ -48,44 +23,6 @@ function run(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exit = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
   return { child, output: () => out, exit };
-}
-
-/** Every live descendant of `pid`, from the process table. */
-function descendants(pid: number): number[] {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,stat='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .map(([p, pp, stat]) => ({ pid: Number(p), ppid: Number(pp), zombie: (stat ?? '').startsWith('Z') }));
-  const found: number[] = [];
-  const walk = (parent: number): void => {
-    for (const r of rows) {
-      if (r.ppid === parent && !r.zombie) {
-        found.push(r.pid);
-        walk(r.pid);
-      }
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return check();
 }
 
 describe('npm start', () => {

@@ -4,7 +4,7 @@
  * group), then stopped the ways a terminal or a process manager stops it: SIGINT, SIGTERM or SIGHUP to that
  * process group, or SIGKILL to the node process running src/cli/start.ts. When npm exits, `script` exits
  * and the terminal hangs up, as when a window is closed. Each time no process of that stack may be left
- * and its ports must be free.
+ * and its ports must be free. The same for `npm run demo`, whose terminal is closed while its batch runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ const terminals: number[] = [];
 const stackPids: number[] = [];
 
 interface Started {
-  /** `script`, which runs npm start in a terminal of its own. */
+  /** `script`, which runs npm in a terminal of its own. */
   terminal: ChildProcess;
   /** npm, the leader of the terminal's foreground process group. */
   npm: number;
@@ -28,11 +28,12 @@ interface Started {
   output: () => string;
 }
 
-async function npmStart(): Promise<Started> {
+/** `npm <script>` in a terminal of its own, once its output shows `ready`. */
+async function npmRun(script: string, ready: string): Promise<Started> {
   const env = await stackEnv();
   // -e: script's exit status is npm's; -f: output as it comes. script starts npm in a new session on the
   // terminal, so npm leads the terminal's foreground process group, as a shell's job does.
-  const terminal = spawn('script', ['-qfec', 'npm start', '/dev/null'], {
+  const terminal = spawn('script', ['-qfec', `npm ${script}`, '/dev/null'], {
     cwd: ROOT,
     env,
     detached: true,
@@ -42,9 +43,9 @@ async function npmStart(): Promise<Started> {
   terminal.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   terminal.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   terminals.push(terminal.pid as number);
-  const ready = (): boolean => out.includes('Press Ctrl-C to stop.');
-  await waitFor(() => ready() || terminal.exitCode !== null, 150_000);
-  const up = ready() && terminal.exitCode === null;
+  const isReady = (): boolean => out.includes(ready);
+  await waitFor(() => isReady() || terminal.exitCode !== null, 150_000);
+  const up = isReady() && terminal.exitCode === null;
   expect({ up, output: up ? '' : out }).toEqual({ up: true, output: '' });
   const pids = descendants(terminal.pid as number);
   stackPids.push(...pids);
@@ -91,7 +92,7 @@ describe('npm start stops every process it started', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
     'when its process group gets %s',
     async (signal) => {
-      const started = await npmStart();
+      const started = await npmRun('start', 'Press Ctrl-C to stop.');
       // script, npm, sh, tsx, node, temporal, provider, worker, api
       expect(started.pids.length).toBeGreaterThanOrEqual(9);
       process.kill(-started.npm, signal);
@@ -101,8 +102,16 @@ describe('npm start stops every process it started', () => {
   );
 
   it('when the node process running start.ts is killed with SIGKILL', async () => {
-    const started = await npmStart();
+    const started = await npmRun('start', 'Press Ctrl-C to stop.');
     process.kill(startProcess(started.pids), 'SIGKILL');
+    expect(await leftAfter(started, 30_000)).toEqual([]);
+  }, 200_000);
+});
+
+describe('npm run demo stops every process it started', () => {
+  it('when its terminal is closed (SIGHUP to its process group) while the batch runs', async () => {
+    const started = await npmRun('run demo', 'review-sentiment requests');
+    process.kill(-started.npm, 'SIGHUP');
     expect(await leftAfter(started, 30_000)).toEqual([]);
   }, 200_000);
 });
