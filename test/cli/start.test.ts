@@ -7,6 +7,7 @@
  * and its ports must be free. The same for `npm run demo`, whose terminal is closed while its batch runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { alive, commandLine, descendants, parentOf, portFree, stackEnv, stackPorts, waitFor } from './processTree';
 
@@ -97,6 +98,9 @@ describe('npm start stops every process it started', () => {
       expect(started.pids.length).toBeGreaterThanOrEqual(9);
       process.kill(-started.npm, signal);
       expect(await leftAfter(started, 30_000)).toEqual([]);
+      // A clean stop, not the watchdog's: the worker finished its tasks before it went.
+      const workerLog = readFileSync(join(started.env.LLMBATCH_DATA_DIR as string, 'logs', 'worker.log'), 'utf8');
+      expect(workerLog).toContain("state: 'DRAINED'");
     },
     200_000,
   );
