@@ -157,7 +157,10 @@ export class ProviderBudget {
   }
 }
 
-/** Reads `x-ratelimit-limit-<kind>` and `x-ratelimit-remaining-<kind>`; undefined when either is missing or unreadable. */
+/**
+ * Reads `x-ratelimit-limit-<kind>` and `x-ratelimit-remaining-<kind>`; undefined when either is missing or
+ * unreadable.
+ */
 export function readLimitHeaders(
   headers: Headers,
   kind: 'requests' | 'tokens',

@@ -8,7 +8,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   if (config.auth.mode === 'keys' && config.auth.tenants.length === 0) {
     console.error(
-      'Invalid configuration:\n  LLMBATCH_TENANTS: no tenants, so no API key would be accepted; configure tenants (npm run key makes a key) or set LLMBATCH_AUTH=local',
+      'Invalid configuration:\n  LLMBATCH_TENANTS: no tenants, so no API key would be accepted; ' +
+        'configure tenants (npm run key makes a key) or set LLMBATCH_AUTH=local',
     );
     process.exit(1);
   }
@@ -33,9 +34,8 @@ async function main(): Promise<void> {
     }
     const auth =
       config.auth.mode === 'local' ? 'local mode: no API keys' : `API keys of ${config.auth.tenants.length} tenant(s)`;
-    console.log(
-      `llmbatch API listening on http://${config.api.host}:${config.api.port} (${auth}; ${describeStorage(storage, config)})`,
-    );
+    const address = `http://${config.api.host}:${config.api.port}`;
+    console.log(`llmbatch API listening on ${address} (${auth}; ${describeStorage(storage, config)})`);
   });
   const stop = (): void => {
     server.close(() => void Promise.all([connection.close(), storage.close()]).then(() => process.exit(0)));
