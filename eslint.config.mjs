@@ -24,6 +24,7 @@ const LAYER = {
   api: 'layer rule: api never imports activities or worker',
   apiWorkflows: 'layer rule: api imports workflows by type only (typed workflow starts)',
   provider: 'layer rule: provider imports nothing else in src',
+  storage: 'layer rule: storage imports only shared, config and its own folder',
   cli: 'layer rule: cli imports only shared, config, devServer and its own folder (the API over HTTP)',
 };
 
@@ -44,6 +45,7 @@ const layerZones = [
   { target: 'src/activities', from: ['src/api', 'src/workflows'], message: LAYER.activities },
   { target: 'src/api', from: ['src/activities', 'src/worker'], message: LAYER.api },
   { target: 'src/provider', from: 'src', except: ['./provider'], message: LAYER.provider },
+  { target: 'src/storage', from: 'src', except: ['./storage', './shared', './config'], message: LAYER.storage },
   // config: the CLI starts the stack (npm start, demo) from the same settings; devServer: it runs Temporal's.
   { target: 'src/cli', from: 'src', except: ['./cli', './shared', './config', './devServer'], message: LAYER.cli },
 ];

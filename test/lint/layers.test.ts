@@ -104,6 +104,10 @@ const VIOLATIONS: Array<[string, Case]> = [
     { file: 'src/provider/http/probe.ts', code: valueImport('TASK_QUEUE', '../../shared/contracts') },
   ],
   [
+    'layer rule: storage imports only shared, config and its own folder',
+    { file: 'src/storage/postgres/probe.ts', code: valueImport('createActivities', '../../activities') },
+  ],
+  [
     'layer rule: cli imports only shared, config, devServer and its own folder',
     { file: 'src/cli/probe.ts', code: valueImport('newApiKey', '../api/auth') },
   ],
@@ -134,6 +138,7 @@ const ALLOWED: Array<[string, Case]> = [
   ['api: storage', { file: 'src/api/probe.ts', code: typeImport('BatchStore', '../storage/types') }],
   ['api: workflows by type', { file: 'src/api/v1/probe.ts', code: typeImport('batchWorkflow', '../../workflows') }],
   ['provider: its own folder', { file: 'src/provider/http/probe.ts', code: valueImport('newId', '../ids') }],
+  ['storage: config', { file: 'src/storage/postgres/probe.ts', code: valueImport('loadConfig', '../../config') }],
   ['cli: config', { file: 'src/cli/probe.ts', code: valueImport('loadConfig', '../config') }],
   ['cli: devServer', { file: 'src/cli/probe.ts', code: valueImport('requireTemporalCliPath', '../devServer/binary') }],
   ['worker: wires it all', { file: 'src/worker/probe.ts', code: valueImport('createActivities', '../activities') }],
