@@ -1,8 +1,10 @@
 /** Scenarios 5 and 6 in the report: rows for the results table and a section each, both stores side by side. */
 import type { CpuSample } from './cpu';
-import { TARGETS, type DataResult, type IngestResult, type PostLatencyResult, type PostSide } from './data';
+import { TARGETS, type DataResult } from './data';
 import { LABEL } from './explain';
 import { int, md, ms, pct } from './format';
+import type { IngestResult } from './ingestDownload';
+import type { PostLatencyResult, PostSide } from './postLatency';
 import { STORE_LABEL } from './stack';
 
 const pf = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
