@@ -78,14 +78,14 @@ function cpuLine(c: CpuSample): string {
   );
 }
 
-export function ingestSection(data: DataResult[]): string {
-  const runs = data.filter((d): d is DataResult & { ingest: IngestResult } => d.ingest !== undefined);
-  if (runs.length === 0) return '';
-  const first = runs[0]!.ingest;
+type IngestRun = DataResult & { ingest: IngestResult };
+
+/** Scenario 5's figures, a column for each store. */
+function ingestTable(runs: IngestRun[]): string {
   const col = (f: (x: IngestResult) => string): string[] => runs.map((d) => f(d.ingest));
   const perLine = (sec: number, x: IngestResult): string => `${((sec * 1e6) / x.lines).toFixed(1)} µs`;
   const busy = (c: CpuSample): string => pct((c.mainThread.api ?? NaN) / c.wallSeconds);
-  const table = md(
+  return md(
     ['', ...runs.map((d) => STORE_LABEL[d.store]), 'target'],
     [
       ['batch to download written into the store (not timed)', ...col((x) => secs(x.fill.ms)), ''],
@@ -147,6 +147,12 @@ export function ingestSection(data: DataResult[]): string {
       ],
     ],
   );
+}
+
+export function ingestSection(data: DataResult[]): string {
+  const runs = data.filter((d): d is IngestRun => d.ingest !== undefined);
+  if (runs.length === 0) return '';
+  const first = runs[0]!.ingest;
   const how = runs.map((d) => `${STORE_LABEL[d.store]}: ${d.ingest.fill.how}`).join('; ');
   return [
     `## Scenario 5: download and ingest of ${int(first.lines)} lines`,
@@ -169,7 +175,7 @@ export function ingestSection(data: DataResult[]): string {
       "and its VmHWM, the kernel's record of its peak since it started, at the end. The download comes first so " +
       "that its figure is not the ingest's: a Node process keeps most of the heap it has grown.",
     '',
-    table,
+    ingestTable(runs),
     '',
   ].join('\n');
 }
