@@ -31,19 +31,26 @@ export const LABEL: Record<string, string> = {
 const others = (c: CpuSample): number =>
   Math.max(0, c.coresBusy - c.stealCores - Object.values(c.byName).reduce((a, b) => a + b, 0) / c.wallSeconds);
 
-export function cpuSection(s: ThroughputResult): string {
+const sum = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
+// Share of the run a Node process's main thread was busy; Temporal is a Go server, so not shown.
+const loopBusy = (c: CpuSample, k: string): number => (c.mainThread[k] ?? NaN) / c.wallSeconds;
+/** CPU milliseconds per request of the scenario, from CPU seconds. */
+const perRequest =
+  (s: ThroughputResult) =>
+  (sec: number): string =>
+    ((sec * 1000) / s.n).toFixed(3);
+
+/** CPU seconds, per request and event-loop share of each process, loop run beside llmbatch run. */
+function cpuTable(s: ThroughputResult): string {
   const cores = availableParallelism();
-  const perReq = (sec: number): string => ((sec * 1000) / s.n).toFixed(3);
-  const sum = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
-  // Share of the run a Node process's main thread was busy; Temporal is a Go server, so not shown.
-  const loopBusy = (c: CpuSample, k: string): number => (c.mainThread[k] ?? NaN) / c.wallSeconds;
+  const perReq = perRequest(s);
   const el = (c: CpuSample, k: string): string => (k === 'temporal' || k === 'postgres' ? '–' : pct(loopBusy(c, k)));
   const [loop, llm] = [s.loop.cpu.byName, s.llm.cpu.byName];
   const row = (k: string): string[] => [
     LABEL[k] ?? k,
     ...[s.loop.cpu, s.llm.cpu].flatMap((c) => [(c.byName[k] ?? 0).toFixed(1), perReq(c.byName[k] ?? 0), el(c, k)]),
   ];
-  const table = md(
+  return md(
     [
       'process',
       'loop run: CPU s',
@@ -93,12 +100,18 @@ export function cpuSection(s: ThroughputResult): string {
       ],
     ],
   );
+}
+
+/** What bounded the ratio, read from the CPU figures: one event loop each, the machine's cores, or neither. */
+function cpuReading(s: ThroughputResult): string {
+  const cores = availableParallelism();
+  const perReq = perRequest(s);
+  const [loop, llm] = [s.loop.cpu.byName, s.llm.cpu.byName];
   const [loopEl, workerEl] = [loopBusy(s.loop.cpu, 'bench'), loopBusy(s.llm.cpu, 'worker')];
   const [loopMain, workerMain] = [s.loop.cpu.mainThread.bench ?? NaN, s.llm.cpu.mainThread.worker ?? NaN];
   const machineBound = s.loop.cpu.coresBusy > 0.8 * cores && s.llm.cpu.coresBusy > 0.8 * cores;
-  let text: string;
   if (loopEl >= 0.85 && workerEl >= 0.85) {
-    text =
+    return (
       `Both sides were bound by one Node event loop each: the loop's process kept its main thread ${pct(loopEl)} ` +
       `busy, llmbatch's worker ${pct(workerEl)} (the machine: ${s.loop.cpu.coresBusy.toFixed(2)} and ` +
       `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy). ` +
@@ -106,29 +119,35 @@ export function cpuSection(s: ThroughputResult): string {
       `worker, which predicts a ratio of about ${(loopMain / workerMain).toFixed(2)}× (measured ` +
       `${s.ratio.toFixed(2)}×): ` +
       `the worker's extra ${perReq(workerMain - loopMain)} ms per request is what it does around each provider ` +
-      'call that the loop does not.';
-  } else if (machineBound) {
+      'call that the loop does not.'
+    );
+  }
+  if (machineBound) {
     const engine = ['temporal', 'worker', 'api', 'postgres', 'bench']
       .filter((k) => k in llm)
       .map((k) => [k, llm[k] ?? 0] as const)
       .sort((a, b) => b[1] - a[1]);
-    text =
+    return (
       `Both runs kept the machine's ${cores} cores busy, so throughput is bounded by CPU per request: the loop's ` +
       `${perReq(sum(loop))} CPU ms per request against llmbatch's ${perReq(sum(llm))} predicts a ratio of about ` +
       `${(sum(loop) / sum(llm)).toFixed(2)}× (measured ${s.ratio.toFixed(2)}×). ` +
       "Besides the simulator, llmbatch's CPU went to " +
-      `${engine.map(([k, v]) => `${LABEL[k] ?? k} ${perReq(v)} ms`).join(', ')} per request.`;
-  } else {
-    text =
-      `CPU does not bound this ratio: the machine had idle capacity (${s.loop.cpu.coresBusy.toFixed(2)} and ` +
-      `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy in the loop and llmbatch runs) and no event loop ` +
-      `was full (loop ${pct(loopEl)}, worker ${pct(workerEl)}). llmbatch used ` +
-      `${(sum(llm) / sum(loop)).toFixed(2)}× the loop's CPU per request.`;
+      `${engine.map(([k, v]) => `${LABEL[k] ?? k} ${perReq(v)} ms`).join(', ')} per request.`
+    );
   }
+  return (
+    `CPU does not bound this ratio: the machine had idle capacity (${s.loop.cpu.coresBusy.toFixed(2)} and ` +
+    `${s.llm.cpu.coresBusy.toFixed(2)} of ${cores} cores busy in the loop and llmbatch runs) and no event loop ` +
+    `was full (loop ${pct(loopEl)}, worker ${pct(workerEl)}). llmbatch used ` +
+    `${(sum(llm) / sum(loop)).toFixed(2)}× the loop's CPU per request.`
+  );
+}
+
+export function cpuSection(s: ThroughputResult): string {
   const note =
     'the bench process is the loop itself in the loop run, and the client that posts and polls in the llmbatch ' +
     'run; "event loop busy" is the share of the run its main thread was on a CPU';
-  return `CPU over the timed interval (${note}):\n\n${table}\n\n${text}`;
+  return `CPU over the timed interval (${note}):\n\n${cpuTable(s)}\n\n${cpuReading(s)}`;
 }
 
 const sec = (msValue: number): string => `${(msValue / 1000).toFixed(2)} s`;
