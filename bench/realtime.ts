@@ -24,11 +24,12 @@ import { runLoop } from './baseline';
 import { cpuMeter, machineLoad, waitQuiet } from './cpu';
 import { dataScenarios, type DataResult } from './data';
 import { engineTimes, fetchTimeline } from './history';
+import { machineInfo } from './machine';
 import { sampleAnswers } from './progress';
 import { parseOptions, storesOf, USAGE, type BenchOptions } from './options';
 import { serverInfo } from './postgres';
 import { label, rateLimited } from './rateLimited';
-import { keptSections, machineInfo, renderMarkdown, renderTable, type StoreRun } from './report';
+import { keptSections, renderMarkdown, renderTable, type StoreRun } from './report';
 import type { SmallResult, ThroughputResult } from './results';
 import { smallBatches } from './small';
 import {

@@ -1,9 +1,7 @@
 /** The results: a table for stdout and docs/benchmarks.md, every figure taken from the run. */
-import { execFileSync } from 'node:child_process';
-import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
-import { requireTemporalCliPath } from '../src/devServer/binary';
 import { cpuSection, phaseSection, smallSection, verdict } from './explain';
 import { int, md, ms, pct } from './format';
+import { machineTable, type Machine } from './machine';
 import type { BenchOptions } from './options';
 import type { RateLimitedResult } from './rateLimited';
 import { rateSection, rateSummaryRow, rateTable } from './rateReport';
@@ -11,20 +9,6 @@ import { dataRows, ingestSection, postSection } from './dataReport';
 import type { DataResult } from './data';
 import type { SmallResult, ThroughputResult } from './results';
 import { STORE_LABEL, type StoreKind } from './stack';
-
-export interface Machine {
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  node: string;
-  os: string;
-  temporal: string;
-  code: string;
-  /** The PostgreSQL server the PostgreSQL stacks' databases were created on. */
-  postgres?: string;
-  /** Cores other processes kept busy in the 3 s before the run. */
-  backgroundCores: number;
-}
 
 /** Scenarios 1, 2, 3 (and 5, 6 in `data`) on one data plane. */
 export interface StoreRun {
@@ -43,33 +27,6 @@ export interface Report {
   options: BenchOptions;
   stores: StoreRun[];
   s4: RateLimitedResult;
-}
-
-const run = (cmd: string, args: string[]): string => {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return 'unknown';
-  }
-};
-
-export function machineInfo(): Omit<Machine, 'backgroundCores' | 'postgres'> {
-  // Read-only git: --no-optional-locks keeps `status` from refreshing the index.
-  const head = run('git', ['rev-parse', '--short', 'HEAD']).trim();
-  // Porcelain lines are "XY path": two status columns (the first may be a space), a space, the path.
-  const dirty = run('git', ['--no-optional-locks', 'status', '--porcelain', '--', 'src']).split('\n').filter(Boolean);
-  const uncommitted = dirty.length
-    ? `; src/ had uncommitted changes (measured as they were): ${dirty.map((l) => l.slice(3)).join(', ')}`
-    : '';
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    os: `${type()} ${release()}`,
-    temporal: run(requireTemporalCliPath(process.env), ['--version']).trim(),
-    code: `commit ${head}${uncommitted}`,
-  };
 }
 
 const pf = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
@@ -177,59 +134,33 @@ export function keptSections(previous: string): string {
     .join('\n\n');
 }
 
-export function renderMarkdown(r: Report, kept = ''): string {
-  const m = r.machine;
-  const stores = r.stores.map((x) => STORE_LABEL[x.store]);
-  const both = r.stores.length > 1;
-  const planes = both
-    ? `each data plane (${stores.join(' and ')}), on stacks of their own, each compared with the loop measured on ` +
-      'its own stack in the same run'
-    : `the ${stores[0]}`;
-  const sections = (pick: (x: StoreRun) => string): string[] => r.stores.map(pick);
+/** How to run the bench and its quick mode; the same text on every run. */
+const RUNNING_IT = [
+  '## Running it',
+  '',
+  '`npm run bench` (about half an hour on 2 cores). Sizes and knobs: `npm run bench -- --help`; for example ' +
+    '`npm run bench -- --n1 5000 --n2 2000 --repeats 1 --small-runs 10 --rl-seconds 20 --ingest-lines 100000` ' +
+    'for a shorter run, `--stores files` (or `postgres`) for one data plane, `--pg-url` for another PostgreSQL ' +
+    'server, `--chunks-in-flight 16` (or `--chunk-size`, `--item-concurrency`) to measure other engine settings, ' +
+    '`--rl-rpm` and `--rl-background-rpm` for other limits, or `--out ""` to print only. Every flag is also an ' +
+    'env var (`BENCH_N1`, `BENCH_STORES`, ...).',
+  '',
+  '`npm run bench -- --quick` runs every scenario tiny (a few hundred items, on both data planes; the ' +
+    'rate-limited one at 12,000 RPM in two stacks covering both windows, both limit sources, one and three ' +
+    'workers; 2,000 lines ingested and downloaded; 20 earlier batches) in a minute or two, checks only that each ' +
+    'completes with every custom_id answered once, prints `bench: ok scenario N: …` for each, and writes its ' +
+    'report to a temp file, never here. `npm test` runs it (`test/bench/quick.test.ts`), so the bench cannot rot ' +
+    'unnoticed.',
+  '',
+  'The `## Large batch` sections below are written by `npm run bench:large` (one per data plane, replaced ' +
+    'by its next run), the `## Production build` section from `bench/buildRss.ts`; this bench keeps them when it ' +
+    'rewrites the page.',
+  '',
+];
+
+/** How the two sides, the data planes and the CPU figures are measured. */
+function comparedSection(r: Report): string[] {
   return [
-    "# Benchmarks: realtime mode against a hand-written loop, at a provider's rate limit, and the data plane",
-    '',
-    '> **The provider is the bundled simulated OpenAI-compatible provider (`src/provider`), not a real LLM.** ' +
-      'Both sides call the same simulator process with the same settings, so the figures measure the client side: ' +
-      'the loop on one side, the API, Temporal and the worker on the other. Scenario 2, with a second of latency ' +
-      'per request, is the closer stand-in for a real provider; scenario 1 measures pure overhead (profiled ' +
-      'process by process, with what changed, in [overhead.md](overhead.md)). Scenario 4 measures how close ' +
-      "llmbatch runs to a provider's rate limit, which bounds most real batches.",
-    '',
-    `Scenarios 1 to 3 run on ${planes}; scenario 4 on the ${STORE_LABEL[r.s4.store]}. Scenarios 5 ` +
-      '(ingest and download of a large batch) and 6 (creating a batch when the store holds many) measure the ' +
-      'data plane itself.',
-    '',
-    `Generated by \`${r.command}\` on ${r.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC (the whole ` +
-      `run took ${r.minutes.toFixed(1)} min). \`npm test\` runs only its quick mode (\`--quick\`), which checks ` +
-      'results, not speed.',
-    '',
-    md(
-      ['machine', ''],
-      [
-        ['CPU', `${m.cpu}, ${m.cores} cores`],
-        ['memory', `${m.memoryGiB} GiB`],
-        ['Node', m.node],
-        ['OS', m.os],
-        ['Temporal', `dev server (\`${m.temporal}\`), SQLite, started by \`startStack\` like \`npm start\``],
-        ...(m.postgres
-          ? [['PostgreSQL', `${m.postgres}, on the same machine; a fresh database per stack, dropped after`]]
-          : []),
-        ['code', m.code],
-        [
-          'other load',
-          `${m.backgroundCores.toFixed(2)} cores busy in the 3 s before the run (each scenario's CPU table shows ` +
-            'it during the run)',
-        ],
-      ],
-    ),
-    '',
-    '## Results',
-    '',
-    md(HEAD, rows(r)),
-    '',
-    rateTable(r.s4),
-    '',
     '## What is compared',
     '',
     '- **Loop**: one Node process, the official `openai` client (`maxRetries: 0`), a fixed number of lanes each ' +
@@ -257,6 +188,45 @@ export function renderMarkdown(r: Report, kept = ''): string {
       `${r.options.quietWaitS} s for other processes to leave it idle, and each CPU table shows what other ` +
       'processes used during the run.',
     '',
+  ];
+}
+
+export function renderMarkdown(r: Report, kept = ''): string {
+  const m = r.machine;
+  const stores = r.stores.map((x) => STORE_LABEL[x.store]);
+  const both = r.stores.length > 1;
+  const planes = both
+    ? `each data plane (${stores.join(' and ')}), on stacks of their own, each compared with the loop measured on ` +
+      'its own stack in the same run'
+    : `the ${stores[0]}`;
+  const sections = (pick: (x: StoreRun) => string): string[] => r.stores.map(pick);
+  return [
+    "# Benchmarks: realtime mode against a hand-written loop, at a provider's rate limit, and the data plane",
+    '',
+    '> **The provider is the bundled simulated OpenAI-compatible provider (`src/provider`), not a real LLM.** ' +
+      'Both sides call the same simulator process with the same settings, so the figures measure the client side: ' +
+      'the loop on one side, the API, Temporal and the worker on the other. Scenario 2, with a second of latency ' +
+      'per request, is the closer stand-in for a real provider; scenario 1 measures pure overhead (profiled ' +
+      'process by process, with what changed, in [overhead.md](overhead.md)). Scenario 4 measures how close ' +
+      "llmbatch runs to a provider's rate limit, which bounds most real batches.",
+    '',
+    `Scenarios 1 to 3 run on ${planes}; scenario 4 on the ${STORE_LABEL[r.s4.store]}. Scenarios 5 ` +
+      '(ingest and download of a large batch) and 6 (creating a batch when the store holds many) measure the ' +
+      'data plane itself.',
+    '',
+    `Generated by \`${r.command}\` on ${r.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC (the whole ` +
+      `run took ${r.minutes.toFixed(1)} min). \`npm test\` runs only its quick mode (\`--quick\`), which checks ` +
+      'results, not speed.',
+    '',
+    machineTable(m),
+    '',
+    '## Results',
+    '',
+    md(HEAD, rows(r)),
+    '',
+    rateTable(r.s4),
+    '',
+    ...comparedSection(r),
     ...sections((x) => scenario(x.s1, r.options, 'Scenario 1: throughput, zero-latency simulator')),
     ...sections((x) =>
       scenario(x.s2, r.options, `Scenario 2: throughput, ${r.options.latencyMedianMs} ms median latency`),
@@ -265,26 +235,7 @@ export function renderMarkdown(r: Report, kept = ''): string {
     rateSection(r.s4),
     ingestSection(r.stores.map((x) => x.data)),
     postSection(r.stores.map((x) => x.data)),
-    '## Running it',
-    '',
-    '`npm run bench` (about half an hour on 2 cores). Sizes and knobs: `npm run bench -- --help`; for example ' +
-      '`npm run bench -- --n1 5000 --n2 2000 --repeats 1 --small-runs 10 --rl-seconds 20 --ingest-lines 100000` ' +
-      'for a shorter run, `--stores files` (or `postgres`) for one data plane, `--pg-url` for another PostgreSQL ' +
-      'server, `--chunks-in-flight 16` (or `--chunk-size`, `--item-concurrency`) to measure other engine settings, ' +
-      '`--rl-rpm` and `--rl-background-rpm` for other limits, or `--out ""` to print only. Every flag is also an ' +
-      'env var (`BENCH_N1`, `BENCH_STORES`, ...).',
-    '',
-    '`npm run bench -- --quick` runs every scenario tiny (a few hundred items, on both data planes; the ' +
-      'rate-limited one at 12,000 RPM in two stacks covering both windows, both limit sources, one and three ' +
-      'workers; 2,000 lines ingested and downloaded; 20 earlier batches) in a minute or two, checks only that each ' +
-      'completes with every custom_id answered once, prints `bench: ok scenario N: …` for each, and writes its ' +
-      'report to a temp file, never here. `npm test` runs it (`test/bench/quick.test.ts`), so the bench cannot rot ' +
-      'unnoticed.',
-    '',
-    'The `## Large batch` sections below are written by `npm run bench:large` (one per data plane, replaced ' +
-      'by its next run), the `## Production build` section from `bench/buildRss.ts`; this bench keeps them when it ' +
-      'rewrites the page.',
-    '',
+    ...RUNNING_IT,
     ...(kept ? [kept, ''] : []),
   ].join('\n');
 }
