@@ -12,27 +12,37 @@
  * 100 MB body limit, and the NDJSON POST is measured by `npm run bench` (scenario 5).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { makeReviewRequests } from '../examples/reviews';
 import { OWNER_RECORD, type OwnerRecord } from '../src/api/owner';
-import { loadConfig } from '../src/config';
-import { batchWorkflowId, type BatchLine, type BatchWorkflowInput } from '../src/shared/contracts';
+import { loadConfig, type Config } from '../src/config';
+import {
+  batchWorkflowId,
+  type BatchLine,
+  type BatchWorkflowInput,
+  type BatchWorkflowResult,
+} from '../src/shared/contracts';
 import { estimateTokens } from '../src/shared/tokens';
 import { FileBatchStore } from '../src/storage/fileStore';
 import { PostgresBatchStore } from '../src/storage/postgres/batchStore';
-import type { BatchStore } from '../src/storage/types';
+import type { BatchManifest, BatchStore } from '../src/storage/types';
 import { cpuMeter } from './cpu';
-import { downloadProblem, downloadResults } from './download';
-import { int, md } from './format';
-import { DEFAULT_PG_URL, serverInfo, tableSizes, type TableSize } from './postgres';
+import { downloadResults } from './download';
+import { largeSection, writeSection, type LargeRun } from './largeReport';
+import { DEFAULT_PG_URL, serverInfo, tableSizes } from './postgres';
 import { sampleRss } from './rss';
-import { childPids, STORE_LABEL, stopAll, withStack, type StoreKind } from './stack';
+import {
+  childPids,
+  STORE_LABEL,
+  stopAll,
+  withStack,
+  type BenchStack,
+  type EngineSettings,
+  type StoreKind,
+} from './stack';
 
-const HISTORY_WARNING = 10_240;
-const TARGET_MB = { worker: 512, api: 256 };
 const SLICE = 10_000;
 
 function* lines(n: number): Generator<BatchLine> {
@@ -83,11 +93,131 @@ async function dirBytes(dir: string): Promise<number> {
   return total;
 }
 
-const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`;
+/**
+ * The input written to the store directly, with the owner record the API needs to serve the batch;
+ * chunks are cut by size and by the engine's token budget, as the API cuts them.
+ */
+async function putLargeInput(
+  store: BatchStore,
+  items: number,
+  chunkSize: number,
+  chunkTokens: number,
+): Promise<{ batchId: string; manifest: BatchManifest; ingestS: number }> {
+  const batchId = randomUUID();
+  const t0 = performance.now();
+  const manifest = await store.putInput(batchId, lines(items), chunkSize, { max: chunkTokens, of: estimateTokens });
+  const owner: OwnerRecord = {
+    tenant: 'local',
+    createdAt: new Date().toISOString(),
+    api: 'project',
+    total: manifest.total,
+    mode: 'realtime',
+  };
+  await store.putRecord(batchId, OWNER_RECORD, owner);
+  const ingestS = (performance.now() - t0) / 1000;
+  console.log(`  input stored in ${ingestS.toFixed(1)} s (${manifest.chunkCount} chunks)`);
+  return { batchId, manifest, ingestS };
+}
+
+/** Every 10 s, a line at each further 50,000 items done, until the returned function is called. */
+function logProgress(handle: WorkflowHandle, t1: number): () => void {
+  let last = 0;
+  const timer = setInterval(() => {
+    void handle.query('progress').then(
+      (p) => {
+        const { succeeded, runs } = p as { succeeded: number; runs: number };
+        if (succeeded - last >= 50_000)
+          console.log(
+            `  ${succeeded} done, run ${runs}, ${Math.round(succeeded / ((performance.now() - t1) / 1000))} req/s`,
+          );
+        last = succeeded - (succeeded % 50_000);
+      },
+      () => undefined,
+    );
+  }, 10_000);
+  return () => clearInterval(timer);
+}
+
+/** The batch's workflow started as the API would start it, and run to its end. */
+async function runWorkflow(
+  client: Client,
+  config: Config,
+  input: BatchWorkflowInput,
+): Promise<{ result: BatchWorkflowResult; runS: number }> {
+  const handle = await client.workflow.start('batchWorkflow', {
+    workflowId: batchWorkflowId(input.batchId),
+    taskQueue: config.temporal.taskQueue,
+    args: [input],
+  });
+  const t1 = performance.now();
+  const stop = logProgress(handle, t1);
+  const result = (await handle.result().finally(stop)) as BatchWorkflowResult;
+  return { result, runS: (performance.now() - t1) / 1000 };
+}
+
+/** History length of every run of the batch's continue-as-new chain. */
+async function historyLengths(client: Client, batchId: string): Promise<number[]> {
+  const lengths: number[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${batchWorkflowId(batchId)}'` }))
+    lengths.push(w.historyLength);
+  return lengths;
+}
+
+/** The large batch on this stack: input, run, read back, with memory sampled from the input write on. */
+async function runLarge(s: BenchStack, items: number, settings: EngineSettings): Promise<LargeRun> {
+  const config = loadConfig(process.env); // withStack has set the stack's environment
+  const store: BatchStore = s.database ? new PostgresBatchStore(s.database.pool()) : new FileBatchStore(s.dataDir);
+  const pids = childPids(s);
+  const rss = sampleRss({ worker: pids.worker, api: pids.api, temporal: pids.temporal }, 500);
+  const { batchId, manifest, ingestS } = await putLargeInput(
+    store,
+    items,
+    settings.chunkSize,
+    config.batch.chunkTokens,
+  );
+  const connection = await Connection.connect({ address: s.stack.urls.temporal });
+  const client = new Client({ connection });
+  try {
+    const input: BatchWorkflowInput = {
+      batchId,
+      total: manifest.total,
+      chunkCount: manifest.chunkCount,
+      chunkSize: manifest.chunkSize,
+      maxChunksInFlight: settings.maxChunksInFlight,
+    };
+    const cpu = cpuMeter(
+      { worker: pids.worker, api: pids.api, temporal: pids.temporal, provider: pids.provider },
+      s.database?.name,
+    );
+    const { result, runS } = await runWorkflow(client, config, input);
+    const runCpu = cpu();
+    const lengths = await historyLengths(client, batchId);
+    // Read back as a user would: through the API's results download, every custom_id once.
+    const download = await downloadResults(s.api, batchId, items, itemOf);
+    const memory = rss();
+    const sizes = s.database ? await tableSizes(s.database.pool()) : undefined;
+    const dataBytes = s.database ? undefined : await dirBytes(join(s.dataDir, 'batches', batchId));
+    return {
+      items,
+      chunks: manifest.chunkCount,
+      ingestS,
+      runS,
+      runCpu,
+      result,
+      lengths,
+      download,
+      memory,
+      sizes,
+      dataBytes,
+    };
+  } finally {
+    await connection.close();
+  }
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const { items, store: storeKind, pgUrl, out } = parseArgs(argv);
+  const { items, store, pgUrl, out } = parseArgs(argv);
   const command = `npm run bench:large${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const settings = {
     chunkSize: 100,
@@ -95,180 +225,21 @@ async function main(): Promise<void> {
     itemConcurrency: 64,
     workerConcurrency: 64,
     simEnv: {},
-    store: storeKind,
+    store,
     pgUrl,
   };
   console.log(
-    `bench:large: ${items} items on the ${STORE_LABEL[storeKind]}, SIMULATED provider (zero latency, not a real ` +
+    `bench:large: ${items} items on the ${STORE_LABEL[store]}, SIMULATED provider (zero latency, not a real ` +
       'LLM), one worker process',
   );
-  const postgres = storeKind === 'postgres' ? await serverInfo(pgUrl) : undefined;
+  const postgres = store === 'postgres' ? await serverInfo(pgUrl) : undefined;
   const startedAt = new Date();
-  const report = await withStack(settings, false, async (s) => {
-    const config = loadConfig(process.env); // withStack has set the stack's environment
-    const store: BatchStore = s.database ? new PostgresBatchStore(s.database.pool()) : new FileBatchStore(s.dataDir);
-    const pids = childPids(s);
-    const rss = sampleRss({ worker: pids.worker, api: pids.api, temporal: pids.temporal }, 500);
-    const batchId = randomUUID();
-    const t0 = performance.now();
-    const manifest = await store.putInput(batchId, lines(items), settings.chunkSize, {
-      max: config.batch.chunkTokens,
-      of: estimateTokens,
-    });
-    const owner: OwnerRecord = {
-      tenant: 'local',
-      createdAt: new Date().toISOString(),
-      api: 'project',
-      total: manifest.total,
-      mode: 'realtime',
-    };
-    await store.putRecord(batchId, OWNER_RECORD, owner);
-    const ingestS = (performance.now() - t0) / 1000;
-    console.log(`  input stored in ${ingestS.toFixed(1)} s (${manifest.chunkCount} chunks)`);
-    const connection = await Connection.connect({ address: s.stack.urls.temporal });
-    const client = new Client({ connection });
-    try {
-      const input: BatchWorkflowInput = {
-        batchId,
-        total: manifest.total,
-        chunkCount: manifest.chunkCount,
-        chunkSize: manifest.chunkSize,
-        maxChunksInFlight: settings.maxChunksInFlight,
-      };
-      const cpu = cpuMeter(
-        { worker: pids.worker, api: pids.api, temporal: pids.temporal, provider: pids.provider },
-        s.database?.name,
-      );
-      const handle = await client.workflow.start('batchWorkflow', {
-        workflowId: batchWorkflowId(batchId),
-        taskQueue: config.temporal.taskQueue,
-        args: [input],
-      });
-      const t1 = performance.now();
-      let last = 0;
-      const timer = setInterval(() => {
-        void handle.query('progress').then(
-          (p) => {
-            const { succeeded, runs } = p as { succeeded: number; runs: number };
-            if (succeeded - last >= 50_000)
-              console.log(
-                `  ${succeeded} done, run ${runs}, ${Math.round(succeeded / ((performance.now() - t1) / 1000))} req/s`,
-              );
-            last = succeeded - (succeeded % 50_000);
-          },
-          () => undefined,
-        );
-      }, 10_000);
-      const result = await handle.result().finally(() => clearInterval(timer));
-      const runS = (performance.now() - t1) / 1000;
-      const runCpu = cpu();
-      // Every run of the chain: its history length.
-      const lengths: number[] = [];
-      for await (const w of client.workflow.list({ query: `WorkflowId = '${batchWorkflowId(batchId)}'` }))
-        lengths.push(w.historyLength);
-      // Read back as a user would: through the API's results download, every custom_id once.
-      const download = await downloadResults(s.api, batchId, items, itemOf);
-      const memory = rss();
-      const sizes = s.database ? await tableSizes(s.database.pool()) : undefined;
-      const dataBytes = s.database ? undefined : await dirBytes(join(s.dataDir, 'batches', batchId));
-      return {
-        items,
-        chunks: manifest.chunkCount,
-        ingestS,
-        runS,
-        runCpu,
-        result,
-        lengths,
-        download,
-        memory,
-        sizes,
-        dataBytes,
-      };
-    } finally {
-      await connection.close();
-    }
-  });
-  const maxHistory = Math.max(...report.lengths);
-  const problem = downloadProblem(report.download, items);
-  const runPeak = (name: string): number => report.memory.peakMb[name] ?? NaN;
-  const hwm = (name: string): number => report.memory.highWaterMb[name] ?? NaN;
-  // A high-water mark already reached before the run started belongs to the process's start-up (the worker
-  // bundles the workflow code with webpack when it starts), not to the batch.
-  const hwmNote = (name: string): string =>
-    (report.memory.highWaterBeforeMb[name] ?? 0) >= hwm(name) - 1
-      ? 'reached before the batch started, at ' +
-        `start-up${name === 'worker' ? ', where the Temporal SDK bundles the workflow code with webpack' : ''}`
-      : 'reached during the run';
-  const memoryOk = runPeak('worker') <= TARGET_MB.worker && runPeak('api') <= TARGET_MB.api;
-  const ok =
-    report.result.status === 'completed' &&
-    report.result.succeeded === items &&
-    problem === undefined &&
-    maxHistory < HISTORY_WARNING;
-  const cpuMs = (name: string): string => (((report.runCpu.byName[name] ?? 0) * 1000) / items).toFixed(3);
-  const onPg = storeKind === 'postgres';
-  const text = [
-    `## Large batch${onPg ? ' on PostgreSQL' : ''} (\`${command}\`), ` +
-      `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    '',
-    `- ${int(items)} chat items in ${int(report.chunks)} chunks, zero-latency **simulated** provider, one worker ` +
-      `process, ${settings.workerConcurrency} requests in flight; data plane: ` +
-      `${onPg ? `PostgreSQL (${postgres ?? ''}; a fresh database for the run, dropped after)` : 'the file store'}.`,
-    `- Input written to the store directly by the bench (${STORE_LABEL[storeKind]}, not through the API) in ` +
-      `${report.ingestS.toFixed(0)} s; workflow start to completion ${report.runS.toFixed(0)} s ` +
-      `(${int(items / report.runS)} req/s).`,
-    `- ${int(report.result.succeeded)} succeeded, ${int(report.result.failed)} failed. Read back through the API ` +
-      `(\`GET /batches/:id/results\`): ${int(report.download.lines)} lines, ${int(report.download.distinct)} ` +
-      `distinct custom_ids, ${report.download.duplicates} duplicates, ${report.download.unknown} unknown, in ` +
-      `${(report.download.ms / 1000).toFixed(1)} s (${int(items / (report.download.ms / 1000))} lines/s, ` +
-      `${MiB(report.download.bytes)})${problem ? `: **${problem}**` : ': every custom_id exactly once'}.`,
-    `- ${report.lengths.length} workflow runs (continue-as-new); longest history ${int(maxHistory)} events ` +
-      `(Temporal warns at ${int(HISTORY_WARNING)}).`,
-    '- Resident memory, sampled every 500 ms from the input write to the end of the download: worker peak ' +
-      `**${int(runPeak('worker'))} MB** (target ≤ ${TARGET_MB.worker} MB), API peak **${int(runPeak('api'))} MB** ` +
-      `(target ≤ ${TARGET_MB.api} MB; it served the download above), Temporal dev server ` +
-      `${int(runPeak('temporal'))} MB: ${memoryOk ? 'PASS' : 'MISS'}. ` +
-      `Before the batch (the stack started, idle): worker ${int(report.memory.firstMb.worker ?? NaN)} MB, API ` +
-      `${int(report.memory.firstMb.api ?? NaN)} MB. ` +
-      `The kernel's high-water mark (VmHWM) over each process's whole life: worker ${int(hwm('worker'))} MB ` +
-      `(${hwmNote('worker')}), API ${int(hwm('api'))} MB (${hwmNote('api')}).`,
-    `- CPU per item over the run: worker ${cpuMs('worker')} ms, simulator ${cpuMs('provider')} ms, Temporal ` +
-      `${cpuMs('temporal')} ms${onPg ? `, PostgreSQL backends ${cpuMs('postgres')} ms` : ''}, API ${cpuMs('api')} ` +
-      'ms.',
-    ...(report.sizes
-      ? [
-          `- Database size at the end ${MiB(report.sizes.databaseBytes)}; the largest tables ` +
-            '(`pg_total_relation_size`: table, TOAST and indexes):',
-          '',
-          md(
-            ['table', 'rows', 'size'],
-            report.sizes.tables.slice(0, 6).map((t: TableSize) => [`\`${t.table}\``, int(t.rows), MiB(t.bytes)]),
-          ),
-          '',
-        ]
-      : [`- The batch's directory in the data dir at the end: ${MiB(report.dataBytes ?? 0)}.`]),
-    `- ${ok ? 'PASS' : 'FAIL'} (every custom_id once, history under the ` +
-      `warning)${memoryOk ? '' : '; memory over target'}.`,
-    '',
-  ].join('\n');
+  const report = await withStack(settings, false, (s) => runLarge(s, items, settings));
+  const context = { command, startedAt, store, postgres, workerConcurrency: settings.workerConcurrency };
+  const { text, ok } = largeSection(report, context);
   console.log(text);
-  if (out) writeSection(out, text, onPg);
+  if (out) writeSection(out, text, store === 'postgres');
   if (!ok) process.exit(1);
-}
-
-/** Replaces the previous `## Large batch` section of the same data plane, or appends one. */
-function writeSection(path: string, text: string, onPg: boolean): void {
-  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const parts = previous
-    .split(/^(?=## )/m)
-    .map((p) => p.trimEnd())
-    .filter(Boolean);
-  const mine = (p: string): boolean =>
-    /^## Large batch\b/.test(p) && /^## Large batch on PostgreSQL\b/.test(p) === onPg;
-  const at = parts.findIndex(mine);
-  const next = parts.flatMap((p, i) => (i === at ? [text.trimEnd()] : mine(p) ? [] : [p]));
-  if (at < 0) next.push(text.trimEnd());
-  writeFileSync(path, `${next.join('\n\n')}\n`);
 }
 
 main().catch(async (err: unknown) => {
