@@ -170,7 +170,8 @@ async function main(): Promise<void> {
 function printTable(results: Measured[], items: number): void {
   const mb = (n: number | undefined): string => (n === undefined ? '-' : `${Math.round(n)} MB`);
   console.log(
-    `\n| | start-up | API idle | worker idle | API loaded (peak) | worker loaded (peak) | ${items} items | webpack at start |`,
+    '\n| | start-up | API idle | worker idle | API loaded (peak) | worker loaded (peak) | ' +
+      `${items} items | webpack at start |`,
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results) {
