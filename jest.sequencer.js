@@ -8,18 +8,20 @@ const Sequencer = require('@jest/test-sequencer').default;
 // Slowest first, as measured in a full run; an entry that matches no file is ignored.
 const SLOW = [
   'test/durability/rateLimit.test.ts',
-  'test/durability/workerKill.test.ts',
+  'test/workflows/batch.test.ts',
   'test/durability/sharedNothing.test.ts',
   'test/durability/nativeKill.test.ts',
-  'test/workflows/batch.test.ts',
-  'test/workflows/nativeScale.test.ts',
-  'test/durability/laneLimit.test.ts',
-  'test/durability/itemRetries.test.ts',
+  'test/durability/workerKill.test.ts',
   'test/bench/quick.test.ts',
+  'test/durability/itemRetries.test.ts',
+  'test/durability/laneLimit.test.ts',
+  'test/cli/start.test.ts',
   'test/durability/serverRestart.test.ts',
-  'test/durability/cli.test.ts',
-  'test/workflows/nativeWorkflow.test.ts',
   'test/workflows/controls.test.ts',
+  'test/durability/cli.test.ts',
+  'test/workflows/nativeScale.test.ts',
+  'test/workflows/nativeWorkflow.test.ts',
+  'test/cli/stack.test.ts',
 ];
 
 class SlowFirstSequencer extends Sequencer {
