@@ -13,9 +13,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Connection } from '@temporalio/client';
 import { makeReviewRequests } from '../examples/reviews';
 import { httpOk, ManagedChild, REPO_ROOT, tsEntry, waitUntil } from '../src/cli/processes';
+import { temporalReady } from '../src/cli/stack';
 import { loadConfig } from '../src/config';
 import { requireTemporalCliPath } from '../src/devServer/binary';
 import { devServerCommand } from '../src/devServer/command';
@@ -45,16 +45,6 @@ async function freePort(): Promise<number> {
 function vmRssMb(pid: number | undefined): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function temporalReady(address: string, namespace: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: 1000 });
-  try {
-    await connection.workflowService.describeNamespace({ namespace });
-    return true;
-  } finally {
-    await connection.close();
-  }
 }
 
 interface Measured {

@@ -26,7 +26,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-async function temporalReady(address: string, namespace: string): Promise<boolean> {
+/** True once the Temporal server at `address` answers for `namespace`. */
+export async function temporalReady(address: string, namespace: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 1000 });
   try {
     await connection.workflowService.describeNamespace({ namespace });
