@@ -23,7 +23,7 @@ import { OWNER_RECORD, ownedBy } from '../owner';
 import { createV1Batch } from './batchCreation';
 import { ListV1BatchesQuerySchema } from './batchSchemas';
 import { parseOr400, V1Error } from './errors';
-import { batchObject, OPENAI_RECORD } from './objects';
+import { batchObject, listPage, OPENAI_RECORD } from './objects';
 import type { V1Service } from './service';
 
 export function batchesRouter(service: V1Service): Router {
@@ -47,13 +47,7 @@ export function batchesRouter(service: V1Service): Router {
     const data = await Promise.all(
       rows.slice(0, limit).map(async (r) => service.batch(await service.requireRecord(tenant, r.batchId))),
     );
-    res.json({
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: rows.length > limit,
-    });
+    res.json(listPage(data, rows.length > limit));
   });
 
   router.get('/batches/:id', async (req, res) => {

@@ -15,7 +15,7 @@ import { invalidRequest, notFound, parseOr400, V1Error } from './errors';
 import { newFileId, parseResultFileId, UPLOADED_FILE_ID } from '../ids';
 import { V1_LIMITS } from './limits';
 import { describeProblem } from '../lines';
-import { fileObject, type FileObject } from './objects';
+import { fileObject, listPage, type FileObject } from './objects';
 import type { V1Service } from './service';
 import { parseUploadFields, uploadMiddleware, ValidatingStorage } from './upload';
 
@@ -113,13 +113,7 @@ export function filesRouter(service: V1Service): Router {
     const query = parseOr400(ListFilesQuerySchema, req.query);
     const { data, hasMore } = await files.list({ ...query, tenant: tenantOf(res).id });
     const objects = data.map(fileObject);
-    res.json({
-      object: 'list',
-      data: objects,
-      first_id: objects[0]?.id ?? null,
-      last_id: objects.at(-1)?.id ?? null,
-      has_more: hasMore,
-    });
+    res.json(listPage(objects, hasMore));
   });
 
   router.get('/files/:id', async (req, res) => {

@@ -172,3 +172,14 @@ function usage(input: number, output: number): BatchUsage {
     total_tokens: input + output,
   };
 }
+
+/** One page of an OpenAI list: `data` with the ids that bound it, so a client pages on with `after=last_id`. */
+export function listPage<T extends { id: string }>(data: T[], hasMore: boolean) {
+  return {
+    object: 'list' as const,
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: hasMore,
+  };
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MODEL_ENDPOINTS } from '../endpoints/registry';
 import { parseBody } from '../endpoints/validation';
 import type { SimulatorContext } from '../http/context';
-import { limitParam, parseQuery } from '../http/query';
+import { limitParam, listPage, parseQuery } from '../http/query';
 
 const createBatchSchema = z.looseObject({
   input_file_id: z.string().min(1),
@@ -31,13 +31,7 @@ export function batchesRouter(ctx: SimulatorContext): Router {
   router.get('/', (req, res) => {
     const { after, limit } = parseQuery(listQuery, req.query);
     const { data, hasMore } = ctx.batches.list(after, limit);
-    res.json({
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: hasMore,
-    });
+    res.json(listPage(data, hasMore));
   });
 
   router.get('/:id', (req, res) => {

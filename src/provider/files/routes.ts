@@ -5,7 +5,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import type { SimulatorContext } from '../http/context';
-import { limitParam, parseQuery } from '../http/query';
+import { limitParam, listPage, parseQuery } from '../http/query';
 import { randomId } from '../ids';
 import { ApiError, invalidRequest, notFound, toApiError } from '../openaiErrors';
 
@@ -42,13 +42,7 @@ export function filesRouter(ctx: SimulatorContext): Router {
   router.get('/', (req, res) => {
     const query = parseQuery(listQuery, req.query);
     const { data, hasMore } = ctx.files.list(query);
-    res.json({
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: hasMore,
-    });
+    res.json(listPage(data, hasMore));
   });
 
   router.get('/:id', (req, res) => {

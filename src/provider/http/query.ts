@@ -17,3 +17,14 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
 
 /** `limit=` as an integer within bounds. */
 export const limitParam = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** One page of an OpenAI list: `data` with the ids that bound it, so a client pages on with `after=last_id`. */
+export function listPage<T extends { id: string }>(data: T[], hasMore: boolean) {
+  return {
+    object: 'list' as const,
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: hasMore,
+  };
+}
