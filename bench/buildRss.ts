@@ -9,7 +9,6 @@
  * while one batch of `--items` review requests runs against the SIMULATED provider, and VmHWM at its end.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,7 @@ import { loadConfig } from '../src/config';
 import { requireTemporalCliPath } from '../src/devServer/binary';
 import { devServerCommand } from '../src/devServer/command';
 import { sampleRss } from './rss';
-import { runBatch } from './stack';
+import { freePort, runBatch } from './stack';
 
 type Variant = 'tsx' | 'dist';
 const ENTRIES = { worker: 'worker/workerMain', api: 'api/apiMain' } as const;
@@ -29,16 +28,6 @@ const say = (m: string): void => console.log(`buildRss: ${m}`);
 function entry(variant: Variant, name: keyof typeof ENTRIES): { command: string; args: string[] } {
   if (variant === 'tsx') return tsEntry(`src/${ENTRIES[name]}.ts`);
   return { command: process.execPath, args: [join(REPO_ROOT, 'dist', `${ENTRIES[name]}.js`)] };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer().once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = (s.address() as AddressInfo) ?? { port: 0 };
-      s.close(() => ok(port));
-    });
-  });
 }
 
 /** VmRSS of a process now, in MB. */

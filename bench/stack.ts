@@ -62,7 +62,7 @@ export async function stopAll(): Promise<void> {
   await dropAll();
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer().once('error', fail);
     s.listen(0, '127.0.0.1', () => {

@@ -1,19 +1,11 @@
 /** Process-table helpers for the tests that run the stack as a user would: free ports, a process tree, liveness. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => ok(port));
-    });
-    s.once('error', fail);
-  });
-}
+import { freePort } from '../durability/harness';
 
 /** True when nothing listens on 127.0.0.1:port (we could bind it). */
 export function portFree(port: number): Promise<boolean> {
