@@ -2,11 +2,10 @@
  * The dev server's flags, shared by tests and `npm start`, so both run the
  * server the same way: search attributes, fairness on, fast SQLite.
  */
-export const SEARCH_ATTRIBUTES = {
-  LlmbatchTenant: 'Keyword',
-  LlmbatchStatus: 'Keyword',
-  LlmbatchMode: 'Keyword',
-} as const;
+import { SEARCH_ATTRIBUTE_TYPES } from '../shared/searchAttributes';
+
+/** Registered on every server of ours (dev server flags here; docker-compose.yml registers the same). */
+export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_TYPES;
 
 export const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=OFF'];
 
