@@ -4,12 +4,12 @@
  *   batches/<id>/input/<chunk>.jsonl  request lines
  *   batches/<id>/results/<chunk>.jsonl  append-only results; deduplicated by custom_id on read
  *   batches/<id>/failures/<chunk>.jsonl  append-only, one `{"custom_id"}` per transient failure of an item
- *   batches/<id>/outcome.json         final progress, once the batch has ended
+ *   batches/<id>/outcome.json         final progress, once the batch has ended (removed if it is reopened)
  *   batches/<id>/records/<kind>.json  small records kept beside the batch (putRecord), replaced whole
  */
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BatchLine, BatchOutputLine, BatchProgress } from '../shared/contracts';
 import { CoalescingAppender } from './coalescingAppender';
@@ -210,6 +210,29 @@ export class FileBatchStore implements BatchStore {
     return counts;
   }
 
+  async reopenFailed(batchId: string): Promise<Map<number, number>> {
+    const reopened = new Map<number, number>();
+    const manifest = await this.getManifest(batchId);
+    if (!manifest) return reopened;
+    // The outcome first: whatever happens next, the batch reads as running and its workflow answers for it.
+    await rm(join(this.dir(batchId), 'outcome.json'), { force: true });
+    for (let chunk = 0; chunk < manifest.chunkCount; chunk++) {
+      const results = [...(await this.getChunkResults(batchId, chunk)).values()];
+      const failed = new Set(results.filter((r) => !isSuccess(r)).map((r) => r.custom_id));
+      if (failed.size === 0) continue;
+      // Counts before results: a crash between the two leaves dead letters that a second call reopens.
+      const counts: string[] = [];
+      for await (const f of readRecords<{ custom_id: string }>(this.failurePath(batchId, chunk)))
+        if (!failed.has(f.custom_id)) counts.push(failureRecord(f.custom_id));
+      await replaceFile(this.failurePath(batchId, chunk), counts.join(''));
+      // Rewritten with the first result of each item kept: the file is compacted on the way.
+      const kept = results.filter((r) => !failed.has(r.custom_id));
+      await replaceFile(this.resultPath(batchId, chunk), kept.map(resultRecord).join(''));
+      reopened.set(chunk, failed.size);
+    }
+    return reopened;
+  }
+
   async getChunkResults(batchId: string, chunk: number): Promise<Map<string, BatchOutputLine>> {
     const seen = new Map<string, BatchOutputLine>();
     for await (const r of readRecords<BatchOutputLine>(this.resultPath(batchId, chunk)))
@@ -226,6 +249,13 @@ export class FileBatchStore implements BatchStore {
       }
     }
   }
+}
+
+/** Replaces a file's content whole (write, then rename): a reader sees the old content or the new. */
+async function replaceFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
 }
 
 /** The records of an append-only file written with the framing above; a missing file has none. */

@@ -80,6 +80,13 @@ export interface BatchStore {
   getFailureCounts(batchId: string, chunk: number): Promise<Map<string, number>>;
   /** Every recorded result once, chunk by chunk. */
   streamResults(batchId: string, filter?: ResultFilter): AsyncIterable<BatchOutputLine>;
+  /**
+   * Reopens an ended batch's dead letters (its failed results) to run again in the same batch: removes those
+   * results, their items' transient failure counts (a fresh retry budget) and the stored outcome (the batch is
+   * running again; its workflow answers for it). Returns how many results it removed, per chunk. Only for a
+   * batch no chunk activity is writing to: a result appended meanwhile could be lost.
+   */
+  reopenFailed(batchId: string): Promise<Map<number, number>>;
   /** The batch's final progress, written once it has ended, so it can be read without Temporal. */
   putOutcome(batchId: string, outcome: BatchProgress): Promise<void>;
   getOutcome(batchId: string): Promise<BatchProgress | undefined>;

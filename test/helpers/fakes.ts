@@ -64,6 +64,23 @@ export class MemoryStore implements BatchStore {
   async getFailureCounts(batchId: string, chunk: number) {
     return new Map(this.failures.get(`${batchId}/${chunk}`));
   }
+  async reopenFailed(batchId: string) {
+    const reopened = new Map<number, number>();
+    this.outcomes.delete(batchId);
+    for (let chunk = 0; chunk < (this.manifests.get(batchId)?.chunkCount ?? 0); chunk++) {
+      const key = `${batchId}/${chunk}`;
+      const failed = [...(await this.getChunkResults(batchId, chunk)).values()].filter((r) => !isSuccess(r));
+      if (failed.length === 0) continue;
+      const ids = new Set(failed.map((r) => r.custom_id));
+      this.results.set(
+        key,
+        [...(await this.getChunkResults(batchId, chunk)).values()].filter((r) => !ids.has(r.custom_id)),
+      );
+      for (const id of ids) this.failures.get(key)?.delete(id);
+      reopened.set(chunk, ids.size);
+    }
+    return reopened;
+  }
   async putOutcome(batchId: string, outcome: BatchProgress) {
     this.outcomes.set(batchId, outcome);
   }

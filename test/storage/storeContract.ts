@@ -133,6 +133,38 @@ export function storeContract(name: string, makeStore: () => Promise<BatchStore>
       expect([...(await store.getChunkResults('fails', 0)).keys()]).toEqual(['item-2']); // a failure is not a result
     });
 
+    it('reopens the dead letters of an ended batch: their results, their failure counts and the outcome', async () => {
+      await store.putInput('reopen', chatLines(30), 10);
+      const first = await store.openResults('reopen', 0);
+      await first.countFailure('item-1');
+      await first.countFailure('item-3'); // failed once, then succeeded: its count stays
+      await Promise.all([first.append(failure('item-1')), first.append(success('item-3'))]);
+      await first.append(success('item-1')); // a second result of a dead letter is not what remains
+      await first.close();
+      await store.appendResult('reopen', 2, failure('item-25'));
+      await store.appendResult('reopen', 2, failure('item-26'));
+      await store.appendResult('reopen', 1, success('item-10'));
+      await store.putOutcome('reopen', { batchId: 'reopen', status: 'completed' } as unknown as BatchProgress);
+
+      expect(await store.reopenFailed('reopen')).toEqual(
+        new Map([
+          [0, 1],
+          [2, 2],
+        ]),
+      );
+      expect(await store.getOutcome('reopen')).toBeUndefined();
+      expect([...(await store.getChunkResults('reopen', 0)).keys()]).toEqual(['item-3']);
+      expect((await store.getChunkResults('reopen', 2)).size).toBe(0);
+      expect([...(await store.getChunkResults('reopen', 1)).keys()]).toEqual(['item-10']);
+      expect(await store.getFailureCounts('reopen', 0)).toEqual(new Map([['item-3', 1]]));
+      expect((await collect(store.streamResults('reopen', 'failed'))).length).toBe(0);
+      // The items run again: their new results are recorded, and nothing is left to reopen.
+      await store.appendResult('reopen', 0, success('item-1'));
+      expect((await store.getChunkResults('reopen', 0)).get('item-1')?.error).toBeNull();
+      expect((await store.reopenFailed('reopen')).size).toBe(0);
+      expect((await store.reopenFailed('unknown-batch')).size).toBe(0);
+    });
+
     it('keeps the final outcome of an ended batch', async () => {
       await store.putInput('batch7', chatLines(2), 10);
       expect(await store.getOutcome('batch7')).toBeUndefined();

@@ -178,6 +178,20 @@ export class PostgresBatchStore implements BatchStore {
     }
   }
 
+  async reopenFailed(batchId: string): Promise<Map<number, number>> {
+    // One statement, so one transaction: the outcome, the dead letters and their counts go together. The
+    // batch's quota slot stays freed (a retry of what it already holds takes no new one).
+    const { rows } = await this.pool.query<{ chunk: number; n: number }>(
+      `WITH o AS (UPDATE batches SET outcome = NULL WHERE batch_id = $1),
+       r AS (DELETE FROM results WHERE batch_id = $1 AND NOT succeeded RETURNING chunk, custom_id),
+       f AS (DELETE FROM item_failures i USING r WHERE i.batch_id = $1 AND i.chunk = r.chunk
+             AND i.custom_id = r.custom_id)
+       SELECT chunk, count(*)::int AS n FROM r GROUP BY chunk ORDER BY chunk`,
+      [batchId],
+    );
+    return new Map(rows.map((r) => [r.chunk, r.n]));
+  }
+
   async putOutcome(batchId: string, outcome: BatchProgress): Promise<void> {
     // The batch's quota slot is freed with it, in one statement: no window where one is done and not the other.
     await this.pool.query(
