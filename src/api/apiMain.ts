@@ -1,6 +1,7 @@
 /** `npm run api`: the HTTP API. Binds to API_HOST (loopback by default). */
 import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
+import { ApiMetrics } from '../metrics/apiMetrics';
 import { describeStorage, openStorageOrExit } from '../storage/open';
 import { createApp } from './app';
 
@@ -23,6 +24,10 @@ async function main(): Promise<void> {
     slots: storage.slots,
     checkDatabase: storage.checkDatabase,
     config,
+    metrics: new ApiMetrics({
+      defaultMetrics: true,
+      onCollectError: (err) => console.error(`metrics: reading batches from Temporal failed: ${String(err)}`),
+    }),
   });
   // Express 5 calls this back on a failed listen too (a port taken, say): say so and exit, not "listening".
   const server = app.listen(config.api.port, config.api.host, (err?: Error) => {

@@ -5,11 +5,13 @@
  *   GET /lanes, PUT /lanes/limits rate-limit lanes (lanes.ts; changing them needs an admin key)
  *   /v1/files, /v1/batches        OpenAI-compatible (v1/)
  *   GET /openapi.json             OpenAPI 3.1 of all of it, generated from the zod schemas (openapi/)
- * Every route but the probes needs an API key (auth.ts), except in local mode.
+ *   GET /metrics                  Prometheus metrics (metrics.ts; no key, like the probes)
+ * Every route but the probes and /metrics needs an API key (auth.ts), except in local mode.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
+import { ApiMetrics } from '../metrics/apiMetrics';
 import type { FileStore } from '../storage/files';
 import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
@@ -18,6 +20,7 @@ import { batchesRouter } from './batches';
 import { BatchCreator } from './createBatch';
 import { HttpError } from './httpError';
 import { lanesRouter } from './lanes';
+import { httpMetrics, metricsRouter, routeBase } from './metrics';
 import { openApiRouter } from './openapi';
 import { v1Router } from './v1';
 
@@ -31,14 +34,19 @@ export interface ApiDeps {
   /** Resolves when the data plane answers (PostgreSQL's `SELECT 1`); absent for the file store. */
   checkDatabase?: () => Promise<void>;
   config: Config;
+  /** The API's Prometheus metrics (GET /metrics); by default a registry of this app's own, without Node's metrics. */
+  metrics?: ApiMetrics;
 }
 
 /** Documented limit on a JSON request body (a tenant's upload quota may be lower). */
 export const MAX_JSON_BODY = '100mb';
 
-export function createApp({ client, store, files, slots, checkDatabase, config }: ApiDeps): express.Express {
+export function createApp(deps: ApiDeps): express.Express {
+  const { client, store, files, slots, checkDatabase, config } = deps;
+  const metrics = deps.metrics ?? new ApiMetrics();
   const app = express();
-  const creator = new BatchCreator({ client, store, config, slots });
+  const creator = new BatchCreator({ client, store, config, slots, metrics });
+  app.use(httpMetrics(metrics));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -67,6 +75,7 @@ export function createApp({ client, store, files, slots, checkDatabase, config }
   });
 
   app.use(openApiRouter());
+  app.use(metricsRouter({ client, store, config, metrics }));
 
   // Keys are checked before bodies are read: an unauthenticated request costs no parsing.
   app.use(authenticate(config.auth));
@@ -75,7 +84,7 @@ export function createApp({ client, store, files, slots, checkDatabase, config }
 
   app.use(batchesRouter({ client, store, config, creator }));
   app.use(lanesRouter({ client, config }));
-  app.use('/v1', v1Router({ client, store, files, config, creator }));
+  app.use('/v1', routeBase, v1Router({ client, store, files, config, creator }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found', undefined, 'not_found')));
   app.use(errorHandler);

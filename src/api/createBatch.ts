@@ -7,6 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Config, ConfiguredLane, Tenant } from '../config';
+import type { ApiMetrics } from '../metrics/apiMetrics';
 import { type BatchLine, type BatchMode, type CreateBatchRequest } from '../shared/contracts';
 import { estimateTokens } from '../shared/tokens';
 import type { SlotStore } from '../storage/slots';
@@ -51,7 +52,15 @@ export interface NumberedLine {
 export class BatchCreator {
   private readonly admission: Admission;
 
-  constructor(private readonly deps: { client: Client; store: BatchStore; config: Config; slots?: SlotStore }) {
+  constructor(
+    private readonly deps: {
+      client: Client;
+      store: BatchStore;
+      config: Config;
+      slots?: SlotStore;
+      metrics?: ApiMetrics;
+    },
+  ) {
     this.admission = deps.slots
       ? new SharedAdmission({ slots: deps.slots, store: deps.store, client: deps.client })
       : new LocalAdmission(deps);
@@ -96,6 +105,7 @@ export class BatchCreator {
       await batch.beforeStart?.(manifest, plan);
       const run = await startBatch(client, plan, manifest);
       started = true;
+      this.deps.metrics?.batchSubmitted(tenant.id, run.mode, run.total);
       return { ...run, replayed: false };
     } finally {
       await this.admission.settle(tenant, batch.batchId, idempotencyKey, started);

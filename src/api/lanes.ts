@@ -14,10 +14,17 @@ import { requireAdmin } from './auth';
 import { HttpError } from './httpError';
 import { parseBody } from './validation';
 
-export function lanesRouter({ client, config }: { client: Client; config: Config }): Router {
-  const router = Router();
-  const chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
-  const queues = [
+/** A task queue whose limit GET /lanes reports: the default queue, then each lane of LLMBATCH_LANES. */
+export interface LaneQueue {
+  name: string | null;
+  endpoint: string | null;
+  model: string | null;
+  taskQueue: string;
+  startupLimits: RateLimits;
+}
+
+export function laneQueues(config: Config): LaneQueue[] {
+  return [
     { name: null, endpoint: null, model: null, taskQueue: config.temporal.taskQueue, startupLimits: config.rateLimit },
     ...config.lanes.map((l) => ({
       name: l.name ?? null,
@@ -27,25 +34,34 @@ export function lanesRouter({ client, config }: { client: Client; config: Config
       startupLimits: l.limits,
     })),
   ];
+}
 
-  const describe = async (q: (typeof queues)[number]) => {
-    const limit = await describeQueueRateLimit(client.workflowService, config.temporal.namespace, q.taskQueue);
-    const perSecond = limit.effectivePerSecond;
-    return {
-      name: q.name,
-      endpoint: q.endpoint,
-      model: q.model,
-      taskQueue: q.taskQueue,
-      startupLimits: q.startupLimits,
-      limit: {
-        source: limit.source,
-        chunksPerSecond: perSecond,
-        // A chunk holds at most chunkSize requests and chunkTokens estimated tokens.
-        maxRequestsPerMinute: perSecond === null ? null : Math.floor(perSecond * 60 * chunk.maxItems),
-        maxTokensPerMinute: perSecond === null ? null : Math.floor(perSecond * 60 * chunk.maxTokens),
-      },
-    };
+/** A queue with the limit the server enforces now (GET /lanes; the API's llmbatch_lane_limit gauge). */
+export async function describeLane(client: Client, config: Config, q: LaneQueue) {
+  const chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
+  const limit = await describeQueueRateLimit(client.workflowService, config.temporal.namespace, q.taskQueue);
+  const perSecond = limit.effectivePerSecond;
+  return {
+    name: q.name,
+    endpoint: q.endpoint,
+    model: q.model,
+    taskQueue: q.taskQueue,
+    startupLimits: q.startupLimits,
+    limit: {
+      source: limit.source,
+      chunksPerSecond: perSecond,
+      // A chunk holds at most chunkSize requests and chunkTokens estimated tokens.
+      maxRequestsPerMinute: perSecond === null ? null : Math.floor(perSecond * 60 * chunk.maxItems),
+      maxTokensPerMinute: perSecond === null ? null : Math.floor(perSecond * 60 * chunk.maxTokens),
+    },
   };
+}
+
+export function lanesRouter({ client, config }: { client: Client; config: Config }): Router {
+  const router = Router();
+  const chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
+  const queues = laneQueues(config);
+  const describe = (q: LaneQueue) => describeLane(client, config, q);
 
   router.get('/lanes', async (_req, res) => {
     res.json({ data: await Promise.all(queues.map(describe)) });

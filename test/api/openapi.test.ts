@@ -17,7 +17,7 @@ const SRC_API = path.join(ROOT, 'src/api');
 /** Where the routers of src/api are mounted: files under `v1/` serve below `/v1` (app.use('/v1', v1Router)). */
 const MOUNTS: Array<[dir: string, prefix: string]> = [['v1/', '/v1']];
 /** Routes that need no API key. */
-const OPEN_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /openapi.json'];
+const OPEN_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /metrics'];
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
 
 type Doc = ReturnType<typeof buildOpenApiDocument>;

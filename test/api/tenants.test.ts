@@ -49,7 +49,7 @@ const ALL_KEYS = [A, A2, B, ADMIN, Q];
 
 const stack = useApiStack({ LLMBATCH_AUTH: 'keys', LLMBATCH_TENANTS: JSON.stringify(TENANTS) });
 
-const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json']);
+const OPEN = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /metrics']);
 const openRoute = (route: RouteDoc): boolean => route.auth === false;
 const idRoutes = () => ROUTES.filter((r) => pathParams(r.path).length > 0);
 
@@ -261,7 +261,7 @@ describe('tenants', () => {
       const key = routeKey(route);
       const id = pathParams(route.path).length > 0 ? candidateIds(route)[0] : undefined;
       if (openRoute(route)) {
-        expect(OPEN.has(key)).toBe(true); // only the probes and the document are open
+        expect(OPEN.has(key)).toBe(true); // only the probes, /metrics and the document are open
         const r = await send(route, id, undefined);
         if (r.status !== 200) failures.push(`${key} (open) without a key: ${r.status} ${r.text.slice(0, 200)}`);
         continue;
@@ -366,6 +366,7 @@ describe('tenants', () => {
       getHealth: async () => expect((await req('GET', '/healthz', undefined)).status).toBe(200),
       getReadiness: async () => expect((await req('GET', '/readyz', undefined)).status).toBe(200),
       getOpenApiDocument: async () => expect((await req('GET', '/openapi.json', undefined)).status).toBe(200),
+      getMetrics: async () => expect((await req('GET', '/metrics', undefined)).status).toBe(200),
       createBatch: async () => {
         own.batches.push(await createBatch(B.key, { requests: chatLines(2, 'b') }));
         const ndjson = await req('POST', '/batches', B.key, {

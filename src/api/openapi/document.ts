@@ -124,7 +124,7 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[] = ROUTES): oas3
         description:
           "Durable batches of LLM requests on Temporal. Two APIs: llmbatch's own (`/batches`, `/lanes`) and an " +
           "OpenAI-compatible one (`/v1/files`, `/v1/batches`; errors in OpenAI's shape). Every route but " +
-          '`/healthz`, `/readyz` and `/openapi.json` needs an API key.',
+          '`/healthz`, `/readyz`, `/metrics` and `/openapi.json` needs an API key.',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),

@@ -69,6 +69,23 @@ export const PROJECT_ROUTES: RouteDoc[] = [
     auth: false,
     responses: { '200': json(z.record(z.string(), z.unknown()), 'The OpenAPI document.') },
   },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics of the API and of the batches Temporal holds',
+    description:
+      'Prometheus text format (docs/metrics.md lists the series). No API key, like the probes: it names no batch, ' +
+      'key or prompt. Batch gauges are read from Temporal at most every few seconds.',
+    tags: ['health'],
+    auth: false,
+    responses: {
+      '200': {
+        description: 'The metrics, in the Prometheus text exposition format 0.0.4.',
+        content: { 'text/plain': { schema: z.string() } },
+      },
+    },
+  },
 
   // Project API: batches
   {

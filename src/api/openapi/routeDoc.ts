@@ -10,7 +10,7 @@ import { OpenAIErrorSchema } from './v1Responses';
 export type Method = 'get' | 'post' | 'put' | 'delete' | 'patch';
 
 export const TAGS = {
-  health: 'Probes and this document.',
+  health: 'Probes, metrics and this document.',
   batches:
     "llmbatch's own API: batches of requests in OpenAI's batch line format, with progress, results and controls.",
   lanes: 'Rate-limit lanes: the limit every worker holds for an (endpoint, model), changed at runtime.',
@@ -28,7 +28,7 @@ export interface RouteDoc {
   summary: string;
   description?: string;
   tags: Tag[];
-  /** false: no API key needed (probes and this document). Default: `Authorization: Bearer <key>` required. */
+  /** false: no API key needed (probes, metrics and this document). Default: `Authorization: Bearer <key>` required. */
   auth?: boolean;
   params?: ZodOpenApiParameters;
   body?: ZodOpenApiRequestBodyObject;
