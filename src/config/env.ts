@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { LaneSchema, LIMITS, ModelPriceSchema, type ModelPrice } from '../shared/contracts';
 import { MAX_UPLOAD_BYTES, TenantConfigSchema, WebhookSecretSchema } from '../shared/tenants';
 
+/** pino's levels, most severe first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
@@ -115,6 +118,8 @@ export const EnvSchema = z.object({
         .filter(Boolean),
     ),
   LLMBATCH_WEBHOOK_TIMEOUT_MS: positiveInt.max(50_000).default(15_000),
+  /** The API's and workers' structured logs (pino): this level and above are written. */
+  LLMBATCH_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
 /** Every environment variable loadConfig reads (the schema's keys); deployment tests check against it. */

@@ -9,7 +9,7 @@ import { ConfigError, type Config } from './types';
 
 export { CONFIG_ENV_VARS } from './env';
 export { ConfigError } from './types';
-export type { AuthConfig, Config, ConfiguredLane, NativeConfig, Tenant } from './types';
+export type { AuthConfig, Config, ConfiguredLane, LogLevel, NativeConfig, Tenant } from './types';
 
 /** Parses the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -70,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestConcurrency: e.LLMBATCH_WORKER_CONCURRENCY,
       laneLimits: { rpm: e.LLMBATCH_LANE_RPM, tpm: e.LLMBATCH_LANE_TPM },
     },
+    log: { level: e.LLMBATCH_LOG_LEVEL },
   };
 }
 

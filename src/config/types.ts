@@ -1,6 +1,7 @@
 /** The configuration the services get from loadConfig, and the error that names a bad variable. */
 import type { LaneRef, ModelPrice, RateLimits } from '../shared/contracts';
 import type { Quotas } from '../shared/tenants';
+import type { LOG_LEVELS } from './env';
 
 export interface Config {
   dataDir: string;
@@ -44,7 +45,11 @@ export interface Config {
     requestConcurrency: number;
     laneLimits: RateLimits;
   };
+  /** Structured logs (LLMBATCH_LOG_LEVEL). */
+  log: { level: LogLevel };
 }
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface NativeConfig {
   /** The provider has a Batch API (`/v1/files` + `/v1/batches`). */
