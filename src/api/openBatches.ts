@@ -5,15 +5,14 @@
  * workflow sets it, else the batch's owner record (read once per batch: it never changes).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { Sema } from 'async-sema';
 import type { Config } from '../config';
 import type { BatchSnapshot, OpenBatch } from '../metrics/apiMetrics';
 import { progressQuery } from '../shared/contracts';
+import { SearchAttributeKeys } from '../shared/searchAttributes';
 import type { BatchStore } from '../storage/types';
 import { OWNER_RECORD, OwnerRecordSchema } from './owner';
 
-const TENANT = defineSearchAttributeKey('LlmbatchTenant', SearchAttributeType.KEYWORD);
 const BATCH_ID_PREFIX = 'batch-';
 /** Progress queries at once: a scrape must not burst hundreds of queries at the workers. */
 const QUERY_CONCURRENCY = 8;
@@ -60,7 +59,7 @@ export class OpenBatches {
     const id = info.workflowId.slice(BATCH_ID_PREFIX.length);
     const mode = info.type === 'nativeBatchWorkflow' ? 'native' : 'realtime';
     const [tenant, p] = await Promise.all([
-      this.tenantOf(id, info.typedSearchAttributes.get(TENANT)),
+      this.tenantOf(id, info.typedSearchAttributes.get(SearchAttributeKeys.tenant)),
       this.deps.client
         .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
           this.deps.client.workflow.getHandle(info.workflowId, info.runId).query(progressQuery),
