@@ -24,7 +24,8 @@ const LAYER = {
   api: 'layer rule: api never imports activities or worker',
   apiWorkflows: 'layer rule: api imports workflows by type only (typed workflow starts)',
   provider: 'layer rule: provider imports nothing else in src',
-  storage: 'layer rule: storage imports only shared, config and its own folder',
+  storage: 'layer rule: storage imports only shared, config, logging and its own folder',
+  logging: 'layer rule: logging imports nothing else in src',
   cli: 'layer rule: cli imports only shared, config, devServer and its own folder (the API over HTTP)',
 };
 
@@ -45,7 +46,14 @@ const layerZones = [
   { target: 'src/activities', from: ['src/api', 'src/workflows'], message: LAYER.activities },
   { target: 'src/api', from: ['src/activities', 'src/worker'], message: LAYER.api },
   { target: 'src/provider', from: 'src', except: ['./provider'], message: LAYER.provider },
-  { target: 'src/storage', from: 'src', except: ['./storage', './shared', './config'], message: LAYER.storage },
+  {
+    target: 'src/storage',
+    from: 'src',
+    except: ['./storage', './shared', './config', './logging'],
+    message: LAYER.storage,
+  },
+  // The logger factory is a leaf that every service folder may use: it depends on nothing of theirs.
+  { target: 'src/logging', from: 'src', except: ['./logging'], message: LAYER.logging },
   // config: the CLI starts the stack (npm start, demo) from the same settings; devServer: it runs Temporal's.
   { target: 'src/cli', from: 'src', except: ['./cli', './shared', './config', './devServer'], message: LAYER.cli },
 ];

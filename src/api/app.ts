@@ -11,6 +11,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
+import { createLogger, type Logger } from '../logging/logger';
 import { ApiMetrics } from '../metrics/apiMetrics';
 import type { FileStore } from '../storage/files';
 import type { SlotStore } from '../storage/slots';
@@ -22,6 +23,7 @@ import { HttpError } from './httpError';
 import { lanesRouter } from './lanes';
 import { httpMetrics, metricsRouter, routeBase } from './metrics';
 import { openApiRouter } from './openapi';
+import { requestLogger } from './requestLog';
 import { v1Router } from './v1';
 
 export interface ApiDeps {
@@ -36,6 +38,8 @@ export interface ApiDeps {
   config: Config;
   /** The API's Prometheus metrics (GET /metrics); by default a registry of this app's own, without Node's metrics. */
   metrics?: ApiMetrics;
+  /** One line per request and the errors (apiMain passes the process's); by default none (tests). */
+  logger?: Logger;
 }
 
 /** Documented limit on a JSON request body (a tenant's upload quota may be lower). */
@@ -46,6 +50,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const metrics = deps.metrics ?? new ApiMetrics();
   const app = express();
   const creator = new BatchCreator({ client, store, config, slots, metrics });
+  app.use(requestLogger(deps.logger ?? createLogger({ level: 'silent', name: 'api' })));
   app.use(httpMetrics(metrics));
 
   app.get('/healthz', (_req, res) => {
@@ -108,7 +113,7 @@ function uploadQuota(req: Request, res: Response, next: NextFunction): void {
 }
 
 /** The project API's one error shape: `{error: {message, code?, details?}}`. */
-function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
+function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof WorkflowNotFoundError) {
     res.status(404).json({ error: { message: 'batch not found', code: 'not_found' } });
     return;
@@ -123,6 +128,6 @@ function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFun
     res.status(status).json({ error: { message: (err as Error).message } });
     return;
   }
-  console.error(err);
+  req.log.error({ err }, 'internal error');
   res.status(500).json({ error: { message: 'internal error' } });
 }

@@ -104,8 +104,12 @@ const VIOLATIONS: Array<[string, Case]> = [
     { file: 'src/provider/http/probe.ts', code: valueImport('TASK_QUEUE', '../../shared/contracts') },
   ],
   [
-    'layer rule: storage imports only shared, config and its own folder',
+    'layer rule: storage imports only shared, config, logging and its own folder',
     { file: 'src/storage/postgres/probe.ts', code: valueImport('createActivities', '../../activities') },
+  ],
+  [
+    'layer rule: logging imports nothing else in src',
+    { file: 'src/logging/probe.ts', code: typeImport('Config', '../config') },
   ],
   [
     'layer rule: cli imports only shared, config, devServer and its own folder',
@@ -139,6 +143,11 @@ const ALLOWED: Array<[string, Case]> = [
   ['api: workflows by type', { file: 'src/api/v1/probe.ts', code: typeImport('batchWorkflow', '../../workflows') }],
   ['provider: its own folder', { file: 'src/provider/http/probe.ts', code: valueImport('newId', '../ids') }],
   ['storage: config', { file: 'src/storage/postgres/probe.ts', code: valueImport('loadConfig', '../../config') }],
+  [
+    'storage: logging',
+    { file: 'src/storage/postgres/probe.ts', code: valueImport('createLogger', '../../logging/logger') },
+  ],
+  ['logging: its own folder', { file: 'src/logging/probe.ts', code: valueImport('createLogger', './logger') }],
   ['cli: config', { file: 'src/cli/probe.ts', code: valueImport('loadConfig', '../config') }],
   ['cli: devServer', { file: 'src/cli/probe.ts', code: valueImport('requireTemporalCliPath', '../devServer/binary') }],
   ['worker: wires it all', { file: 'src/worker/probe.ts', code: valueImport('createActivities', '../activities') }],

@@ -73,13 +73,13 @@ function toV1Error(err: unknown): V1Error {
  * The /v1 error handler: OpenAI's shape, and `x-should-retry: false` so that the official client does
  * not retry a 4xx.
  */
-export const v1ErrorHandler: ErrorRequestHandler = (err, _req, res, next) => {
+export const v1ErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
   if (res.headersSent) {
     next(err);
     return;
   }
   const e = toV1Error(err);
-  if (e.status >= 500) console.error(err);
+  if (e.status >= 500) req.log.error({ err }, 'internal error');
   if (e.status < 500) res.set('x-should-retry', 'false');
   res.status(e.status).json({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
 };
