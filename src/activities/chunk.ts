@@ -8,17 +8,20 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
-import type { BatchLine, BatchOutputLine } from '../shared/contracts';
+import type { ChunkOutcome, ItemMetrics, WorkerMetrics } from '../metrics/workerMetrics';
+import type { BatchLine, BatchOutputLine, ModelPrice } from '../shared/contracts';
 import { FailureType, ItemErrorCode } from '../shared/failures';
 import type { BatchStore, ResultWriter } from '../storage/types';
-import { classifyError } from './errors';
+import { classifyError, providerStatus } from './errors';
 import type { Sema } from 'async-sema';
+import { forEachLimited, withSlot } from './concurrency';
+import { answerLine, errorLine } from './resultLines';
 import type { Lane, LaneRegistry, Ticket } from './lanes';
 import { estimateTokens } from '../shared/tokens';
-import { callProvider } from './provider';
+import { callProvider, type ProviderResponse } from './provider';
 import { AbortGroup } from './abortGroup';
 import { ChunkCache, type CacheDeps } from './chunkCache';
-import { summarizeChunk, type ChunkResult } from './chunkSummary';
+import { countItem, summarizeChunk, type ChunkResult } from './chunkSummary';
 
 export interface ChunkInput {
   batchId: string;
@@ -32,6 +35,8 @@ export interface ChunkInput {
   cache?: boolean;
   /** The batch's tenant: response cache entries are the tenant's own. */
   tenant?: string;
+  /** The model's price, for the cost metric; absent: unpriced (the batch's own cost is the workflow's). */
+  price?: ModelPrice;
 }
 
 export interface ChunkDeps {
@@ -43,47 +48,12 @@ export interface ChunkDeps {
   itemConcurrency: number;
   /** The response cache; absent, every line goes to the provider. */
   responseCache?: CacheDeps;
+  metrics: WorkerMetrics;
 }
 
 /** 429s an item may wait out inside one attempt before it counts as a transient failure. */
 const MAX_RATE_LIMITED_WAITS = 20;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 1000;
-
-const resultId = (batchId: string, customId: string): string => `${batchId}:${customId}`;
-
-function errorLine(batchId: string, line: BatchLine, code: string, message: string): BatchOutputLine {
-  return { id: resultId(batchId, line.custom_id), custom_id: line.custom_id, response: null, error: { code, message } };
-}
-
-/** The result line of the provider's answer to `line`. */
-function answerLine(batchId: string, line: BatchLine, res: Awaited<ReturnType<typeof callProvider>>): BatchOutputLine {
-  return {
-    id: resultId(batchId, line.custom_id),
-    custom_id: line.custom_id,
-    response: { status_code: res.statusCode, request_id: res.requestId, body: res.body },
-    error: null,
-  };
-}
-
-/** Runs `work` holding one of the process's request slots; gives up if cancelled while waiting. */
-async function withSlot<T>(slots: Sema, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-  await slots.acquire();
-  try {
-    if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-    return await work();
-  } finally {
-    slots.release();
-  }
-}
-
-/** Runs `work` over items with at most `limit` in flight. */
-async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  });
-  await Promise.all(lanes);
-}
 
 /** What the store holds for a chunk when its attempt starts, and the writer its results go through. */
 interface StoredChunk {
@@ -128,7 +98,10 @@ class ChunkAttempt {
     const beat = setInterval(() => this.ctx.heartbeat({ recorded: recorded.size }), 1000);
     try {
       const hits = await this.cache.hits(this.input.batchId, this.pending);
-      await Promise.all(hits.map((r) => this.record(r)));
+      if (hits.length > 0) {
+        const lineOf = new Map(this.pending.map((l) => [l.custom_id, l]));
+        await Promise.all(hits.map((r) => this.record(lineOf.get(r.custom_id) as BatchLine, r)));
+      }
       await forEachLimited(
         this.pending.filter((l) => !recorded.has(l.custom_id)), // the cache hits are recorded already
         this.deps.itemConcurrency,
@@ -163,9 +136,36 @@ class ChunkAttempt {
     return summarizeChunk(chunk, [...this.stored.recorded.values()]);
   }
 
-  private async record(result: BatchOutputLine): Promise<void> {
+  /** Appends an item's result, and counts it in the metrics once it is stored: one count per recorded result. */
+  private async record(line: BatchLine, result: BatchOutputLine): Promise<void> {
     await this.stored.writer.append(result);
     this.stored.recorded.set(result.custom_id, result);
+    countItem(this.itemsOf(line), result, this.input.price);
+  }
+
+  private itemsOf(line: BatchLine): ItemMetrics {
+    const { tenant } = this.input;
+    const model = typeof line.body.model === 'string' ? line.body.model : undefined;
+    return this.deps.metrics.items({ tenant, model, endpoint: line.url, mode: 'realtime' });
+  }
+
+  /** One provider request, timed and counted by its answer; one this activity cancelled got none and is not counted. */
+  private async call(line: BatchLine): Promise<ProviderResponse> {
+    const items = this.itemsOf(line);
+    const started = performance.now();
+    items.requestStarted();
+    let status: number | undefined;
+    try {
+      const res = await this.requests.run((signal) => callProvider(this.deps.openai, line, signal));
+      status = res.statusCode;
+      return res;
+    } catch (err) {
+      status = providerStatus(err);
+      throw err;
+    } finally {
+      if (status === undefined && this.signal.aborted) items.requestCancelled();
+      else items.requestEnded(status, (performance.now() - started) / 1000);
+    }
   }
 
   /**
@@ -185,6 +185,7 @@ class ChunkAttempt {
     // Its last failure was counted, then the worker died before the dead letter was written.
     if (failed >= this.input.maxAttempts)
       return this.record(
+        line,
         errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, `failed transiently ${failed} times`),
       );
     const lane = this.deps.lanes.get(line.url, line.body.model);
@@ -194,12 +195,10 @@ class ChunkAttempt {
       let ticket: Ticket | undefined;
       try {
         ticket = await lane.acquire(tokens, this.signal);
-        const res = await withSlot(this.deps.requestSlots, this.signal, () =>
-          this.requests.run((signal) => callProvider(this.deps.openai, line, signal)),
-        );
+        const res = await withSlot(this.deps.requestSlots, this.signal, () => this.call(line));
         lane.observe(res.headers, ticket);
         this.cache.remember(line, res.statusCode, res.body);
-        return this.record(answerLine(this.input.batchId, line, res));
+        return this.record(line, answerLine(this.input.batchId, line, res));
       } catch (err) {
         if (this.signal.aborted) {
           if (ticket) lane.abandon(ticket);
@@ -224,7 +223,7 @@ class ChunkAttempt {
       lane.rateLimited(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS, c.headers, ticket);
     else lane.observe(c.kind === 'transient' ? c.headers : undefined, ticket);
     if (c.kind === 'permanent') {
-      await this.record(errorLine(this.input.batchId, line, c.code, c.message));
+      await this.record(line, errorLine(this.input.batchId, line, c.code, c.message));
       return false;
     }
     if (c.kind === 'auth') {
@@ -242,15 +241,20 @@ class ChunkAttempt {
     const failed = (this.stored.failures.get(line.custom_id) ?? 0) + 1;
     this.stored.failures.set(line.custom_id, failed);
     if (failed >= this.input.maxAttempts)
-      return this.record(errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, message));
+      return this.record(line, errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, message));
     this.transient += 1;
     this.retryAfter = Math.max(this.retryAfter, retryAfterMs);
     await this.stored.writer.countFailure(line.custom_id); // before the attempt ends, so the next one sees it
   }
 }
 
-export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<ChunkResult> {
-  const ctx = Context.current();
+/** How an attempt that threw ended, for the metrics: Temporal retries all but a non-retryable failure. */
+function thrownOutcome(err: unknown, signal: AbortSignal): ChunkOutcome {
+  if (signal.aborted) return 'cancelled';
+  return err instanceof ApplicationFailure && err.nonRetryable ? 'failed' : 'retry';
+}
+
+async function runAttempt(deps: ChunkDeps, input: ChunkInput, ctx: Context): Promise<ChunkResult> {
   const { batchId, chunk } = input;
   const [lines, recorded, failures] = await Promise.all([
     deps.store.getChunk(batchId, chunk),
@@ -261,4 +265,23 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
   const attempt = new ChunkAttempt(deps, input, ctx, { lines, recorded, failures, writer });
   await attempt.run();
   return attempt.outcome();
+}
+
+export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<ChunkResult> {
+  const ctx = Context.current();
+  const { info } = ctx;
+  const metrics = deps.metrics.chunkStarted({
+    tenant: input.tenant,
+    taskQueue: info.taskQueue,
+    attempt: info.attempt,
+    scheduledAtMs: info.currentAttemptScheduledTimestampMs,
+  });
+  try {
+    const result = await runAttempt(deps, input, ctx);
+    metrics.ended('completed');
+    return result;
+  } catch (err) {
+    metrics.ended(thrownOutcome(err, ctx.cancellationSignal));
+    throw err;
+  }
 }

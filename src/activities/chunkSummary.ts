@@ -1,5 +1,7 @@
 /** A chunk's counts and token usage, from its recorded results. */
-import type { BatchOutputLine } from '../shared/contracts';
+import type { ItemMetrics } from '../metrics/workerMetrics';
+import type { BatchOutputLine, ModelPrice } from '../shared/contracts';
+import { ItemErrorCode } from '../shared/failures';
 import { isSuccess } from '../storage/types';
 import { isCacheHit } from './chunkCache';
 
@@ -21,6 +23,15 @@ interface Usage {
   output_tokens?: number;
 }
 
+/** Prompt and completion tokens of a recorded answer (chat/embeddings: prompt/completion, responses: input/output). */
+function tokensOf(r: BatchOutputLine): { tokensIn: number; tokensOut: number } {
+  const usage = (r.response?.body as { usage?: Usage } | null)?.usage;
+  return {
+    tokensIn: usage?.prompt_tokens ?? usage?.input_tokens ?? 0,
+    tokensOut: usage?.completion_tokens ?? usage?.output_tokens ?? 0,
+  };
+}
+
 /**
  * Counts and token usage of one chunk's recorded results (chat/embeddings report prompt/completion, responses
  * input/output). Cache hits carry the usage of the call that first paid for them: counted as hits, not tokens.
@@ -37,9 +48,22 @@ export function summarizeChunk(chunk: number, results: BatchOutputLine[]): Chunk
       summary.cacheHits += 1;
       continue;
     }
-    const usage = (r.response?.body as { usage?: Usage } | null)?.usage;
-    summary.tokensIn += usage?.prompt_tokens ?? usage?.input_tokens ?? 0;
-    summary.tokensOut += usage?.completion_tokens ?? usage?.output_tokens ?? 0;
+    const t = tokensOf(r);
+    summary.tokensIn += t.tokensIn;
+    summary.tokensOut += t.tokensOut;
   }
   return summary;
+}
+
+/** One recorded result in the metrics, classified as summarizeChunk counts it (a dead letter is a failure there). */
+export function countItem(items: ItemMetrics, r: BatchOutputLine, price: ModelPrice | undefined): void {
+  if (!isSuccess(r)) {
+    const code = r.error?.code ?? '';
+    if (code === ItemErrorCode.RetriesExhausted) items.deadLettered(code);
+    else items.failed(code);
+  } else if (isCacheHit(r)) items.cacheHit();
+  else {
+    const t = tokensOf(r);
+    items.succeeded(t.tokensIn, t.tokensOut, price);
+  }
 }

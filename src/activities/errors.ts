@@ -37,6 +37,11 @@ function errorCode(err: ProviderError): string {
   return ItemErrorCode.InvalidRequest;
 }
 
+/** The HTTP status a provider call's error carries; undefined when no answer came (connection, timeout, bad body). */
+export function providerStatus(err: unknown): number | undefined {
+  return err instanceof APIError ? (err as ProviderError).status : undefined;
+}
+
 export function classifyError(err: unknown): ErrorClass {
   if (err instanceof APIConnectionError) return { kind: 'transient', message: err.message };
   if (err instanceof APIError) {

@@ -1,12 +1,17 @@
 /** Activities are built by a factory that takes their clients; tests pass fakes. */
 import type OpenAI from 'openai';
 import { costUsd, type BatchProgress, type ModelPrice, type RateLimits } from '../shared/contracts';
+import { isRealtimeFallbackBatchId } from '../shared/native';
 import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
 import { LaneRegistry } from './lanes';
 import { processChunk, type ChunkInput } from './chunk';
 import { summarizeChunk, type ChunkResult } from './chunkSummary';
+import { reopenDeadLetters } from './reopen';
+import type { ReopenDeadLettersInput, ReopenedDeadLetters } from '../shared/retry';
+import { Context } from '@temporalio/activity';
 import type { CacheDeps } from './chunkCache';
+import { NO_WORKER_METRICS, type WorkerMetrics } from '../metrics/workerMetrics';
 
 export interface ActivityDeps {
   openai: OpenAI;
@@ -25,6 +30,8 @@ export interface ActivityDeps {
   responseCache?: CacheDeps;
   /** Told when the provider states a new limit for an (endpoint, model) (the worker shares it through Temporal). */
   onLearnedLimits?: (endpoint: string, model: string, limits: RateLimits) => void;
+  /** Where items, provider calls and chunks are counted; absent (tests, metrics off): nowhere. */
+  metrics?: WorkerMetrics;
 }
 
 export interface FinishBatchInput {
@@ -33,6 +40,8 @@ export interface FinishBatchInput {
   recount: boolean;
   /** The model's price, to cost the recounted tokens. */
   price?: ModelPrice;
+  /** The batch's tenant, for the metrics. */
+  tenant?: string;
 }
 
 async function countStored(store: BatchStore, progress: BatchProgress, chunkCount: number) {
@@ -48,7 +57,8 @@ async function countStored(store: BatchStore, progress: BatchProgress, chunkCoun
   return { ...counts, pending: progress.total - counts.succeeded - counts.failed };
 }
 
-export function createActivities({ openai, store, config, responseCache, onLearnedLimits }: ActivityDeps) {
+export function createActivities(deps: ActivityDeps) {
+  const { openai, store, config, responseCache, onLearnedLimits, metrics = NO_WORKER_METRICS } = deps;
   // One registry per worker process: every chunk activity shares each lane's pauses and budget.
   const lanes = new LaneRegistry(config.laneLimits, onLearnedLimits);
   // Requests in flight across all chunks of this process: a chunk's last, slow items no longer leave
@@ -57,7 +67,7 @@ export function createActivities({ openai, store, config, responseCache, onLearn
   return {
     async processChunk(input: ChunkInput): Promise<ChunkResult> {
       return processChunk(
-        { openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency, responseCache },
+        { openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency, responseCache, metrics },
         input,
       );
     },
@@ -68,14 +78,20 @@ export function createActivities({ openai, store, config, responseCache, onLearn
      * cleanly has exact counters already (each chunk reported once, for everything it holds), so
      * it skips re-reading every result.
      */
-    async finishBatch({ progress, chunkCount, recount, price }: FinishBatchInput): Promise<BatchProgress> {
+    async finishBatch({ progress, chunkCount, recount, price, tenant }: FinishBatchInput): Promise<BatchProgress> {
       let outcome = progress;
       if (recount) {
         const counts = await countStored(store, progress, chunkCount);
         outcome = { ...progress, ...counts, costUsd: costUsd(price, counts.tokensIn, counts.tokensOut, progress.mode) };
       }
       await store.putOutcome(progress.batchId, outcome);
+      // A native batch's realtime fallback is a batch of its own in the store, not one a tenant submitted.
+      if (!isRealtimeFallbackBatchId(progress.batchId)) metrics.batchFinished(tenant, outcome.mode, outcome.status);
       return outcome;
+    },
+    /** The retryDeadLetters signal's store work: the dead letters removed, their chunks to run again. */
+    async reopenDeadLetters(input: ReopenDeadLettersInput): Promise<ReopenedDeadLetters> {
+      return reopenDeadLetters(store, input, Context.current().info.attempt);
     },
   };
 }

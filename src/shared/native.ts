@@ -228,6 +228,7 @@ export const providerBatchWorkflowId = (batchId: string, index: number, round: n
   `batch-${batchId}-pb-${index}${round > 0 ? `-r${round}` : ''}`;
 /** The store batch that holds plan k's leftovers for the realtime fallback (its workflow is `batch-<that id>`). */
 export const realtimeFallbackBatchId = (batchId: string, index: number): string => `${batchId}-pb-${index}-rt`;
+export const isRealtimeFallbackBatchId = (batchId: string): boolean => /-pb-\d+-rt$/.test(batchId);
 
 export type ProviderBatchState = 'queued' | 'running' | 'realtime' | 'done';
 

@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { Batch } from 'openai/resources/batches';
+import { NO_WORKER_METRICS } from '../../metrics/workerMetrics';
 import { FailureType } from '../../shared/failures';
 import { isTerminalStatus, pollDelayMs } from '../../shared/native';
 import { withHeartbeat, withProviderFailure } from './providerCall';
@@ -45,7 +46,13 @@ function changedSince(last: PollInput['last'], report: PollReport): boolean {
   );
 }
 
-export function createPollActivities({ openai }: NativeActivityDeps) {
+/** Seconds from the provider batch's creation to its terminal status, by the provider's own timestamps. */
+function secondsInProvider(b: Batch): number | undefined {
+  const ended = b.completed_at ?? b.failed_at ?? b.expired_at ?? b.cancelled_at;
+  return ended === undefined || ended === null ? undefined : ended - b.created_at;
+}
+
+export function createPollActivities({ openai, metrics = NO_WORKER_METRICS }: NativeActivityDeps) {
   return {
     /**
      * One poll per attempt. Not finished and nothing worth reporting: fail retryably with the backoff as
@@ -65,9 +72,16 @@ export function createPollActivities({ openai }: NativeActivityDeps) {
           withProviderFailure(`retrieve ${input.providerBatchId}`, 'ProviderBatchNotFound', () =>
             openai.batches.retrieve(input.providerBatchId),
           ),
-      );
+      ).catch((err: unknown) => {
+        metrics.nativePolled('error');
+        throw err;
+      });
+      metrics.nativePolled(b.status);
       const report = reportOf(b, polls);
-      if (isTerminalStatus(b.status)) return report;
+      if (isTerminalStatus(b.status)) {
+        metrics.nativeBatchEnded(b.status, secondsInProvider(b));
+        return report;
+      }
       if (changedSince(input.last, report) && polls >= input.policy.reportEvery) return report;
       const c = report.requestCounts;
       throw pending(

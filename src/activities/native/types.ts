@@ -9,6 +9,7 @@ import type {
   RequestCounts,
 } from '../../shared/native';
 import type { BatchStore } from '../../storage/types';
+import type { WorkerMetrics } from '../../metrics/workerMetrics';
 
 export interface NativeActivityConfig {
   /**
@@ -23,6 +24,8 @@ export interface NativeActivityDeps {
   openai: OpenAI;
   store: BatchStore;
   config?: NativeActivityConfig;
+  /** Where polls and provider batches are counted; absent (tests, metrics off): nowhere. */
+  metrics?: WorkerMetrics;
 }
 
 export interface PlanInput {

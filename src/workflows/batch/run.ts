@@ -12,7 +12,8 @@ import {
 } from '../../shared/contracts';
 import { eventData, notify } from '../notify';
 import { chunkActivities } from './activityProxies';
-import { buildProgress } from './progress';
+import { buildProgress, chunkLength } from './progress';
+import { showProgress, Visibility } from '../visibility';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 /** Roll over well before Temporal's 10,240-event warning even if the server does not suggest it. */
@@ -42,6 +43,11 @@ export class BatchRun {
   /** What fails the batch (say, the provider rejected our key); set once. */
   failure: unknown;
   finalStatus: BatchProgress['status'] | undefined = undefined;
+  /** The search attributes and current details the Web UI shows. */
+  readonly visibility = new Visibility();
+  /** A completed batch waits for `retryDeadLetters` (its grace); `retryRequested`: the signal came. */
+  retryable = false;
+  retryRequested = false;
   private readonly maxAttempts: number;
   private readonly historyLimit: number;
 
@@ -60,6 +66,12 @@ export class BatchRun {
 
   progress(status: BatchProgress['status'] = this.status()): BatchProgress {
     return buildProgress(this.input, this.state, this.inFlight.keys(), status, Date.now());
+  }
+
+  /** The live counts to the Web UI's current details, and the status and priority to the search attributes. */
+  show(): void {
+    showProgress(this.progress());
+    this.visibility.sync(this.status(), this.state.priority);
   }
 
   cancelInFlight(): void {
@@ -98,10 +110,11 @@ export class BatchRun {
     const { input, state } = this;
     const scope = new CancellationScope();
     this.inFlight.set(chunk, scope);
-    const { processChunk } = chunkActivities(state.priority, input);
+    const summary = `chunk ${chunk} of ${input.chunkCount} · up to ${chunkLength(input, chunk)} items`;
+    const { processChunk } = chunkActivities(state.priority, input, summary);
     const chunkInput = { batchId: input.batchId, chunk, maxAttempts: this.maxAttempts, cache: input.cache };
     void scope
-      .run(() => processChunk({ ...chunkInput, tenant: input.tenant }))
+      .run(() => processChunk({ ...chunkInput, tenant: input.tenant, price: input.price }))
       .then(
         async (r) => {
           state.succeeded += r.succeeded;
@@ -111,6 +124,7 @@ export class BatchRun {
           // Absent from the results of activities older than the cache.
           state.cacheHits = (state.cacheHits ?? 0) + (r.cacheHits ?? 0);
           await this.pauseIfOverBudget();
+          this.show();
         },
         (err: unknown) => {
           if (!isCancellation(err)) {

@@ -2,7 +2,8 @@
  * BatchWorkflow: one per batch (id `batch-<id>`). Keeps a sliding window of
  * chunk activities in flight and holds only counters; bodies stay in the store.
  * Pause cancels in-flight chunks (their finished items stay recorded) and
- * re-runs them on resume; the activity skips what is recorded.
+ * re-runs them on resume; the activity skips what is recorded. A completed batch with dead letters
+ * may wait for `retryDeadLetters` and run them again (retry.ts).
  */
 import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
 import type { BatchWorkflowInput, BatchWorkflowResult } from '../../shared/contracts';
@@ -10,6 +11,7 @@ import { failureReason } from '../failures';
 import { endEvent, eventData, notify } from '../notify';
 import { finishBatch } from './activityProxies';
 import { setBatchHandlers } from './handlers';
+import { awaitRetry } from './retry';
 import { BatchRun, initialState } from './run';
 
 /** Records the outcome in the store and tells the webhook. */
@@ -17,6 +19,7 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
   const { input, state } = run;
   const finalStatus = run.failure !== undefined ? 'failed' : run.cancelRequested ? 'cancelled' : 'completed';
   run.finalStatus = finalStatus;
+  run.show();
   const progress = run.progress(finalStatus);
   if (run.failure !== undefined) progress.error = failureReason(run.failure);
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
@@ -25,6 +28,7 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
     chunkCount: input.chunkCount,
     recount: finalStatus !== 'completed',
     price: input.price,
+    tenant: input.tenant,
   });
   Object.assign(state, {
     succeeded: outcome.succeeded,
@@ -33,7 +37,8 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
     tokensOut: outcome.tokensOut,
     cacheHits: outcome.cacheHits,
   });
-  await notify(input, endEvent(finalStatus), eventData(outcome));
+  // After a retry of its dead letters, the batch ends again: a new event (its own delivery id), not a repeat.
+  await notify(input, endEvent(finalStatus), eventData(outcome), state.retries || undefined);
   if (run.failure !== undefined) throw run.failure;
   return outcome;
 }
@@ -42,21 +47,26 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const run = new BatchRun(input, input.carry ?? initialState(input));
   const { state } = run;
   setBatchHandlers(run);
+  run.show();
 
   for (;;) {
-    await condition(
-      () => run.canSchedule() || run.stopping() || (run.inFlight.size === 0 && (!run.hasWork() || run.rollover())),
-    );
-    if (!run.canSchedule()) break;
-    run.startNextChunk();
-  }
-  // Wait until every chunk has finished or acknowledged its cancel.
-  await condition(() => run.inFlight.size === 0);
+    for (;;) {
+      await condition(
+        () => run.canSchedule() || run.stopping() || (run.inFlight.size === 0 && (!run.hasWork() || run.rollover())),
+      );
+      if (!run.canSchedule()) break;
+      run.startNextChunk();
+    }
+    // Wait until every chunk has finished or acknowledged its cancel.
+    await condition(() => run.inFlight.size === 0);
 
-  if (!run.stopping() && run.hasWork()) {
-    // History is getting long: start a fresh run with the counters (never the bodies).
-    await condition(allHandlersFinished);
-    return continueAsNew<typeof batchWorkflow>({ ...input, carry: { ...state, runs: state.runs + 1 } });
+    if (!run.stopping() && run.hasWork()) {
+      // History is getting long: start a fresh run with the counters (never the bodies). The search
+      // attributes go along: the server copies them when continue-as-new names none.
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof batchWorkflow>({ ...input, carry: { ...state, runs: state.runs + 1 } });
+    }
+    const outcome = await finish(run);
+    if (!(await awaitRetry(run, outcome))) return outcome;
   }
-  return finish(run);
 }

@@ -11,10 +11,11 @@ import { failureReason } from '../failures';
 import { endEvent, eventData, notify } from '../notify';
 import { parentActivities } from './activityProxies';
 import { startPlan, watchDeadline } from './children';
-import { setNativeHandlers } from './handlers';
+import { setNativeHandlers, show } from './handlers';
 import { initialState, parseInput } from './helpers';
 import { batchProgress, nativeProgress } from './progress';
 import type { NativeRun } from './types';
+import { Visibility } from '../visibility';
 
 /** Plans the provider batches and queues every plan. */
 async function plan(run: NativeRun): Promise<void> {
@@ -35,6 +36,7 @@ async function plan(run: NativeRun): Promise<void> {
 async function finish(run: NativeRun): Promise<NativeBatchResult> {
   const { input, state } = run;
   state.finalStatus = state.failure !== undefined ? 'failed' : state.cancelRequested ? 'cancelled' : 'completed';
+  show(run);
   const base = batchProgress(run);
   if (state.failure !== undefined) base.error = failureReason(state.failure);
   // Results reach the batch only through the store, so its counts are the final word (recount); the
@@ -44,6 +46,7 @@ async function finish(run: NativeRun): Promise<NativeBatchResult> {
     chunkCount: input.chunkCount,
     recount: true,
     price: input.price,
+    tenant: input.tenant,
   });
   state.finalSummary = {
     succeeded: outcome.succeeded,
@@ -60,9 +63,11 @@ async function finish(run: NativeRun): Promise<NativeBatchResult> {
 
 export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<NativeBatchResult> {
   const input = parseInput(raw);
-  const run: NativeRun = { input, state: initialState(input), activities: parentActivities(input.activityTaskQueue) };
+  const activities = parentActivities(input.activityTaskQueue);
+  const run: NativeRun = { input, state: initialState(input), activities, visibility: new Visibility() };
   const { state } = run;
   setNativeHandlers(run);
+  show(run);
 
   return CancellationScope.nonCancellable(async (): Promise<NativeBatchResult> => {
     await plan(run);
