@@ -27,6 +27,8 @@ function banner(config: Config, stack: Stack): string {
 async function main(): Promise<void> {
   // Local mode (no API keys, loopback only) unless keys are asked for; the API process inherits it.
   process.env.LLMBATCH_AUTH ??= 'local';
+  // A completed batch with dead letters waits an hour for the Web UI's retryDeadLetters signal.
+  process.env.LLMBATCH_RETRY_GRACE ??= '1h';
   const config = loadConfigOrExit();
   const stack = await startStack(config, { echo: ['worker', 'api'], log: say });
   console.log(banner(config, stack));

@@ -12,6 +12,17 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] a
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration such as 90s, 30m, 1h or 2d, in milliseconds; a bare 0 is none. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^(0|\d+(\.\d+)?(ms|s|m|h|d))$/, 'expected a duration such as 30m, 1h or 2d, or 0 for none')
+  .transform((d) => {
+    const [, n, unit] = /^([\d.]+)([a-z]*)$/.exec(d) ?? [];
+    return Math.round(Number(n) * (unit ? DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS] : 0));
+  });
+
 /** An environment variable holding JSON, checked against `schema`. */
 function jsonOf<S extends z.ZodType>(schema: S) {
   return z
@@ -91,6 +102,11 @@ export const EnvSchema = z.object({
   LLMBATCH_NATIVE_POLL_INITIAL_MS: positiveInt.default(30_000),
   LLMBATCH_NATIVE_POLL_MAX_MS: positiveInt.default(600_000),
   LLMBATCH_REALTIME_RESERVE_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /**
+   * How long a completed batch with dead letters stays open for the `retryDeadLetters` signal (the Web UI's
+   * retry), e.g. 1h; 0: it ends at once. `npm start` sets 1h.
+   */
+  LLMBATCH_RETRY_GRACE: duration.default(0),
   /** JSON object: model → {input, output, batchDiscount?} in USD per million tokens. */
   LLMBATCH_PRICES: jsonOf(z.record(z.string().min(1), ModelPriceSchema)).default(DEFAULT_PRICES),
   /** JSON array of lanes, e.g. [{"model":"gpt-4o-mini","rpm":6000,"tpm":2000000}]; see LaneSchema. */

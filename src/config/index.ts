@@ -5,6 +5,7 @@
 import { authConfig } from './auth';
 import { EnvSchema } from './env';
 import { configuredLanes } from './lanes';
+import { createLogger } from '../logging/logger';
 import { ConfigError, type Config } from './types';
 
 export { CONFIG_ENV_VARS } from './env';
@@ -50,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxChunksInFlight: e.LLMBATCH_MAX_CHUNKS_IN_FLIGHT,
       itemConcurrency: e.LLMBATCH_ITEM_CONCURRENCY,
       requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
+      retryGraceMs: e.LLMBATCH_RETRY_GRACE,
     },
     rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
     lanes: configuredLanes(e.LLMBATCH_LANES, e.TEMPORAL_TASK_QUEUE),
@@ -74,13 +76,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** For entry points: load config or print the reason and exit 1. */
+/**
+ * For entry points: load config or log the reason and exit 1. The level is not known yet (it is part of what
+ * failed), so the line goes out at fatal, which every level writes.
+ */
 export function loadConfigOrExit(): Config {
   try {
     return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      createLogger({ level: 'info', name: 'config' }).fatal(err.message);
       process.exit(1);
     }
     throw err;

@@ -29,6 +29,8 @@ export interface Config {
     maxChunksInFlight: number;
     itemConcurrency: number;
     requestTimeoutMs: number;
+    /** A completed batch with dead letters stays open this long for `retryDeadLetters`; 0: none. */
+    retryGraceMs: number;
   };
   /** Provider limits held across every worker by the default task queue's rate limit; 0 = none. */
   rateLimit: RateLimits;
