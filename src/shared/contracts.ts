@@ -213,6 +213,8 @@ export interface BatchWorkflowInput {
   chunkSize: number;
   /** History events after which the run continues as new (default 8,000; tests lower it). */
   historyEventsLimit?: number;
+  /** A completed batch with dead letters waits this long (ms) for `retryDeadLetters`; absent or 0: it ends. */
+  retryGraceMs?: number;
   /** State carried over by continue-as-new; absent on the first run. */
   carry?: BatchCarry;
 }
@@ -238,6 +240,8 @@ export interface BatchCarry {
   budgetLifted?: boolean;
   /** Pauses for the budget so far (each sends its own `batch.paused`). */
   budgetPauses?: number;
+  /** `retryDeadLetters` signals taken so far (each run to the end sends its own end event). */
+  retries?: number;
 }
 
 export interface BatchProgress {

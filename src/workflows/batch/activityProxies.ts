@@ -1,10 +1,12 @@
-/** The batch workflow's activities: the chunk activity (per priority and lane) and the end's record. */
+/** The batch workflow's activities: the chunk activity (per priority and lane), the end's record, the reopening. */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BatchWorkflowInput } from '../../shared/contracts';
 
-export function chunkActivities(priorityKey: number, input: BatchWorkflowInput) {
+/** `summary` is what the Web UI shows for the chunk's activity (e.g. "chunk 12 of 40 · up to 100 items"). */
+export function chunkActivities(priorityKey: number, input: BatchWorkflowInput, summary?: string) {
   return proxyActivities<Activities>({
+    summary,
     // A lane's own queue carries its server-side rate limit; otherwise the workflow's queue.
     taskQueue: input.lane?.taskQueue,
     startToCloseTimeout: '15 minutes',
@@ -20,3 +22,9 @@ export function chunkActivities(priorityKey: number, input: BatchWorkflowInput) 
 }
 
 export const { finishBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
+
+/** Reads every chunk of a big batch on a retried attempt (see reopen.ts): minutes, not seconds, at worst. */
+export const { reopenDeadLetters } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  summary: 'reopen the dead letters',
+});

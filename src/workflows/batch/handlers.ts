@@ -1,4 +1,7 @@
-/** The batch workflow's signals and queries: the controls (pause, resume, cancel, priority, concurrency). */
+/**
+ * The batch workflow's signals and queries: the controls (pause, resume, cancel, priority, concurrency) and
+ * `retryDeadLetters`. Each control that changes the status or the priority shows it at once (run.show).
+ */
 import { log, setHandler } from '@temporalio/workflow';
 import {
   cancelSignal,
@@ -9,6 +12,7 @@ import {
   setConcurrencySignal,
   setPrioritySignal,
 } from '../../shared/contracts';
+import { RETRY_DEAD_LETTERS_DESCRIPTION, retryDeadLettersSignal } from '../../shared/retry';
 import type { BatchRun } from './run';
 
 const MAX_CHUNKS_IN_FLIGHT = 10_000;
@@ -19,23 +23,35 @@ export function setBatchHandlers(run: BatchRun): void {
   setHandler(cancelSignal, () => {
     run.cancelRequested = true;
     run.cancelInFlight();
+    run.show();
   });
   setHandler(pauseSignal, () => {
     state.paused = true;
     state.pauseReason = undefined;
     run.cancelInFlight(); // stops provider calls now; the chunks are re-run on resume
+    run.show();
   });
   setHandler(resumeSignal, () => {
     if (state.pauseReason === 'budget') state.budgetLifted = true; // resuming accepts the spend
     state.paused = false;
     state.pauseReason = undefined;
+    run.show();
   });
   setHandler(setPrioritySignal, (priority) => {
     if (PrioritySchema.safeParse(priority).success) state.priority = priority;
     else log.warn('setPriority ignored: expected a whole number from 1 to 5', { priority });
+    run.show();
   });
   setHandler(setConcurrencySignal, (n) => {
     if (Number.isInteger(n) && n >= 1 && n <= MAX_CHUNKS_IN_FLIGHT) state.maxChunksInFlight = n;
     else log.warn(`setConcurrency ignored: expected a whole number from 1 to ${MAX_CHUNKS_IN_FLIGHT}`, { n });
   });
+  setHandler(
+    retryDeadLettersSignal,
+    () => {
+      if (run.retryable) run.retryRequested = true;
+      else log.warn('retryDeadLetters ignored: the batch is not a completed one waiting with dead letters');
+    },
+    { description: RETRY_DEAD_LETTERS_DESCRIPTION },
+  );
 }

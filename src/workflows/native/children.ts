@@ -15,7 +15,7 @@ import type { batchWorkflow } from '../batch';
 import { failureReason, failureType } from '../failures';
 import { providerBatchWorkflow } from '../providerBatch';
 import { BATCH_FATAL_TYPES } from './activityProxies';
-import { requestCancel, tell } from './handlers';
+import { requestCancel, show, tell } from './handlers';
 import { childOptions } from './helpers';
 import type { NativeRun } from './types';
 
@@ -155,6 +155,7 @@ export function startPlan(run: NativeRun, index: number): void {
     .finally(() => {
       state.running -= 1;
       if (e.state !== 'queued') e.state = 'done';
+      show(run);
     });
 }
 

@@ -9,7 +9,8 @@ import {
   setPrioritySignal,
 } from '../../shared/contracts';
 import { cancelProviderBatchSignal, nativeProgressQuery } from '../../shared/native';
-import { batchProgress, nativeProgress } from './progress';
+import { showProgress } from '../visibility';
+import { batchProgress, nativeProgress, nativeStatus } from './progress';
 import type { NativeRun, NativeState } from './types';
 
 export type ChildControl = 'cancel' | 'pause' | 'resume';
@@ -38,23 +39,38 @@ export function requestCancel(state: NativeState): void {
   for (const index of state.children.keys()) tell(state, index, 'cancel');
 }
 
+/** The live counts to the Web UI's current details, and the status and priority to the search attributes. */
+export function show(run: NativeRun): void {
+  showProgress(batchProgress(run));
+  run.visibility.sync(nativeStatus(run.state), run.state.priority);
+}
+
 export function setNativeHandlers(run: NativeRun): void {
   const { state } = run;
   setHandler(nativeProgressQuery, () => nativeProgress(run));
   setHandler(progressQuery, () => batchProgress(run));
-  setHandler(cancelSignal, () => requestCancel(state));
+  setHandler(cancelSignal, () => {
+    requestCancel(state);
+    show(run);
+  });
   setHandler(pauseSignal, () => {
     state.paused = true;
     for (const index of state.children.keys()) tell(state, index, 'pause');
+    show(run);
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
     for (const index of state.children.keys()) tell(state, index, 'resume');
+    show(run);
   });
   setHandler(setPrioritySignal, (p) => {
     if (PrioritySchema.safeParse(p).success) state.priority = p;
     else log.warn('setPriority ignored: expected a whole number from 1 to 5', { p });
+    show(run);
   });
   // A Temporal cancel means the same as the signal; the body runs uncancellable so it can wind down.
-  void CancellationScope.current().cancelRequested.catch(() => requestCancel(state));
+  void CancellationScope.current().cancelRequested.catch(() => {
+    requestCancel(state);
+    show(run);
+  });
 }

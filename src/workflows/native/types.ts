@@ -4,6 +4,7 @@ import type { BatchProgress } from '../../shared/contracts';
 import type { ProviderBatchEntry, RangeSummary, ResolvedNativeBatchInput } from '../../shared/native';
 import type { batchWorkflow } from '../batch';
 import type { providerBatchWorkflow } from '../providerBatch';
+import type { Visibility } from '../visibility';
 import type { parentActivities } from './activityProxies';
 
 export type Child = ChildWorkflowHandle<typeof providerBatchWorkflow> | ChildWorkflowHandle<typeof batchWorkflow>;
@@ -41,4 +42,6 @@ export interface NativeRun {
   input: ResolvedNativeBatchInput;
   state: NativeState;
   activities: ReturnType<typeof parentActivities>;
+  /** The search attributes and current details the Web UI shows. */
+  visibility: Visibility;
 }

@@ -1,0 +1,38 @@
+/**
+ * Retrying a batch's dead letters from the Temporal Web UI: a completed batch with dead letters stays open
+ * for LLMBATCH_RETRY_GRACE and takes the `retryDeadLetters` signal (the Web UI's "Send a Signal" lists it,
+ * with its description). POST /batches/:id/retry, which makes a new batch of them, is unchanged.
+ */
+import { defineSignal } from './temporalDefinitions';
+
+/** Re-runs the batch's dead letters (its failed results) in the same batch, each with a fresh retry budget. */
+export const retryDeadLettersSignal = defineSignal('retryDeadLetters');
+
+export const RETRY_DEAD_LETTERS_DESCRIPTION =
+  "Re-run this batch's dead letters (its failed results) in the same batch, each with a fresh retry budget. " +
+  'Taken while a completed batch with dead letters waits out LLMBATCH_RETRY_GRACE; no input.';
+
+export interface ReopenDeadLettersInput {
+  batchId: string;
+  chunkCount: number;
+}
+
+/** Counts of some chunks' results, as the batch workflow keeps them. */
+export interface ChunkCounts {
+  succeeded: number;
+  failed: number;
+  tokensIn: number;
+  tokensOut: number;
+  cacheHits: number;
+}
+
+/**
+ * What reopening the dead letters did: the chunks that hold items without a result now (to run again),
+ * how many items that is, and what those chunks still hold, which the workflow stops counting (a chunk
+ * that runs again reports everything recorded for it).
+ */
+export interface ReopenedDeadLetters {
+  chunks: number[];
+  reopened: number;
+  kept: ChunkCounts;
+}
