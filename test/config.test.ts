@@ -1,6 +1,17 @@
 import { ConfigError, loadConfig } from '../src/config';
 
 describe('loadConfig', () => {
+  it('serves worker metrics only when LLMBATCH_WORKER_METRICS_PORT is set, on loopback unless told', () => {
+    expect(loadConfig({}).worker.metrics).toBeUndefined();
+    expect(loadConfig({ LLMBATCH_WORKER_METRICS_PORT: '' }).worker.metrics).toBeUndefined();
+    expect(loadConfig({ LLMBATCH_WORKER_METRICS_PORT: '9464' }).worker.metrics).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    const anyHost = { LLMBATCH_WORKER_METRICS_PORT: '0', LLMBATCH_WORKER_METRICS_HOST: '0.0.0.0' };
+    expect(loadConfig(anyHost).worker.metrics).toEqual({ host: '0.0.0.0', port: 0 });
+  });
+
   it('defaults to the simulator when no provider is configured', () => {
     const c = loadConfig({});
     expect(c.provider).toMatchObject({ simulated: true, baseURL: 'http://127.0.0.1:8787/v1' });
@@ -118,6 +129,8 @@ describe('loadConfig', () => {
     [{ LLMBATCH_AUTH: 'none' }, 'LLMBATCH_AUTH'],
     [{ LLMBATCH_AUTH: 'local', API_HOST: '0.0.0.0' }, 'API_HOST: LLMBATCH_AUTH=local binds to loopback only'],
     [{ LLMBATCH_WEBHOOK_SECRET: 'whsec_short' }, 'LLMBATCH_WEBHOOK_SECRET'],
+    [{ LLMBATCH_WORKER_METRICS_PORT: 'nine' }, 'LLMBATCH_WORKER_METRICS_PORT'],
+    [{ LLMBATCH_WORKER_METRICS_PORT: '70000' }, 'LLMBATCH_WORKER_METRICS_PORT'],
   ])('rejects %j naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

@@ -85,6 +85,12 @@ export const EnvSchema = z.object({
   LLMBATCH_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   LLMBATCH_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(10_000).default(100),
   LLMBATCH_WORKER_CONCURRENCY: positiveInt.max(10_000).default(256),
+  /** The worker's GET /metrics (Prometheus); unset or empty: off; 0: any free port (the start line names it). */
+  LLMBATCH_WORKER_METRICS_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    port.optional(),
+  ),
+  LLMBATCH_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /**
    * How the worker's openai client reaches the provider: keepalive (node:http, src/worker/providerFetch.ts) or
    * Node's built-in fetch.

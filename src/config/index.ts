@@ -71,6 +71,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentActivities: e.LLMBATCH_MAX_CONCURRENT_ACTIVITIES,
       requestConcurrency: e.LLMBATCH_WORKER_CONCURRENCY,
       laneLimits: { rpm: e.LLMBATCH_LANE_RPM, tpm: e.LLMBATCH_LANE_TPM },
+      metrics:
+        e.LLMBATCH_WORKER_METRICS_PORT === undefined
+          ? undefined
+          : { host: e.LLMBATCH_WORKER_METRICS_HOST, port: e.LLMBATCH_WORKER_METRICS_PORT },
     },
     log: { level: e.LLMBATCH_LOG_LEVEL },
   };

@@ -46,6 +46,8 @@ export interface Config {
     /** Provider requests in flight at once in one worker process, across all its chunks. */
     requestConcurrency: number;
     laneLimits: RateLimits;
+    /** Where the worker serves GET /metrics; absent: metrics off. */
+    metrics?: { host: string; port: number };
   };
   /** Structured logs (LLMBATCH_LOG_LEVEL). */
   log: { level: LogLevel };
