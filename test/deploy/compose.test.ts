@@ -41,6 +41,7 @@ const EXPECTED_SERVICES = [
   'temporal',
   'temporal-admin-tools',
   'temporal-ui',
+  'prometheus',
   ...Object.keys(OUR_SERVICES),
 ];
 
@@ -427,6 +428,54 @@ describe('docker-compose.yml', () => {
           raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
         expect({ key, value: globalValue(key) }).toEqual({ key, value: expected });
       }
+    });
+  });
+
+  describe('prometheus', () => {
+    interface ScrapeConfig {
+      job_name: string;
+      static_configs?: { targets: string[] }[];
+      dns_sd_configs?: { names: string[]; type?: string; port: number }[];
+    }
+    /** The config file the service runs, read from the directory it mounts. */
+    const mounted = (): { hostDir: string; file: string } => {
+      const args = argv(service('prometheus').command);
+      const inContainer = args.find((a) => a.startsWith('--config.file='))?.slice('--config.file='.length) ?? '';
+      const mount = mounts(service('prometheus')).find((m) => inContainer.startsWith(`${m.target}/`));
+      if (!mount) throw new Error(`no volume holds --config.file ${inContainer}`);
+      return { hostDir: resolve(ROOT, mount.source), file: posix.relative(mount.target, inContainer) };
+    };
+
+    test('mounts deploy/prometheus read-only and runs its compose config, whose rule files are there', () => {
+      const { hostDir, file } = mounted();
+      expect(relative(ROOT, hostDir)).toBe(join('deploy', 'prometheus'));
+      expect(file).toBe('prometheus.compose.yml');
+      expect(service('prometheus').volumes).toContain('./deploy/prometheus:/etc/prometheus:ro');
+      const config = parseDocument(readFileSync(join(hostDir, file), 'utf8')).toJS() as { rule_files: string[] };
+      expect(config.rule_files).toEqual(['alerts.yml']);
+      for (const rules of config.rule_files) expect(existsSync(join(hostDir, rules))).toBe(true);
+      // Its data in a named volume, so a restart keeps the series.
+      expect(
+        mounts(service('prometheus')).some((m) => m.target === '/prometheus' && m.source in (compose.volumes ?? {})),
+      ).toBe(true);
+    });
+
+    test('scrapes the API and every worker replica on the ports they serve /metrics on', () => {
+      const { hostDir, file } = mounted();
+      const jobs = (
+        parseDocument(readFileSync(join(hostDir, file), 'utf8')).toJS() as { scrape_configs: ScrapeConfig[] }
+      ).scrape_configs;
+      const job = (name: string): ScrapeConfig | undefined => jobs.find((j) => j.job_name === name);
+      const api = loadConfig(resolvedEnv(service('api')));
+      expect(job('llmbatch-api')?.static_configs).toEqual([{ targets: [`api:${api.api.port}`] }]);
+      const worker = loadConfig(resolvedEnv(service('worker')));
+      // Bound beyond loopback, or other containers cannot reach it.
+      expect(worker.worker.metrics).toEqual({ host: '0.0.0.0', port: expect.any(Number) });
+      // DNS service discovery: the compose network answers "worker" with each replica's address.
+      expect(job('llmbatch-worker')?.dns_sd_configs).toEqual([
+        { names: ['worker'], type: 'A', port: worker.worker.metrics?.port },
+      ]);
+      for (const dep of ['api', 'worker']) expect(dependencies(service('prometheus')).has(dep)).toBe(true);
     });
   });
 
