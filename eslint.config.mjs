@@ -26,6 +26,7 @@ const LAYER = {
   provider: 'layer rule: provider imports nothing else in src',
   storage: 'layer rule: storage imports only shared, config, logging and its own folder',
   logging: 'layer rule: logging imports nothing else in src',
+  metrics: 'layer rule: metrics imports only shared, config and its own folder',
   cli: 'layer rule: cli imports only shared, config, devServer and its own folder (the API over HTTP)',
 };
 
@@ -54,6 +55,8 @@ const layerZones = [
   },
   // The logger factory is a leaf that every service folder may use: it depends on nothing of theirs.
   { target: 'src/logging', from: 'src', except: ['./logging'], message: LAYER.logging },
+  // The catalog and its recording calls: the activities, the worker and the API use it, never the other way.
+  { target: 'src/metrics', from: 'src', except: ['./metrics', './shared', './config'], message: LAYER.metrics },
   // config: the CLI starts the stack (npm start, demo) from the same settings; devServer: it runs Temporal's.
   { target: 'src/cli', from: 'src', except: ['./cli', './shared', './config', './devServer'], message: LAYER.cli },
 ];

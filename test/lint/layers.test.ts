@@ -112,6 +112,14 @@ const VIOLATIONS: Array<[string, Case]> = [
     { file: 'src/logging/probe.ts', code: typeImport('Config', '../config') },
   ],
   [
+    'layer rule: metrics imports only shared, config and its own folder',
+    { file: 'src/metrics/probe.ts', code: typeImport('ChunkInput', '../activities/chunk') },
+  ],
+  [
+    'layer rule: metrics imports only shared, config and its own folder',
+    { file: 'src/metrics/probe.ts', code: valueImport('createWorker', '../worker/createWorker') },
+  ],
+  [
     'layer rule: cli imports only shared, config, devServer and its own folder',
     { file: 'src/cli/probe.ts', code: valueImport('newApiKey', '../api/auth') },
   ],
@@ -148,6 +156,11 @@ const ALLOWED: Array<[string, Case]> = [
     { file: 'src/storage/postgres/probe.ts', code: valueImport('createLogger', '../../logging/logger') },
   ],
   ['logging: its own folder', { file: 'src/logging/probe.ts', code: valueImport('createLogger', './logger') }],
+  ['metrics: shared', { file: 'src/metrics/probe.ts', code: typeImport('ModelPrice', '../shared/contracts') }],
+  [
+    'activities: metrics',
+    { file: 'src/activities/probe.ts', code: typeImport('WorkerMetrics', '../metrics/workerMetrics') },
+  ],
   ['cli: config', { file: 'src/cli/probe.ts', code: valueImport('loadConfig', '../config') }],
   ['cli: devServer', { file: 'src/cli/probe.ts', code: valueImport('requireTemporalCliPath', '../devServer/binary') }],
   ['worker: wires it all', { file: 'src/worker/probe.ts', code: valueImport('createActivities', '../activities') }],
