@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import type { Logger } from '../logging/logger';
 import type { ResponseCache } from './cache';
 import { FileResponseCache } from './fileCache';
 import { FileBatchStore } from './fileStore';
@@ -35,9 +36,9 @@ export interface Storage {
 
 /**
  * Opens the data plane; with PostgreSQL, connects and applies
- * missing migrations first. Throws DatabaseError naming DATABASE_URL.
+ * missing migrations first. Throws DatabaseError naming DATABASE_URL. `logger`: the process's, for the pool.
  */
-export async function openStorage(config: Config): Promise<Storage> {
+export async function openStorage(config: Config, logger?: Logger): Promise<Storage> {
   if (!config.database) {
     return {
       kind: 'files',
@@ -48,7 +49,7 @@ export async function openStorage(config: Config): Promise<Storage> {
     };
   }
   const { url, poolSize } = config.database;
-  const pool = createPool(url, poolSize);
+  const pool = createPool(url, poolSize, logger);
   try {
     await checkConnection(pool, url);
     await migrate(pool);
@@ -81,13 +82,13 @@ export function describeStorage(storage: Storage, config: Config): string {
     : `data in files under ${config.dataDir}`;
 }
 
-/** For entry points: open the data plane, or print the reason (no stack) and exit 1. */
-export async function openStorageOrExit(config: Config): Promise<Storage> {
+/** For entry points: open the data plane, or log the reason (no stack) and exit 1. */
+export async function openStorageOrExit(config: Config, logger: Logger): Promise<Storage> {
   try {
-    return await openStorage(config);
+    return await openStorage(config, logger);
   } catch (err) {
     if (err instanceof DatabaseError) {
-      console.error(err.message);
+      logger.fatal(err.message);
       process.exit(1);
     }
     throw err;

@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { createLogger, type Logger } from '../logging/logger';
 
 /** True when this module is compiled JavaScript (dist/), false when tsx runs the TypeScript source. */
 export function runsCompiled(): boolean {
@@ -19,18 +20,19 @@ export function prebuiltBundlePath(): string {
   return join(__dirname, '..', 'workflow-bundle.js');
 }
 
-async function main(): Promise<void> {
+async function main(logger: Logger): Promise<void> {
   if (!runsCompiled()) {
     throw new Error('bundleWorkflows runs from the compiled output: use `npm run build`');
   }
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
   await writeFile(prebuiltBundlePath(), code);
-  console.log(`workflow bundle: ${prebuiltBundlePath()} (${Math.round(code.length / 1024)} KiB)`);
+  logger.info(`workflow bundle: ${prebuiltBundlePath()} (${Math.round(code.length / 1024)} KiB)`);
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
+  const logger = createLogger({ level: 'info', name: 'build' });
+  main(logger).catch((err: unknown) => {
+    logger.fatal({ err }, 'workflow bundle not written');
     process.exit(1);
   });
 }

@@ -7,6 +7,7 @@ import { createNativeActivities } from '../activities/native';
 import { createWebhookActivities } from '../activities/webhook';
 import type { WebhookSettings } from '../webhooks/settings';
 import type { Config } from '../config';
+import { createLogger, type Logger } from '../logging/logger';
 import type { ResponseCache } from '../storage/cache';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   /** The response cache of the same data plane as `store` (openStorage gives both). */
   cache: ResponseCache;
   openai?: OpenAI;
+  /** The process's logger (workerMain's); by default one of its own at LLMBATCH_LOG_LEVEL. */
+  logger?: Logger;
   /** A prebuilt bundle (tests bundle once per file); otherwise see workflowCode. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -74,7 +77,8 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
   const nativeOpenai = deps.openai ?? createOpenAIClient(config, 'native');
-  const learned = new LearnedLimits(connection.workflowService, config);
+  const logger = deps.logger ?? createLogger({ level: config.log.level, name: 'worker' });
+  const learned = new LearnedLimits(connection.workflowService, config, (message) => logger.warn(message));
   const activities = {
     ...createActivities({
       openai,

@@ -33,7 +33,7 @@ export class LearnedLimits {
   constructor(
     private readonly service: WorkflowService,
     private readonly config: Config,
-    private readonly warn: (message: string) => void = (m) => console.warn(m),
+    private readonly warn: (message: string) => void,
   ) {
     this.chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
     this.queues = [

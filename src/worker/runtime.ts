@@ -19,6 +19,10 @@ export interface WorkerRuntimeOptions {
 export function installWorkerRuntime({ metricsBindAddress, logger }: WorkerRuntimeOptions = {}): void {
   Runtime.install({
     ...(logger ? { logger } : {}),
-    telemetryOptions: metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress } } } : {},
+    telemetryOptions: {
+      ...(metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress } } } : {}),
+      // The native core's warnings and errors to the same logger; without, they go to stderr in a format of their own.
+      ...(logger ? { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } } : {}),
+    },
   });
 }

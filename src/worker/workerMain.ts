@@ -1,29 +1,37 @@
 /** `npm run worker`: connects to Temporal and runs batch workflows and activities. */
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfigOrExit } from '../config';
+import { loadConfigOrExit, type Config } from '../config';
+import { createLogger, type Logger } from '../logging/logger';
+import { temporalLogger } from '../logging/temporal';
 import { describeStorage, openStorageOrExit } from '../storage/open';
 import { createWorker } from './createWorker';
+import { installWorkerRuntime } from './runtime';
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const storage = await openStorageOrExit(config);
+async function main(config: Config, logger: Logger): Promise<void> {
+  installWorkerRuntime({ logger: temporalLogger(logger) });
+  const storage = await openStorageOrExit(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker({ connection, config, store: storage.store, cache: storage.cache });
-  console.log(
-    `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}` +
-      (config.lanes.length
-        ? ` and ${config.lanes.length} lane queue(s) (${config.lanes.map((l) => l.taskQueue).join(', ')})`
-        : '') +
-      `; provider ${config.provider.baseURL}` +
-      (config.provider.simulated ? ' (SIMULATED provider, not a real LLM)' : '') +
-      `; ${describeStorage(storage, config)}`,
-  );
+  const worker = await createWorker({ connection, config, store: storage.store, cache: storage.cache, logger });
+  // At info whatever LLMBATCH_LOG_LEVEL says: npm start (src/cli/stack.ts) and the tests wait for this line.
+  logger
+    .child({}, { level: 'info' })
+    .info(
+      `llmbatch worker on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}` +
+        (config.lanes.length
+          ? ` and ${config.lanes.length} lane queue(s) (${config.lanes.map((l) => l.taskQueue).join(', ')})`
+          : '') +
+        `; provider ${config.provider.baseURL}` +
+        (config.provider.simulated ? ' (SIMULATED provider, not a real LLM)' : '') +
+        `; ${describeStorage(storage, config)}`,
+    );
   // worker.run() resolves after SIGINT/SIGTERM once in-flight tasks drain (the SDK installs those handlers).
   await worker.run();
   await Promise.all([connection.close(), storage.close()]);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.log.level, name: 'worker' });
+main(config, logger).catch((err: unknown) => {
+  logger.fatal({ err }, 'llmbatch worker stopped');
   process.exit(1);
 });

@@ -4,6 +4,7 @@
  * the query that was using one fails, and the caller's retry (an activity's, a client's) redoes it.
  */
 import { Pool, type PoolClient } from 'pg';
+import { createLogger, type Logger } from '../../logging/logger';
 
 export class DatabaseError extends Error {
   override name = 'DatabaseError';
@@ -20,7 +21,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function createPool(url: string, size: number): Pool {
+/** `logger`: the process's (a pool that loses a connection says so); by default one of its own at info. */
+export function createPool(url: string, size: number, logger?: Logger): Pool {
   const pool = new Pool({
     connectionString: url,
     max: size,
@@ -29,7 +31,9 @@ export function createPool(url: string, size: number): Pool {
   });
   // An idle connection that dies emits 'error' on the pool; unhandled, that would kill the process.
   pool.on('error', (err) =>
-    console.warn(`PostgreSQL: an idle connection was lost (${err.message}); the pool opens a new one when needed`),
+    (logger ?? createLogger({ level: 'info', name: 'storage' })).warn(
+      `PostgreSQL: an idle connection was lost (${err.message}); the pool opens a new one when needed`,
+    ),
   );
   return pool;
 }
