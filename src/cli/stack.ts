@@ -11,6 +11,9 @@ import { requireTemporalCliPath } from '../devServer/binary';
 import { devServerCommand } from '../devServer/command';
 import { httpOk, ManagedChild, tsEntry, waitUntil, type ChildSpec } from './processes';
 
+/** The worker's start line names its metrics endpoint: `; metrics http://host:port/metrics`. */
+const WORKER_METRICS_URL = /; metrics (http:\/\/\S+?\/metrics)/;
+
 export interface StackOptions {
   /** Children whose output is mirrored to the console. */
   echo?: string[];
@@ -20,7 +23,15 @@ export interface StackOptions {
 }
 
 export interface Stack {
-  urls: { api: string; webUi: string; temporal: string; provider: string; simulated: boolean };
+  urls: {
+    api: string;
+    webUi: string;
+    temporal: string;
+    provider: string;
+    simulated: boolean;
+    /** The worker's /metrics, as its start line names it; absent when LLMBATCH_WORKER_METRICS_PORT is unset. */
+    workerMetrics?: string;
+  };
   logDir: string;
   children: ManagedChild[];
   stop(): Promise<void>;
@@ -79,7 +90,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     const worker = launch({ name: 'worker', ...tsEntry('src/worker/workerMain.ts') });
     const api = launch({ name: 'api', ...tsEntry('src/api/apiMain.ts') });
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
-    await Promise.all([
+    const [workerLine] = await Promise.all([
       worker.waitForLine(/llmbatch worker on task queue/, 120_000),
       waitUntil('API', () => httpOk(`${apiUrl}/healthz`), 60_000, api),
     ]);
@@ -90,6 +101,8 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         temporal: config.temporal.address,
         provider: config.provider.baseURL,
         simulated: config.provider.simulated,
+        // From the worker's own line: with port 0 only the worker knows the port it got.
+        workerMetrics: WORKER_METRICS_URL.exec(workerLine)?.[1],
       },
       logDir,
       children,

@@ -8,6 +8,7 @@ import { createWebhookActivities } from '../activities/webhook';
 import type { WebhookSettings } from '../webhooks/settings';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logging/logger';
+import type { WorkerMetrics } from '../metrics/workerMetrics';
 import type { ResponseCache } from '../storage/cache';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   logger?: Logger;
   /** A prebuilt bundle (tests bundle once per file); otherwise see workflowCode. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where the activities count what they do (startWorkerTelemetry); absent: metrics off. */
+  metrics?: WorkerMetrics;
 }
 
 /**
@@ -90,8 +93,9 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
       },
       responseCache: { cache: deps.cache, ttlMs: config.cache.ttlHours * 3_600_000 },
       onLearnedLimits: learned.onLearned,
+      metrics: deps.metrics,
     }),
-    ...createNativeActivities({ openai: nativeOpenai, store }),
+    ...createNativeActivities({ openai: nativeOpenai, store, metrics: deps.metrics }),
     ...createWebhookActivities({ settings: webhookSettings(config) }),
   };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };

@@ -5,13 +5,24 @@ import { createLogger, type Logger } from '../logging/logger';
 import { temporalLogger } from '../logging/temporal';
 import { describeStorage, openStorageOrExit } from '../storage/open';
 import { createWorker } from './createWorker';
+import { startWorkerTelemetry } from './metricsServer';
 import { installWorkerRuntime } from './runtime';
 
 async function main(config: Config, logger: Logger): Promise<void> {
-  installWorkerRuntime({ logger: temporalLogger(logger) });
+  // First: the SDK's exporter binds the loopback address this picks, and a bad metrics port stops the start here.
+  const telemetry = await startWorkerTelemetry(config.worker.metrics);
+  installWorkerRuntime({ logger: temporalLogger(logger), metricsBindAddress: telemetry.sdkBindAddress });
   const storage = await openStorageOrExit(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker({ connection, config, store: storage.store, cache: storage.cache, logger });
+  const { metrics } = telemetry;
+  const worker = await createWorker({
+    connection,
+    config,
+    store: storage.store,
+    cache: storage.cache,
+    logger,
+    metrics,
+  });
   // At info whatever LLMBATCH_LOG_LEVEL says: npm start (src/cli/stack.ts) and the tests wait for this line.
   logger
     .child({}, { level: 'info' })
@@ -22,11 +33,12 @@ async function main(config: Config, logger: Logger): Promise<void> {
           : '') +
         `; provider ${config.provider.baseURL}` +
         (config.provider.simulated ? ' (SIMULATED provider, not a real LLM)' : '') +
-        `; ${describeStorage(storage, config)}`,
+        `; ${describeStorage(storage, config)}` +
+        (telemetry.url ? `; metrics ${telemetry.url}` : ''),
     );
   // worker.run() resolves after SIGINT/SIGTERM once in-flight tasks drain (the SDK installs those handlers).
   await worker.run();
-  await Promise.all([connection.close(), storage.close()]);
+  await Promise.all([connection.close(), storage.close(), telemetry.close()]);
 }
 
 const config = loadConfigOrExit();

@@ -18,6 +18,7 @@ export function portFree(port: number): Promise<boolean> {
 /** The environment for one stack: free ports, its own data dir, the simulated provider. */
 export async function stackEnv(): Promise<NodeJS.ProcessEnv> {
   const [temporal, ui, provider, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const metrics = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LLMBATCH_DATA_DIR: mkdtempSync(join(tmpdir(), 'llmbatch-stack-')),
@@ -25,6 +26,7 @@ export async function stackEnv(): Promise<NodeJS.ProcessEnv> {
     TEMPORAL_UI_PORT: String(ui),
     PROVIDER_PORT: String(provider),
     API_PORT: String(api),
+    LLMBATCH_WORKER_METRICS_PORT: String(metrics),
   };
   delete env.OPENAI_BASE_URL;
   delete env.OPENAI_API_KEY;
@@ -38,6 +40,7 @@ export function stackPorts(env: NodeJS.ProcessEnv): number[] {
     Number(env.TEMPORAL_UI_PORT),
     Number(env.PROVIDER_PORT),
     Number(env.API_PORT),
+    Number(env.LLMBATCH_WORKER_METRICS_PORT),
   ];
 }
 

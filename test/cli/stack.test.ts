@@ -34,6 +34,11 @@ describe('npm start', () => {
     expect(start.output()).toContain(`API       http://127.0.0.1:${env.API_PORT}`);
     expect(start.output()).toContain(`Web UI    http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
     expect(start.output()).toContain('SIMULATED provider');
+    const metricsUrl = `http://127.0.0.1:${env.LLMBATCH_WORKER_METRICS_PORT}/metrics`;
+    expect(start.output()).toContain(`Metrics   ${metricsUrl}`);
+    const metrics = await (await fetch(metricsUrl)).text();
+    expect(metrics).toMatch(/^# TYPE llmbatch_items_total counter$/m);
+    expect(metrics).toMatch(/^temporal_\w+\{/m); // the SDK's worker metrics, through the same endpoint
 
     const children = descendants(start.child.pid as number);
     expect(children.length).toBeGreaterThanOrEqual(4); // temporal, provider, worker, api
