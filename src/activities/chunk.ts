@@ -21,6 +21,7 @@ import { estimateTokens } from '../shared/tokens';
 import { callProvider, type ProviderResponse } from './provider';
 import { AbortGroup } from './abortGroup';
 import { ChunkCache, type CacheDeps } from './chunkCache';
+import { ChunkLog } from './chunkLog';
 import { countItem, summarizeChunk, type ChunkResult } from './chunkSummary';
 
 export interface ChunkInput {
@@ -81,6 +82,7 @@ class ChunkAttempt {
     private readonly input: ChunkInput,
     private readonly ctx: Context,
     private readonly stored: StoredChunk,
+    private readonly log: ChunkLog,
   ) {
     this.signal = ctx.cancellationSignal;
     this.pending = stored.lines.filter((l) => !stored.recorded.has(l.custom_id));
@@ -218,6 +220,7 @@ class ChunkAttempt {
     rateLimited: number,
   ): Promise<boolean> {
     const c = classifyError(err);
+    this.log.error(err, c);
     // Every answer tells the lane what the provider has left; a 429 also cuts its rate for a while.
     if (c.kind === 'transient' && c.status === 429)
       lane.rateLimited(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS, c.headers, ticket);
@@ -254,7 +257,7 @@ function thrownOutcome(err: unknown, signal: AbortSignal): ChunkOutcome {
   return err instanceof ApplicationFailure && err.nonRetryable ? 'failed' : 'retry';
 }
 
-async function runAttempt(deps: ChunkDeps, input: ChunkInput, ctx: Context): Promise<ChunkResult> {
+async function runAttempt(deps: ChunkDeps, input: ChunkInput, ctx: Context, log: ChunkLog): Promise<ChunkResult> {
   const { batchId, chunk } = input;
   const [lines, recorded, failures] = await Promise.all([
     deps.store.getChunk(batchId, chunk),
@@ -262,7 +265,8 @@ async function runAttempt(deps: ChunkDeps, input: ChunkInput, ctx: Context): Pro
     deps.store.getFailureCounts(batchId, chunk),
   ]);
   const writer = await deps.store.openResults(batchId, chunk);
-  const attempt = new ChunkAttempt(deps, input, ctx, { lines, recorded, failures, writer });
+  log.watch(lines.length, recorded);
+  const attempt = new ChunkAttempt(deps, input, ctx, { lines, recorded, failures, writer }, log);
   await attempt.run();
   return attempt.outcome();
 }
@@ -276,12 +280,16 @@ export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<
     attempt: info.attempt,
     scheduledAtMs: info.currentAttemptScheduledTimestampMs,
   });
+  const log = new ChunkLog(ctx, { batchId: input.batchId, chunk: input.chunk, tenant: input.tenant });
   try {
-    const result = await runAttempt(deps, input, ctx);
+    const result = await runAttempt(deps, input, ctx, log);
     metrics.ended('completed');
+    log.ended('completed');
     return result;
   } catch (err) {
-    metrics.ended(thrownOutcome(err, ctx.cancellationSignal));
+    const outcome = thrownOutcome(err, ctx.cancellationSignal);
+    metrics.ended(outcome);
+    log.ended(outcome, err);
     throw err;
   }
 }
