@@ -19,21 +19,15 @@ export async function reopenDeadLetters(
 ): Promise<ReopenedDeadLetters> {
   const reopened = await store.reopenFailed(batchId);
   const candidates = attempt === 1 ? [...reopened.keys()] : Array.from({ length: chunkCount }, (_, c) => c);
-  const kept: ChunkCounts = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, cacheHits: 0 };
-  const chunks: number[] = [];
+  const kept: Record<number, ChunkCounts> = {};
   let missing = 0;
   for (const chunk of candidates.sort((a, b) => a - b)) {
     const [lines, results] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
     const without = lines.length - results.size;
     if (without <= 0) continue;
-    chunks.push(chunk);
     missing += without;
-    const s = summarizeChunk(chunk, [...results.values()]);
-    kept.succeeded += s.succeeded;
-    kept.failed += s.failed;
-    kept.tokensIn += s.tokensIn;
-    kept.tokensOut += s.tokensOut;
-    kept.cacheHits += s.cacheHits;
+    const { succeeded, failed, tokensIn, tokensOut, cacheHits } = summarizeChunk(chunk, [...results.values()]);
+    kept[chunk] = { succeeded, failed, tokensIn, tokensOut, cacheHits };
   }
-  return { chunks, reopened: missing, kept };
+  return { reopened: missing, kept };
 }

@@ -86,7 +86,7 @@ export class BatchCreator {
         of: estimateTokens,
       });
       const counted = { total: manifest.total, representatives: checks.representatives() };
-      const owner = { tenant: tenant.id, webhookUrl: batch.webhookUrl };
+      const owner = { tenant: tenant.id, webhookUrl: batch.webhookUrl, api: batch.api };
       const plan = planBatch(batch.request, counted, owner, config, batch.nowMs);
       const record: OwnerRecord = {
         tenant: tenant.id,

@@ -17,10 +17,11 @@ import type { NativeBatchInput } from '../shared/native';
 import { HttpError } from './httpError';
 import { chooseMode, refuseImpossibleMode } from './routing';
 
-/** Whose batch it is (the fairness key) and where its events go. */
+/** Whose batch it is (the fairness key), where its events go, and the API it came through. */
 export interface BatchOwner {
   tenant: string;
   webhookUrl?: string;
+  api?: 'project' | 'v1';
 }
 
 /** What planning needs of the stored lines: their count and one line per model seen (at most two). */
@@ -32,10 +33,17 @@ export interface CountedLines {
 /** What the store decides, not the plan: the batch's id and how its lines were chunked. */
 type StoredInput = 'batchId' | 'total' | 'chunkCount' | 'chunkSize';
 
+/** What the Web UI shows of the batch's lines (search attribute LlmbatchModel, the summary): `mixed` if several. */
+export interface PlanLabels {
+  model: string;
+  endpoint: string;
+}
+
 /** The workflow to start and its input, all but what the store decides. */
-export type BatchPlan =
-  | { mode: 'realtime'; modeReason: string | null; taskQueue: string; input: Omit<BatchWorkflowInput, StoredInput> }
-  | { mode: 'native'; modeReason: string | null; taskQueue: string; input: Omit<NativeBatchInput, StoredInput> };
+export type BatchPlan = { modeReason: string | null; taskQueue: string; labels: PlanLabels } & (
+  | { mode: 'realtime'; input: Omit<BatchWorkflowInput, StoredInput> }
+  | { mode: 'native'; input: Omit<NativeBatchInput, StoredInput> }
+);
 
 /**
  * The refusals that need no line (a deadline passed, native without a Batch API, a lane no one
@@ -67,6 +75,7 @@ export function planBatch(
   const taskQueue = config.temporal.taskQueue;
   const maxChunksInFlight = options?.maxChunksInFlight ?? config.batch.maxChunksInFlight;
   const { tenant, webhookUrl } = owner;
+  const labels = labelsOf(lines.representatives);
   if (route.mode === 'native') {
     const input: Omit<NativeBatchInput, StoredInput> = {
       limits: config.native.limits,
@@ -83,7 +92,7 @@ export function planBatch(
       // The fallback's settings, should the provider's batches miss the deadline or expire.
       realtime: { chunkSize: config.batch.chunkSize, maxChunksInFlight, maxAttempts: options?.maxAttempts ?? 5 },
     };
-    return { mode: 'native', modeReason: route.reason, taskQueue, input };
+    return { mode: 'native', modeReason: route.reason, taskQueue, labels, input };
   }
   const input: Omit<BatchWorkflowInput, StoredInput> = {
     maxChunksInFlight,
@@ -96,8 +105,19 @@ export function planBatch(
     modeReason: route.reason ?? undefined,
     price,
     cache: options?.cache,
+    // A /v1 batch's end is final (OpenAI's Batch object; its output file's size is kept once counted).
+    retryGraceMs: owner.api === 'v1' || config.batch.retryGraceMs === 0 ? undefined : config.batch.retryGraceMs,
   };
-  return { mode: 'realtime', modeReason: route.reason, taskQueue, input };
+  return { mode: 'realtime', modeReason: route.reason, taskQueue, labels, input };
+}
+
+function labelsOf(lines: readonly BatchLine[]): PlanLabels {
+  const models = new Set(lines.map((l) => (typeof l.body.model === 'string' ? l.body.model : 'unknown')));
+  const endpoints = new Set(lines.map((l) => l.url));
+  return {
+    model: models.size === 1 ? [...models][0]! : 'mixed',
+    endpoint: endpoints.size === 1 ? [...endpoints][0]! : 'mixed',
+  };
 }
 
 /** The price of the batch's model, when every line uses the same one and it is in the price table. */

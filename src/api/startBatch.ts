@@ -1,10 +1,17 @@
-/** Starts a stored batch as its workflow (`batch-<id>`), as its plan says: realtime, or native. */
+/**
+ * Starts a stored batch as its workflow (`batch-<id>`), as its plan says: realtime, or native. The start
+ * gives the Web UI what it shows of the batch: its search attributes (when the server has them), a static
+ * summary and static details.
+ */
 import type { Client, WorkflowStartOptions } from '@temporalio/client';
-import { batchWorkflowId } from '../shared/contracts';
+import type { SearchAttributePair } from '@temporalio/common';
+import { batchWorkflowId, DEFAULT_PRIORITY } from '../shared/contracts';
+import { SearchAttributeKeys } from '../shared/searchAttributes';
 import type { BatchManifest } from '../storage/types';
 // Types only: the API names a workflow by its exported name and never loads workflow code.
 import type * as workflows from '../workflows';
 import type { BatchPlan } from './plan';
+import { searchAttributesRegistered } from './searchAttributes';
 
 export interface StartedBatch {
   id: string;
@@ -27,14 +34,64 @@ export async function startWorkflow<K extends keyof Workflows>(
   await client.workflow.start<Workflows[K]>(type, options);
 }
 
+const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/** `/v1/chat/completions` → `chat`: the summary's word for an endpoint. */
+const endpointWord = (endpoint: string): string =>
+  endpoint === '/v1/chat/completions' ? 'chat' : endpoint.replace(/^\/v1\//, '');
+
+/** The Web UI's one-line summary, e.g. "1,000 × gpt-4o-mini chat · realtime · tenant acme". */
+export function batchSummary(plan: BatchPlan, total: number, tenant: string | undefined): string {
+  const who = tenant === undefined ? '' : ` · tenant ${tenant}`;
+  return `${thousands(total)} × ${plan.labels.model} ${endpointWord(plan.labels.endpoint)} · ${plan.mode}${who}`;
+}
+
+/** The Web UI's static details (Temporal markdown): what the batch was started with. Never a body or a URL. */
+export function batchDetails(plan: BatchPlan, manifest: BatchManifest): string {
+  const { input } = plan;
+  const lines = [
+    `**batch** ${manifest.batchId}, created ${manifest.createdAt}`,
+    `**items** ${thousands(manifest.total)} in ${thousands(manifest.chunkCount)} chunks of ≤ ${manifest.chunkSize}`,
+    `**mode** ${plan.mode}${plan.modeReason ? `: ${plan.modeReason}` : ''}`,
+    `**priority** ${input.priority ?? DEFAULT_PRIORITY} at start (LlmbatchPriority is the current one)`,
+  ];
+  if (plan.mode === 'realtime') {
+    const { lane, maxChunksInFlight, maxAttempts, budgetUsd, retryGraceMs } = plan.input;
+    lines.push(`**lane** ${lane ? lane.taskQueue : `the default queue (${plan.taskQueue})`}`);
+    lines.push(`**chunks in flight** up to ${maxChunksInFlight}; attempts per item ${maxAttempts ?? 5}`);
+    if (budgetUsd !== undefined) lines.push(`**budget** ${budgetUsd} USD`);
+    if (retryGraceMs)
+      lines.push(
+        `**retry** dead letters can be re-run for ${Math.round(retryGraceMs / 60_000)} min after the end: ` +
+          'signal `retryDeadLetters`',
+      );
+  } else {
+    lines.push(`**provider batches** up to ${plan.input.maxInFlight ?? 'the default number'} at once`);
+  }
+  return lines.join('\n');
+}
+
+function searchAttributes(plan: BatchPlan, tenant: string | undefined): SearchAttributePair[] {
+  return [
+    { key: SearchAttributeKeys.tenant, value: tenant ?? 'none' },
+    { key: SearchAttributeKeys.mode, value: plan.mode },
+    { key: SearchAttributeKeys.status, value: 'running' },
+    { key: SearchAttributeKeys.model, value: plan.labels.model },
+    // The workflow keeps it current from this value: the two must agree at the start.
+    { key: SearchAttributeKeys.priority, value: plan.input.priority ?? DEFAULT_PRIORITY },
+  ];
+}
+
 export async function startBatch(client: Client, plan: BatchPlan, manifest: BatchManifest): Promise<StartedBatch> {
   const { batchId, total, chunkCount } = manifest;
-  // The Web UI shows the summary: the mode and, when auto chose it, why.
-  const reason = plan.modeReason ? ` (${plan.modeReason})` : '';
+  const tenant = plan.input.tenant;
   const options = {
     workflowId: batchWorkflowId(batchId),
     taskQueue: plan.taskQueue,
-    staticSummary: `${plan.mode}${reason}: ${total} items`,
+    staticSummary: batchSummary(plan, total, tenant),
+    staticDetails: batchDetails(plan, manifest),
+    // Only on a server that has them: it refuses a start with an unregistered one.
+    ...((await searchAttributesRegistered(client)) ? { typedSearchAttributes: searchAttributes(plan, tenant) } : {}),
   };
   if (plan.mode === 'native') {
     const input = { ...plan.input, batchId, total, chunkCount };

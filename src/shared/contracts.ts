@@ -4,6 +4,7 @@
  * No Node built-ins and no I/O here: workflow code imports this module.
  */
 import { z } from 'zod';
+import type { RetryCarry } from './retry';
 import type { BatchStatus } from './statuses';
 import { defineQuery, defineSignal } from './temporalDefinitions';
 
@@ -240,8 +241,8 @@ export interface BatchCarry {
   budgetLifted?: boolean;
   /** Pauses for the budget so far (each sends its own `batch.paused`). */
   budgetPauses?: number;
-  /** `retryDeadLetters` signals taken so far (each run to the end sends its own end event). */
-  retries?: number;
+  /** The `retryDeadLetters` signals taken so far, and what the chunks they re-run held (src/shared/retry.ts). */
+  retry?: RetryCarry;
 }
 
 export interface BatchProgress {

@@ -27,12 +27,19 @@ export interface ChunkCounts {
 }
 
 /**
- * What reopening the dead letters did: the chunks that hold items without a result now (to run again),
- * how many items that is, and what those chunks still hold, which the workflow stops counting (a chunk
- * that runs again reports everything recorded for it).
+ * What reopening the dead letters did: how many items have no result now, and, for each chunk holding
+ * some (to run again), what it still holds. A chunk that runs again reports everything recorded for it,
+ * so the workflow takes what it held off that report: the counts stay exact while it runs.
  */
 export interface ReopenedDeadLetters {
-  chunks: number[];
   reopened: number;
-  kept: ChunkCounts;
+  kept: Record<number, ChunkCounts>;
+}
+
+/** What a batch carries of its retries across continue-as-new (BatchCarry.retry). */
+export interface RetryCarry {
+  /** Signals taken so far: each run to the end sends its own end event. */
+  count: number;
+  /** The chunks being run again, with what each held when reopened. */
+  kept: Record<number, ChunkCounts>;
 }

@@ -2,14 +2,17 @@
  * The project API beyond create-and-read (api.test.ts): NDJSON uploads streamed in, listing with filters
  * and cursors, result filters, and the retry of a batch's dead letters. Dead letters come from the
  * simulator's faults: 5xx on a share of calls with one attempt per chunk (`retries_exhausted`), plus
- * lines the simulator refuses (an empty conversation: a permanent 400).
+ * lines the simulator refuses (an empty conversation: a permanent 400). Completed batches with dead letters
+ * stay open for LLMBATCH_RETRY_GRACE, so the Web UI's retry (the retryDeadLetters signal) is tested here too.
  */
 import { Readable } from 'node:stream';
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
+import { retryDeadLettersSignal } from '../../src/shared/retry';
+import { SearchAttributeKeys } from '../../src/shared/searchAttributes';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
 
-const stack = useApiStack();
+const stack = useApiStack({ LLMBATCH_RETRY_GRACE: '10m' });
 
 type View = {
   id: string;
@@ -395,6 +398,34 @@ describe('results filters and retrying dead letters', () => {
     const bad = await post(`/batches/${id}/retry`, { priority: 9 });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ErrorBody).error.message).toContain('priority');
+  });
+
+  it('the Web UI retry: retryDeadLetters re-runs them in the same batch (running again, then completed)', async () => {
+    const handle = stack.env.client.workflow.getHandle(`batch-${id}`);
+    const desc = await handle.describe();
+    expect(desc.status.name).toBe('RUNNING'); // completed, and waiting out its grace
+    expect(await desc.staticSummary()).toBe('43 × gpt-4o-mini chat · realtime · tenant local');
+    expect(await desc.staticDetails()).toContain('signal `retryDeadLetters`');
+    expect(desc.typedSearchAttributes.get(SearchAttributeKeys.status)).toBe('completed');
+    expect(desc.typedSearchAttributes.get(SearchAttributeKeys.tenant)).toBe('local');
+    expect(desc.typedSearchAttributes.get(SearchAttributeKeys.model)).toBe('gpt-4o-mini');
+
+    stack.sim.configure({ latencyMedianMs: 300, latencyP99Ms: 400 });
+    try {
+      await handle.signal(retryDeadLettersSignal);
+      // Its dead letters reopened, the batch is running again: GET answers from the workflow, not the old outcome.
+      const running = await until(id, (v) => v.status === 'running', 10_000);
+      expect(running.total).toBe(43);
+      expect(running.succeeded).toBeGreaterThanOrEqual(view.succeeded); // kept, and not called again
+      expect(running.failed).toBeLessThan(view.failed); // the reopened ones are pending
+    } finally {
+      stack.sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+    }
+    // The 5xx ones succeed now; the simulator refuses the other three again.
+    expect(await until(id)).toMatchObject({ status: 'completed', total: 43, succeeded: 40, failed: 3, pending: 0 });
+    const failed = await results(id, '?status=failed');
+    expect(failed.map((r) => r.custom_id).sort()).toEqual(['refused-0', 'refused-1', 'refused-2']);
+    expect(await results(id)).toHaveLength(43);
   });
 });
 

@@ -5,7 +5,8 @@
  * (finishBatch, the end event) and waits again if dead letters remain.
  */
 import { condition, log } from '@temporalio/workflow';
-import type { BatchWorkflowResult } from '../../shared/contracts';
+import type { BatchCarry, BatchWorkflowResult } from '../../shared/contracts';
+import type { ChunkCounts } from '../../shared/retry';
 import { reopenDeadLetters } from './activityProxies';
 import type { BatchRun } from './run';
 
@@ -21,16 +22,29 @@ export async function awaitRetry(run: BatchRun, outcome: BatchWorkflowResult): P
   if (!signalled || !run.retryRequested) return false;
   run.retryRequested = false;
   const r = await reopenDeadLetters({ batchId: input.batchId, chunkCount: input.chunkCount });
-  // The chunks that run again report everything recorded for them, so the counts they hold now are dropped too.
-  state.succeeded -= r.kept.succeeded;
-  state.failed -= r.kept.failed + r.reopened;
-  state.tokensIn -= r.kept.tokensIn;
-  state.tokensOut -= r.kept.tokensOut;
-  state.cacheHits = (state.cacheHits ?? 0) - r.kept.cacheHits;
-  state.requeued.push(...r.chunks);
-  state.retries = (state.retries ?? 0) + 1;
+  const chunks = Object.keys(r.kept).map(Number);
+  state.failed -= r.reopened;
+  state.requeued.push(...chunks);
+  state.retry = { count: (state.retry?.count ?? 0) + 1, kept: { ...state.retry?.kept, ...r.kept } };
   run.finalStatus = undefined;
   run.show();
-  log.info('retrying dead letters', { batchId: input.batchId, items: r.reopened, chunks: r.chunks.length });
+  log.info('retrying dead letters', { batchId: input.batchId, items: r.reopened, chunks: chunks.length });
   return true;
+}
+
+/**
+ * A chunk's report (everything recorded for it), less what it held when its dead letters were reopened,
+ * which the batch still counts: what it adds. A chunk that was not reopened adds its whole report.
+ */
+export function addedBy<R extends ChunkCounts>(state: BatchCarry, chunk: number, report: R): ChunkCounts {
+  const kept = state.retry?.kept[chunk];
+  if (!kept) return report;
+  delete state.retry?.kept[chunk];
+  return {
+    succeeded: report.succeeded - kept.succeeded,
+    failed: report.failed - kept.failed,
+    tokensIn: report.tokensIn - kept.tokensIn,
+    tokensOut: report.tokensOut - kept.tokensOut,
+    cacheHits: (report.cacheHits ?? 0) - kept.cacheHits,
+  };
 }

@@ -13,6 +13,7 @@ import {
 import { eventData, notify } from '../notify';
 import { chunkActivities } from './activityProxies';
 import { buildProgress, chunkLength } from './progress';
+import { addedBy } from './retry';
 import { showProgress, Visibility } from '../visibility';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -116,7 +117,8 @@ export class BatchRun {
     void scope
       .run(() => processChunk({ ...chunkInput, tenant: input.tenant, price: input.price }))
       .then(
-        async (r) => {
+        async (report) => {
+          const r = addedBy(state, chunk, report);
           state.succeeded += r.succeeded;
           state.failed += r.failed;
           state.tokensIn += r.tokensIn;

@@ -38,7 +38,7 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
     cacheHits: outcome.cacheHits,
   });
   // After a retry of its dead letters, the batch ends again: a new event (its own delivery id), not a repeat.
-  await notify(input, endEvent(finalStatus), eventData(outcome), state.retries || undefined);
+  await notify(input, endEvent(finalStatus), eventData(outcome), state.retry?.count);
   if (run.failure !== undefined) throw run.failure;
   return outcome;
 }
