@@ -23,18 +23,21 @@ export function setBatchHandlers(run: BatchRun): void {
   setHandler(cancelSignal, () => {
     run.cancelRequested = true;
     run.cancelInFlight();
+    log.info('batch cancel requested', { batchId: run.input.batchId, tenant: run.input.tenant, mode: 'realtime' });
     run.show();
   });
   setHandler(pauseSignal, () => {
     state.paused = true;
     state.pauseReason = undefined;
     run.cancelInFlight(); // stops provider calls now; the chunks are re-run on resume
+    log.info('batch paused', { batchId: run.input.batchId, tenant: run.input.tenant, mode: 'realtime' });
     run.show();
   });
   setHandler(resumeSignal, () => {
     if (state.pauseReason === 'budget') state.budgetLifted = true; // resuming accepts the spend
     state.paused = false;
     state.pauseReason = undefined;
+    log.info('batch resumed', { batchId: run.input.batchId, tenant: run.input.tenant, mode: 'realtime' });
     run.show();
   });
   setHandler(setPrioritySignal, (priority) => {

@@ -149,7 +149,12 @@ export class BatchRun {
     state.budgetPauses = (state.budgetPauses ?? 0) + 1;
     this.cancelInFlight();
     const reason = `the estimated cost ${cost} USD reached the budget of ${input.budgetUsd} USD`;
-    log.info('paused for budget', { batchId: input.batchId, cost, budgetUsd: input.budgetUsd });
+    log.info('batch paused for budget', {
+      batchId: input.batchId,
+      tenant: input.tenant,
+      cost,
+      budgetUsd: input.budgetUsd,
+    });
     await notify(input, 'batch.paused', eventData(this.progress('paused'), reason), state.budgetPauses);
   }
 }

@@ -5,9 +5,9 @@
  * re-runs them on resume; the activity skips what is recorded. A completed batch with dead letters
  * may wait for `retryDeadLetters` and run them again (retry.ts).
  */
-import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log } from '@temporalio/workflow';
 import type { BatchWorkflowInput, BatchWorkflowResult } from '../../shared/contracts';
-import { failureReason } from '../failures';
+import { failureReason, failureType } from '../failures';
 import { endEvent, eventData, notify } from '../notify';
 import { finishBatch } from './activityProxies';
 import { setBatchHandlers } from './handlers';
@@ -37,6 +37,10 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
     tokensOut: outcome.tokensOut,
     cacheHits: outcome.cacheHits,
   });
+  const counts = { succeeded: outcome.succeeded, failed: outcome.failed, total: input.total };
+  const ended = { batchId: input.batchId, tenant: input.tenant, mode: 'realtime', status: finalStatus, ...counts };
+  if (run.failure !== undefined) log.warn('batch finished', { ...ended, failure: failureType(run.failure) });
+  else log.info('batch finished', ended);
   // After a retry of its dead letters, the batch ends again: a new event (its own delivery id), not a repeat.
   await notify(input, endEvent(finalStatus), eventData(outcome), state.retry?.count);
   if (run.failure !== undefined) throw run.failure;
@@ -48,6 +52,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   const { state } = run;
   setBatchHandlers(run);
   run.show();
+  if (!input.carry)
+    log.info('batch started', { batchId: input.batchId, tenant: input.tenant, mode: 'realtime', total: input.total });
 
   for (;;) {
     for (;;) {
@@ -64,6 +70,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
       // History is getting long: start a fresh run with the counters (never the bodies). The search
       // attributes go along: the server copies them when continue-as-new names none.
       await condition(allHandlersFinished);
+      log.info('batch continued as new', {
+        batchId: input.batchId,
+        tenant: input.tenant,
+        mode: 'realtime',
+        run: state.runs + 1,
+      });
       return continueAsNew<typeof batchWorkflow>({ ...input, carry: { ...state, runs: state.runs + 1 } });
     }
     const outcome = await finish(run);

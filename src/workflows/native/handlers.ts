@@ -51,16 +51,19 @@ export function setNativeHandlers(run: NativeRun): void {
   setHandler(progressQuery, () => batchProgress(run));
   setHandler(cancelSignal, () => {
     requestCancel(state);
+    log.info('batch cancel requested', { batchId: run.input.batchId, tenant: run.input.tenant, mode: 'native' });
     show(run);
   });
   setHandler(pauseSignal, () => {
     state.paused = true;
     for (const index of state.children.keys()) tell(state, index, 'pause');
+    log.info('batch paused', { batchId: run.input.batchId, tenant: run.input.tenant, mode: 'native' });
     show(run);
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
     for (const index of state.children.keys()) tell(state, index, 'resume');
+    log.info('batch resumed', { batchId: run.input.batchId, tenant: run.input.tenant, mode: 'native' });
     show(run);
   });
   setHandler(setPrioritySignal, (p) => {

@@ -7,7 +7,7 @@
  */
 import { CancellationScope, condition, log } from '@temporalio/workflow';
 import type { NativeBatchInput, NativeBatchResult } from '../../shared/native';
-import { failureReason } from '../failures';
+import { failureReason, failureType } from '../failures';
 import { endEvent, eventData, notify } from '../notify';
 import { parentActivities } from './activityProxies';
 import { startPlan, watchDeadline } from './children';
@@ -29,7 +29,8 @@ async function plan(run: NativeRun): Promise<void> {
     state.entries.push({ plan: p, round: 0, state: 'queued', workflowId: null, last: null, summary: null });
     state.queue.push(p.index);
   }
-  log.info('native batch planned', { batchId: input.batchId, providerBatches: plans.length });
+  const ids = { batchId: input.batchId, tenant: input.tenant, mode: 'native' };
+  log.info('native batch planned', { ...ids, providerBatches: plans.length });
 }
 
 /** Records the outcome in the store and tells the webhook; the store's counts are the final word. */
@@ -56,6 +57,11 @@ async function finish(run: NativeRun): Promise<NativeBatchResult> {
   };
   // Expired: items the provider's window ran out on are among the dead letters.
   const expired = outcome.failed > 0 && state.entries.some((e) => e.last?.status === 'expired');
+  const ended = { batchId: input.batchId, tenant: input.tenant, mode: 'native', status: state.finalStatus, expired };
+  const counts = { succeeded: outcome.succeeded, failed: outcome.failed, total: input.total };
+  if (state.failure !== undefined)
+    log.warn('batch finished', { ...ended, ...counts, failure: failureType(state.failure) });
+  else log.info('batch finished', { ...ended, ...counts });
   await notify(input, endEvent(state.finalStatus, expired), eventData(outcome));
   if (state.failure !== undefined) throw state.failure;
   return nativeProgress(run);
@@ -68,6 +74,7 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
   const { state } = run;
   setNativeHandlers(run);
   show(run);
+  log.info('batch started', { batchId: input.batchId, tenant: input.tenant, mode: 'native', total: input.total });
 
   return CancellationScope.nonCancellable(async (): Promise<NativeBatchResult> => {
     await plan(run);
