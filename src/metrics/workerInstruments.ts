@@ -1,8 +1,10 @@
 /**
  * The worker half of the metric catalog (docs/metrics.md): names, help texts, labels and buckets, registered on
- * one prom-client registry. What the activities call is in workerMetrics.ts.
+ * one prom-client registry. What the activities call is in workerMetrics.ts. Counters a request increments are
+ * tallied (tally.ts); the rest count a chunk, a poll or a batch, and use prom-client's own increments.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { talliedCounter } from './tally';
 
 /** Provider calls: from a few milliseconds (a cache-like answer, the simulator) to minutes (a long completion). */
 const PROVIDER_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120];
@@ -17,25 +19,25 @@ type Registers = Registry[];
 
 function itemInstruments(registers: Registers) {
   return {
-    items: new Counter({
+    items: talliedCounter({
       name: 'llmbatch_items_total',
       help: 'Items whose result was recorded, by outcome (succeeded, failed: a permanent error, dead_lettered)',
       labelNames: ['tenant', 'model', 'endpoint', 'mode', 'outcome', 'error_code'] as const,
       registers,
     }),
-    cacheHits: new Counter({
+    cacheHits: talliedCounter({
       name: 'llmbatch_cache_hits_total',
       help: 'Items answered from the response cache (also counted as succeeded items): no provider call, no cost',
       labelNames: ['tenant', 'model', 'endpoint'] as const,
       registers,
     }),
-    tokens: new Counter({
+    tokens: talliedCounter({
       name: 'llmbatch_tokens_total',
       help: 'Tokens the provider reported for succeeded items (cache hits have none), by direction (input, output)',
       labelNames: ['tenant', 'model', 'endpoint', 'mode', 'direction'] as const,
       registers,
     }),
-    cost: new Counter({
+    cost: talliedCounter({
       name: 'llmbatch_cost_usd_total',
       help: "Estimated USD cost of the tokens counted, at the model's price (LLMBATCH_PRICES); unpriced models add 0",
       labelNames: ['tenant', 'model', 'mode'] as const,
@@ -46,13 +48,13 @@ function itemInstruments(registers: Registers) {
 
 function providerInstruments(registers: Registers) {
   return {
-    providerRequests: new Counter({
+    providerRequests: talliedCounter({
       name: 'llmbatch_provider_requests_total',
       help: 'Provider requests that got an answer (by HTTP status class) or a transport error (error)',
       labelNames: ['model', 'endpoint', 'status_class'] as const,
       registers,
     }),
-    rateLimited: new Counter({
+    rateLimited: talliedCounter({
       name: 'llmbatch_provider_rate_limited_total',
       help: 'Provider requests answered 429 (also counted in llmbatch_provider_requests_total as 4xx)',
       labelNames: ['model', 'endpoint'] as const,

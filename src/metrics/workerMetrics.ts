@@ -10,6 +10,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ModelPrice } from '../shared/contracts';
 import { BoundedLabel } from './labels';
+import type { Tally } from './tally';
 import { workerInstruments, type WorkerInstruments } from './workerInstruments';
 
 export type MetricsMode = 'realtime' | 'native';
@@ -96,20 +97,19 @@ function statusClass(status: number | undefined): string {
 
 /** Builds the label children of one (tenant, model, endpoint, mode) once; see ItemMetrics. */
 function itemSeries(m: WorkerInstruments, tenant: string, model: string, endpoint: string, mode: MetricsMode) {
-  const item = (outcome: string, errorCode: string) =>
-    m.items.labels(tenant, model, endpoint, mode, outcome, errorCode);
+  const item = (outcome: string, errorCode: string) => m.items.tally(tenant, model, endpoint, mode, outcome, errorCode);
   const succeeded = item('succeeded', '');
-  const tokensIn = m.tokens.labels(tenant, model, endpoint, mode, 'input');
-  const tokensOut = m.tokens.labels(tenant, model, endpoint, mode, 'output');
-  const cost = m.cost.labels(tenant, model, mode);
-  const cacheHits = m.cacheHits.labels(tenant, model, endpoint);
-  const requests = new Map<string, { inc(): void }>();
+  const tokensIn = m.tokens.tally(tenant, model, endpoint, mode, 'input');
+  const tokensOut = m.tokens.tally(tenant, model, endpoint, mode, 'output');
+  const cost = m.cost.tally(tenant, model, mode);
+  const cacheHits = m.cacheHits.tally(tenant, model, endpoint);
+  const requests = new Map<string, Tally>();
   const request = (cls: string) => {
     let child = requests.get(cls);
-    if (!child) requests.set(cls, (child = m.providerRequests.labels(model, endpoint, cls)));
+    if (!child) requests.set(cls, (child = m.providerRequests.tally(model, endpoint, cls)));
     return child;
   };
-  const rateLimited = m.rateLimited.labels(model, endpoint);
+  const rateLimited = m.rateLimited.tally(model, endpoint);
   const latency = m.providerSeconds.labels(model, endpoint);
   const errorCodes = new BoundedLabel();
   const series: ItemMetrics = {
