@@ -22,6 +22,7 @@ const SLOW = [
   'test/workflows/nativeScale.test.ts',
   'test/workflows/nativeWorkflow.test.ts',
   'test/cli/stack.test.ts',
+  'test/operations/runbook.test.ts',
 ];
 
 class SlowFirstSequencer extends Sequencer {

@@ -58,7 +58,7 @@ export interface Scene {
 
 export const LANE_MODEL = 'gpt-4o-mini';
 /** The running batches' provider latency: long enough that they outlast every runbook command. */
-const RUNNING_LATENCY_MS = 3000;
+const RUNNING_LATENCY_MS = 1000;
 const CHUNK_SIZE = 10;
 
 /** `count` chat requests on `model`, each distinct (the response cache must not answer them). */
@@ -139,7 +139,7 @@ async function makeBatches(acme: ApiClient, beta: ApiClient, simOrigin: string):
   await waitForStatus(acme, failed, 'failed');
 
   await simConfigure(simOrigin, { apiKey: null, latencyMedianMs: RUNNING_LATENCY_MS });
-  // One chunk at a time of 10 items at 3 s each: 2,000 items take minutes, whatever the commands do.
+  // One chunk at a time of 10 items at 1 s each: 2,000 items take minutes, whatever the commands do.
   const slow = { maxChunksInFlight: 1 };
   const [running, toCancel, otherTenant] = await Promise.all([
     submit(acme, { requests: chatLines(2000, LANE_MODEL, 'running'), priority: 2, options: slow }),
