@@ -93,7 +93,7 @@ describe('batch modes', () => {
       });
       const { id } = (await res.json()) as { id: string };
       const parent = stack.env.client.workflow.getHandle(`batch-${id}`);
-      expect(await (await parent.describe()).staticSummary()).toBe('native: 60 items');
+      expect(await (await parent.describe()).staticSummary()).toBe('60 × gpt-4o-mini chat · native · tenant local');
 
       const child = stack.env.client.workflow.getHandle(`batch-${id}-pb-0`);
       for (let i = 0; i < 100 && !(await child.describe().catch(() => undefined)); i++)

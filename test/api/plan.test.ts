@@ -25,7 +25,8 @@ class CountingStore extends MemoryStore {
 }
 
 function fakeClient() {
-  const starts: Array<{ type: string; options: { taskQueue: string; args: unknown[]; staticSummary?: string } }> = [];
+  type Options = { taskQueue: string; args: unknown[]; staticSummary?: string; staticDetails?: string };
+  const starts: Array<{ type: string; options: Options }> = [];
   const client = {
     workflow: {
       start: async (type: string, options: (typeof starts)[number]['options']) => {
@@ -62,7 +63,9 @@ describe('creating a batch follows one plan', () => {
     expect(starts).toHaveLength(1);
     expect(starts[0]?.type).toBe('nativeBatchWorkflow');
     expect(starts[0]?.options.taskQueue).toBe('q');
-    expect(starts[0]?.options.staticSummary).toBe(`native (${created.modeReason}): 8 items`);
+    // The Web UI's summary names the mode; its details say why.
+    expect(starts[0]?.options.staticSummary).toBe(`8 × gpt-4o-mini chat · native · tenant ${tenant.id}`);
+    expect(starts[0]?.options.staticDetails).toContain(`**mode** native: ${created.modeReason}`);
     expect(starts[0]?.options.args[0]).toMatchObject({
       total: 8,
       activityTaskQueue: 'q@native',
