@@ -201,6 +201,8 @@ const stuck: Step[] = [
         expect(now.succeeded).toBeGreaterThan(was.view.succeeded);
       }, 30_000);
       expect(await c.listIds("LlmbatchTenant='acme' AND ExecutionStatus='Running'")).toContain(c.wf('running'));
+      // The old run is Terminated and keeps the status it last had (what the runbook warns of).
+      expect(await c.listIds("LlmbatchStatus='running' AND ExecutionStatus='Terminated'")).toEqual([c.wf('running')]);
     },
   },
 ];
