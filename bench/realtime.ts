@@ -9,6 +9,7 @@
  *   4. rate-limited provider: share of the available rate   target ≥ 95%, < 1% 429s
  *   5. ingest (NDJSON POST) and download of 1,000,000 lines  target ≥ 50,000 and ≥ 100,000 lines/s, API < 256 MB
  *   6. POST latency with 10,000 earlier batches               target within 20% of few earlier (PostgreSQL)
+ *   7. scenario 1's pair with metrics and logs on, then off     target: ratio to the loop moves ≤ 3%
  *
  * Scenarios 1, 2, 3, 5 and 6 run on each data plane of `--stores` (file store, PostgreSQL), each on stacks
  * of its own; PostgreSQL's throughput ratios must stay within 10% of the file store's.
@@ -22,6 +23,7 @@ import { loadConfig } from '../src/config';
 import { machineLoad } from './cpu';
 import { dataScenarios, type DataResult } from './data';
 import { machineInfo } from './machine';
+import { observabilityScenario } from './observability';
 import { parseOptions, storesOf, USAGE, type BenchOptions } from './options';
 import { serverInfo } from './postgres';
 import { label, rateLimited, type RateLimitedResult } from './rateLimited';
@@ -213,6 +215,8 @@ async function main(): Promise<void> {
   const postgres = stores.includes('postgres') ? await serverInfo(o.pgUrl) : undefined;
   const runs = await storeRuns(o, stores);
   const s4 = await rateScenario(o, stores[0]!);
+  const s7 = await observabilityScenario(o, stores[0]!, say);
+  ok(o, 'scenario 7', `${stores[0]}: scenario 1's pair with metrics and logs on and off, /metrics scraped`);
   publish(
     {
       machine: { ...machineInfo(), postgres, backgroundCores },
@@ -222,6 +226,7 @@ async function main(): Promise<void> {
       options: o,
       stores: runs,
       s4,
+      s7,
     },
     out,
   );

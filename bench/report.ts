@@ -7,6 +7,7 @@ import type { RateLimitedResult } from './rateLimited';
 import { rateSection, rateSummaryRow, rateTable } from './rateReport';
 import { dataRows, ingestSection, postSection } from './dataReport';
 import type { DataResult } from './data';
+import { observabilityRow, observabilitySection, type ObservabilityResult } from './observability';
 import type { SmallResult, ThroughputResult } from './results';
 import { STORE_LABEL, type StoreKind } from './stack';
 
@@ -27,6 +28,7 @@ export interface Report {
   options: BenchOptions;
   stores: StoreRun[];
   s4: RateLimitedResult;
+  s7: ObservabilityResult;
 }
 
 const pf = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
@@ -75,6 +77,7 @@ function rows(r: Report): string[][] {
       ...rateSummaryRow(r.s4).slice(1),
     ],
     ...dataRows(r.stores.map((x) => x.data)),
+    observabilityRow(r.s7),
   ];
 }
 
@@ -233,6 +236,7 @@ export function renderMarkdown(r: Report, kept = ''): string {
     ),
     ...sections((x) => `${smallSection(x.s3, `, ${STORE_LABEL[x.store]}`)}\n`),
     rateSection(r.s4),
+    observabilitySection(r.s7),
     ingestSection(r.stores.map((x) => x.data)),
     postSection(r.stores.map((x) => x.data)),
     ...RUNNING_IT,

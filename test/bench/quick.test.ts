@@ -49,6 +49,8 @@ describe('npm run bench -- --quick', () => {
     ]) {
       expect(rateLimited.some((l) => l.includes(kind))).toBe(true);
     }
+    // Metrics and logs on and off: both stacks ran, and the "on" ones answered their scrapes.
+    expect(output).toMatch(/^bench: ok scenario 7: files: /m);
     expect(readFileSync(DOCS, 'utf8')).toBe(docsBefore);
     const report = /^bench: wrote (\S+)$/m.exec(output)?.[1];
     expect(report).toBeDefined();
