@@ -11,8 +11,12 @@ import { requireTemporalCliPath } from '../devServer/binary';
 import { devServerCommand } from '../devServer/command';
 import { httpOk, ManagedChild, tsEntry, waitUntil, type ChildSpec } from './processes';
 
-/** The worker's start line names its metrics endpoint: `; metrics http://host:port/metrics`. */
-const WORKER_METRICS_URL = /; metrics (http:\/\/\S+?\/metrics)/;
+/**
+ * The metrics URL a worker's start line names (`; metrics http://host:port/metrics`), if it serves them: with
+ * LLMBATCH_WORKER_METRICS_PORT=0 only the worker knows its port.
+ */
+export const workerMetricsUrl = (startLine: string): string | undefined =>
+  /; metrics (http:\/\/\S+?\/metrics)/.exec(startLine)?.[1];
 
 export interface StackOptions {
   /** Children whose output is mirrored to the console. */
@@ -101,8 +105,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         temporal: config.temporal.address,
         provider: config.provider.baseURL,
         simulated: config.provider.simulated,
-        // From the worker's own line: with port 0 only the worker knows the port it got.
-        workerMetrics: WORKER_METRICS_URL.exec(workerLine)?.[1],
+        workerMetrics: workerMetricsUrl(workerLine),
       },
       logDir,
       children,

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
+import { workerMetricsUrl } from '../../src/cli/stack';
 import { createWorkerMetrics } from '../../src/metrics/workerMetrics';
 import { startMetricsServer, startWorkerTelemetry, type MetricsServer } from '../../src/worker/metricsServer';
 import { installWorkerRuntime } from '../../src/worker/runtime';
@@ -68,6 +69,14 @@ describe('worker /metrics', () => {
     );
     const off = await startWorkerTelemetry(undefined);
     expect([off.url, off.metrics, off.sdkBindAddress]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("finds the URL in the worker's start line, plain or logged as JSON", () => {
+    const line =
+      'llmbatch worker on task queue "q" at a; provider p; files in d; metrics http://127.0.0.1:41234/metrics';
+    expect(workerMetricsUrl(line)).toBe('http://127.0.0.1:41234/metrics');
+    expect(workerMetricsUrl(JSON.stringify({ level: 30, msg: line }))).toBe('http://127.0.0.1:41234/metrics');
+    expect(workerMetricsUrl('llmbatch worker on task queue "q" at a; provider p; files in d')).toBeUndefined();
   });
 
   it("serves the Temporal SDK's worker metrics of a running worker (dev server)", async () => {
