@@ -2,9 +2,11 @@
  * The open batches as the API's /metrics sees them: Temporal visibility lists the running batch workflows
  * (realtime and native, top-level only: a native batch's realtime fallback is a child batchWorkflow), and
  * each one's progress query gives its counts. The tenant is the LlmbatchTenant search attribute once the
- * workflow sets it, else the batch's owner record (read once per batch: it never changes).
+ * workflow sets it, else the batch's owner record (read once per batch: it never changes). A realtime batch is
+ * also described, for the chunk activities Temporal has scheduled but no worker has started (queue delay).
  */
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { temporal, type google } from '@temporalio/proto';
 import { Sema } from 'async-sema';
 import type { Config } from '../config';
 import type { BatchSnapshot, OpenBatch } from '../metrics/apiMetrics';
@@ -56,15 +58,15 @@ export class OpenBatches {
   }
 
   private async read(info: WorkflowExecutionInfo): Promise<OpenBatch> {
+    const { client } = this.deps;
     const id = info.workflowId.slice(BATCH_ID_PREFIX.length);
     const mode = info.type === 'nativeBatchWorkflow' ? 'native' : 'realtime';
-    const [tenant, p] = await Promise.all([
+    const handle = client.workflow.getHandle(info.workflowId, info.runId);
+    const deadline = Date.now() + QUERY_TIMEOUT_MS;
+    const [tenant, p, queuedSinceMs] = await Promise.all([
       this.tenantOf(id, info.typedSearchAttributes.get(SearchAttributeKeys.tenant)),
-      this.deps.client
-        .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-          this.deps.client.workflow.getHandle(info.workflowId, info.runId).query(progressQuery),
-        )
-        .catch(() => undefined),
+      client.withDeadline(deadline, () => handle.query(progressQuery)).catch(() => undefined),
+      mode === 'realtime' ? client.withDeadline(deadline, () => queuedSince(handle)).catch(() => undefined) : undefined,
     ]);
     if (!p) return { id, tenant, mode, status: 'running' };
     return {
@@ -78,6 +80,7 @@ export class OpenBatches {
         done: p.succeeded + p.failed,
         itemsInFlight: p.itemsInFlight,
         startedAtMs: Date.parse(p.startedAt),
+        queuedSinceMs,
         pausedForBudget: p.pauseReason === 'budget',
       },
     };
@@ -93,4 +96,29 @@ export class OpenBatches {
     this.tenants.set(id, tenant);
     return tenant;
   }
+}
+
+const SCHEDULED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+
+/**
+ * When the longest-waiting of the workflow's activities that are scheduled but not started began to wait
+ * (undefined: none waits). An activity backing off before its next attempt is not waiting for a worker.
+ */
+async function queuedSince(handle: WorkflowHandle): Promise<number | undefined> {
+  const nowMs = Date.now();
+  let oldest: number | undefined;
+  for (const a of (await handle.describe()).raw.pendingActivities ?? []) {
+    if (a.state !== SCHEDULED) continue;
+    const next = timestampMs(a.nextAttemptScheduleTime);
+    if (next !== undefined && next > nowMs) continue;
+    const since = Math.max(timestampMs(a.scheduledTime) ?? nowMs, next ?? 0);
+    oldest = Math.min(oldest ?? since, since);
+  }
+  return oldest;
+}
+
+function timestampMs(ts: google.protobuf.ITimestamp | null | undefined): number | undefined {
+  if (!ts) return undefined;
+  const seconds = ts.seconds ?? 0;
+  return (typeof seconds === 'number' ? seconds : seconds.toNumber()) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }

@@ -25,6 +25,8 @@ export interface OpenBatch {
     /** Items in the chunks being processed: pending beyond these sits in chunks not yet started. */
     itemsInFlight: number;
     startedAtMs: number;
+    /** Since when its longest-waiting chunk scheduled in Temporal has waited for a worker (undefined: none waits). */
+    queuedSinceMs?: number;
     pausedForBudget: boolean;
   };
 }
@@ -70,7 +72,7 @@ export class BatchGauges {
     });
     this.oldestPending = new Gauge({
       name: 'llmbatch_oldest_pending_chunk_age_seconds',
-      help: 'Queue delay: the longest a chunk not yet started has waited (since its running realtime batch started).',
+      help: 'Queue delay: the longest a chunk of a running realtime batch has waited to start.',
       registers,
     });
     this.stalled = new Gauge({
@@ -110,8 +112,10 @@ export class BatchGauges {
         this.seen.set(b.id, { done: p.done, status: b.status, sinceMs: nowMs });
         continue;
       }
-      // Every chunk is queued when its batch starts, so a chunk not yet started has waited since then.
+      // Chunks beyond the batch's window (pending past those in flight) have waited since the batch started;
+      // those scheduled in Temporal but not started, since they were scheduled.
       if (p.pending > p.itemsInFlight) oldest = Math.max(oldest, (nowMs - p.startedAtMs) / 1000);
+      if (p.queuedSinceMs !== undefined) oldest = Math.max(oldest, (nowMs - p.queuedSinceMs) / 1000);
       const since = this.progressSince(b.id, p.done, nowMs, p.startedAtMs);
       stalled = Math.max(stalled, (nowMs - since) / 1000);
     }

@@ -124,7 +124,7 @@ describe('ApiMetrics gauges from open batches', () => {
     expect(await value(m, 'llmbatch_metrics_batches_truncated')).toBe(1);
   });
 
-  it('queue delay: the oldest running realtime batch with chunks not yet started', async () => {
+  it('queue delay: the longest wait of a running realtime batch chunk, beyond its window or scheduled', async () => {
     const { m, sources, clock } = setup();
     sources.snapshot = {
       batches: [
@@ -138,6 +138,20 @@ describe('ApiMetrics gauges from open batches', () => {
     await m.render(sources);
     expect(await value(m, 'llmbatch_oldest_pending_chunk_age_seconds')).toBe(120);
     expect(await value(m, 'llmbatch_metrics_batches_truncated')).toBe(0);
+
+    // Every chunk in the window, one scheduled in Temporal 3 minutes ago and not started yet.
+    const scheduled = { pending: 10, itemsInFlight: 10, startedAtMs: clock.now - 9 * MINUTE };
+    sources.snapshot = {
+      batches: [running('scheduled', {}, { ...scheduled, queuedSinceMs: clock.now + COLLECTION_TTL_MS - 3 * MINUTE })],
+      truncated: false,
+    };
+    clock.now += COLLECTION_TTL_MS;
+    await m.render(sources);
+    expect(await value(m, 'llmbatch_oldest_pending_chunk_age_seconds')).toBe(180);
+    sources.snapshot = { batches: [], truncated: false };
+    clock.now += COLLECTION_TTL_MS;
+    await m.render(sources);
+    expect(await value(m, 'llmbatch_oldest_pending_chunk_age_seconds')).toBe(0);
   });
 
   it('a stall: since the start when nothing is done, since the last change after, reset by a resume', async () => {
