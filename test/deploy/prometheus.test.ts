@@ -109,6 +109,10 @@ describe('deploy/prometheus', () => {
     const targets = (job: string): string[] =>
       config.scrape_configs.find((s) => s.job_name === job)?.static_configs?.flatMap((c) => c.targets) ?? [];
     expect(targets('llmbatch-api')).toEqual([`127.0.0.1:${loadConfig({}).api.port}`]);
-    expect(targets('llmbatch-worker')).toEqual(['127.0.0.1:9464']);
+    // src/cli/start.ts is an entry point (importing it would start a stack): its default is read from the source.
+    const start = readFileSync(join(ROOT, 'src', 'cli', 'start.ts'), 'utf8');
+    const workerPort = /const DEFAULT_WORKER_METRICS_PORT = (\d+);/.exec(start)?.[1];
+    expect(workerPort).toBeDefined();
+    expect(targets('llmbatch-worker')).toEqual([`127.0.0.1:${workerPort}`]);
   });
 });
