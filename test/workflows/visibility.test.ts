@@ -28,6 +28,7 @@ import type { BatchStore } from '../../src/storage/types';
 import { chatLines } from '../helpers/fakes';
 import { testConfig, testWorker } from '../helpers/stack';
 import { bundleWorkflows, startDevServer } from '../helpers/temporal';
+import { newSecret, startReceiver, type Receiver } from '../helpers/webhookReceiver';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -36,10 +37,19 @@ let config: Config;
 let store: BatchStore;
 let stopWorker: () => void;
 let workerDone: Promise<void>;
+let hooks: Receiver;
+const secret = newSecret();
 
 beforeAll(async () => {
   [env, bundle, sim] = await Promise.all([startDevServer(), bundleWorkflows(), startSimulator({ seed: 5 })]);
-  config = await testConfig(env, sim.url, { LLMBATCH_ITEM_CONCURRENCY: '8' });
+  hooks = await startReceiver(secret, () => 200);
+  // Local mode: the `local` tenant signs its webhooks with LLMBATCH_WEBHOOK_SECRET.
+  config = await testConfig(env, sim.url, {
+    LLMBATCH_ITEM_CONCURRENCY: '8',
+    LLMBATCH_AUTH: 'local',
+    LLMBATCH_WEBHOOK_SECRET: secret,
+    LLMBATCH_WEBHOOK_ALLOW: '127.0.0.1',
+  });
   const { worker, store: s } = await testWorker(env, config, bundle);
   store = s;
   workerDone = worker.run();
@@ -48,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   stopWorker?.();
   await workerDone;
+  await hooks?.close();
   await sim?.close();
   await env?.teardown();
 });
@@ -165,15 +176,16 @@ describe('retryDeadLetters: the Web UI retry of a completed batch', () => {
   it('re-runs the dead letters in the same batch once signalled within the grace, and ends', async () => {
     // Transient faults and one attempt per item: each fault is a dead letter (retries_exhausted).
     sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0, errorRate: 0.2 });
-    const tenant = `retry-${randomUUID().slice(0, 6)}`;
-    const b = await startBatch(tenant, 200, { maxAttempts: 1, retryGraceMs: 60_000, maxChunksInFlight: 4 });
+    const webhookUrl = `${hooks.url}/${randomUUID()}`;
+    const options = { maxAttempts: 1, retryGraceMs: 60_000, maxChunksInFlight: 4, webhookUrl };
+    const b = await startBatch('local', 200, options);
     const id = batchWorkflowId(b.batchId);
     const ended = await until(async () => store.getOutcome(b.batchId));
     expect(ended).toMatchObject({ status: 'completed', total: 200 });
     expect(ended.failed).toBeGreaterThan(10);
     const deadLetters = ended.failed;
     // Completed, and still open for the grace.
-    await until(async () => (await listed(`LlmbatchStatus="completed" AND LlmbatchTenant="${tenant}"`)).length);
+    await until(async () => (await listed(`LlmbatchStatus="completed" AND WorkflowId="${id}"`)).length);
     expect((await b.handle.describe()).status.name).toBe('RUNNING');
 
     sim.configure({ errorRate: 0 });
@@ -199,6 +211,15 @@ describe('retryDeadLetters: the Web UI retry of a completed batch', () => {
     expect(results).toBe(200);
     // completed, running again, completed again: three upserts for twenty chunks run and the re-run ones.
     expect(await upserts(id)).toBe(3);
+    // Each end is an event of its own: two batch.completed deliveries, each with its own webhook-id.
+    const ends = await until(async () => {
+      const got = hooks.received.filter((r) => r.path === new URL(webhookUrl).pathname);
+      return got.length === 2 && got;
+    });
+    const data = ends.map((r) => (r.verified as { type: string; data: { failed: number } }).data.failed);
+    expect(ends.map((r) => (r.verified as { type: string }).type)).toEqual(['batch.completed', 'batch.completed']);
+    expect(new Set(ends.map((r) => r.headers['webhook-id'])).size).toBe(2);
+    expect(data.sort((x, y) => y - x)).toEqual([deadLetters, 0]);
   });
 
   it('ends when the grace runs out without the signal', async () => {
