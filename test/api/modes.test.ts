@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { createApp } from '../../src/api/app';
 import type { BatchLine } from '../../src/shared/contracts';
 import { useApiStack } from '../helpers/apiStack';
+import { SearchAttributeKeys } from '../../src/shared/searchAttributes';
 import { chatLines } from '../helpers/fakes';
 
 const WINDOW_MS = 3600; // LLMBATCH_NATIVE_WINDOW_HOURS=0.001: the provider's window, scaled down for the test
@@ -108,6 +109,11 @@ describe('batch modes', () => {
       expect(set.status).toBe(202);
       expect(((await (await fetch(`${stack.base}/batches/${id}`)).json()) as Progress).priority).toBe(4);
       expect(await finished(id)).toMatchObject({ status: 'completed', succeeded: 60, priority: 4 });
+      // The native workflow keeps its search attributes current too (the new priority, the end).
+      const attributes = (await parent.describe()).typedSearchAttributes;
+      expect(attributes.get(SearchAttributeKeys.mode)).toBe('native');
+      expect(attributes.get(SearchAttributeKeys.priority)).toBe(4);
+      expect(attributes.get(SearchAttributeKeys.status)).toBe('completed');
     },
   );
 
