@@ -8,7 +8,7 @@
  * Screenshots go to a temp dir: `npm run screenshots` is what refreshes docs/.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ import { requireTemporalCliPath } from '../../src/devServer/binary';
 import { batchWorkflowId } from '../../src/shared/contracts';
 import type { BatchView } from '../../src/shared/views';
 import { sleep } from '../durability/harness';
-import { readRunbook } from './runbookDoc';
+import { readRunbook, RUNBOOK } from './runbookDoc';
 import { stepFor, STEPS, type Step, type StepContext } from './runbookSteps';
 
 const run = promisify(execFile);
@@ -193,3 +193,26 @@ it('runs every command of docs/runbook.md, each with its effect', async () => {
   // No row is left over from a command the runbook no longer has.
   expect(STEPS.filter((s) => !used.has(s)).map((s) => s.match)).toEqual([]);
 }, 240_000);
+
+it('serves every metric the runbook names (its PromQL and prose included)', async () => {
+  const text = readFileSync(RUNBOOK, 'utf8');
+  const names = [
+    ...[...text.matchAll(/\bllmbatch_[a-z0-9_]*[a-z0-9]\b/g)].map((m) => m[0]),
+    // The grep patterns' alternatives: llmbatch_(a|b|c)
+    ...[...text.matchAll(/\bllmbatch_\(([a-z0-9_|]+)\)/g)].flatMap((m) =>
+      (m[1] ?? '').split('|').map((n) => `llmbatch_${n}`),
+    ),
+  ];
+  const metrics = [...new Set(names)];
+  const exposition = (await Promise.all([`${scene.api}/metrics`, scene.workerMetrics].map(textOf))).join('\n');
+  const typed = new Set([...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  // A histogram's TYPE line names it without the _bucket/_sum/_count of its series.
+  expect(metrics.filter((n) => !typed.has(n.replace(/_(bucket|sum|count)$/, '')))).toEqual([]);
+  expect(metrics.length).toBeGreaterThan(10);
+});
+
+async function textOf(url: string): Promise<string> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  return res.text();
+}
