@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyDigest } from '../../src/shared/apiKeys';
 import { batchWorkflowId, type BatchLine } from '../../src/shared/contracts';
-import { sleep, useHarness } from '../durability/harness';
+import { chatCounts, sleep, useHarness } from '../durability/harness';
 import { call, historyText, until, type CallOptions } from '../helpers/tenants';
 
 const PROMPT = `PLANTED-PROMPT-${randomUUID()}`;
@@ -75,12 +75,15 @@ async function finished(base: string, id: string): Promise<unknown> {
 
 it('logs batch lifecycles, chunks, errors and requests, and never a prompt or a key', async () => {
   const { child: api, base } = await h.startApi({ LLMBATCH_AUTH: 'keys', LLMBATCH_LOG_LEVEL: 'debug' });
-  // A: through 10% 5xx and 5% malformed answers (chunk retries, provider error lines).
+  // A: its first calls meet 10% 5xx and 5% malformed answers (chunk retries, provider error lines); the faults stop
+  // once each item has been called, so that no item fails twice and waits out Temporal's growing backoff.
   const a = await submit(base, 'a', LINES, { 'x-request-id': 'logs-test-create' });
+  await h.waitFor('every item of A called once', () => chatCounts(h.sim).all >= LINES, 20_000, 50);
+  h.sim.configure({ errorRate: 0, malformedRate: 0 });
   expect(await finished(base, a)).toMatchObject({ status: 'completed', succeeded: LINES });
-  // B: paused and resumed, slow enough to be running then, and with the faults off: a chunk attempt failing while a
+  // B: paused and resumed, slow enough to be running then; the faults are off, as a chunk attempt failing while a
   // pause cancels it fails the batch (the activity is not retried once a cancel is requested), not this test's topic.
-  h.sim.configure({ errorRate: 0, malformedRate: 0, latencyMedianMs: 300 });
+  h.sim.configure({ latencyMedianMs: 300 });
   const b = await submit(base, 'b', 20);
   expect((await call(base, 'POST', `/batches/${b}/pause`, as)).status).toBeLessThan(300);
   await sleep(300);
