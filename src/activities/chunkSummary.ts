@@ -24,7 +24,7 @@ interface Usage {
 }
 
 /** Prompt and completion tokens of a recorded answer (chat/embeddings: prompt/completion, responses: input/output). */
-function tokensOf(r: BatchOutputLine): { tokensIn: number; tokensOut: number } {
+export function tokensOf(r: BatchOutputLine): { tokensIn: number; tokensOut: number } {
   const usage = (r.response?.body as { usage?: Usage } | null)?.usage;
   return {
     tokensIn: usage?.prompt_tokens ?? usage?.input_tokens ?? 0,

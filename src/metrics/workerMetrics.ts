@@ -18,14 +18,17 @@ export type ChunkOutcome = 'completed' | 'retry' | 'failed' | 'cancelled';
 
 /** The series of one (tenant, model, endpoint, mode): each call records one item or one provider request. */
 export interface ItemMetrics {
-  /** A provider answer recorded as the item's result; its tokens and their cost at `price` (absent: unpriced). */
-  succeeded(tokensIn: number, tokensOut: number, price: ModelPrice | undefined): void;
+  /**
+   * A provider answer recorded as the item's result; its tokens and their cost at `price` (absent: unpriced).
+   * `items` > 1: that many answers at once, with their tokens summed (a native collection).
+   */
+  succeeded(tokensIn: number, tokensOut: number, price: ModelPrice | undefined, items?: number): void;
   /** A result served from the response cache: a succeeded item and a cache hit, no tokens. */
   cacheHit(): void;
-  /** A permanent error recorded as the item's result. */
-  failed(errorCode: string): void;
-  /** The item's last allowed transient failure: recorded as a dead letter. */
-  deadLettered(errorCode: string): void;
+  /** A permanent error recorded as the item's result (`items` of them). */
+  failed(errorCode: string, items?: number): void;
+  /** A transient failure no attempt is left for, recorded as a dead letter (`items` of them). */
+  deadLettered(errorCode: string, items?: number): void;
   requestStarted(): void;
   /** The request's HTTP status, or undefined when it got none (a connection error, a timeout). */
   requestEnded(status: number | undefined, seconds: number): void;
@@ -113,8 +116,8 @@ function itemSeries(m: WorkerInstruments, tenant: string, model: string, endpoin
   const latency = m.providerSeconds.labels(model, endpoint);
   const errorCodes = new BoundedLabel();
   const series: ItemMetrics = {
-    succeeded(tokIn, tokOut, price) {
-      succeeded.inc();
+    succeeded(tokIn, tokOut, price, n = 1) {
+      succeeded.inc(n);
       if (tokIn > 0) tokensIn.inc(tokIn);
       if (tokOut > 0) tokensOut.inc(tokOut);
       const dollars = usd(price, tokIn, tokOut, mode);
@@ -125,8 +128,8 @@ function itemSeries(m: WorkerInstruments, tenant: string, model: string, endpoin
       cacheHits.inc();
     },
     // Codes of permanent errors are the provider's own (a 400's `code`): bounded like any value from outside.
-    failed: (code) => item('failed', errorCodes.of(code)).inc(),
-    deadLettered: (code) => item('dead_lettered', errorCodes.of(code)).inc(),
+    failed: (code, n = 1) => item('failed', errorCodes.of(code)).inc(n),
+    deadLettered: (code, n = 1) => item('dead_lettered', errorCodes.of(code)).inc(n),
     requestStarted: () => m.requestsInFlight.inc(),
     requestEnded(status, seconds) {
       m.requestsInFlight.dec();

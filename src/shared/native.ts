@@ -13,6 +13,7 @@ import {
   SUPPORTED_URLS,
   type BatchProgress,
   type ExpiryPolicy,
+  type ModelPrice,
 } from './contracts';
 
 export { ExpiryPolicySchema, type ExpiryPolicy };
@@ -190,6 +191,9 @@ export interface ProviderBatchInput {
   poll: PollPolicy;
   /** Where its activities run; absent: the workflow's own queue. */
   activityTaskQueue?: string;
+  /** The batch's tenant and its model's price, for the worker's metrics of what it collects. */
+  tenant?: string;
+  price?: ModelPrice;
 }
 
 /**

@@ -10,7 +10,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { createNativeActivities } from '../../src/activities/native';
 import { createWorkerMetrics, type PromWorkerMetrics } from '../../src/metrics/workerMetrics';
-import type { BatchProgress, ModelPrice } from '../../src/shared/contracts';
+import type { BatchOutputLine, BatchProgress, ModelPrice } from '../../src/shared/contracts';
 import { FailureType } from '../../src/shared/failures';
 import { PollPolicySchema } from '../../src/shared/native';
 import { FileResponseCache } from '../../src/storage/fileCache';
@@ -230,5 +230,59 @@ describe('worker metrics of finishBatch and native polls', () => {
     expect(await observations(metrics, 'llmbatch_native_time_in_provider_seconds')).toBe(1);
     const { values } = await metrics.registry.getSingleMetric('llmbatch_native_time_in_provider_seconds')!.get();
     expect(values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value).toBe(600);
+  });
+
+  it('counts a native collection once stored: answers, failures, dead letters, tokens, cost', async () => {
+    const store = new MemoryStore();
+    await store.putInput('b1', chatLines(6), 100);
+    const api = new FakeBatchApi();
+    const metrics = createWorkerMetrics();
+    const acts = createNativeActivities({ openai: api.client, store, metrics });
+    const answer = (customId: string): BatchOutputLine => ({
+      id: `r_${customId}`,
+      custom_id: customId,
+      response: { status_code: 200, request_id: 'r', body: { usage: { prompt_tokens: 10, completion_tokens: 2 } } },
+      error: null,
+    });
+    const error = (customId: string, code: string): BatchOutputLine => ({
+      id: `r_${customId}`,
+      custom_id: customId,
+      response: null,
+      error: { code, message: code },
+    });
+    const jsonl = (lines: BatchOutputLine[]) => lines.map((l) => JSON.stringify(l)).join('\n');
+    const out = api.addFile(jsonl([answer('item-0'), answer('item-1'), answer('stranger')]));
+    const errs = api.addFile(jsonl([error('item-2', 'invalid_value'), error('item-3', 'batch_expired')]));
+    const plan = {
+      index: 0,
+      endpoint: '/v1/chat/completions' as const,
+      firstChunk: 0,
+      lastChunk: 0,
+      lines: 6,
+      bytes: 0,
+    };
+    const collect = { batchId: 'b1', plan, outputFileId: out.id, errorFileId: errs.id, tenant: 'acme', price: PRICE };
+    await env().run(acts.collectProviderBatch, { ...collect, recordRetryable: true });
+    await env(2).run(acts.collectProviderBatch, { ...collect, recordRetryable: true }); // a retry records nothing
+    await env().run(acts.recordUnfinished, {
+      batchId: 'b1',
+      plan,
+      code: 'provider_batch_exhausted',
+      message: 'm',
+      tenant: 'acme',
+    });
+    const native = { tenant: 'acme', model: 'gpt-4o-mini', endpoint: '/v1/chat/completions', mode: 'native' };
+    const items = (outcome: string, error_code: string) =>
+      value(metrics, 'llmbatch_items_total', { ...native, outcome, error_code });
+    expect(await items('succeeded', '')).toBe(2);
+    expect(await items('failed', 'invalid_value')).toBe(1);
+    expect(await items('dead_lettered', 'batch_expired')).toBe(1);
+    expect(await items('dead_lettered', 'provider_batch_exhausted')).toBe(2);
+    expect(await value(metrics, 'llmbatch_items_total')).toBe(6);
+    expect(await value(metrics, 'llmbatch_tokens_total', { ...native, direction: 'input' })).toBe(20);
+    expect(await value(metrics, 'llmbatch_cost_usd_total', { tenant: 'acme', mode: 'native' })).toBeCloseTo(
+      ((20 * 0.15 + 4 * 0.6) / 1e6) * 0.5,
+      12,
+    );
   });
 });

@@ -7,6 +7,8 @@ import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import type { BatchOutputLine } from '../../shared/contracts';
 import type { RangeSummary } from '../../shared/native';
+import { NO_WORKER_METRICS } from '../../metrics/workerMetrics';
+import { NativeCounts } from './counts';
 import { rangeState, ResultSink } from './planStore';
 import { withHeartbeat, withProviderFailure } from './providerCall';
 import type { CollectInput, NativeActivityDeps, UnfinishedInput } from './types';
@@ -42,7 +44,7 @@ async function* fileLines(openai: OpenAI, fileId: string): AsyncIterable<BatchOu
   }
 }
 
-export function createCollectActivities({ openai, store }: NativeActivityDeps) {
+export function createCollectActivities({ openai, store, metrics = NO_WORKER_METRICS }: NativeActivityDeps) {
   return {
     /**
      * Streams the output and error files into the store, mapped by custom_id to the chunk that holds it
@@ -55,32 +57,38 @@ export function createCollectActivities({ openai, store }: NativeActivityDeps) {
       return withHeartbeat(
         () => ({ read }),
         async () => {
-          const { chunkOf, recorded } = await rangeState(store, input.batchId, input.plan);
+          const { chunkOf, recorded, model } = await rangeState(store, input.batchId, input.plan);
           const sink = new ResultSink(store, input.batchId);
+          const counts = new NativeCounts();
           for (const fileId of [input.outputFileId, input.errorFileId]) {
             if (fileId === null) continue;
             for await (const line of fileLines(openai, fileId)) {
               read += 1;
               const chunk = chunkOf.get(line.custom_id);
               if (chunk === undefined || recorded.has(line.custom_id)) continue;
-              if (!input.recordRetryable && !isFinalLine(line)) continue;
+              const final = isFinalLine(line);
+              if (!input.recordRetryable && !final) continue;
               await sink.add(chunk, line);
               recorded.add(line);
+              counts.add(line, final);
             }
           }
           await sink.flush();
+          const { tenant, price, plan } = input;
+          counts.report(metrics, { tenant, model, endpoint: plan.endpoint, price });
           return recorded.summary(chunkOf.size);
         },
       );
     },
 
     /** Records every item of the plan still without a result as a dead letter: no round is left for it. */
-    async recordUnfinished({ batchId, plan, code, message }: UnfinishedInput): Promise<RangeSummary> {
+    async recordUnfinished({ batchId, plan, code, message, tenant }: UnfinishedInput): Promise<RangeSummary> {
       return withHeartbeat(
         () => plan.index,
         async () => {
-          const { chunkOf, recorded } = await rangeState(store, batchId, plan);
+          const { chunkOf, recorded, model } = await rangeState(store, batchId, plan);
           const sink = new ResultSink(store, batchId);
+          const counts = new NativeCounts();
           for (const [customId, chunk] of chunkOf) {
             if (recorded.has(customId)) continue;
             const line: BatchOutputLine = {
@@ -91,8 +99,10 @@ export function createCollectActivities({ openai, store }: NativeActivityDeps) {
             };
             await sink.add(chunk, line);
             recorded.add(line);
+            counts.add(line, false);
           }
           await sink.flush();
+          counts.report(metrics, { tenant, model, endpoint: plan.endpoint, price: undefined });
           return recorded.summary(chunkOf.size);
         },
       );

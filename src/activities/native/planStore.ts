@@ -49,20 +49,25 @@ export class RangeTally {
   }
 }
 
-/** custom_id → chunk for the plan's items, and a tally of the results already recorded for them. */
+/**
+ * custom_id → chunk for the plan's items, a tally of the results already recorded for them, and their model (a
+ * native batch has one).
+ */
 export async function rangeState(store: BatchStore, batchId: string, plan: ProviderBatchPlan) {
   const chunkOf = new Map<string, number>();
   const recorded = new RangeTally();
+  let model: string | undefined;
   await forEachChunk(plan, async (chunk) => {
     const [lines, results] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
     for (const line of lines) {
       if (line.url !== plan.endpoint) continue;
       chunkOf.set(line.custom_id, chunk);
+      if (model === undefined && typeof line.body.model === 'string') model = line.body.model;
       const r = results.get(line.custom_id);
       if (r) recorded.add(r);
     }
   });
-  return { chunkOf, recorded };
+  return { chunkOf, recorded, model };
 }
 
 /**

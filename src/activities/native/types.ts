@@ -8,6 +8,7 @@ import type {
   ProviderEndpoint,
   RequestCounts,
 } from '../../shared/native';
+import type { ModelPrice } from '../../shared/contracts';
 import type { BatchStore } from '../../storage/types';
 import type { WorkerMetrics } from '../../metrics/workerMetrics';
 
@@ -93,6 +94,9 @@ export interface CollectInput {
   errorFileId: string | null;
   /** Also record retryable lines (batch_expired, 5xx, 429) as final: no later round will redo them. */
   recordRetryable: boolean;
+  /** For the metrics: the batch's tenant, and its model's price (absent: unpriced). */
+  tenant?: string;
+  price?: ModelPrice;
 }
 
 export interface UnfinishedInput {
@@ -100,6 +104,8 @@ export interface UnfinishedInput {
   plan: ProviderBatchPlan;
   code: string;
   message: string;
+  /** For the metrics: the batch's tenant. */
+  tenant?: string;
 }
 
 export interface FallbackInput {

@@ -46,6 +46,7 @@ async function afterProviderBatch(
     plan: e.plan,
     code: ItemErrorCode.ProviderBatchExhausted,
     message: `no result after ${input.maxRounds} provider batches (last: ${reason})`,
+    tenant: input.tenant,
   });
 }
 
@@ -69,6 +70,8 @@ async function runProviderBatch(run: NativeRun, e: ProviderBatchEntry): Promise<
           limits: input.limits,
           poll: input.poll,
           activityTaskQueue: input.activityTaskQueue,
+          tenant: input.tenant,
+          price: input.price,
         },
       ],
     });

@@ -81,6 +81,8 @@ export async function providerBatchWorkflow(input: ProviderBatchInput): Promise<
       outputFileId: report.outputFileId,
       errorFileId: report.errorFileId,
       recordRetryable: input.finalRound && report.status !== 'cancelled',
+      tenant: input.tenant,
+      price: input.price,
     });
     return done(report.status, summary, report.error);
   });
