@@ -8,7 +8,7 @@
  * Screenshots go to a temp dir: `npm run screenshots` is what refreshes docs/.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -210,6 +210,25 @@ it('serves every metric the runbook names (its PromQL and prose included)', asyn
   expect(metrics.filter((n) => !typed.has(n.replace(/_(bucket|sum|count)$/, '')))).toEqual([]);
   expect(metrics.length).toBeGreaterThan(10);
 });
+
+const promtool = (process.env.PATH ?? '')
+  .split(delimiter)
+  .map((dir) => join(dir, 'promtool'))
+  .find((p) => existsSync(p));
+(promtool ? it : it.skip)(
+  `its PromQL parses (promtool check rules)${promtool ? '' : ' (SKIPPED: no promtool; install prometheus)'}`,
+  async () => {
+    const exprs = [...readFileSync(RUNBOOK, 'utf8').matchAll(/^```promql\n([\s\S]*?)^```$/gm)]
+      .flatMap((m) => (m[1] ?? '').split('\n'))
+      .filter((l) => l.trim());
+    expect(exprs.length).toBeGreaterThan(0);
+    // Each expression as a recording rule: JSON strings are YAML scalars.
+    const rules = exprs.map((e, i) => `      - record: runbook:expr_${i}\n        expr: ${JSON.stringify(e)}`);
+    const file = join(mkdtempSync(join(tmpdir(), 'llmbatch-promql-')), 'runbook.rules.yml');
+    writeFileSync(file, `groups:\n  - name: runbook\n    rules:\n${rules.join('\n')}\n`);
+    await run(promtool as string, ['check', 'rules', file]);
+  },
+);
 
 async function textOf(url: string): Promise<string> {
   const res = await fetch(url);
