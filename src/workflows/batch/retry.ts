@@ -5,8 +5,7 @@
  * (finishBatch, the end event) and waits again if dead letters remain.
  */
 import { condition, log } from '@temporalio/workflow';
-import type { BatchCarry, BatchWorkflowResult } from '../../shared/contracts';
-import type { ChunkCounts } from '../../shared/retry';
+import type { BatchWorkflowResult } from '../../shared/contracts';
 import { reopenDeadLetters } from './activityProxies';
 import type { BatchRun } from './run';
 
@@ -30,21 +29,4 @@ export async function awaitRetry(run: BatchRun, outcome: BatchWorkflowResult): P
   run.show();
   log.info('retrying dead letters', { batchId: input.batchId, items: r.reopened, chunks: chunks.length });
   return true;
-}
-
-/**
- * A chunk's report (everything recorded for it), less what it held when its dead letters were reopened,
- * which the batch still counts: what it adds. A chunk that was not reopened adds its whole report.
- */
-export function addedBy<R extends ChunkCounts>(state: BatchCarry, chunk: number, report: R): ChunkCounts {
-  const kept = state.retry?.kept[chunk];
-  if (!kept) return report;
-  delete state.retry?.kept[chunk];
-  return {
-    succeeded: report.succeeded - kept.succeeded,
-    failed: report.failed - kept.failed,
-    tokensIn: report.tokensIn - kept.tokensIn,
-    tokensOut: report.tokensOut - kept.tokensOut,
-    cacheHits: (report.cacheHits ?? 0) - kept.cacheHits,
-  };
 }

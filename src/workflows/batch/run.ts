@@ -13,7 +13,7 @@ import {
 import { eventData, notify } from '../notify';
 import { chunkActivities } from './activityProxies';
 import { buildProgress, chunkLength } from './progress';
-import { addedBy } from './retry';
+import { addedBy } from './chunkReport';
 import { showProgress, Visibility } from '../visibility';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
