@@ -100,7 +100,7 @@ describe('npm start stops every process it started', () => {
       expect(await leftAfter(started, 30_000)).toEqual([]);
       // A clean stop, not the watchdog's: the worker finished its tasks before it went.
       const workerLog = readFileSync(join(started.env.LLMBATCH_DATA_DIR as string, 'logs', 'worker.log'), 'utf8');
-      expect(workerLog).toContain("state: 'DRAINED'");
+      expect(workerLog).toContain('"state":"DRAINED"');
     },
     200_000,
   );
