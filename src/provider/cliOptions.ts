@@ -16,6 +16,7 @@ const KNOBS: readonly { name: OptionName; kind: 'string' | 'number'; help: strin
   { name: 'errorRate', kind: 'number', help: 'fraction answered 500/502/503 [0]' },
   { name: 'hangRate', kind: 'number', help: 'fraction never answered [0]' },
   { name: 'malformedRate', kind: 'number', help: 'fraction answered 200 with a cut-off body [0]' },
+  { name: 'throttleRate', kind: 'number', help: 'fraction answered 429 although within the limits [0]' },
   { name: 'batchLinesPerSecond', kind: 'number', help: 'native batch speed [1000]' },
   { name: 'batchValidatingMs', kind: 'number', help: 'time a batch spends validating [100]' },
   { name: 'batchFinalizingMs', kind: 'number', help: 'time a batch spends finalizing [100]' },

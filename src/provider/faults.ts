@@ -1,6 +1,6 @@
 import { Prng } from './prng';
 
-export type Fault = 'none' | 'error' | 'hang' | 'malformed';
+export type Fault = 'none' | 'error' | 'hang' | 'malformed' | 'throttled';
 
 /** 99th percentile of the standard normal distribution. */
 const Z_99 = 2.3263;
@@ -9,7 +9,11 @@ export interface FaultRates {
   errorRate: number;
   hangRate: number;
   malformedRate: number;
+  throttleRate: number;
 }
+
+/** How long a throttled call is told to wait (Retry-After): the capacity it lacked comes back soon. */
+export const THROTTLE_RETRY_AFTER_MS = 250;
 
 /**
  * Chooses which realtime requests misbehave and how slow each answer is. One
@@ -28,16 +32,18 @@ export class FaultInjector {
   }
 
   /**
-   * One draw splits [0, 1) into error | hang | malformed | none, so each rate
+   * One draw splits [0, 1) into error | hang | malformed | throttled | none, so each rate
    * is the fraction of requests with that fault. If the rates add up to more
    * than 1, the earlier kinds win.
    */
   decide(rates: FaultRates): Fault {
-    if (rates.errorRate === 0 && rates.hangRate === 0 && rates.malformedRate === 0) return 'none';
+    const { errorRate, hangRate, malformedRate, throttleRate } = rates;
+    if (errorRate === 0 && hangRate === 0 && malformedRate === 0 && throttleRate === 0) return 'none';
     const u = this.rng.next();
-    if (u < rates.errorRate) return 'error';
-    if (u < rates.errorRate + rates.hangRate) return 'hang';
-    if (u < rates.errorRate + rates.hangRate + rates.malformedRate) return 'malformed';
+    if (u < errorRate) return 'error';
+    if (u < errorRate + hangRate) return 'hang';
+    if (u < errorRate + hangRate + malformedRate) return 'malformed';
+    if (u < errorRate + hangRate + malformedRate + throttleRate) return 'throttled';
     return 'none';
   }
 

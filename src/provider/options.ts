@@ -17,6 +17,8 @@ export interface SimulatorOptions {
   errorRate?: number;
   hangRate?: number;
   malformedRate?: number;
+  /** Answered 429 although within the limits: the provider short of capacity, which no client pacing avoids. */
+  throttleRate?: number;
   batchLinesPerSecond?: number;
   batchValidatingMs?: number;
   batchFinalizingMs?: number;
@@ -50,6 +52,7 @@ export const simulatorOptionsSchema = z
     errorRate: rate.default(0),
     hangRate: rate.default(0),
     malformedRate: rate.default(0),
+    throttleRate: rate.default(0),
     batchLinesPerSecond: z.number().gt(0).default(1000),
     batchValidatingMs: durationMs.int().default(100),
     batchFinalizingMs: durationMs.int().default(100),

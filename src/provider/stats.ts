@@ -5,7 +5,7 @@ export interface SimStats {
   requests: Record<string, Record<string, number>>;
   total: number;
   rateLimited: number;
-  faults: { errors: number; hangs: number; malformed: number };
+  faults: { errors: number; hangs: number; malformed: number; throttled: number };
   /** Realtime calls and native batch lines, per distinct endpoint + canonical body. */
   bodies: BodyCallSummary;
   batches: { created: number; byStatus: Record<string, number> };
@@ -24,7 +24,7 @@ export class StatsCollector {
   private requests = new Map<string, Map<string, number>>();
   private total = 0;
   private rateLimited = 0;
-  private faults = { errors: 0, hangs: 0, malformed: 0 };
+  private faults = { errors: 0, hangs: 0, malformed: 0, throttled: 0 };
   private batchesCreated = 0;
 
   /** Background usage at the last reset; the limiter's own counts only grow. */
@@ -50,7 +50,7 @@ export class StatsCollector {
   }
 
   /** `callKey`: the faulted body, so that tests can tell which items' own calls failed. */
-  recordFault(kind: 'errors' | 'hangs' | 'malformed', callKey?: Buffer): void {
+  recordFault(kind: 'errors' | 'hangs' | 'malformed' | 'throttled', callKey?: Buffer): void {
     this.faults[kind] += 1;
     if (callKey !== undefined) this.bodies.recordFault(callKey);
   }
@@ -84,7 +84,7 @@ export class StatsCollector {
     this.requests = new Map();
     this.total = 0;
     this.rateLimited = 0;
-    this.faults = { errors: 0, hangs: 0, malformed: 0 };
+    this.faults = { errors: 0, hangs: 0, malformed: 0, throttled: 0 };
     this.batchesCreated = 0;
     this.backgroundBase = this.backgroundUsage();
   }

@@ -4,6 +4,7 @@ import {
   BadRequestError,
   InternalServerError,
   NotFoundError,
+  RateLimitError,
 } from 'openai';
 import { startSimulator, type Simulator } from '../../src/provider';
 import { FaultInjector } from '../../src/provider/faults';
@@ -15,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 beforeEach(() => {
-  sim.configure({ errorRate: 0, hangRate: 0, malformedRate: 0 });
+  sim.configure({ errorRate: 0, hangRate: 0, malformedRate: 0, throttleRate: 0 });
   sim.resetStats();
 });
 
@@ -115,7 +116,7 @@ describe('fault injection (rate 1.0 each)', () => {
       expect([500, 502, 503]).toContain(error.status);
       expect(error.error.type).toBe('server_error');
     }
-    expect(sim.stats().faults).toEqual({ errors: 3, hangs: 0, malformed: 0 });
+    expect(sim.stats().faults).toEqual({ errors: 3, hangs: 0, malformed: 0, throttled: 0 });
   });
 
   it('hangRate never answers: the client times out and the hang is counted', async () => {
@@ -146,10 +147,27 @@ describe('fault injection (rate 1.0 each)', () => {
     expect(sim.callsForBody(chatBody('m'))).toEqual({ calls: 1, successes: 0, faults: 1 });
   });
 
+  it('throttleRate answers 429 rate_limit_exceeded within the limits, a short Retry-After, uncharged', async () => {
+    sim.configure({ throttleRate: 1 });
+    const error = await failureOf(client().chat.completions.create(chatBody('t')));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error.error.code).toBe('rate_limit_exceeded');
+    expect(error.headers?.get('retry-after-ms')).toBe('250');
+    expect(error.headers?.get('retry-after')).toBe('1');
+    const stats = sim.stats();
+    expect(stats.faults).toEqual({ errors: 0, hangs: 0, malformed: 0, throttled: 1 });
+    expect(stats.requests['/v1/chat/completions']).toEqual({ '429': 1 });
+    expect(stats.rateLimited).toBe(1);
+    // Waited out, not a failure of the item: the body's own faults do not count it.
+    expect(sim.callsForBody(chatBody('t'))).toEqual({ calls: 1, successes: 0, faults: 0 });
+  });
+
   it('a fault rate in between hits about that fraction, repeatably for a seed', async () => {
     const draw = (seed: number) => {
       const faults = new FaultInjector(seed);
-      return Array.from({ length: 2000 }, () => faults.decide({ errorRate: 0.2, hangRate: 0.1, malformedRate: 0.05 }));
+      return Array.from({ length: 2000 }, () =>
+        faults.decide({ errorRate: 0.2, hangRate: 0.1, malformedRate: 0.05, throttleRate: 0.1 }),
+      );
     };
     const run = draw(7);
     expect(draw(7)).toEqual(run);
@@ -161,6 +179,8 @@ describe('fault injection (rate 1.0 each)', () => {
     expect(share('hang')).toBeLessThan(0.12);
     expect(share('malformed')).toBeGreaterThan(0.03);
     expect(share('malformed')).toBeLessThan(0.07);
+    expect(share('throttled')).toBeGreaterThan(0.08);
+    expect(share('throttled')).toBeLessThan(0.12);
   });
 
   it('samples lognormal latency with the configured median and p99', () => {

@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { requestDigest } from '../canonical';
 import { MODEL_ENDPOINTS, prepareRequest } from '../endpoints/registry';
 import type { PreparedRequest } from '../endpoints/types';
-import { FAULT_MESSAGES } from '../faults';
+import { FAULT_MESSAGES, THROTTLE_RETRY_AFTER_MS } from '../faults';
 import { ApiError } from '../openaiErrors';
 import { formatDuration, type RateDecision } from '../rateLimiter';
 import { chatStreamText } from './chatStream';
@@ -12,7 +12,8 @@ import type { SimulatorContext } from './context';
  * One realtime model call. Order of checks, chosen so each outcome is
  * unambiguous in the stats: auth (middleware) -> body validation (400, never
  * faulted, never charged) -> rate limit (429, not charged) -> fault draw
- * (hang | 5xx | malformed, charged like a real call) -> latency -> answer.
+ * (throttled: a 429 within the limits, not charged | hang | 5xx | malformed,
+ * charged like a real call) -> latency -> answer.
  */
 export function realtimeHandler(ctx: SimulatorContext, endpoint: string): RequestHandler {
   return async (req, res) => {
@@ -33,6 +34,13 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
 
     const options = ctx.options.current;
     const fault = ctx.faults.decide(options);
+    if (fault === 'throttled') {
+      // Before any work, like a real 429: not charged, headers as they are, a short Retry-After. Not one of the
+      // body's faults (callsForBody): a 429 is waited out, it does not fail the item's attempt.
+      ctx.stats.recordFault('throttled');
+      sendThrottled(res, modelOf(body));
+      return;
+    }
     if (fault === 'hang') {
       ctx.stats.recordFault('hangs', callKey);
       ctx.stats.recordResponse(statsRoute(req), 'hung');
@@ -93,6 +101,15 @@ function sendRateLimited(res: Response, decision: Extract<RateDecision, { allowe
     : `Rate limit reached ${where}: Limit ${limit}, Used ${used}, Requested ${requested}. Please try again in ` +
       `${formatDuration(decision.retryAfterMs)}. (simulated)`;
   res.status(429).json(new ApiError(429, message, kind, null, 'rate_limit_exceeded').toBody());
+}
+
+/** A 429 within the limits (the provider short of capacity): OpenAI's wording for it, a short Retry-After. */
+function sendThrottled(res: Response, model: string): void {
+  res.set({ 'retry-after': '1', 'retry-after-ms': String(THROTTLE_RETRY_AFTER_MS) });
+  const message =
+    `The server is busy serving requests for ${model}; please try again in ` +
+    `${formatDuration(THROTTLE_RETRY_AFTER_MS)}. (simulated fault)`;
+  res.status(429).json(new ApiError(429, message, 'requests', null, 'rate_limit_exceeded').toBody());
 }
 
 function modelOf(body: unknown): string {
