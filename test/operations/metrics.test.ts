@@ -1,7 +1,7 @@
 /**
  * The metrics end to end, as an operator sees them: a real stack (Temporal dev server, the simulator with 10%
- * 500s and an RPM limit, a worker process serving LLMBATCH_WORKER_METRICS_PORT, the API process) runs a batch of
- * 200 chat lines through the project API. Then the worker's and the API's /metrics must agree with the batch's
+ * 500s, 5% 429s and an RPM limit, a worker process serving LLMBATCH_WORKER_METRICS_PORT, the API process) runs a
+ * batch of 200 chat lines through the project API. Then the worker's and the API's /metrics must agree with the batch's
  * results and the simulator's own counts (/_sim/stats), and a real Prometheus, scraping the stack with the shipped
  * deploy/prometheus/prometheus.yml (our ports, 1 s intervals) and its alert rules, must answer PromQL queries of
  * the failure-rate and queue-delay series with the values the batch implies. The Prometheus part is skipped, with
@@ -92,7 +92,8 @@ beforeAll(async () => {
   workerMetrics = `http://127.0.0.1:${workerPort}/metrics`;
   h = new Harness({
     name: 'metrics',
-    sim: { errorRate: 0.1, rpm: RPM, seed: 13 },
+    // 429s too: the lane paces within the RPM limit and would meet none, so 5% are throttled within it.
+    sim: { errorRate: 0.1, throttleRate: 0.05, rpm: RPM, seed: 13 },
     workerEnv: {
       LLMBATCH_WORKER_METRICS_PORT: String(workerPort),
       LLMBATCH_RPM: String(RPM),
@@ -174,6 +175,7 @@ describe('metrics of a batch run to the end', () => {
     expect(sum(worker, 'llmbatch_provider_requests_total', { status_class: '5xx' })).toBe(
       calls('500') + calls('502') + calls('503'),
     );
+    expect(calls('429')).toBeGreaterThan(0);
     expect(sum(worker, 'llmbatch_provider_rate_limited_total')).toBe(calls('429'));
     expect(sum(worker, 'llmbatch_provider_requests_total', { status_class: '4xx' })).toBe(calls('429'));
     expect(sum(worker, 'llmbatch_tokens_total', { direction: 'input' })).toBe(view.tokensIn);
