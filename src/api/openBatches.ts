@@ -12,10 +12,12 @@ import type { Config } from '../config';
 import type { BatchSnapshot, OpenBatch } from '../metrics/apiMetrics';
 import { progressQuery } from '../shared/contracts';
 import { SearchAttributeKeys } from '../shared/searchAttributes';
+import { ENDED_STATUSES } from '../shared/statuses';
 import type { BatchStore } from '../storage/types';
 import { OWNER_RECORD, OwnerRecordSchema } from './owner';
 
 const BATCH_ID_PREFIX = 'batch-';
+const ENDED: ReadonlySet<string> = ENDED_STATUSES;
 /** Progress queries at once: a scrape must not burst hundreds of queries at the workers. */
 const QUERY_CONCURRENCY = 8;
 /** A progress query's longest wait (no worker answering, say): the batch is then counted without its progress. */
@@ -39,7 +41,9 @@ export class OpenBatches {
         truncated = true;
         break;
       }
-      if (info.workflowId.startsWith(BATCH_ID_PREFIX)) infos.push(info);
+      // A completed batch waiting out its retry grace (LLMBATCH_RETRY_GRACE) is open, but neither running nor paused.
+      const status = info.typedSearchAttributes.get(SearchAttributeKeys.status);
+      if (info.workflowId.startsWith(BATCH_ID_PREFIX) && !ENDED.has(status ?? '')) infos.push(info);
     }
     const sema = new Sema(QUERY_CONCURRENCY);
     const batches = await Promise.all(

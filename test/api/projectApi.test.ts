@@ -409,6 +409,10 @@ describe('results filters and retrying dead letters', () => {
     expect(desc.typedSearchAttributes.get(SearchAttributeKeys.status)).toBe('completed');
     expect(desc.typedSearchAttributes.get(SearchAttributeKeys.tenant)).toBe('local');
     expect(desc.typedSearchAttributes.get(SearchAttributeKeys.model)).toBe('gpt-4o-mini');
+    // Open, but the API's gauges count it neither running nor paused (no stalled-batch alert while it waits).
+    const metrics = await (await fetch(`${stack.base}/metrics`)).text();
+    expect(metrics).toContain('llmbatch_batches');
+    expect(metrics).not.toMatch(/^llmbatch_batches\{[^}]*status="running"[^}]*\} [1-9]/m);
 
     stack.sim.configure({ latencyMedianMs: 300, latencyP99Ms: 400 });
     try {
