@@ -127,6 +127,8 @@ async function runRealtime(run: NativeRun, e: ProviderBatchEntry): Promise<void>
           maxAttempts: input.realtime.maxAttempts,
           priority: state.priority,
           tenant: input.tenant,
+          // Its calls are billed at the realtime price: the worker's cost metric counts them so.
+          price: input.price,
           cache: false,
         },
       ],
