@@ -101,6 +101,8 @@ withBrowser(
       expect(listed).toEqual(expect.arrayContaining([wf('running'), wf('toCancel'), wf('otherTenant')]));
       for (const ended of ['completed', 'failed', 'deadLetters'] as const) expect(listed).not.toContain(wf(ended));
       expect(statSync(join(shots, 'running.png')).size).toBeGreaterThan(10_000);
+      const beta = await workflowList(browser, { ...ui, query: 'LlmbatchTenant="beta" AND LlmbatchStatus="running"' });
+      expect(beta).toEqual([wf('otherTenant')]);
 
       const offered = await signalDialog(browser, {
         ...ui,
