@@ -94,6 +94,7 @@ export class BatchCreator {
         api: batch.api,
         total: manifest.total,
         mode: plan.mode,
+        model: plan.labels.model,
         modeReason: plan.modeReason,
         retryOf: batch.retryOf,
         webhookUrl: batch.webhookUrl,

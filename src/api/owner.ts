@@ -18,6 +18,8 @@ export const OwnerRecordSchema = z.object({
   api: z.enum(['project', 'v1']),
   total: z.number().int(),
   mode: z.enum(['realtime', 'native']),
+  /** The lines' model, or `mixed`; absent in records written before it was kept. */
+  model: z.string().optional(),
   /** The batch whose dead letters this one retries. */
   retryOf: z.string().optional(),
   /** The batches that retried this one's dead letters, oldest first. */

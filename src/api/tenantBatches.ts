@@ -32,6 +32,8 @@ export class TenantBatches {
     return {
       id,
       createdAt: owner.createdAt,
+      model: owner.model ?? null,
+      api: owner.api,
       retryOf: owner.retryOf ?? null,
       retriedBy: owner.retriedBy ?? [],
       ...progress,

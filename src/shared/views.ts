@@ -20,7 +20,16 @@ export interface ProviderBatchView {
 export type ProgressView = BatchProgress & { providerBatches?: ProviderBatchView[] };
 
 /** A batch as `GET /batches/{batch_id}` and `GET /batches` show it. */
-export type BatchView = ProgressView & { id: string; createdAt: string; retryOf: string | null; retriedBy: string[] };
+export type BatchView = ProgressView & {
+  id: string;
+  createdAt: string;
+  /** The lines' model, `mixed` when they name several; null for batches created before it was kept. */
+  model: string | null;
+  /** The API that created it: `v1` batches have OpenAI's output and error files (`GET /v1/batches/{id}`). */
+  api: 'project' | 'v1';
+  retryOf: string | null;
+  retriedBy: string[];
+};
 
 /** `GET /batches`: a page, newest first. */
 export interface BatchListView {
