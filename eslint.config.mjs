@@ -28,7 +28,31 @@ const LAYER = {
   logging: 'layer rule: logging imports nothing else in src',
   metrics: 'layer rule: metrics imports only shared, config and its own folder',
   cli: 'layer rule: cli imports only shared, config, devServer and its own folder (the API over HTTP)',
+  console:
+    'layer rule: console (browser modules) imports only its own folder, preact and htm (the project API over HTTP)',
 };
+
+/** What the web console's modules (src/console, run by browsers as they are) may use besides the language's own. */
+const BROWSER_GLOBALS = Object.fromEntries(
+  [
+    'window',
+    'document',
+    'location',
+    'sessionStorage',
+    'fetch',
+    'Headers',
+    'URL',
+    'URLSearchParams',
+    'TextDecoderStream',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'addEventListener',
+    'removeEventListener',
+    'console',
+  ].map((name) => [name, 'readonly']),
+);
 
 /** Folder rules: files under `target` may not import from `from`, but for `except` (relative to `from`). */
 const layerZones = [
@@ -130,6 +154,22 @@ export default tseslint.config(
     rules: {
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
       'max-lines': ['error', { max: 300 }],
+    },
+  },
+  {
+    // The web console: plain ES modules a browser loads as they are (no TypeScript, no bundler), so no type-aware
+    // rules; browser globals; imports resolved by the page's import map (index.html) or relative to the folder.
+    files: ['src/console/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { sourceType: 'module', globals: BROWSER_GLOBALS },
+    rules: {
+      'max-len': ['error', { code: 120, ignoreUrls: true }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+      'max-lines': ['error', { max: 300 }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\./[\\w.-]+\\.js$|preact$|preact/hooks$|htm$)', message: LAYER.console }] },
+      ],
     },
   },
   {

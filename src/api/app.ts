@@ -6,6 +6,8 @@
  *   /v1/files, /v1/batches        OpenAI-compatible (v1/)
  *   GET /openapi.json             OpenAPI 3.1 of all of it, generated from the zod schemas (openapi/)
  *   GET /metrics                  Prometheus metrics (metrics.ts; no key, like the probes)
+ *   GET /console                  the web console, a page that calls the routes above (console.ts; the page asks
+ *                                 for the key, so loading it needs none)
  * Every route but the probes and /metrics needs an API key (auth.ts), except in local mode.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -18,6 +20,7 @@ import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { authenticate, tenantOf } from './auth';
 import { batchesRouter } from './batches';
+import { consoleRouter } from './console';
 import { BatchCreator } from './createBatch';
 import { HttpError } from './httpError';
 import { lanesRouter } from './lanes';
@@ -81,6 +84,7 @@ export function createApp(deps: ApiDeps): express.Express {
 
   app.use(openApiRouter());
   app.use(metricsRouter({ client, store, config, metrics }));
+  app.use(consoleRouter({ config }));
 
   // Keys are checked before bodies are read: an unauthenticated request costs no parsing.
   app.use(authenticate(config.auth));

@@ -29,6 +29,8 @@ export interface StackOptions {
 export interface Stack {
   urls: {
     api: string;
+    /** The web console (GET /console on the API). */
+    console: string;
     webUi: string;
     temporal: string;
     provider: string;
@@ -92,7 +94,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
 
     log('starting worker and API');
     const worker = launch({ name: 'worker', ...tsEntry('src/worker/workerMain.ts') });
-    const api = launch({ name: 'api', ...tsEntry('src/api/apiMain.ts') });
+    // The console links each batch to its workflow in the Web UI this stack runs, unless told of another.
+    const apiEnv = { ...process.env, LLMBATCH_TEMPORAL_UI_URL: process.env.LLMBATCH_TEMPORAL_UI_URL || server.uiUrl };
+    const api = launch({ name: 'api', ...tsEntry('src/api/apiMain.ts'), env: apiEnv });
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
     const [workerLine] = await Promise.all([
       worker.waitForLine(/llmbatch worker on task queue/, 120_000),
@@ -101,6 +105,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     return {
       urls: {
         api: apiUrl,
+        console: `${apiUrl}/console`,
         webUi: server.uiUrl,
         temporal: config.temporal.address,
         provider: config.provider.baseURL,

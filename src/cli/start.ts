@@ -17,6 +17,7 @@ function banner(config: Config, stack: Stack): string {
     '',
     'llmbatch is running:',
     `  API       ${urls.api}`,
+    `  Console   ${urls.console}  (web console: submit, watch, inspect failures, act)`,
     `  Web UI    ${urls.webUi}  (Temporal)`,
     `  Temporal  ${urls.temporal}`,
     `  Provider  ${urls.provider}${urls.simulated ? '  (SIMULATED provider, not a real LLM)' : ''}`,

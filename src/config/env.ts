@@ -67,6 +67,14 @@ export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: port.default(8233),
+  /**
+   * Where users open the Temporal Web UI (http://127.0.0.1:8233 under `npm start`, which sets it): the web console
+   * links each batch to its workflow there. Unset: the console shows no such link.
+   */
+  LLMBATCH_TEMPORAL_UI_URL: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.url({ protocol: /^https?$/ }).optional(),
+  ),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('llmbatch'),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),

@@ -9,7 +9,15 @@ export interface Config {
   database?: { url: string; poolSize: number };
   /** The response cache: entries older than this are not reused. */
   cache: { ttlHours: number };
-  temporal: { address: string; namespace: string; uiPort: number; taskQueue: string; cliPath?: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    uiPort: number;
+    /** The Temporal Web UI as users reach it (LLMBATCH_TEMPORAL_UI_URL), without a trailing slash; unset: unknown. */
+    uiUrl?: string;
+    taskQueue: string;
+    cliPath?: string;
+  };
   provider: {
     /** True when no real provider is configured and the bundled simulator stands in. */
     simulated: boolean;

@@ -33,6 +33,17 @@ describe('npm start', () => {
     expect({ up, output: up ? '' : start.output() }).toEqual({ up: true, output: '' });
     expect(start.output()).toContain(`API       http://127.0.0.1:${env.API_PORT}`);
     expect(start.output()).toContain(`Web UI    http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
+    const consoleUrl = `http://127.0.0.1:${env.API_PORT}/console`;
+    expect(start.output()).toContain(`Console   ${consoleUrl}`);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>llmbatch console</title>');
+    const settings = await (await fetch(`${consoleUrl}/config.json`)).json();
+    expect(settings).toEqual({
+      auth: 'local',
+      temporalUiUrl: `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`,
+      namespace: 'default',
+    });
     expect(start.output()).toContain('SIMULATED provider');
     const metricsUrl = `http://127.0.0.1:${env.LLMBATCH_WORKER_METRICS_PORT}/metrics`;
     expect(start.output()).toContain(`Metrics   ${metricsUrl}`);

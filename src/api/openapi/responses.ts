@@ -139,17 +139,12 @@ export const ProviderBatchViewSchema = z
 export const BatchViewSchema = BatchProgressSchema.extend({
   id: z.string(),
   createdAt: z.string().meta({ format: 'date-time' }),
-  model: z
-    .string()
-    .nullable()
-    .meta({
-      description: "The lines' model, `mixed` when they name several; null for batches from before it was kept.",
-    }),
-  api: z
-    .enum(['project', 'v1'])
-    .meta({
-      description: 'The API that created it: `v1` batches have output and error files (`GET /v1/batches/{id}`).',
-    }),
+  model: z.string().nullable().meta({
+    description: "The lines' model, `mixed` when they name several; null for batches from before it was kept.",
+  }),
+  api: z.enum(['project', 'v1']).meta({
+    description: 'The API that created it: `v1` batches have output and error files (`GET /v1/batches/{id}`).',
+  }),
   retryOf: z
     .string()
     .nullable()
