@@ -13,6 +13,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The web console's browser modules (GET /console) are served as they are: beside the compiled API, which looks for
+# them in dist/console (src/api/console.ts).
+RUN cp -r src/console dist/console
 
 FROM node:20-slim
 

@@ -55,7 +55,7 @@ export interface ConsoleConfig {
 export function consoleConfig(config: Config): ConsoleConfig {
   return {
     auth: config.auth.mode,
-    temporalUiUrl: config.temporal.uiUrl ?? null,
+    temporalUiUrl: config.api.temporalUiUrl ?? null,
     namespace: config.temporal.namespace,
   };
 }

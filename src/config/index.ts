@@ -32,7 +32,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
-      uiUrl: e.LLMBATCH_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       cliPath: e.TEMPORAL_CLI_PATH,
     },
@@ -44,7 +43,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       simulatorPort: e.PROVIDER_PORT,
       http: e.LLMBATCH_PROVIDER_HTTP,
     },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      temporalUiUrl: e.LLMBATCH_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
+    },
     batch: {
       defaultModel: e.LLMBATCH_DEFAULT_MODEL,
       chunkSize: e.LLMBATCH_CHUNK_SIZE,

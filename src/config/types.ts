@@ -13,8 +13,6 @@ export interface Config {
     address: string;
     namespace: string;
     uiPort: number;
-    /** The Temporal Web UI as users reach it (LLMBATCH_TEMPORAL_UI_URL), without a trailing slash; unset: unknown. */
-    uiUrl?: string;
     taskQueue: string;
     cliPath?: string;
   };
@@ -27,7 +25,15 @@ export interface Config {
     /** The worker's HTTP client for provider calls (LLMBATCH_PROVIDER_HTTP). */
     http: 'keepalive' | 'fetch';
   };
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    /**
+     * The Temporal Web UI as users reach it (LLMBATCH_TEMPORAL_UI_URL), without a trailing slash, for the web
+     * console's links to workflows; unset: no links.
+     */
+    temporalUiUrl?: string;
+  };
   batch: {
     /** Model of lines that name none (and whose request gives none); undefined: such lines are refused. */
     defaultModel: string | undefined;
