@@ -123,6 +123,14 @@ const VIOLATIONS: Array<[string, Case]> = [
     'layer rule: cli imports only shared, config, devServer and its own folder',
     { file: 'src/cli/probe.ts', code: valueImport('newApiKey', '../api/auth') },
   ],
+  [
+    'layer rule: console (browser modules) imports only its own folder, preact and htm',
+    { file: 'src/console/probe.js', code: valueImport('batchWorkflowId', '../shared/contracts') },
+  ],
+  [
+    'layer rule: console (browser modules) imports only its own folder, preact and htm',
+    { file: 'src/console/probe.js', code: valueImport('z', 'zod') },
+  ],
 ];
 
 const ALLOWED: Array<[string, Case]> = [
@@ -163,6 +171,8 @@ const ALLOWED: Array<[string, Case]> = [
   ],
   ['cli: config', { file: 'src/cli/probe.ts', code: valueImport('loadConfig', '../config') }],
   ['cli: devServer', { file: 'src/cli/probe.ts', code: valueImport('requireTemporalCliPath', '../devServer/binary') }],
+  ['console: its own folder', { file: 'src/console/probe.js', code: valueImport('html', './ui.js') }],
+  ['console: preact', { file: 'src/console/probe.js', code: valueImport('useState', 'preact/hooks') }],
   ['worker: wires it all', { file: 'src/worker/probe.ts', code: valueImport('createActivities', '../activities') }],
 ];
 
