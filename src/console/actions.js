@@ -1,6 +1,6 @@
 // The batch's controls: pause, resume, cancel (after a confirmation), priority, concurrency and retrying its dead
 // letters as a new batch. The API decides what is allowed: a refusal (say 409 while it runs) shows its message.
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { postJson } from './api.js';
 import { batchLink, ErrorNote, html } from './ui.js';
 
@@ -27,6 +27,9 @@ function useAction(batch, onChanged) {
 
 function CancelButton({ busy, run }) {
   const [asking, setAsking] = useState(false);
+  // The button pressed is replaced by the question: keyboard focus moves to its safe answer, not to the page's top.
+  const keep = useRef(null);
+  useLayoutEffect(() => keep.current?.focus(), [asking]);
   if (!asking)
     return html`<button type="button" class="danger" disabled=${busy} onClick=${() => setAsking(true)}>
       Cancel…
@@ -38,7 +41,7 @@ function CancelButton({ busy, run }) {
   return html`<span class="confirm" role="group" aria-label="Confirm cancelling">
     <span>Cancel this batch? Finished results are kept; the rest is not run.</span>
     <button type="button" class="danger" onClick=${answer(true)}>Yes, cancel the batch</button>
-    <button type="button" onClick=${answer(false)} autofocus>Keep it</button>
+    <button type="button" ref=${keep} onClick=${answer(false)}>Keep it</button>
   </span>`;
 }
 

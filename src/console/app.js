@@ -42,7 +42,9 @@ function KeyForm({ settings, keyValue, onKey }) {
 
 function Page({ hash, settings }) {
   const batch = /^#\/batches\/([^/]+)$/.exec(hash);
-  if (batch) return html`<${BatchPage} id=${decodeURIComponent(batch[1])} settings=${settings} />`;
+  // Keyed by id: another batch's page starts afresh (no open failures table or action message carried over).
+  const id = batch && decodeURIComponent(batch[1]);
+  if (batch) return html`<${BatchPage} key=${id} id=${id} settings=${settings} />`;
   if (hash === '#/submit') return html`<${SubmitPage} />`;
   return html`<${ListPage} />`;
 }
@@ -52,6 +54,11 @@ function App({ settings }) {
   const [keyValue, setKeyValue] = useState(getKey());
   const needsKey = settings.auth === 'keys' && !keyValue;
   const current = hash.startsWith('#/submit') ? 'submit' : hash.startsWith('#/batches/') ? 'batch' : 'list';
+  // The tab and history say which page this is (screen readers announce it too).
+  useEffect(() => {
+    const page = { list: 'Batches', submit: 'Submit a batch', batch: `Batch ${hash.slice('#/batches/'.length)}` };
+    document.title = `${page[current]} · llmbatch console`;
+  }, [current, hash]);
   return html`<header class="top">
       <a class="brand" href="#/">llmbatch console</a>
       <nav aria-label="Pages">
