@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
-import { consoleRouter } from '../../src/api/console';
+import { consoleConfig, consoleRouter } from '../../src/api/console';
 import { loadConfig } from '../../src/config';
 
 const CONSOLE_DIR = join(__dirname, '..', '..', 'src', 'console');
@@ -67,6 +67,13 @@ describe('GET /console', () => {
   it('tells the page the auth mode and where the Temporal Web UI is', async () => {
     const res = await fetch(`${base}/console/config.json`);
     expect(await res.json()).toEqual({ auth: 'local', temporalUiUrl: 'http://127.0.0.1:8233', namespace: 'default' });
+  });
+
+  it('takes LLMBATCH_TEMPORAL_UI_URL as an http(s) URL only, and shows no link without it', () => {
+    for (const bad of ['8233', 'javascript:alert(1)', 'ftp://ui.example'])
+      expect(() => loadConfig({ LLMBATCH_TEMPORAL_UI_URL: bad })).toThrow(/LLMBATCH_TEMPORAL_UI_URL/);
+    expect(consoleConfig(loadConfig({ LLMBATCH_TEMPORAL_UI_URL: '' })).temporalUiUrl).toBeNull();
+    expect(consoleConfig(loadConfig({})).auth).toBe('keys');
   });
 
   it('serves nothing but its files', async () => {
