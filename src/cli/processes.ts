@@ -10,6 +10,7 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { readableLine } from './readableLog';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -47,7 +48,7 @@ export class ManagedChild {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
         log.write(`${line}\n`);
-        if (spec.echo) console.log(`[${spec.name}] ${line}`);
+        if (spec.echo) console.log(process.stdout.isTTY ? readableLine(spec.name, line) : `[${spec.name}] ${line}`);
         for (const listener of this.lineListeners) listener(line);
       });
     }
