@@ -1,12 +1,14 @@
 /**
  * `npm run screenshots`: refreshes the Web UI pictures of docs/runbook.md from a live stack (bench/opsScene.ts)
  * in headless Chromium: docs/webUi-running.png, the workflow list filtered by LlmbatchStatus="running", and
- * docs/webUi-retry-signal.png, the Send a Signal dialog with retryDeadLetters picked. The test
+ * docs/webUi-retry-signal.png, the Send a Signal dialog with retryDeadLetters picked; and the web console's pictures in
+ * the README (bench/consoleUi.ts): docs/console-list.png, console-batch.png and console-failures.png. The test
  * (test/operations/runbook.test.ts) checks the same pages without writing here, so a test run leaves the tree
  * clean; this refuses to save a list that does not show what the runbook says it shows.
  */
 import { join, resolve } from 'node:path';
 import { batchWorkflowId } from '../src/shared/contracts';
+import { consoleScreenshots } from './consoleUi';
 import { startScene } from './opsScene';
 import { chromiumPath, launchBrowser, signalDialog, workflowList } from './webUi';
 
@@ -34,6 +36,9 @@ async function main(): Promise<void> {
       const workflowId = batchWorkflowId(scene.batches.deadLetters);
       await signalDialog(browser, { ...ui, workflowId, signal: 'retryDeadLetters', screenshot: dialog });
       say(`wrote ${dialog}`);
+      const { running: inProgress, deadLetters } = scene.batches;
+      const shots = { api: scene.api, key: scene.keys.acme, running: inProgress, deadLetters, dir: DOCS };
+      for (const path of await consoleScreenshots(browser, shots)) say(`wrote ${path}`);
     } finally {
       await browser.close();
     }
