@@ -129,7 +129,9 @@ export class BatchRun {
           this.show();
         },
         (err: unknown) => {
-          if (!isCancellation(err)) {
+          // A chunk stopped by pause or cancel can end in its attempt's own failure instead (items failed while it was
+          // stopping, and Temporal retries no activity asked to cancel): that is a stop, not the batch failing.
+          if (!isCancellation(err) && !scope.consideredCancelled) {
             this.failure ??= err; // e.g. the provider rejected our key: fail fast
             this.cancelInFlight();
           } else if (!this.cancelRequested) state.requeued.push(chunk); // paused: run the rest later
