@@ -7,7 +7,12 @@ export const html = htm.bind(h);
 
 const numbers = new Intl.NumberFormat('en-US');
 export const count = (n) => (n === null || n === undefined ? '–' : numbers.format(n));
-export const usd = (n) => (n === null || n === undefined ? '–' : `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`);
+/** Dollars: cents, or four decimals below a cent (a few requests cost fractions of one), never a misleading $0.0000. */
+export function usd(n) {
+  if (n === null || n === undefined) return '–';
+  if (n > 0 && n < 0.0001) return '< $0.0001';
+  return `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
+}
 export const rate = (n) => (n ? `${n.toFixed(1)}/s` : '–');
 /** Local time as 2026-12-07 14:03:13: one order for every reader, sortable by eye. */
 export function dateTime(iso) {
@@ -17,7 +22,8 @@ export function dateTime(iso) {
   const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
   return `${day} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
-export const shortId = (id) => (id.length > 12 ? `${id.slice(0, 8)}…` : id);
+/** Ids share their prefix (`batch_01a2…`), so the short form keeps both ends: `batch_…909bdd`. */
+export const shortId = (id) => (id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id);
 
 /** An ETA as time left ("2m 10s"), which reads faster than a clock time while watching a batch. */
 export function eta(iso, status) {
