@@ -33,7 +33,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 beforeEach(() => {
-  sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+  sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0, errorRate: 0 });
   sim.resetStats();
 });
 
@@ -118,6 +118,27 @@ describe('batch controls', () => {
       // A request the provider answers just as its chunk is cancelled is sent again on resume:
       // at most the requests in flight at the pause (4 chunks × 8 items).
       expect(sim.stats().bodies.duplicateSuccesses).toBeLessThanOrEqual(4 * 8);
+    });
+  });
+
+  it('pausing while every call fails pauses the batch (it does not fail), and resume finishes it', async () => {
+    // Each chunk attempt fails on its items' 500s; one that ends in that failure after the pause asked it to stop
+    // (Temporal retries no activity asked to cancel) is a stopped chunk, run again on resume.
+    // Attempts of 0.6 s between 2 s backoffs, 16 chunks at once: at any moment some attempt is under way, and it ends
+    // (failing) before the pause's cancellation reaches it through a heartbeat.
+    sim.configure({ latencyMedianMs: 600, latencyP99Ms: 700, errorRate: 1 });
+    await withWorker({ LLMBATCH_ITEM_CONCURRENCY: '10' }, async (config, store) => {
+      const b = await startBatch(config, store, 400, { maxAttempts: 20, maxChunksInFlight: 16 }, 10);
+      await until(async () => sim.stats().total >= 200);
+      await b.handle.signal(pauseSignal);
+      await until(async () => (await b.progress()).chunksInFlight === 0);
+      await sleep(1000);
+      const paused = await b.progress();
+      expect(paused).toMatchObject({ status: 'paused', succeeded: 0, failed: 0 });
+
+      sim.configure({ errorRate: 0 });
+      await b.handle.signal(resumeSignal);
+      expect(await b.handle.result()).toMatchObject({ status: 'completed', succeeded: 400, failed: 0 });
     });
   });
 
