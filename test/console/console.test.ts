@@ -2,10 +2,11 @@
  * The web console (GET /console) in headless Chromium, as a user drives it, on a real stack: Temporal dev server,
  * a worker process, the API process in keys mode with two tenants, and the simulator failing 10% of calls with
  * latency, so batches have dead letters and take a few seconds. Through the page only: a 300-line upload with one
- * attempt per item completes; its failures are grouped by code; its dead letters are retried as a new batch linked
- * both ways; a bad file shows its line and creates nothing; a running batch is paused, refused a retry (the API's
- * 409 message shows), resumed and cancelled; each tenant's key shows only its batches; the page fits a phone's
- * width; and the browser logs no error but the HTTP refusals the test provokes.
+ * attempt per item completes; its failures are grouped by code, its first results previewed and its failures
+ * downloaded; its dead letters are retried as a new batch linked both ways; a bad file dropped on the page shows its
+ * line and creates nothing; a running batch gets a new priority and concurrency, is paused, refused a retry (the
+ * API's 409 message shows), resumed and cancelled; the status filter; each tenant's key shows only its batches; the
+ * page fits a phone's width; and the browser logs no error but the HTTP refusals the test provokes.
  *
  * No Chromium: skipped with a message on a developer's machine, a failure in CI (CI=true), where .ci/run installs it.
  */
@@ -170,12 +171,17 @@ describeWithBrowser('the web console', () => {
     passed++;
   }, 90_000);
 
-  it('shows the line and reason of a bad file, and creates nothing', async () => {
+  it('shows the line and reason of a bad file dropped on the page, and creates nothing', async () => {
     const before = await listIds(A.key);
-    const good = chatLines(2, 'bad-file');
-    const file = Buffer.concat([jsonl(good), Buffer.from('{"custom_id": "broken", \n')]);
+    const text = jsonl(chatLines(2, 'bad-file')).toString() + '{"custom_id": "broken", \n';
     await page.getByRole('link', { name: 'Submit a batch' }).click();
-    await page.setInputFiles('#batch-file', { name: 'broken.jsonl', mimeType: 'application/x-ndjson', buffer: file });
+    // Dropped, as from a file manager: a drop event carrying the file.
+    const file = `new File([${JSON.stringify(text)}], 'broken.jsonl')`;
+    const dataTransfer = await page.evaluateHandle(
+      `(() => { const d = new DataTransfer(); d.items.add(${file}); return d; })()`,
+    );
+    await page.dispatchEvent('.dropzone', 'drop', { dataTransfer });
+    await page.locator('.dropzone', { hasText: 'broken.jsonl' }).waitFor({ timeout: LOAD_MS });
     await page.getByRole('button', { name: 'Submit batch' }).click();
     const refusal = page.locator('#upload-error');
     await refusal.waitFor({ timeout: LOAD_MS });
@@ -186,9 +192,16 @@ describeWithBrowser('the web console', () => {
     passed++;
   });
 
-  it('pauses a running batch, shows the API refusing a retry, resumes it and cancels it', async () => {
+  it('sets priority and concurrency, pauses, shows the API refusing a retry, resumes and cancels', async () => {
     const id = await submit('long.jsonl', jsonl(chatLines(1500, 'long')));
     await page.locator('dd[data-field="succeeded"]', { hasText: /^[1-9]/ }).waitFor({ timeout: 30_000 });
+    await page.getByLabel('Priority (1 first, 5 last)').selectOption('1');
+    await page.getByRole('button', { name: 'Set priority' }).click();
+    await page.locator('dd[data-field="priority"]', { hasText: /^1$/ }).waitFor({ timeout: LOAD_MS });
+    await page.getByLabel('Chunks at once').fill('2');
+    await page.getByRole('button', { name: 'Set concurrency' }).click();
+    await page.locator('dd[data-field="concurrency"]', { hasText: 'up to 2 ' }).waitFor({ timeout: LOAD_MS });
+    expect(await call<BatchView>(A.key, `/batches/${id}`)).toMatchObject({ priority: 1, maxChunksInFlight: 2 });
     await page.getByRole('button', { name: 'Pause' }).click();
     await waitForStatus('paused', LOAD_MS);
     expect((await call<BatchView>(A.key, `/batches/${id}`)).status).toBe('paused');
@@ -224,6 +237,11 @@ describeWithBrowser('the web console', () => {
     });
     await page.getByRole('link', { name: 'Batches', exact: true }).click();
     expect((await listedIds()).sort()).toEqual([...ofA].sort());
+    const cancelled = (await call<BatchListView>(A.key, '/batches?status=cancelled')).data.map((b) => b.id);
+    expect(cancelled).toHaveLength(1);
+    await page.getByLabel('Status').selectOption('cancelled');
+    await page.waitForFunction(`document.querySelectorAll('table.batches tbody tr').length === 1`);
+    expect(await listedIds()).toEqual(cancelled);
 
     await useKey(B.key);
     await page.goto(`${api}/console#/`);
