@@ -5,12 +5,14 @@
  * attempt per item completes; its failures are grouped by code, its first results previewed and its failures
  * downloaded; its dead letters are retried as a new batch linked both ways; a bad file dropped on the page shows its
  * line and creates nothing; a running batch gets a new priority and concurrency, is paused, refused a retry (the
- * API's 409 message shows), resumed and cancelled; the status filter; each tenant's key shows only its batches; the
- * page fits a phone's width; and the browser logs no error but the HTTP refusals the test provokes.
+ * API's 409 message shows), resumed and cancelled; a /v1 batch's output file downloads; the status filter; each
+ * tenant's key shows only its batches; the page fits a phone's width; and the browser logs no error but the HTTP
+ * refusals the test provokes.
  *
  * No Chromium: skipped with a message on a developer's machine, a failure in CI (CI=true), where .ci/run installs it.
  */
 import { readFileSync } from 'node:fs';
+import OpenAI, { toFile } from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumPath, launchBrowser } from '../../bench/webUi';
 import { newApiKey } from '../../src/shared/apiKeys';
@@ -107,7 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await h?.shutdown(passed < 6);
+  await h?.shutdown(passed < 7);
 }, 60_000);
 
 describeWithBrowser('the web console', () => {
@@ -226,6 +228,31 @@ describeWithBrowser('the web console', () => {
     await page.getByRole('button', { name: 'Yes, cancel the batch' }).click();
     await waitForStatus('cancelled', 30_000);
     expect((await call<BatchView>(A.key, `/batches/${id}`)).status).toBe('cancelled');
+    passed++;
+  }, 90_000);
+
+  it('offers a /v1 batch’s output file for download', async () => {
+    const openai = new OpenAI({ baseURL: `${api}/v1`, apiKey: A.key, maxRetries: 0 });
+    const input = await openai.files.create({
+      file: await toFile(jsonl(chatLines(20, 'v1')), 'v1.jsonl'),
+      purpose: 'batch',
+    });
+    const created = await openai.batches.create({
+      input_file_id: input.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await page.goto(`${api}/console#/batches/${created.id}`);
+    await waitForStatus('completed', 60_000);
+    const button = page.getByRole('button', { name: '/v1 output file' });
+    await button.waitFor({ timeout: LOAD_MS });
+    const [saved] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    const lines = readFileSync(await saved.path(), 'utf8')
+      .trim()
+      .split('\n');
+    const done = await openai.batches.retrieve(created.id);
+    expect(lines).toHaveLength(done.request_counts!.completed);
+    expect(await (await openai.files.content(done.output_file_id!)).text()).toBe(lines.join('\n') + '\n');
     passed++;
   }, 90_000);
 
