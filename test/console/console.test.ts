@@ -83,7 +83,8 @@ async function listedIds(): Promise<string[]> {
   return page.locator('table.batches tbody a').evaluateAll((links) => links.map((a) => a.getAttribute('title') ?? ''));
 }
 
-beforeAll(async () => {
+/** The stack, then the browser; the tests' page collects every error the browser logs. */
+async function startAll(): Promise<void> {
   h = new Harness({
     name: 'console',
     sim: { errorRate: 0.1, latencyMedianMs: 150, latencyP99Ms: 300, seed: 14 },
@@ -98,21 +99,21 @@ beforeAll(async () => {
   };
   const [, started] = await Promise.all([h.startWorker(), h.startApi(env)]);
   api = started.base;
-  if (!browserPath) return;
-  browser = await launchBrowser(browserPath);
+  browser = await launchBrowser(browserPath!);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => {
     if (m.type() === 'error' && !PROVOKED.test(m.text())) browserErrors.push(m.text());
   });
   page.on('pageerror', (err) => browserErrors.push(`uncaught: ${err.message}`));
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await h?.shutdown(passed < 7);
-}, 60_000);
+}
 
 describeWithBrowser('the web console', () => {
+  beforeAll(startAll, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await h?.shutdown(passed < 7);
+  }, 60_000);
+
   it('asks for a key, then lists only that tenant’s batches', async () => {
     await page.goto(`${api}/console`);
     await page.getByText('Enter your API key above').waitFor({ timeout: LOAD_MS });
