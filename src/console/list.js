@@ -19,7 +19,8 @@ import {
 } from './ui.js';
 
 const STATUSES = ['running', 'paused', 'completed', 'cancelled', 'failed'];
-const PAGE_SIZE = 20;
+/** Batches a page (the API's `limit`): 20 by default, as the API's. */
+const PAGE_SIZES = ['5', '20', '50', '100'];
 
 /** A date input's day as the API's ISO time: the start of that local day, or with `end` the start of the next. */
 function dayBound(day, end) {
@@ -30,7 +31,7 @@ function dayBound(day, end) {
 }
 
 function listQuery(filters, cursor) {
-  const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const q = new URLSearchParams({ limit: filters.limit });
   if (filters.status) q.set('status', filters.status);
   const after = dayBound(filters.from, false);
   const before = dayBound(filters.to, true);
@@ -52,6 +53,12 @@ function Filters({ filters, onChange }) {
     </label>
     <label>Created from <input type="date" value=${filters.from} onChange=${set('from')} /></label>
     <label>Created to <input type="date" value=${filters.to} onChange=${set('to')} /></label>
+    <label
+      >Per page
+      <select value=${filters.limit} onChange=${set('limit')}>
+        ${PAGE_SIZES.map((n) => html`<option value=${n}>${n}</option>`)}
+      </select>
+    </label>
   </form>`;
 }
 
@@ -98,7 +105,7 @@ function BatchTable({ batches }) {
 }
 
 export function ListPage() {
-  const [filters, setFilters] = useState({ status: '', from: '', to: '' });
+  const [filters, setFilters] = useState({ status: '', from: '', to: '', limit: '20' });
   // The cursors of the pages opened so far: the last one is shown, and Previous drops it.
   const [cursors, setCursors] = useState([null]);
   const [page, setPage] = useState(null);

@@ -5,9 +5,9 @@
  * attempt per item completes; its failures are grouped by code, its first results previewed and its failures
  * downloaded; its dead letters are retried as a new batch linked both ways; a bad file dropped on the page shows its
  * line and creates nothing; a running batch gets a new priority and concurrency, is paused, refused a retry (the
- * API's 409 message shows), resumed and cancelled; a /v1 batch's output file downloads; the status filter; each
- * tenant's key shows only its batches; the page fits a phone's width; and the browser logs no error but the HTTP
- * refusals the test provokes.
+ * API's 409 message shows), resumed and cancelled; a /v1 batch's output file downloads; the status filter and
+ * pages of 5 through next_cursor; each tenant's key shows only its batches; the page fits a phone's width; and the
+ * browser logs no error but the HTTP refusals the test provokes.
  *
  * No Chromium: skipped with a message on a developer's machine, a failure in CI (CI=true), where .ci/run installs it.
  */
@@ -270,6 +270,21 @@ describeWithBrowser('the web console', () => {
     await page.getByLabel('Status').selectOption('cancelled');
     await page.waitForFunction(`document.querySelectorAll('table.batches tbody tr').length === 1`);
     expect(await listedIds()).toEqual(cancelled);
+
+    // Pages of 5 through next_cursor: with 7 batches, 5 then 2, newest first, and back.
+    for (let i = 0; i < 7 - ofA.length; i++)
+      await call(A.key, '/batches', { method: 'POST', body: JSON.stringify({ requests: chatLines(1, `page-${i}`) }) });
+    const all = await listIds(A.key);
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Per page').selectOption('5');
+    await page.waitForFunction(`document.querySelectorAll('table.batches tbody tr').length === 5`);
+    expect(await listedIds()).toEqual(all.slice(0, 5));
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.waitForFunction(`document.querySelectorAll('table.batches tbody tr').length === 2`);
+    expect(await listedIds()).toEqual(all.slice(5));
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.waitForFunction(`document.querySelectorAll('table.batches tbody tr').length === 5`);
 
     await useKey(B.key);
     await page.goto(`${api}/console#/`);
