@@ -28,6 +28,7 @@ const VENDOR: Record<string, string> = {
 const PAGE_FILES = [
   'index.html',
   'style.css',
+  'data.css',
   'app.js',
   'api.js',
   'ui.js',

@@ -41,7 +41,7 @@ describe('GET /console', () => {
     }
   });
 
-  it('serves every module the page imports, its own and those of the import map, as JavaScript', async () => {
+  it('serves every module and stylesheet the page loads, its own and those of the import map', async () => {
     const page = await (await fetch(`${base}/console`)).text();
     const map = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(page)![1]!) as {
       imports: Record<string, string>;
@@ -52,7 +52,11 @@ describe('GET /console', () => {
     );
     // Every module of the folder is reachable from app.js, and every bare name resolves through the map.
     expect([...imported, './app.js'].sort()).toEqual(own.map((f) => `./${f}`).sort());
-    const urls = [...own.map((f) => `/console/${f}`), ...Object.values(map.imports), '/console/style.css'];
+    // Every stylesheet of the folder is linked from the page.
+    const stylesheets = [...page.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => m[1]!);
+    const css = readdirSync(CONSOLE_DIR).filter((f) => f.endsWith('.css'));
+    expect([...stylesheets].sort()).toEqual(css.map((f) => `/console/${f}`).sort());
+    const urls = [...own.map((f) => `/console/${f}`), ...Object.values(map.imports), ...stylesheets];
     for (const url of urls) {
       const res = await fetch(`${base}${url}`);
       expect({ url, status: res.status }).toEqual({ url, status: 200 });
