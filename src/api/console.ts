@@ -77,6 +77,8 @@ export function consoleRouter(deps: { config: Config }): Router {
   // One handler for the whole folder: the page's routes (#/batches/<id>) live after the '#', so every file is known.
   router.use('/console', (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    // One label for the page and all its files in the API's HTTP metrics (not `unmatched`, not one per file).
+    if (req.path === '/config.json' || files.has(req.path)) res.locals.metricsRoute = '/console';
     if (req.path === '/config.json') {
       res.set('Cache-Control', 'no-store').json(settings);
       return;

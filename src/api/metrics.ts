@@ -57,7 +57,8 @@ export function routeBase(req: Request, res: Response, next: NextFunction): void
 
 /**
  * Counts every answered request by its route pattern (`/batches/:id`, never the path with its id);
- * a request no route matched (404, or refused before routing: 401, 413) counts as `unmatched`.
+ * a request no route matched (404, or refused before routing: 401, 413) counts as `unmatched`. A handler that
+ * serves many paths without a route pattern (the console's files) names its route in `res.locals.metricsRoute`.
  */
 export function httpMetrics(metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
@@ -65,7 +66,8 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
     res.once('finish', () => {
       const pattern = (req.route as { path?: unknown } | undefined)?.path;
       const base = typeof res.locals.routeBase === 'string' ? res.locals.routeBase : '';
-      const route = typeof pattern === 'string' ? `${base}${pattern}` : 'unmatched';
+      const named: unknown = res.locals.metricsRoute;
+      const route = typeof named === 'string' ? named : typeof pattern === 'string' ? `${base}${pattern}` : 'unmatched';
       metrics.httpRequest(req.method, route, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
     });
     next();

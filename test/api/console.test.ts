@@ -9,15 +9,19 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { consoleConfig, consoleRouter } from '../../src/api/console';
+import { httpMetrics } from '../../src/api/metrics';
+import { ApiMetrics } from '../../src/metrics/apiMetrics';
 import { loadConfig } from '../../src/config';
 
 const CONSOLE_DIR = join(__dirname, '..', '..', 'src', 'console');
+const metrics = new ApiMetrics();
 let server: Server;
 let base: string;
 
 beforeAll(async () => {
   const config = loadConfig({ LLMBATCH_AUTH: 'local', LLMBATCH_TEMPORAL_UI_URL: 'http://127.0.0.1:8233/' });
   const app = express();
+  app.use(httpMetrics(metrics));
   app.use(consoleRouter({ config }));
   app.use((_req, res) => void res.status(404).send('not found'));
   server = app.listen(0, '127.0.0.1');
@@ -91,5 +95,24 @@ describe('GET /console', () => {
     }
     const post = await fetch(`${base}/console`, { method: 'POST' });
     expect(post.status).toBe(404);
+  });
+
+  it('counts its requests in the HTTP metrics as one route, /console; a path it does not serve stays unmatched', async () => {
+    const count = async (route: string, statusClass: string): Promise<number> => {
+      const text = await metrics.registry.metrics();
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(`llmbatch_http_requests_total{method="GET",route="${route}",status_class="${statusClass}"}`),
+        );
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = { page: await count('/console', '2xx'), unmatched: await count('unmatched', '4xx') };
+    for (const path of ['/console', '/console/app.js', '/console/vendor/preact.mjs', '/console/config.json'])
+      expect((await fetch(`${base}${path}`)).status).toBe(200);
+    expect((await fetch(`${base}/console/nope.js`)).status).toBe(404);
+    expect(await count('/console', '2xx')).toBe(before.page + 4);
+    expect(await count('unmatched', '4xx')).toBe(before.unmatched + 1);
+    expect(await metrics.registry.metrics()).not.toContain('app.js');
   });
 });
