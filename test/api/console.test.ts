@@ -97,7 +97,7 @@ describe('GET /console', () => {
     expect(post.status).toBe(404);
   });
 
-  it('counts its requests in the HTTP metrics as one route, /console; a path it does not serve stays unmatched', async () => {
+  it('counts as one route, /console, in the HTTP metrics; a path it does not serve stays unmatched', async () => {
     const count = async (route: string, statusClass: string): Promise<number> => {
       const text = await metrics.registry.metrics();
       const line = text
