@@ -17,6 +17,7 @@ const SLOW = [
   'test/durability/laneLimit.test.ts',
   'test/cli/start.test.ts',
   'test/operations/metrics.test.ts',
+  'test/console/console.test.ts',
   'test/durability/serverRestart.test.ts',
   'test/workflows/controls.test.ts',
   'test/durability/cli.test.ts',
