@@ -1,6 +1,6 @@
 // The batches list: GET /batches with the status and date filters, paged by next_cursor, refreshed every
 // 2 s while a batch on the page is running or paused.
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getJson } from './api.js';
 import {
   batchLink,
@@ -111,12 +111,19 @@ export function ListPage() {
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
   const cursor = cursors[cursors.length - 1];
+  // The query last sent: an answer to an earlier one (a poll still in flight when the filters changed) is dropped,
+  // or it would put the old page back over the new one.
+  const latest = useRef(null);
   const load = useCallback(async () => {
+    const query = listQuery(filters, cursor);
+    latest.current = query;
     try {
-      setPage(await getJson(listQuery(filters, cursor)));
+      const answer = await getJson(query);
+      if (latest.current !== query) return;
+      setPage(answer);
       setError(null);
     } catch (err) {
-      setError(err.message);
+      if (latest.current === query) setError(err.message);
     }
   }, [filters, cursor]);
   useEffect(() => void load(), [load]);
