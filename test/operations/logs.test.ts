@@ -90,7 +90,11 @@ it('logs batch lifecycles, chunks, errors and requests, and never a prompt or a 
   expect((await call(base, 'POST', `/batches/${b}/resume`, as)).status).toBeLessThan(300);
   expect(await finished(base, b)).toMatchObject({ status: 'completed', succeeded: 20 });
 
-  const histories = await Promise.all([a, b].map(async (id) => historyText(await h.client(), batchWorkflowId(id))));
+  // The store says completed once finishBatch has run; the workflow logs "batch finished" in the task after it, so
+  // wait for the workflows' ends before the worker stops.
+  const client = await h.client();
+  await Promise.all([a, b].map((id) => client.workflow.getHandle(batchWorkflowId(id)).result()));
+  const histories = await Promise.all([a, b].map((id) => historyText(client, batchWorkflowId(id))));
   await api.stop();
   await h.worker.stop();
   await sleep(200); // the children's log streams close after they exit
