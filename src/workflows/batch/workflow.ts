@@ -18,8 +18,6 @@ import { BatchRun, initialState } from './run';
 async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
   const { input, state } = run;
   const finalStatus = run.failure !== undefined ? 'failed' : run.cancelRequested ? 'cancelled' : 'completed';
-  run.finalStatus = finalStatus;
-  run.show();
   const progress = run.progress(finalStatus);
   if (run.failure !== undefined) progress.error = failureReason(run.failure);
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
@@ -37,6 +35,10 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
     tokensOut: outcome.tokensOut,
     cacheHits: outcome.cacheHits,
   });
+  // Shown ended only now that the store holds the outcome: before, the progress query would answer "completed"
+  // while the API's quota still counted the batch as running (no outcome, an open workflow).
+  run.finalStatus = finalStatus;
+  run.show();
   const counts = { succeeded: outcome.succeeded, failed: outcome.failed, total: input.total };
   const ended = { batchId: input.batchId, tenant: input.tenant, mode: 'realtime', status: finalStatus, ...counts };
   if (run.failure !== undefined) log.warn('batch finished', { ...ended, failure: failureType(run.failure) });
