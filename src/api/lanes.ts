@@ -57,6 +57,29 @@ export async function describeLane(client: Client, config: Config, q: LaneQueue)
   };
 }
 
+/** How long PUT /lanes/limits waits for the server to report the limit it just took (a loaded server lags). */
+const APPLY_WAIT_MS = 3000;
+const APPLY_POLL_MS = 100;
+
+/**
+ * The lane as described once the server reports `perSecond` as enforced, or after APPLY_WAIT_MS. A cleared limit
+ * (undefined) falls back to whatever the workers set, so there is nothing to wait for.
+ */
+async function describeOnceApplied<D extends { limit: { chunksPerSecond: number | null } }>(
+  describe: () => Promise<D>,
+  perSecond: number | undefined,
+): Promise<D> {
+  const deadline = Date.now() + APPLY_WAIT_MS;
+  for (;;) {
+    const lane = await describe();
+    const shown = lane.limit.chunksPerSecond;
+    // Relative: the server keeps the rate as a float.
+    const applied = perSecond === undefined || (shown !== null && Math.abs(shown - perSecond) <= 1e-6 * perSecond);
+    if (applied || Date.now() >= deadline) return lane;
+    await new Promise((done) => setTimeout(done, APPLY_POLL_MS));
+  }
+}
+
 export function lanesRouter({ client, config }: { client: Client; config: Config }): Router {
   const router = Router();
   const chunk = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
@@ -91,7 +114,7 @@ export function lanesRouter({ client, config }: { client: Client; config: Config
       );
     const reason = clear ? 'llmbatch: cleared' : `llmbatch: rpm=${limits.rpm} tpm=${limits.tpm}`;
     await setQueueRateLimit(client.workflowService, config.temporal.namespace, queue.taskQueue, perSecond, reason);
-    res.json(await describe(queue));
+    res.json(await describeOnceApplied(() => describe(queue), perSecond));
   });
 
   return router;
