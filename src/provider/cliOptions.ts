@@ -17,6 +17,11 @@ const KNOBS: readonly { name: OptionName; kind: 'string' | 'number'; help: strin
   { name: 'hangRate', kind: 'number', help: 'fraction never answered [0]' },
   { name: 'malformedRate', kind: 'number', help: 'fraction answered 200 with a cut-off body [0]' },
   { name: 'throttleRate', kind: 'number', help: 'fraction answered 429 although within the limits [0]' },
+  {
+    name: 'invalidOutputRate',
+    kind: 'number',
+    help: 'fraction of first json_schema asks answered with output failing the schema [0]',
+  },
   { name: 'batchLinesPerSecond', kind: 'number', help: 'native batch speed [1000]' },
   { name: 'batchValidatingMs', kind: 'number', help: 'time a batch spends validating [100]' },
   { name: 'batchFinalizingMs', kind: 'number', help: 'time a batch spends finalizing [100]' },

@@ -19,6 +19,8 @@ export interface SimulatorOptions {
   malformedRate?: number;
   /** Answered 429 although within the limits: the provider short of capacity, which no client pacing avoids. */
   throttleRate?: number;
+  /** Fraction of first asks with a json_schema format answered with output that fails the schema. */
+  invalidOutputRate?: number;
   batchLinesPerSecond?: number;
   batchValidatingMs?: number;
   batchFinalizingMs?: number;
@@ -53,6 +55,7 @@ export const simulatorOptionsSchema = z
     hangRate: rate.default(0),
     malformedRate: rate.default(0),
     throttleRate: rate.default(0),
+    invalidOutputRate: rate.default(0),
     batchLinesPerSecond: z.number().gt(0).default(1000),
     batchValidatingMs: durationMs.int().default(100),
     batchFinalizingMs: durationMs.int().default(100),

@@ -74,7 +74,11 @@ export async function createSimulatorParts(
     () => batches.statusCounts(),
     () => limiter.backgroundUsage(),
   );
-  const batches: BatchManager = new BatchManager({ files, options: store, execute: batchLineExecutor(stats) });
+  const batches: BatchManager = new BatchManager({
+    files,
+    options: store,
+    execute: batchLineExecutor(stats, () => store.current),
+  });
   const context: SimulatorContext = {
     options: store,
     stats,

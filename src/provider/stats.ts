@@ -1,4 +1,5 @@
 import { BodyCallCounter, type BodyCallSummary } from './bodyCalls';
+import type { StructuredVerdict } from './content/invalidOutput';
 
 export interface SimStats {
   /** route -> status code (or "hung" / "aborted") -> count; control routes (/_sim, /healthz) are not counted. */
@@ -9,9 +10,21 @@ export interface SimStats {
   /** Realtime calls and native batch lines, per distinct endpoint + canonical body. */
   bodies: BodyCallSummary;
   batches: { created: number; byStatus: Record<string, number> };
+  /** Realtime 200 answers to json_schema requests (native batch lines are not counted). */
+  structured: StructuredStats;
   /** Consumed by simulated background traffic (--background-rpm/-tpm); never counted above. */
   background: BackgroundUsage;
 }
+
+export interface StructuredStats {
+  answers: number;
+  /** Deliberately invalid (invalidOutputRate or the [sim:invalid-output] marker). */
+  invalid: number;
+  /** Answers to conversations holding an assistant turn (a repair attempt), valid or not. */
+  corrections: number;
+}
+
+const noStructured = (): StructuredStats => ({ answers: 0, invalid: 0, corrections: 0 });
 
 export interface BackgroundUsage {
   requests: number;
@@ -26,6 +39,7 @@ export class StatsCollector {
   private rateLimited = 0;
   private faults = { errors: 0, hangs: 0, malformed: 0, throttled: 0 };
   private batchesCreated = 0;
+  private structured = noStructured();
 
   /** Background usage at the last reset; the limiter's own counts only grow. */
   private backgroundBase: BackgroundUsage;
@@ -55,6 +69,12 @@ export class StatsCollector {
     if (callKey !== undefined) this.bodies.recordFault(callKey);
   }
 
+  recordStructured(verdict: StructuredVerdict): void {
+    this.structured.answers += 1;
+    if (verdict.invalid) this.structured.invalid += 1;
+    if (verdict.correction) this.structured.corrections += 1;
+  }
+
   recordBatchCreated(): void {
     this.batchesCreated += 1;
   }
@@ -69,6 +89,7 @@ export class StatsCollector {
       faults: { ...this.faults },
       bodies: this.bodies.summary(),
       batches: { created: this.batchesCreated, byStatus: this.batchStatusCounts() },
+      structured: { ...this.structured },
       background: this.backgroundSinceReset(),
     };
   }
@@ -86,6 +107,7 @@ export class StatsCollector {
     this.rateLimited = 0;
     this.faults = { errors: 0, hangs: 0, malformed: 0, throttled: 0 };
     this.batchesCreated = 0;
+    this.structured = noStructured();
     this.backgroundBase = this.backgroundUsage();
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Prng } from '../prng';
 import { truncateToTokens, type CountableMessage } from '../tokens';
+import { invalidateAnswer } from './invalidOutput';
 import { generateFromSchema, generateJsonObject } from './jsonContent';
 import { DEFAULT_MAX_TOKENS, DEFAULT_MIN_TOKENS, generateProse } from './prose';
 import { asksForSentiment, classifySentiment } from './sentiment';
@@ -13,6 +14,8 @@ export interface AnswerPrompt {
   messages: readonly CountableMessage[];
   maxTokens: number | undefined;
   format: AnswerFormat;
+  /** A json_schema answer that must fail validation (structuredVerdict decides; the digest picks how). */
+  invalid?: boolean;
 }
 
 export interface GeneratedAnswer {
@@ -39,6 +42,8 @@ export function generateAnswer(prompt: AnswerPrompt, choiceIndex: number): Gener
       break;
     case 'json_schema':
       text = generateFromSchema(rng, prompt.format.schema, sentiment);
+      // Spoiled after generation, so the valid text (and everything drawn after it) stays as it was.
+      if (prompt.invalid === true) text = invalidateAnswer(prompt.digest, choiceIndex, prompt.format.schema, text);
       break;
     default:
       text = sentiment ?? generateProse(rng, naturalTokens);

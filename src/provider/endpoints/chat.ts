@@ -1,15 +1,16 @@
 import { requestDigest } from '../canonical';
 import { generateAnswer, type AnswerFormat, type GeneratedAnswer } from '../content/answer';
+import { structuredVerdict } from '../content/invalidOutput';
 import { DEFAULT_MAX_TOKENS } from '../content/prose';
 import { callId, nowSeconds } from '../ids';
 import { countPromptTokens, type CountableMessage } from '../tokens';
 import { chatRequestSchema, contentText, type ChatRequest } from './schemas';
-import type { PreparedRequest } from './types';
+import { DEFAULT_ANSWER_SETTINGS, type AnswerSettings, type PreparedRequest } from './types';
 import { parseBody } from './validation';
 
 export const CHAT_ENDPOINT = '/v1/chat/completions';
 
-export function prepareChat(body: unknown): PreparedRequest {
+export function prepareChat(body: unknown, settings: AnswerSettings = DEFAULT_ANSWER_SETTINGS): PreparedRequest {
   const request = parseBody(chatRequestSchema, body);
   // Streaming is transport, not content: a streamed answer equals the plain one.
   const { stream: _stream, stream_options: _streamOptions, ...content } = body as Record<string, unknown>;
@@ -22,6 +23,10 @@ export function prepareChat(body: unknown): PreparedRequest {
   const n = request.n ?? 1;
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   const promptTokens = countPromptTokens(messages);
+  const format = answerFormat(request);
+  const structured =
+    format.type === 'json_schema' ? structuredVerdict(digest, messages, settings.invalidOutputRate) : undefined;
+  const invalid = structured?.invalid === true;
   return {
     endpoint: CHAT_ENDPOINT,
     digest,
@@ -29,10 +34,11 @@ export function prepareChat(body: unknown): PreparedRequest {
     estimatedTokens: promptTokens + n * (maxTokens ?? DEFAULT_MAX_TOKENS),
     stream: request.stream === true,
     includeStreamUsage: request.stream_options?.include_usage === true,
+    structured,
     respond: () => {
       const answers: GeneratedAnswer[] = [];
       for (let i = 0; i < n; i++) {
-        answers.push(generateAnswer({ digest, messages, maxTokens, format: answerFormat(request) }, i));
+        answers.push(generateAnswer({ digest, messages, maxTokens, format, invalid }, i));
       }
       const completionTokens = answers.reduce((sum, a) => sum + a.tokens, 0);
       return {

@@ -1,29 +1,35 @@
 import { requestDigest } from '../canonical';
 import { generateAnswer, type AnswerFormat } from '../content/answer';
+import { structuredVerdict } from '../content/invalidOutput';
 import { DEFAULT_MAX_TOKENS } from '../content/prose';
 import { callId, nowSeconds } from '../ids';
 import { countPromptTokens, type CountableMessage } from '../tokens';
 import { contentText, responsesRequestSchema, type ResponsesRequest } from './schemas';
-import type { PreparedRequest } from './types';
+import { DEFAULT_ANSWER_SETTINGS, type AnswerSettings, type PreparedRequest } from './types';
 import { parseBody } from './validation';
 
 export const RESPONSES_ENDPOINT = '/v1/responses';
 
 /** A minimal Responses API: one assistant message per call, no tools, no state. */
-export function prepareResponses(body: unknown): PreparedRequest {
+export function prepareResponses(body: unknown, settings: AnswerSettings = DEFAULT_ANSWER_SETTINGS): PreparedRequest {
   const request = parseBody(responsesRequestSchema, body);
   const digest = requestDigest(RESPONSES_ENDPOINT, body);
   const messages = toMessages(request);
   const maxTokens = request.max_output_tokens ?? undefined;
   const inputTokens = countPromptTokens(messages);
+  const format = answerFormat(request);
+  const structured =
+    format.type === 'json_schema' ? structuredVerdict(digest, messages, settings.invalidOutputRate) : undefined;
+  const invalid = structured?.invalid === true;
   return {
     endpoint: RESPONSES_ENDPOINT,
     digest,
     estimatedTokens: inputTokens + (maxTokens ?? DEFAULT_MAX_TOKENS),
     stream: false,
     includeStreamUsage: false,
+    structured,
     respond: () => {
-      const answer = generateAnswer({ digest, messages, maxTokens, format: answerFormat(request) }, 0);
+      const answer = generateAnswer({ digest, messages, maxTokens, format, invalid }, 0);
       const truncated = answer.finishReason === 'length';
       return {
         id: callId('resp_', digest),

@@ -24,7 +24,7 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
 
     // Rate-limit headers go on every realtime answer, a 400 included (it is just not charged).
     res.set(ctx.limiter.headers());
-    const prepared = prepareRequest(endpoint, body);
+    const prepared = prepareRequest(endpoint, body, ctx.options.current);
     const decision = ctx.limiter.check(prepared.estimatedTokens);
     res.set(decision.headers);
     if (!decision.allowed) {
@@ -66,6 +66,7 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
     }
     res.status(200).type(payload.contentType).send(payload.text);
     if (callKey !== undefined) ctx.stats.bodies.recordSuccess(callKey);
+    if (prepared.structured !== undefined) ctx.stats.recordStructured(prepared.structured);
   };
 }
 
