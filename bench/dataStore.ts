@@ -60,6 +60,8 @@ export const completedOutcome = (batchId: string, at: string): BatchProgress => 
   tokensIn: 30,
   tokensOut: 2,
   cacheHits: 0,
+  repaired: 0,
+  invalidOutput: 0,
   startedAt: at,
   updatedAt: at,
   ratePerSecond: 1,

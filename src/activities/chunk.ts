@@ -8,14 +8,16 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
-import type { ChunkOutcome, ItemMetrics, WorkerMetrics } from '../metrics/workerMetrics';
+import type { ItemMetrics, WorkerMetrics } from '../metrics/workerMetrics';
 import type { BatchLine, BatchOutputLine, ModelPrice } from '../shared/contracts';
 import { FailureType, ItemErrorCode } from '../shared/failures';
 import type { BatchStore, ResultWriter } from '../storage/types';
 import { classifyError, providerStatus } from './errors';
 import type { Sema } from 'async-sema';
 import { forEachLimited, withSlot } from './concurrency';
-import { answerLine, errorLine } from './resultLines';
+import { checkedLine, errorLine } from './resultLines';
+import { checkedAnswer, type OutputCheck } from './checkedAnswer';
+import { DEFAULT_REPAIR_ATTEMPTS, requestedSchema, type OutputValidator } from '../shared/structuredOutput';
 import type { Lane, LaneRegistry, Ticket } from './lanes';
 import { estimateTokens } from '../shared/tokens';
 import { callProvider, type ProviderResponse } from './provider';
@@ -38,12 +40,24 @@ export interface ChunkInput {
   tenant?: string;
   /** The model's price, for the cost metric; absent: unpriced (the batch's own cost is the workflow's). */
   price?: ModelPrice;
+  /** Repairs per invalid structured answer; absent: DEFAULT_REPAIR_ATTEMPTS. */
+  repairAttempts?: number;
+  /** The batch is a pipeline: each item runs the steps stored with the batch. */
+  pipeline?: boolean;
+}
+
+/** An item being worked on, and the result line it ends with if a call of its fails for good. */
+interface Item {
+  line: BatchLine;
+  fail: (code: string, message: string) => BatchOutputLine;
 }
 
 export interface ChunkDeps {
   openai: OpenAI;
   store: BatchStore;
   lanes: LaneRegistry;
+  /** Compiles and caches the JSON Schemas answers are checked against; one per process. */
+  validator: OutputValidator;
   /** Shared by every chunk in the process; bounds the requests in flight. */
   requestSlots: Sema;
   itemConcurrency: number;
@@ -57,7 +71,7 @@ const MAX_RATE_LIMITED_WAITS = 20;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 1000;
 
 /** What the store holds for a chunk when its attempt starts, and the writer its results go through. */
-interface StoredChunk {
+export interface StoredChunk {
   lines: BatchLine[];
   recorded: Map<string, BatchOutputLine>;
   /** Transient failures so far, per custom_id. */
@@ -66,7 +80,7 @@ interface StoredChunk {
 }
 
 /** One attempt of the chunk activity: its pending items, and what went wrong in it so far. */
-class ChunkAttempt {
+export class ChunkAttempt {
   private readonly signal: AbortSignal;
   private readonly pending: BatchLine[];
   private readonly cache: ChunkCache;
@@ -76,6 +90,7 @@ class ChunkAttempt {
   /** The longest Retry-After seen: the next attempt waits at least that long. */
   private retryAfter = 0;
   private authFailure: string | undefined;
+  private readonly repairAttempts: number;
 
   constructor(
     private readonly deps: ChunkDeps,
@@ -91,6 +106,7 @@ class ChunkAttempt {
     // many listeners are expected here, not a leak. Requests get signals of their own (AbortGroup).
     setMaxListeners(0, this.signal);
     this.requests = new AbortGroup(this.signal);
+    this.repairAttempts = input.repairAttempts ?? DEFAULT_REPAIR_ATTEMPTS;
   }
 
   async run(): Promise<void> {
@@ -184,36 +200,51 @@ class ChunkAttempt {
   /** One item to a final outcome, or left pending for Temporal's next attempt. */
   private async processOne(line: BatchLine): Promise<void> {
     const failed = this.stored.failures.get(line.custom_id) ?? 0;
+    const item: Item = { line, fail: (code, message) => errorLine(this.input.batchId, line, code, message) };
     // Its last failure was counted, then the worker died before the dead letter was written.
     if (failed >= this.input.maxAttempts)
-      return this.record(
-        line,
-        errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, `failed transiently ${failed} times`),
-      );
-    const lane = this.deps.lanes.get(line.url, line.body.model);
-    const tokens = lane.countsTokens ? estimateTokens(line) : 0;
+      return this.record(line, item.fail(ItemErrorCode.RetriesExhausted, `failed transiently ${failed} times`));
+    const answer = await checkedAnswer((request) => this.ask(item, request), line, this.outputCheck(line));
+    if (!answer) return;
+    // Only answers that passed their check are worth answering the same request with again.
+    if (answer.verdict?.valid !== false) this.cache.remember(line, answer.res.statusCode, answer.res.body);
+    return this.record(line, checkedLine(this.input.batchId, line, answer));
+  }
+
+  private outputCheck(line: BatchLine): OutputCheck {
+    const { validator } = this.deps;
+    return { validator, schema: requestedSchema(line.url, line.body), repairAttempts: this.repairAttempts };
+  }
+
+  /**
+   * One request of `item` to the provider through its lane, waiting out 429s: the answer, or undefined when
+   * the item was settled otherwise (a permanent error or its last transient one recorded, or left pending) or
+   * the attempt is stopping.
+   */
+  private async ask(item: Item, request: BatchLine): Promise<ProviderResponse | undefined> {
+    const lane = this.deps.lanes.get(request.url, request.body.model);
+    const tokens = lane.countsTokens ? estimateTokens(request) : 0;
     for (let rateLimited = 0; ; rateLimited++) {
-      if (this.authFailure || this.signal.aborted) return;
+      if (this.authFailure || this.signal.aborted) return undefined;
       let ticket: Ticket | undefined;
       try {
         ticket = await lane.acquire(tokens, this.signal);
-        const res = await withSlot(this.deps.requestSlots, this.signal, () => this.call(line));
+        const res = await withSlot(this.deps.requestSlots, this.signal, () => this.call(request));
         lane.observe(res.headers, ticket);
-        this.cache.remember(line, res.statusCode, res.body);
-        return this.record(line, answerLine(this.input.batchId, line, res));
+        return res;
       } catch (err) {
         if (this.signal.aborted) {
           if (ticket) lane.abandon(ticket);
-          return;
+          return undefined;
         }
-        if (!(await this.settleFailure(line, err, lane, ticket, rateLimited))) return;
+        if (!(await this.settleFailure(item, err, lane, ticket, rateLimited))) return undefined;
       }
     }
   }
 
   /** After a failed call: true to call again (a 429 the lane waits out), false when the item is settled. */
   private async settleFailure(
-    line: BatchLine,
+    item: Item,
     err: unknown,
     lane: Lane,
     ticket: Ticket | undefined,
@@ -226,7 +257,7 @@ class ChunkAttempt {
       lane.rateLimited(c.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS, c.headers, ticket);
     else lane.observe(c.kind === 'transient' ? c.headers : undefined, ticket);
     if (c.kind === 'permanent') {
-      await this.record(line, errorLine(this.input.batchId, line, c.code, c.message));
+      await this.record(item.line, item.fail(c.code, c.message));
       return false;
     }
     if (c.kind === 'auth') {
@@ -235,61 +266,17 @@ class ChunkAttempt {
     }
     // The whole lane waits out Retry-After, then this item tries again without spending an attempt.
     if (c.status === 429 && rateLimited < MAX_RATE_LIMITED_WAITS) return true;
-    await this.failedTransiently(line, c.message, c.retryAfterMs);
+    await this.failedTransiently(item, c.message, c.retryAfterMs);
     return false;
   }
 
   /** Spends one of the item's own attempts: a dead letter at its last, else pending until the next chunk attempt. */
-  private async failedTransiently(line: BatchLine, message: string, retryAfterMs = 0): Promise<void> {
+  private async failedTransiently({ line, fail }: Item, message: string, retryAfterMs = 0): Promise<void> {
     const failed = (this.stored.failures.get(line.custom_id) ?? 0) + 1;
     this.stored.failures.set(line.custom_id, failed);
-    if (failed >= this.input.maxAttempts)
-      return this.record(line, errorLine(this.input.batchId, line, ItemErrorCode.RetriesExhausted, message));
+    if (failed >= this.input.maxAttempts) return this.record(line, fail(ItemErrorCode.RetriesExhausted, message));
     this.transient += 1;
     this.retryAfter = Math.max(this.retryAfter, retryAfterMs);
     await this.stored.writer.countFailure(line.custom_id); // before the attempt ends, so the next one sees it
-  }
-}
-
-/** How an attempt that threw ended, for the metrics: Temporal retries all but a non-retryable failure. */
-function thrownOutcome(err: unknown, signal: AbortSignal): ChunkOutcome {
-  if (signal.aborted) return 'cancelled';
-  return err instanceof ApplicationFailure && err.nonRetryable ? 'failed' : 'retry';
-}
-
-async function runAttempt(deps: ChunkDeps, input: ChunkInput, ctx: Context, log: ChunkLog): Promise<ChunkResult> {
-  const { batchId, chunk } = input;
-  const [lines, recorded, failures] = await Promise.all([
-    deps.store.getChunk(batchId, chunk),
-    deps.store.getChunkResults(batchId, chunk),
-    deps.store.getFailureCounts(batchId, chunk),
-  ]);
-  const writer = await deps.store.openResults(batchId, chunk);
-  log.watch(lines.length, recorded);
-  const attempt = new ChunkAttempt(deps, input, ctx, { lines, recorded, failures, writer }, log);
-  await attempt.run();
-  return attempt.outcome();
-}
-
-export async function processChunk(deps: ChunkDeps, input: ChunkInput): Promise<ChunkResult> {
-  const ctx = Context.current();
-  const { info } = ctx;
-  const metrics = deps.metrics.chunkStarted({
-    tenant: input.tenant,
-    taskQueue: info.taskQueue,
-    attempt: info.attempt,
-    scheduledAtMs: info.currentAttemptScheduledTimestampMs,
-  });
-  const log = new ChunkLog(ctx, { batchId: input.batchId, chunk: input.chunk, tenant: input.tenant });
-  try {
-    const result = await runAttempt(deps, input, ctx, log);
-    metrics.ended('completed');
-    log.ended('completed');
-    return result;
-  } catch (err) {
-    const outcome = thrownOutcome(err, ctx.cancellationSignal);
-    metrics.ended(outcome);
-    log.ended(outcome, err);
-    throw err;
   }
 }

@@ -5,8 +5,11 @@ import { isRealtimeFallbackBatchId } from '../shared/native';
 import type { BatchStore } from '../storage/types';
 import { Sema } from 'async-sema';
 import { LaneRegistry } from './lanes';
-import { processChunk, type ChunkInput } from './chunk';
+import type { ChunkInput } from './chunk';
+import { processChunk } from './chunkActivity';
 import { summarizeChunk, type ChunkResult } from './chunkSummary';
+import { addCounts, emptyCounts } from '../shared/counts';
+import { OutputValidator } from '../shared/structuredOutput';
 import { reopenDeadLetters } from './reopen';
 import type { ReopenDeadLettersInput, ReopenedDeadLetters } from '../shared/retry';
 import { Context } from '@temporalio/activity';
@@ -45,15 +48,9 @@ export interface FinishBatchInput {
 }
 
 async function countStored(store: BatchStore, progress: BatchProgress, chunkCount: number) {
-  const counts = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, cacheHits: 0 };
-  for (let chunk = 0; chunk < chunkCount; chunk++) {
-    const s = summarizeChunk(chunk, [...(await store.getChunkResults(progress.batchId, chunk)).values()]);
-    counts.succeeded += s.succeeded;
-    counts.failed += s.failed;
-    counts.tokensIn += s.tokensIn;
-    counts.tokensOut += s.tokensOut;
-    counts.cacheHits += s.cacheHits;
-  }
+  const counts = { ...emptyCounts(), repaired: 0, invalidOutput: 0 };
+  for (let chunk = 0; chunk < chunkCount; chunk++)
+    addCounts(counts, summarizeChunk(chunk, [...(await store.getChunkResults(progress.batchId, chunk)).values()]));
   return { ...counts, pending: progress.total - counts.succeeded - counts.failed };
 }
 
@@ -64,10 +61,20 @@ export function createActivities(deps: ActivityDeps) {
   // Requests in flight across all chunks of this process: a chunk's last, slow items no longer leave
   // slots idle, because the items of other chunks take them.
   const requestSlots = new Sema(config.requestConcurrency);
+  const validator = new OutputValidator();
   return {
     async processChunk(input: ChunkInput): Promise<ChunkResult> {
       return processChunk(
-        { openai, store, lanes, requestSlots, itemConcurrency: config.itemConcurrency, responseCache, metrics },
+        {
+          openai,
+          store,
+          lanes,
+          requestSlots,
+          itemConcurrency: config.itemConcurrency,
+          responseCache,
+          metrics,
+          validator,
+        },
         input,
       );
     },

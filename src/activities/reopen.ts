@@ -3,7 +3,8 @@
  * removed with their failure counts, so the batch workflow can run their chunks again, each item with a
  * fresh retry budget. Nothing else changes: succeeded results stay, and are not called again.
  */
-import type { ChunkCounts, ReopenDeadLettersInput, ReopenedDeadLetters } from '../shared/retry';
+import type { ChunkCounts } from '../shared/counts';
+import type { ReopenDeadLettersInput, ReopenedDeadLetters } from '../shared/retry';
 import type { BatchStore } from '../storage/types';
 import { summarizeChunk } from './chunkSummary';
 
@@ -26,8 +27,8 @@ export async function reopenDeadLetters(
     const without = lines.length - results.size;
     if (without <= 0) continue;
     missing += without;
-    const { succeeded, failed, tokensIn, tokensOut, cacheHits } = summarizeChunk(chunk, [...results.values()]);
-    kept[chunk] = { succeeded, failed, tokensIn, tokensOut, cacheHits };
+    const { chunk: _, ...counts } = summarizeChunk(chunk, [...results.values()]);
+    kept[chunk] = counts;
   }
   return { reopened: missing, kept };
 }

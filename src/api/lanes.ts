@@ -8,7 +8,8 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Config } from '../config';
-import { SetLaneLimitRequestSchema, type RateLimits } from '../shared/contracts';
+import type { RateLimits } from '../shared/contracts';
+import { SetLaneLimitRequestSchema } from '../shared/laneLimits';
 import { chunksPerSecond, describeQueueRateLimit, setQueueRateLimit } from '../temporal/rateLimit';
 import { requireAdmin } from './auth';
 import { HttpError } from './httpError';

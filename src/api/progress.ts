@@ -23,8 +23,13 @@ export async function readProgress(client: Client, store: BatchStore, id: string
   return withCacheHits(await nativeLive(client, await handle.query(nativeProgressQuery)));
 }
 
-/** Outcomes stored, and workflows started, before the response cache existed have no cacheHits: none. */
-const withCacheHits = <P extends BatchProgress>(p: P): P => ({ ...p, cacheHits: p.cacheHits ?? 0 });
+/** Outcomes stored, and workflows started, before the response cache or structured outputs lack their counts: 0. */
+const withCacheHits = <P extends BatchProgress>(p: P): P => ({
+  ...p,
+  cacheHits: p.cacheHits ?? 0,
+  repaired: p.repaired ?? 0,
+  invalidOutput: p.invalidOutput ?? 0,
+});
 
 async function nativeLive(client: Client, parent: NativeProgress): Promise<ProgressView> {
   const views = await Promise.all(

@@ -74,6 +74,8 @@ function neverStarted(id: string, owner: OwnerRecord): ProgressView {
     tokensIn: 0,
     tokensOut: 0,
     cacheHits: 0,
+    repaired: 0,
+    invalidOutput: 0,
     startedAt: owner.createdAt,
     updatedAt: owner.createdAt,
     ratePerSecond: 0,

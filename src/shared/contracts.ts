@@ -4,6 +4,7 @@
  * No Node built-ins and no I/O here: workflow code imports this module.
  */
 import { z } from 'zod';
+import type { ChunkCounts, StepCounts } from './counts';
 import type { RetryCarry } from './retry';
 import type { BatchStatus } from './statuses';
 import { defineQuery, defineSignal } from './temporalDefinitions';
@@ -79,26 +80,6 @@ export const laneTaskQueue = (baseQueue: string, endpoint: string, model: string
  */
 export const nativeTaskQueue = (baseQueue: string): string => `${baseQueue}@native`;
 
-/** `PUT /lanes/limits`: a new limit for one lane (or, without endpoint and model, the default queue). */
-export const SetLaneLimitRequestSchema = z
-  .strictObject({
-    /** A named lane; or endpoint and model for an unnamed one; or none of them for the default queue. */
-    name: LaneNameSchema.optional(),
-    endpoint: z.enum(SUPPORTED_URLS).optional(),
-    model: z.string().min(1).optional(),
-    /** Both null or absent: clear the runtime limit, so the workers' start-up limit applies again. */
-    rpm: z.number().int().min(0).nullable().optional(),
-    tpm: z.number().int().min(0).nullable().optional(),
-  })
-  .refine((r) => (r.endpoint === undefined) === (r.model === undefined), {
-    message: 'give endpoint and model together, or neither for the default queue',
-    path: ['model'],
-  })
-  .refine((r) => r.name === undefined || r.endpoint === undefined, {
-    message: 'give a lane name, or endpoint and model, not both',
-    path: ['name'],
-  });
-
 /** Limits that bound every input; documented in README.md. */
 export const LIMITS = {
   customIdMaxLength: 512,
@@ -116,13 +97,7 @@ export const BatchLineSchema = z.object({
 });
 export type BatchLine = z.infer<typeof BatchLineSchema>;
 
-/** One result in OpenAI's batch output line format (also used for error lines). */
-export interface BatchOutputLine {
-  id: string;
-  custom_id: string;
-  response: { status_code: number; request_id: string; body: unknown } | null;
-  error: { code: string; message: string } | null;
-}
+export type { BatchOutputLine, ProviderAnswer, ResultNotes } from './resultLine';
 
 /** A webhook URL: http(s), at most 2,048 characters. Private addresses are refused when it is used (src/webhooks). */
 export const WebhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
@@ -173,6 +148,14 @@ export const BatchOptionsSchema = z.strictObject({
    * false, no line uses it. Absent: only lines with `temperature: 0`. Realtime mode only.
    */
   cache: z.boolean().optional(),
+  /**
+   * A JSON Schema (draft 2020-12) every line's answer must follow: asked of the provider as the line's
+   * `response_format` (chat) or `text.format` (responses) unless the line asks for a schema of its own, and
+   * checked. Refused at submit time when it does not compile.
+   */
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  /** Repair requests per invalid structured answer before it becomes an `invalid_output` dead letter (default 2). */
+  repairAttempts: z.number().int().min(0).max(10).optional(),
 });
 
 export const CreateBatchRequestSchema = z.object({
@@ -210,6 +193,10 @@ export interface BatchWorkflowInput {
   cache?: boolean;
   /** Attempts per chunk before pending items become `retries_exhausted` dead letters. */
   maxAttempts?: number;
+  /** Repairs per invalid structured answer (absent: the default, 2). */
+  repairAttempts?: number;
+  /** The batch is a pipeline: its items run the steps stored with it (`POST /pipelines`). */
+  pipeline?: boolean;
   /** Items per chunk (the last chunk may be smaller). */
   chunkSize: number;
   /** History events after which the run continues as new (default 8,000; tests lower it). */
@@ -220,16 +207,13 @@ export interface BatchWorkflowInput {
   carry?: BatchCarry;
 }
 
-/** Counters and settings a batch carries across continue-as-new: a few numbers, never bodies. */
-export interface BatchCarry {
+/**
+ * Counters and settings a batch carries across continue-as-new: a few numbers, never bodies. Its counts
+ * (ChunkCounts) are the sums of its chunks' reports; `cacheHits` is absent in runs carried over before the cache.
+ */
+export interface BatchCarry extends ChunkCounts {
   nextChunk: number;
   requeued: number[];
-  succeeded: number;
-  failed: number;
-  tokensIn: number;
-  tokensOut: number;
-  /** Items answered from the response cache; absent in runs carried over before the cache existed. */
-  cacheHits?: number;
   paused: boolean;
   priority: number;
   maxChunksInFlight: number;
@@ -261,6 +245,12 @@ export interface BatchProgress {
   tokensOut: number;
   /** Items answered from the response cache: no provider call, no tokens, no cost. */
   cacheHits: number;
+  /** Structured outputs: repair requests sent for answers that failed their schema. */
+  repaired: number;
+  /** Structured outputs: items still invalid after their last repair (`invalid_output` dead letters). */
+  invalidOutput: number;
+  /** Pipelines: per step, in step order, items that got past it and items stopped at it. */
+  steps?: StepCounts;
   startedAt: string;
   updatedAt: string;
   /** Items finished per second since the start. */

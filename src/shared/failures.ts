@@ -38,12 +38,25 @@ export const ItemErrorCode = {
   RetriesExhausted: 'retries_exhausted',
   /** Native: still no final result after `maxRounds` provider batches. */
   ProviderBatchExhausted: 'provider_batch_exhausted',
+  /**
+   * Structured outputs: the answer was still not valid against its JSON Schema after the last repair; the result
+   * line's `llmbatch.errors` lists why (JSON pointer and message). A dead letter.
+   */
+  InvalidOutput: 'invalid_output',
+  /** Pipelines: a step's template could not be rendered for this item (a referenced value is missing). */
+  TemplateError: 'template_error',
   /** A permanent provider error without a code of its own, for a 404. */
   NotFound: 'not_found',
   /** A permanent provider error without a code of its own (400, 413, 422). */
   InvalidRequest: 'invalid_request',
 } as const;
 export type ItemErrorCodeName = (typeof ItemErrorCode)[keyof typeof ItemErrorCode];
+
+/** The codes of dead letters: items that may succeed if run again (`retryDeadLetters`, POST /batches/{id}/retry). */
+export const DEAD_LETTER_CODES: ReadonlySet<string> = new Set([
+  ItemErrorCode.RetriesExhausted,
+  ItemErrorCode.InvalidOutput,
+]);
 
 /** `errors.data[].code` of a /v1 Batch object whose batch failed (or whose workflow never started). */
 export const BATCH_FAILED_CODE = 'batch_failed';

@@ -3,6 +3,7 @@
  * for LLMBATCH_RETRY_GRACE and takes the `retryDeadLetters` signal (the Web UI's "Send a Signal" lists it,
  * with its description). POST /batches/:id/retry, which makes a new batch of them, is unchanged.
  */
+import type { ChunkCounts } from './counts';
 import { defineSignal } from './temporalDefinitions';
 
 /** Re-runs the batch's dead letters (its failed results) in the same batch, each with a fresh retry budget. */
@@ -15,15 +16,6 @@ export const RETRY_DEAD_LETTERS_DESCRIPTION =
 export interface ReopenDeadLettersInput {
   batchId: string;
   chunkCount: number;
-}
-
-/** Counts of some chunks' results, as the batch workflow keeps them. */
-export interface ChunkCounts {
-  succeeded: number;
-  failed: number;
-  tokensIn: number;
-  tokensOut: number;
-  cacheHits: number;
 }
 
 /**

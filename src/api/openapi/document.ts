@@ -18,9 +18,9 @@ import {
   CreateBatchRequestSchema,
   PrioritySchema,
   SetConcurrencyRequestSchema,
-  SetLaneLimitRequestSchema,
   SetPriorityRequestSchema,
 } from '../../shared/contracts';
+import { SetLaneLimitRequestSchema } from '../../shared/laneLimits';
 import { apiError, openAIError, TAGS, type RouteDoc } from './routeDoc';
 import { ROUTES } from './routes';
 

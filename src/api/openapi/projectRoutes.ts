@@ -4,9 +4,9 @@ import {
   BatchLineSchema,
   CreateBatchRequestSchema,
   SetConcurrencyRequestSchema,
-  SetLaneLimitRequestSchema,
   SetPriorityRequestSchema,
 } from '../../shared/contracts';
+import { SetLaneLimitRequestSchema } from '../../shared/laneLimits';
 import {
   ListBatchesQuerySchema,
   NdjsonBatchQuerySchema,

@@ -96,6 +96,21 @@ export const BatchProgressSchema = z
       .number()
       .int()
       .meta({ description: 'Items answered from the response cache: no provider call, no tokens, no cost.' }),
+    repaired: z
+      .number()
+      .int()
+      .meta({ description: 'Structured outputs: repair requests sent for answers that failed their JSON Schema.' }),
+    invalidOutput: z.number().int().meta({
+      description: 'Structured outputs: items still invalid after their last repair (`invalid_output` dead letters).',
+    }),
+    steps: z
+      .record(z.string(), z.object({ succeeded: z.number().int(), failed: z.number().int() }))
+      .optional()
+      .meta({
+        description:
+          'Pipelines: per step, in step order, the items that got past it and the items stopped at it (counted ' +
+          'as each chunk of items ends).',
+      }),
     startedAt: z.string().meta({ format: 'date-time' }),
     updatedAt: z.string().meta({ format: 'date-time' }),
     ratePerSecond: z.number().meta({ description: 'Items finished per second since the start.' }),
@@ -171,12 +186,32 @@ export const RetriedBatchSchema = CreatedBatchSchema.extend({
 }).meta({ id: 'RetriedBatch' });
 
 /** One line of `GET /batches/{batch_id}/results` (OpenAI's batch output line; also the error lines). */
+const ProviderAnswerSchema = z.object({ status_code: z.number().int(), request_id: z.string(), body: z.unknown() });
+
 export const BatchOutputLineSchema = z
   .object({
     id: z.string(),
     custom_id: z.string(),
-    response: z.object({ status_code: z.number().int(), request_id: z.string(), body: z.unknown() }).nullable(),
+    response: ProviderAnswerSchema.nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    llmbatch: z
+      .object({
+        repairs: z.number().int().optional().meta({ description: 'Structured outputs: repair requests sent.' }),
+        usage: z.object({ tokensIn: z.number().int(), tokensOut: z.number().int() }).optional().meta({
+          description: 'Tokens of every call the item made (repairs, pipeline steps), when it made more than one.',
+        }),
+        errors: z
+          .array(z.object({ pointer: z.string(), message: z.string() }))
+          .optional()
+          .meta({ description: '`invalid_output`: where (a JSON pointer) and why the last answer is not valid.' }),
+        step: z.string().optional().meta({ description: 'Pipelines: the step the item stopped at.' }),
+      })
+      .optional()
+      .meta({ description: 'What llmbatch adds: absent on a plain answer.' }),
+    steps: z
+      .record(z.string(), ProviderAnswerSchema)
+      .optional()
+      .meta({ description: "Pipelines: each step's answer by step name (those before a failed step only)." }),
   })
   .meta({ id: 'BatchOutputLine' });
 

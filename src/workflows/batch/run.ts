@@ -14,6 +14,7 @@ import { eventData, notify } from '../notify';
 import { chunkActivities } from './activityProxies';
 import { buildProgress, chunkLength } from './progress';
 import { addedBy } from './chunkReport';
+import { addCounts } from '../../shared/counts';
 import { showProgress, Visibility } from '../visibility';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -113,18 +114,14 @@ export class BatchRun {
     this.inFlight.set(chunk, scope);
     const summary = `chunk ${chunk} of ${input.chunkCount} · up to ${chunkLength(input, chunk)} items`;
     const { processChunk } = chunkActivities(state.priority, input, summary);
-    const chunkInput = { batchId: input.batchId, chunk, maxAttempts: this.maxAttempts, cache: input.cache };
+    const { batchId, cache, tenant, price, repairAttempts, pipeline } = input;
+    const { maxAttempts } = this;
+    const chunkInput = { batchId, chunk, maxAttempts, cache, tenant, price, repairAttempts, pipeline };
     void scope
-      .run(() => processChunk({ ...chunkInput, tenant: input.tenant, price: input.price }))
+      .run(() => processChunk(chunkInput))
       .then(
         async (report) => {
-          const r = addedBy(state, chunk, report);
-          state.succeeded += r.succeeded;
-          state.failed += r.failed;
-          state.tokensIn += r.tokensIn;
-          state.tokensOut += r.tokensOut;
-          // Absent from the results of activities older than the cache.
-          state.cacheHits = (state.cacheHits ?? 0) + (r.cacheHits ?? 0);
+          addCounts(state, addedBy(state, chunk, report));
           await this.pauseIfOverBudget();
           this.show();
         },

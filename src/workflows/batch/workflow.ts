@@ -34,6 +34,9 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
     tokensIn: outcome.tokensIn,
     tokensOut: outcome.tokensOut,
     cacheHits: outcome.cacheHits,
+    repaired: outcome.repaired,
+    invalidOutput: outcome.invalidOutput,
+    steps: outcome.steps,
   });
   // Shown ended only now that the store holds the outcome: before, the progress query would answer "completed"
   // while the API's quota still counted the batch as running (no outcome, an open workflow).

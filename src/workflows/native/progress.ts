@@ -34,6 +34,8 @@ export function nativeProgress({ input, state }: NativeRun): NativeProgress {
     ...t,
     // Native batches do not use the response cache (README: Response cache).
     cacheHits: 0,
+    repaired: 0,
+    invalidOutput: 0,
     pending: Math.max(0, input.total - done),
     // In native mode these count provider batches (and realtime fallbacks) in flight and their lines.
     chunksInFlight: inFlight.length,
