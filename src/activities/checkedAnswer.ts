@@ -4,7 +4,7 @@
  * part of the item's own work, not Temporal retries: an attempt that ends mid-way (a killed worker, a
  * transient error) starts the item over, since nothing about a repair is recorded before the item's result.
  */
-import type { BatchLine } from '../shared/contracts';
+import type { BatchLine, BatchOutputLine } from '../shared/contracts';
 import {
   answerText,
   repairBody,
@@ -14,6 +14,12 @@ import {
 } from '../shared/structuredOutput';
 import { usageOf, type Usage } from './chunkSummary';
 import type { ProviderResponse } from './provider';
+
+/** An item being worked on, and the result line it ends with if a call of its fails for good. */
+export interface Item {
+  line: BatchLine;
+  fail: (code: string, message: string) => BatchOutputLine;
+}
 
 /** One request to the provider, through the lane; undefined when the item was settled otherwise (or stopped). */
 export type Ask = (request: BatchLine) => Promise<ProviderResponse | undefined>;

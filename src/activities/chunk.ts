@@ -16,8 +16,14 @@ import { classifyError, providerStatus } from './errors';
 import type { Sema } from 'async-sema';
 import { forEachLimited, withSlot } from './concurrency';
 import { checkedLine, errorLine } from './resultLines';
-import { checkedAnswer, type OutputCheck } from './checkedAnswer';
-import { DEFAULT_REPAIR_ATTEMPTS, requestedSchema, type OutputValidator } from '../shared/structuredOutput';
+import { checkedAnswer, type Item, type OutputCheck } from './checkedAnswer';
+import {
+  DEFAULT_REPAIR_ATTEMPTS,
+  requestedSchema,
+  type JsonSchema,
+  type OutputValidator,
+} from '../shared/structuredOutput';
+import { runPipelineItem, type PipelineChunk } from './pipelineItem';
 import type { Lane, LaneRegistry, Ticket } from './lanes';
 import { estimateTokens } from '../shared/tokens';
 import { callProvider, type ProviderResponse } from './provider';
@@ -46,12 +52,6 @@ export interface ChunkInput {
   pipeline?: boolean;
 }
 
-/** An item being worked on, and the result line it ends with if a call of its fails for good. */
-interface Item {
-  line: BatchLine;
-  fail: (code: string, message: string) => BatchOutputLine;
-}
-
 export interface ChunkDeps {
   openai: OpenAI;
   store: BatchStore;
@@ -77,6 +77,8 @@ export interface StoredChunk {
   /** Transient failures so far, per custom_id. */
   failures: Map<string, number>;
   writer: ResultWriter;
+  /** A pipeline batch's steps and their answers so far; absent for other batches. */
+  steps?: PipelineChunk;
 }
 
 /** One attempt of the chunk activity: its pending items, and what went wrong in it so far. */
@@ -101,7 +103,9 @@ export class ChunkAttempt {
   ) {
     this.signal = ctx.cancellationSignal;
     this.pending = stored.lines.filter((l) => !stored.recorded.has(l.custom_id));
-    this.cache = new ChunkCache(deps.responseCache, this.pending, input.cache, input.tenant);
+    // A pipeline's lines are items, not requests: its steps' requests do not use the response cache.
+    const cache = stored.steps ? undefined : deps.responseCache;
+    this.cache = new ChunkCache(cache, this.pending, input.cache, input.tenant);
     // Every lane wait listens on this activity's cancellation signal and removes its listener when done:
     // many listeners are expected here, not a leak. Requests get signals of their own (AbortGroup).
     setMaxListeners(0, this.signal);
@@ -127,7 +131,7 @@ export class ChunkAttempt {
       );
     } finally {
       clearInterval(beat);
-      await Promise.all([writer.close(), this.storeAnswers()]);
+      await Promise.all([writer.close(), this.stored.steps?.writer.close(), this.storeAnswers()]);
     }
   }
 
@@ -204,16 +208,30 @@ export class ChunkAttempt {
     // Its last failure was counted, then the worker died before the dead letter was written.
     if (failed >= this.input.maxAttempts)
       return this.record(line, item.fail(ItemErrorCode.RetriesExhausted, `failed transiently ${failed} times`));
-    const answer = await checkedAnswer((request) => this.ask(item, request), line, this.outputCheck(line));
+    if (this.stored.steps) return this.runSteps(line);
+    const check = this.outputCheck(requestedSchema(line.url, line.body));
+    const answer = await checkedAnswer((request) => this.ask(item, request), line, check);
     if (!answer) return;
     // Only answers that passed their check are worth answering the same request with again.
     if (answer.verdict?.valid !== false) this.cache.remember(line, answer.res.statusCode, answer.res.body);
     return this.record(line, checkedLine(this.input.batchId, line, answer));
   }
 
-  private outputCheck(line: BatchLine): OutputCheck {
-    const { validator } = this.deps;
-    return { validator, schema: requestedSchema(line.url, line.body), repairAttempts: this.repairAttempts };
+  private outputCheck(schema: JsonSchema | undefined, repairAttempts = this.repairAttempts): OutputCheck {
+    return { validator: this.deps.validator, schema, repairAttempts };
+  }
+
+  private runSteps(line: BatchLine): Promise<void> {
+    return runPipelineItem(
+      {
+        batchId: this.input.batchId,
+        steps: this.stored.steps!,
+        ask: (item, request) => this.ask(item, request),
+        record: (l, result) => this.record(l, result),
+        outputCheck: (schema, repairAttempts) => this.outputCheck(schema, repairAttempts),
+      },
+      line,
+    );
   }
 
   /**

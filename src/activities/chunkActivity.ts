@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ChunkOutcome } from '../metrics/workerMetrics';
 import { ChunkAttempt, type ChunkDeps, type ChunkInput } from './chunk';
 import { ChunkLog } from './chunkLog';
+import { openPipelineChunk } from './pipelineItem';
 import type { ChunkResult } from './chunkSummary';
 
 /** How an attempt that threw ended, for the metrics: Temporal retries all but a non-retryable failure. */
@@ -22,9 +23,12 @@ async function runAttempt(deps: ChunkDeps, input: ChunkInput, ctx: Context, log:
     deps.store.getChunkResults(batchId, chunk),
     deps.store.getFailureCounts(batchId, chunk),
   ]);
-  const writer = await deps.store.openResults(batchId, chunk);
+  const [writer, steps] = await Promise.all([
+    deps.store.openResults(batchId, chunk),
+    input.pipeline ? openPipelineChunk(deps.store, batchId, chunk) : undefined,
+  ]);
   log.watch(lines.length, recorded);
-  const attempt = new ChunkAttempt(deps, input, ctx, { lines, recorded, failures, writer }, log);
+  const attempt = new ChunkAttempt(deps, input, ctx, { lines, recorded, failures, writer, steps }, log);
   await attempt.run();
   return attempt.outcome();
 }

@@ -5,7 +5,7 @@ import { describeErrors } from '../shared/structuredOutput';
 import type { CheckedAnswer } from './checkedAnswer';
 import type { ProviderResponse } from './provider';
 
-const resultId = (batchId: string, customId: string): string => `${batchId}:${customId}`;
+export const resultId = (batchId: string, customId: string): string => `${batchId}:${customId}`;
 
 export function errorLine(batchId: string, line: BatchLine, code: string, message: string): BatchOutputLine {
   return { id: resultId(batchId, line.custom_id), custom_id: line.custom_id, response: null, error: { code, message } };

@@ -20,6 +20,7 @@ import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { authenticate, tenantOf } from './auth';
 import { batchesRouter } from './batches';
+import { pipelinesRouter } from './pipelines';
 import { consoleRouter } from './console';
 import { BatchCreator } from './createBatch';
 import { HttpError } from './httpError';
@@ -92,6 +93,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(express.json({ limit: MAX_JSON_BODY }));
 
   app.use(batchesRouter({ client, store, config, creator }));
+  app.use(pipelinesRouter({ store, config, creator }));
   app.use(lanesRouter({ client, config }));
   app.use('/v1', routeBase, v1Router({ client, store, files, config, creator }));
 

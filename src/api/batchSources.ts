@@ -36,6 +36,8 @@ export function ndjsonBatch(
       budgetUsd: q.budget_usd,
       lane: q.lane,
       cache: q.cache,
+      outputSchema: q.output_schema,
+      repairAttempts: q.repair_attempts,
     },
   };
   return { request, lines: ndjsonLines(req, tenant) };

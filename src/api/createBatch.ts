@@ -16,7 +16,9 @@ import { checkWebhookUrl, WebhookUrlError } from '../webhooks/ssrf';
 import { LocalAdmission, SharedAdmission, type Admission, type EarlierBatch } from './admission';
 import { HttpError } from './httpError';
 import { OWNER_RECORD, type OwnerRecord } from './owner';
-import { checkBeforeStoring, planBatch, type BatchPlan } from './plan';
+import { checkBeforeStoring, pipelinePlan, planBatch, type BatchPlan } from './plan';
+import type { Pipeline } from '../shared/pipelines';
+import { withCheckedSchema } from './outputSchemas';
 import { startBatch, type StartedBatch } from './startBatch';
 
 export interface NewBatch {
@@ -30,7 +32,9 @@ export interface NewBatch {
    * How errors name a line: `line 3` (files, NDJSON: 1-based, blank lines counted) or `requests.2`
    * (a JSON array: 0-based).
    */
-  position: 'line' | 'index';
+  position: 'line' | 'index' | 'item';
+  /** A pipeline (POST /pipelines): the lines are its items, whose bodies are the items themselves. */
+  pipeline?: Pipeline;
   nowMs: number;
   retryOf?: string;
   webhookUrl?: string;
@@ -87,7 +91,8 @@ export class BatchCreator {
       });
       const counted = { total: manifest.total, representatives: checks.representatives() };
       const owner = { tenant: tenant.id, webhookUrl: batch.webhookUrl, api: batch.api };
-      const plan = planBatch(batch.request, counted, owner, config, batch.nowMs);
+      const planned = planBatch(batch.request, counted, owner, config, batch.nowMs);
+      const plan = batch.pipeline ? pipelinePlan(planned, batch.pipeline) : planned;
       const record: OwnerRecord = {
         tenant: tenant.id,
         createdAt: new Date(batch.nowMs).toISOString(),
@@ -204,6 +209,11 @@ class LineChecks {
       this.at = at;
       if (this.count > max)
         this.fail('quota_exceeded', `the batch has more than ${max} requests, the tenant's limit (items per batch)`);
+      // A pipeline's items are not requests: its steps were checked whole (pipelines.ts).
+      if (this.batch.pipeline) {
+        yield line;
+        continue;
+      }
       if (typeof line.body.model !== 'string' || line.body.model === '') {
         if (this.defaultModel === undefined)
           this.fail(
@@ -220,6 +230,8 @@ class LineChecks {
             `(${this.lane.endpoint} ${this.lane.model})`,
         );
       }
+      const schemaProblem = withCheckedSchema(line, this.batch.request.options?.outputSchema);
+      if (schemaProblem) this.fail('invalid_output_schema', schemaProblem);
       if (!this.first) this.first = line;
       else if (!this.other && line.body.model !== this.first.body.model) {
         this.other = line;
@@ -241,7 +253,9 @@ class LineChecks {
   }
 
   private fail(code: string, reason: string): never {
-    const where = this.batch.position === 'line' ? `line ${this.at}` : `requests.${this.at}`;
+    const where = { line: `line ${this.at}`, index: `requests.${this.at}`, item: `items.${this.at}` }[
+      this.batch.position
+    ];
     throw new HttpError(400, `invalid batch: ${where}: ${reason}`, { [this.batch.position]: this.at, code }, code);
   }
 }

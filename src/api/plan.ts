@@ -16,6 +16,12 @@ import {
 import type { NativeBatchInput } from '../shared/native';
 import { HttpError } from './httpError';
 import { chooseMode, refuseImpossibleMode } from './routing';
+import { outputSchemas } from './outputSchemas';
+import type { Pipeline } from '../shared/pipelines';
+import { requestedSchema } from '../shared/structuredOutput';
+
+/** Why pipelines are realtime: said in every pipeline's modeReason. */
+export const PIPELINE_MODE_REASON = 'pipelines run in realtime mode: each step is sent once the step before answered';
 
 /** Whose batch it is (the fairness key), where its events go, and the API it came through. */
 export interface BatchOwner {
@@ -56,6 +62,12 @@ export function checkBeforeStoring(
   nowMs: number,
 ): ConfiguredLane | undefined {
   refuseImpossibleMode(request.options?.mode, request.options?.deadline, config.native, nowMs);
+  const schema = request.options?.outputSchema;
+  const problem = schema && outputSchemas.problem(schema);
+  if (problem) {
+    const reason = `options.outputSchema: not a valid JSON Schema (draft 2020-12): ${problem}`;
+    throw new HttpError(400, `invalid batch: ${reason}`, undefined, 'invalid_output_schema');
+  }
   const name = request.options?.lane;
   return name === undefined ? undefined : namedLane(name, config.lanes);
 }
@@ -77,6 +89,7 @@ export function planBatch(
   const { tenant, webhookUrl } = owner;
   const labels = labelsOf(lines.representatives);
   if (route.mode === 'native') {
+    const modeReason = nativeModeReason(route.reason, request, lines.representatives);
     const input: Omit<NativeBatchInput, StoredInput> = {
       limits: config.native.limits,
       poll: { initialMs: config.native.poll.initialMs, maxMs: config.native.poll.maxMs },
@@ -85,14 +98,20 @@ export function planBatch(
       tenant,
       webhookUrl,
       activityTaskQueue: nativeTaskQueue(taskQueue),
-      modeReason: route.reason,
+      modeReason,
       deadlineMs: route.deadlineMs,
       realtimeReserveMs: config.native.realtimeReserveMs,
       price,
       // The fallback's settings, should the provider's batches miss the deadline or expire.
-      realtime: { chunkSize: config.batch.chunkSize, maxChunksInFlight, maxAttempts: options?.maxAttempts ?? 5 },
+      // Structured outputs: answers invalid against their schema are asked again and repaired there too.
+      realtime: {
+        chunkSize: config.batch.chunkSize,
+        maxChunksInFlight,
+        maxAttempts: options?.maxAttempts ?? 5,
+        repairAttempts: options?.repairAttempts,
+      },
     };
-    return { mode: 'native', modeReason: route.reason, taskQueue, labels, input };
+    return { mode: 'native', modeReason, taskQueue, labels, input };
   }
   const input: Omit<BatchWorkflowInput, StoredInput> = {
     maxChunksInFlight,
@@ -105,10 +124,23 @@ export function planBatch(
     modeReason: route.reason ?? undefined,
     price,
     cache: options?.cache,
+    repairAttempts: options?.repairAttempts,
     // A /v1 batch's end is final (OpenAI's Batch object; its output file's size is kept once counted).
     retryGraceMs: owner.api === 'v1' || config.batch.retryGraceMs === 0 ? undefined : config.batch.retryGraceMs,
   };
   return { mode: 'realtime', modeReason: route.reason, taskQueue, labels, input };
+}
+
+/** What native mode does with structured outputs, said in modeReason (after the route's reason, if any). */
+export const NATIVE_STRUCTURED_REASON =
+  'structured outputs are checked on collection; invalid answers are repaired in realtime';
+
+/** The route's reason, and whether structured outputs are checked: the batch's outputSchema or a line's own. */
+function nativeModeReason(reason: string | null, request: CreateBatchRequest, lines: readonly BatchLine[]) {
+  const structured =
+    request.options?.outputSchema !== undefined || lines.some((l) => requestedSchema(l.url, l.body) !== undefined);
+  if (!structured) return reason;
+  return reason ? `${reason}; ${NATIVE_STRUCTURED_REASON}` : NATIVE_STRUCTURED_REASON;
 }
 
 function labelsOf(lines: readonly BatchLine[]): PlanLabels {
@@ -161,4 +193,17 @@ export function laneFor(
   if (!lines.every((l) => l.url === first.url && l.body.model === model)) return undefined;
   const lane = lanes.find((l) => l.endpoint === first.url && l.model === model);
   return lane && laneRef(lane);
+}
+
+/** A pipeline's plan: realtime (said in its modeReason), labelled with its steps' models, its chunks running steps. */
+export function pipelinePlan(plan: BatchPlan, pipeline: Pipeline): BatchPlan {
+  if (plan.mode !== 'realtime') throw new Error('a pipeline is planned in realtime mode');
+  const models = new Set(pipeline.steps.map((s) => s.model ?? String(s.body.model)));
+  const endpoints = new Set(pipeline.steps.map((s) => s.endpoint));
+  const labels = {
+    model: models.size === 1 ? [...models][0]! : 'mixed',
+    endpoint: endpoints.size === 1 ? [...endpoints][0]! : 'mixed',
+  };
+  const input = { ...plan.input, pipeline: true, modeReason: PIPELINE_MODE_REASON, lane: undefined, price: undefined };
+  return { ...plan, labels, modeReason: PIPELINE_MODE_REASON, input };
 }

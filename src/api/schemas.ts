@@ -39,6 +39,20 @@ export const NdjsonBatchQuerySchema = z.strictObject({
   budget_usd: z.coerce.number().pipe(BatchOptionsSchema.shape.budgetUsd.unwrap()).optional(),
   /** `true` or `false`: the `cache` option (absent: lines with temperature 0 use the cache). */
   cache: BooleanParamSchema.optional(),
+  /** The `outputSchema` option as JSON text (a JSON Schema object). */
+  output_schema: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(BatchOptionsSchema.shape.outputSchema.unwrap())
+    .optional(),
+  repair_attempts: z.coerce.number().pipe(BatchOptionsSchema.shape.repairAttempts.unwrap()).optional(),
 });
 
 /** GET /batches/:id/results */

@@ -19,6 +19,11 @@ import {
   setOwn,
 } from './pipelineTemplates';
 
+/** The record kind a pipeline batch keeps its steps under, beside the batch in the store. */
+export const PIPELINE_RECORD = 'pipeline';
+/** The store batch holding a pipeline's step answers: beside the batch, never listed or counted as one. */
+export const pipelineStepsId = (batchId: string): string => `${batchId}-steps`;
+
 export const PIPELINE_LIMITS = { maxSteps: 20, maxItems: 100_000 } as const;
 
 export const PipelineStepSchema = z.strictObject({
