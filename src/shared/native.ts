@@ -84,6 +84,8 @@ export const NativeBatchInputSchema = z.strictObject({
       chunkSize: z.number().int().min(1).max(1000).default(100),
       maxChunksInFlight: z.number().int().min(1).max(10_000).default(8),
       maxAttempts: z.number().int().min(1).max(20).default(5),
+      /** Repairs per answer that asks for a JSON Schema (absent: DEFAULT_REPAIR_ATTEMPTS). */
+      repairAttempts: z.number().int().min(0).max(10).optional(),
     })
     .default({ chunkSize: 100, maxChunksInFlight: 8, maxAttempts: 5 }),
 });
@@ -178,6 +180,15 @@ export interface RangeSummary {
   tokensOut: number;
   /** Items of the plan with no final result yet. */
   remaining: number;
+  /** Repairs behind the range's results (answers that came through the realtime fallback). */
+  repaired?: number;
+  /** `invalid_output` dead letters among them: still invalid after their repairs. */
+  invalidOutput?: number;
+  /**
+   * A collection's answers that are not valid against the JSON Schema their request asks for: left without a
+   * result (counted in `remaining`) for the realtime fallback, which asks again and repairs them.
+   */
+  toRepair?: number;
 }
 
 export interface ProviderBatchInput {

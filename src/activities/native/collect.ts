@@ -1,6 +1,8 @@
 /**
  * Collect: a provider batch's output and error files streamed into the store, and dead letters for the
- * items no round is left for.
+ * items no round is left for. Structured outputs are checked here: an answer that is not valid against the
+ * JSON Schema its request asks for is not recorded, and the plan's leftovers go to the realtime fallback,
+ * which asks again and repairs (another provider batch would only ask the same request the same way).
  */
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -8,8 +10,9 @@ import type OpenAI from 'openai';
 import type { BatchOutputLine } from '../../shared/contracts';
 import type { RangeSummary } from '../../shared/native';
 import { NO_WORKER_METRICS } from '../../metrics/workerMetrics';
+import { answerText, OutputValidator } from '../../shared/structuredOutput';
 import { NativeCounts } from './counts';
-import { rangeState, ResultSink } from './planStore';
+import { rangeState, ResultSink, type RangeSchemas } from './planStore';
 import { withHeartbeat, withProviderFailure } from './providerCall';
 import type { CollectInput, NativeActivityDeps, UnfinishedInput } from './types';
 
@@ -44,22 +47,34 @@ async function* fileLines(openai: OpenAI, fileId: string): AsyncIterable<BatchOu
   }
 }
 
+/** Whether a final line is an answer its request's JSON Schema refuses (not JSON, or JSON that breaks it). */
+function isInvalidAnswer(validator: OutputValidator, schemas: RangeSchemas, url: string, line: BatchOutputLine) {
+  const schema = schemas.get(line.custom_id);
+  if (!schema || line.error || line.response?.status_code !== 200) return false;
+  return !validator.check(schema, answerText(url, line.response.body)).valid;
+}
+
 export function createCollectActivities({ openai, store, metrics = NO_WORKER_METRICS }: NativeActivityDeps) {
+  // One per process: a batch's lines share a schema, compiled once.
+  const validator = new OutputValidator();
   return {
     /**
      * Streams the output and error files into the store, mapped by custom_id to the chunk that holds it
      * (lines come in any order). Skips what is recorded, so a retried collection appends nothing twice
      * (the store's first-write-wins dedupe is the backstop). Retryable lines stay unrecorded for the next
-     * round unless `recordRetryable`.
+     * round unless `recordRetryable`. Answers invalid against their schema stay unrecorded whatever the
+     * round, counted in `toRepair`.
      */
     async collectProviderBatch(input: CollectInput): Promise<RangeSummary> {
       let read = 0;
       return withHeartbeat(
         () => ({ read }),
         async () => {
-          const { chunkOf, recorded, model } = await rangeState(store, input.batchId, input.plan);
-          const sink = new ResultSink(store, input.batchId);
+          const { batchId, plan } = input;
+          const { chunkOf, recorded, model, schemas } = await rangeState(store, batchId, plan, true);
+          const sink = new ResultSink(store, batchId);
           const counts = new NativeCounts();
+          const toRepair = new Set<string>();
           for (const fileId of [input.outputFileId, input.errorFileId]) {
             if (fileId === null) continue;
             for await (const line of fileLines(openai, fileId)) {
@@ -68,15 +83,20 @@ export function createCollectActivities({ openai, store, metrics = NO_WORKER_MET
               if (chunk === undefined || recorded.has(line.custom_id)) continue;
               const final = isFinalLine(line);
               if (!input.recordRetryable && !final) continue;
+              if (final && isInvalidAnswer(validator, schemas, plan.endpoint, line)) {
+                toRepair.add(line.custom_id);
+                continue;
+              }
               await sink.add(chunk, line);
               recorded.add(line);
               counts.add(line, final);
             }
           }
           await sink.flush();
-          const { tenant, price, plan } = input;
+          const { tenant, price } = input;
           counts.report(metrics, { tenant, model, endpoint: plan.endpoint, price });
-          return recorded.summary(chunkOf.size);
+          const summary = recorded.summary(chunkOf.size);
+          return toRepair.size > 0 ? { ...summary, toRepair: toRepair.size } : summary;
         },
       );
     },

@@ -4,6 +4,7 @@
  */
 import type { BatchLine, BatchOutputLine } from '../../shared/contracts';
 import type { ProviderBatchPlan, RangeSummary } from '../../shared/native';
+import { requestedSchema, type JsonSchema } from '../../shared/structuredOutput';
 import type { BatchStore } from '../../storage/types';
 import { summarizeChunk } from '../chunkSummary';
 
@@ -28,7 +29,7 @@ export async function forEachChunk(plan: ProviderBatchPlan, f: (chunk: number) =
  */
 export class RangeTally {
   private readonly ids = new Set<string>();
-  private readonly totals = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
+  private readonly totals = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, repaired: 0, invalidOutput: 0 };
 
   has(customId: string): boolean {
     return this.ids.has(customId);
@@ -42,20 +43,57 @@ export class RangeTally {
     this.totals.failed += s.failed;
     this.totals.tokensIn += s.tokensIn;
     this.totals.tokensOut += s.tokensOut;
+    this.totals.repaired += s.repaired ?? 0;
+    this.totals.invalidOutput += s.invalidOutput ?? 0;
   }
 
+  /** The range's counts; repairs and invalid outputs only when there are some (structured outputs). */
   summary(items: number): RangeSummary {
-    return { ...this.totals, remaining: items - this.ids.size };
+    const { repaired, invalidOutput, ...totals } = this.totals;
+    return {
+      ...totals,
+      remaining: items - this.ids.size,
+      ...(repaired > 0 ? { repaired } : {}),
+      ...(invalidOutput > 0 ? { invalidOutput } : {}),
+    };
+  }
+}
+
+/**
+ * The JSON Schema each of a plan's items asks its answer to follow (requestedSchema), by custom_id. Lines of a
+ * batch usually share one schema: each distinct schema is held once, whatever the number of lines.
+ */
+export class RangeSchemas {
+  private readonly distinct = new Map<string, number>();
+  private readonly schemas: JsonSchema[] = [];
+  private readonly byId = new Map<string, number>();
+
+  add(line: BatchLine): void {
+    const schema = requestedSchema(line.url, line.body);
+    if (!schema) return;
+    const key = JSON.stringify(schema);
+    let k = this.distinct.get(key);
+    if (k === undefined) {
+      k = this.schemas.push(schema) - 1;
+      this.distinct.set(key, k);
+    }
+    this.byId.set(line.custom_id, k);
+  }
+
+  get(customId: string): JsonSchema | undefined {
+    const k = this.byId.get(customId);
+    return k === undefined ? undefined : this.schemas[k];
   }
 }
 
 /**
  * custom_id → chunk for the plan's items, a tally of the results already recorded for them, and their model (a
- * native batch has one).
+ * native batch has one); `withSchemas`: the schemas the items without a result ask for (collection checks them).
  */
-export async function rangeState(store: BatchStore, batchId: string, plan: ProviderBatchPlan) {
+export async function rangeState(store: BatchStore, batchId: string, plan: ProviderBatchPlan, withSchemas = false) {
   const chunkOf = new Map<string, number>();
   const recorded = new RangeTally();
+  const schemas = new RangeSchemas();
   let model: string | undefined;
   await forEachChunk(plan, async (chunk) => {
     const [lines, results] = await Promise.all([store.getChunk(batchId, chunk), store.getChunkResults(batchId, chunk)]);
@@ -65,9 +103,10 @@ export async function rangeState(store: BatchStore, batchId: string, plan: Provi
       if (model === undefined && typeof line.body.model === 'string') model = line.body.model;
       const r = results.get(line.custom_id);
       if (r) recorded.add(r);
+      else if (withSchemas) schemas.add(line);
     }
   });
-  return { chunkOf, recorded, model };
+  return { chunkOf, recorded, model, schemas };
 }
 
 /**

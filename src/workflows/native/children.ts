@@ -1,6 +1,11 @@
 /**
  * One plan's way through the batch: its provider batch child, another round for its leftovers, the
  * realtime fallback, or dead letters. At most `maxInFlight` plans are started at once (see workflow.ts).
+ * Structured outputs: a provider batch whose collection left answers invalid against their JSON Schema
+ * (`toRepair`) sends the plan's leftovers to the realtime fallback at once, whatever the round and the expiry
+ * policy: another provider batch would ask the same request again, while the fallback asks and then repairs
+ * (the request with the invalid answer and its errors) up to the batch's `repairAttempts`. Expired items of
+ * that same provider batch go along to realtime rather than to another round.
  */
 import { ApplicationFailure, condition, log, startChild } from '@temporalio/workflow';
 import { batchWorkflowId } from '../../shared/contracts';
@@ -33,7 +38,10 @@ async function afterProviderBatch(
   }
   const remaining = r?.summary ? r.summary.remaining : r?.status === 'empty' ? 0 : undefined;
   if (state.cancelRequested || remaining === 0) return;
-  if (state.deadlineSwitch || input.expiryPolicy === 'realtime') return runRealtime(run, e);
+  const toRepair = r?.summary?.toRepair ?? 0;
+  if (toRepair > 0)
+    log.info('invalid structured outputs: repairing in realtime', { workflowId: e.workflowId, toRepair });
+  if (state.deadlineSwitch || input.expiryPolicy === 'realtime' || toRepair > 0) return runRealtime(run, e);
   if (r?.status === 'cancelled') return;
   if (e.round + 1 < input.maxRounds) {
     e.round += 1;
@@ -125,6 +133,7 @@ async function runRealtime(run: NativeRun, e: ProviderBatchEntry): Promise<void>
           chunkSize: m.chunkSize,
           maxChunksInFlight: input.realtime.maxChunksInFlight,
           maxAttempts: input.realtime.maxAttempts,
+          repairAttempts: input.realtime.repairAttempts,
           priority: state.priority,
           tenant: input.tenant,
           // Its calls are billed at the realtime price: the worker's cost metric counts them so.

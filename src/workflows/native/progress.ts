@@ -9,20 +9,22 @@ export function nativeStatus(state: NativeState): BatchProgress['status'] {
 
 /** Counts and tokens: the store's once the batch has ended, else the sum of the entries' summaries. */
 function totals(state: NativeState): NonNullable<NativeState['finalSummary']> {
-  const t = state.finalSummary ?? { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0 };
-  if (!state.finalSummary) {
-    for (const e of state.entries) {
-      t.succeeded += e.summary?.succeeded ?? 0;
-      t.failed += e.summary?.failed ?? 0;
-      t.tokensIn += e.summary?.tokensIn ?? 0;
-      t.tokensOut += e.summary?.tokensOut ?? 0;
-    }
+  if (state.finalSummary) return state.finalSummary;
+  const t = { succeeded: 0, failed: 0, tokensIn: 0, tokensOut: 0, repaired: 0, invalidOutput: 0 };
+  for (const e of state.entries) {
+    t.succeeded += e.summary?.succeeded ?? 0;
+    t.failed += e.summary?.failed ?? 0;
+    t.tokensIn += e.summary?.tokensIn ?? 0;
+    t.tokensOut += e.summary?.tokensOut ?? 0;
+    // Structured outputs: what each plan's realtime fallback repaired, once merged back.
+    t.repaired += e.summary?.repaired ?? 0;
+    t.invalidOutput += e.summary?.invalidOutput ?? 0;
   }
   return t;
 }
 
 export function nativeProgress({ input, state }: NativeRun): NativeProgress {
-  const t = totals(state);
+  const { repaired = 0, invalidOutput = 0, ...t } = totals(state);
   const inFlight = state.entries.filter((e) => e.state === 'running' || e.state === 'realtime');
   const done = t.succeeded + t.failed;
   const nowMs = Date.now();
@@ -34,8 +36,8 @@ export function nativeProgress({ input, state }: NativeRun): NativeProgress {
     ...t,
     // Native batches do not use the response cache (README: Response cache).
     cacheHits: 0,
-    repaired: 0,
-    invalidOutput: 0,
+    repaired,
+    invalidOutput,
     pending: Math.max(0, input.total - done),
     // In native mode these count provider batches (and realtime fallbacks) in flight and their lines.
     chunksInFlight: inFlight.length,

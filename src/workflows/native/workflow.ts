@@ -54,6 +54,8 @@ async function finish(run: NativeRun): Promise<NativeBatchResult> {
     failed: outcome.failed,
     tokensIn: outcome.tokensIn,
     tokensOut: outcome.tokensOut,
+    repaired: outcome.repaired,
+    invalidOutput: outcome.invalidOutput,
   };
   // Expired: items the provider's window ran out on are among the dead letters.
   const expired = outcome.failed > 0 && state.entries.some((e) => e.last?.status === 'expired');
