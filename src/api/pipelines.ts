@@ -15,6 +15,7 @@ import {
   PIPELINE_LIMITS,
   PIPELINE_RECORD,
   PipelineItemSchema,
+  pipelineStepsId,
   PipelineSchema,
   type Pipeline,
   type PipelineItem,
@@ -55,8 +56,7 @@ function checkSteps(steps: Pipeline['steps'], defaultModel: string | undefined):
   const problems = checkPipeline({ steps });
   const first = problems[0];
   if (first) {
-    const where = `step ${first.step}, ${first.path}${first.reference ? ` (${first.reference})` : ''}`;
-    throw invalid(`${where}: ${first.message}`, 'invalid_pipeline', problems);
+    throw invalid(`${first.message} (at ${first.path})`, 'invalid_pipeline', problems);
   }
   return {
     steps: steps.map((step, index) => {
@@ -117,8 +117,12 @@ export function pipelinesRouter(deps: { store: BatchStore; config: Config; creat
       webhookUrl: options.webhook?.url ?? tenant.webhook?.url,
       nowMs: Date.now(),
       idempotencyKey: idempotencyKeyOf(req.get('idempotency-key')),
-      // Beside the stored items, before the workflow that reads it starts.
-      beforeStart: () => deps.store.putRecord(batchId, PIPELINE_RECORD, pipeline),
+      // Beside the stored items, before the workflow that reads them starts: the steps, and an empty store batch
+      // for the steps' answers (pipelineStepsId), which chunk attempts append to.
+      beforeStart: async (manifest) => {
+        await deps.store.putInput(pipelineStepsId(batchId), [], manifest.chunkSize);
+        await deps.store.putRecord(batchId, PIPELINE_RECORD, pipeline);
+      },
     });
     const answer: CreatedBatchView = {
       id: created.id,
