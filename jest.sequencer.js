@@ -15,6 +15,7 @@ const SLOW = [
   'test/bench/quick.test.ts',
   'test/durability/itemRetries.test.ts',
   'test/durability/laneLimit.test.ts',
+  'test/durability/pipelineKill.test.ts',
   'test/cli/start.test.ts',
   'test/operations/metrics.test.ts',
   'test/console/console.test.ts',

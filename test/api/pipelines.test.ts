@@ -4,10 +4,10 @@
  * shows which bodies it was sent.
  */
 import type { BatchOutputLine, BatchProgress } from '../../src/shared/contracts';
-import { renderStep, type Pipeline, type PipelineItem, type StepOutput } from '../../src/shared/pipelines';
-import { answerText, withOutputSchema } from '../../src/shared/structuredOutput';
+import type { Pipeline, PipelineItem } from '../../src/shared/pipelines';
 import { INVALID_OUTPUT_MARKER } from '../../src/provider';
 import { useApiStack } from '../helpers/apiStack';
+import { stepBody } from '../helpers/pipelines';
 
 const stack = useApiStack();
 
@@ -69,19 +69,6 @@ async function results(id: string): Promise<Map<string, BatchOutputLine>> {
   return new Map(lines.map((l) => [l.custom_id, l]));
 }
 
-/** The body step `index` of the pipeline was sent for `item`, rendered from the recorded answers before it. */
-function expectedBody(pipeline: Pipeline, index: number, item: PipelineItem, line: BatchOutputLine): unknown {
-  const outputs: Record<string, StepOutput> = {};
-  for (const step of pipeline.steps.slice(0, index)) {
-    const text = answerText(step.endpoint, line.steps?.[step.name]?.body);
-    outputs[step.name] = { text, json: step.outputSchema && text ? JSON.parse(text) : undefined };
-  }
-  const step = pipeline.steps[index]!;
-  const rendered = renderStep(step, { item, steps: outputs });
-  if (!rendered.ok) throw new Error(rendered.message);
-  return step.outputSchema ? withOutputSchema(step.endpoint, rendered.body, step.outputSchema) : rendered.body;
-}
-
 const errorOf = async (res: Response): Promise<string> =>
   ((await res.json()) as { error: { message: string } }).error.message;
 const listBatches = async (): Promise<number> =>
@@ -105,7 +92,7 @@ describe('POST /pipelines', () => {
       expect(Object.keys(line.steps ?? {})).toEqual(['headline', 'intro']);
       expect(line.response).toEqual(line.steps?.intro);
       for (const index of [0, 1]) {
-        const calls = stack.sim.callsForBody(expectedBody(HEADLINE_INTRO, index, item, line));
+        const calls = stack.sim.callsForBody(stepBody(HEADLINE_INTRO, index, item, line));
         expect(calls.successes).toBe(1);
       }
     }
