@@ -68,7 +68,7 @@ const listBatches = async (): Promise<number> =>
   ((await (await fetch(`${stack.base}/batches?limit=100`)).json()) as { data: unknown[] }).data.length;
 
 describe('structured outputs', () => {
-  test('2,000 lines with an outputSchema and 20% invalid answers: valid results, or invalid_output where the provider keeps failing', async () => {
+  test('2,000 lines, 20% invalid: each result valid, or invalid_output where the provider keeps failing', async () => {
     stack.sim.configure({ invalidOutputRate: 0.2 });
     const res = await post('/batches', {
       requests: reviews(TOTAL),
@@ -130,7 +130,7 @@ describe('structured outputs', () => {
     }
   }, 120_000);
 
-  test('a schema that does not compile is refused with 400 naming the option or the line; nothing is created', async () => {
+  test('a schema that does not compile: 400 naming the option or the line, nothing created', async () => {
     const before = await listBatches();
     const bad = { type: 'object', properties: { a: { type: 'strin' } } };
     const option = await post('/batches', { requests: reviews(3), options: { outputSchema: bad } });
