@@ -37,6 +37,7 @@ import { deadLetters, jsonBatch, ndjsonBatch } from './batchSources';
 import type { BatchCreator } from './createBatch';
 import { HttpError } from './httpError';
 import { newBatchId } from './ids';
+import { asPipeline, storedPipeline } from './pipelines';
 import { OWNER_RECORD, ownedBatch, ownedBy, OwnerRecordSchema } from './owner';
 import { readProgress } from './progress';
 import { ListBatchesQuerySchema, ResultsQuerySchema, RetryBatchRequestSchema } from './schemas';
@@ -198,16 +199,21 @@ async function retryBatch(
     );
   if (progress.failed === 0)
     throw new HttpError(409, `batch ${id} has no dead letters to retry`, undefined, 'no_dead_letters');
+  const batchId = newBatchId();
+  // A pipeline's dead items run as a pipeline of the same steps, from the first step (a new batch has no answers).
+  const pipeline = await storedPipeline(store, id);
+  const options = pipeline ? { ...body.options, mode: 'realtime' as const } : body.options;
   const created = await creator.create({
-    batchId: newBatchId(),
+    batchId,
     tenant: tenantOf(res),
     api: 'project',
-    request: { requests: [], priority: body.priority ?? progress.priority, options: body.options },
+    request: { requests: [], priority: body.priority ?? progress.priority, options },
     lines: deadLetters(store, id),
     position: 'line',
     retryOf: id,
     webhookUrl: body.options?.webhook?.url ?? owner.webhookUrl,
     nowMs: Date.now(),
+    ...(pipeline ? asPipeline(store, batchId, pipeline) : {}),
   });
   // The link both ways: the new batch's retryOf, and the old one's retriedBy (re-read: another retry may
   // have just added to it).

@@ -24,7 +24,7 @@ import { requestedSchema } from '../shared/structuredOutput';
 import type { CreatedBatchView } from '../shared/views';
 import type { BatchStore } from '../storage/types';
 import { tenantOf } from './auth';
-import type { BatchCreator, NumberedLine } from './createBatch';
+import type { BatchCreator, NewBatch, NumberedLine } from './createBatch';
 import { HttpError } from './httpError';
 import { newBatchId } from './ids';
 import { outputSchemas } from './outputSchemas';
@@ -95,6 +95,31 @@ function itemLines(pipeline: Pipeline, items: PipelineItem[]): NumberedLine[] {
   });
 }
 
+/**
+ * What makes a new batch a pipeline (POST /pipelines, and the retry of a pipeline's dead letters): its steps,
+ * stored beside its items before the workflow that reads them starts, and an empty store batch for the steps'
+ * answers (pipelineStepsId), which chunk attempts append to.
+ */
+export function asPipeline(
+  store: BatchStore,
+  batchId: string,
+  pipeline: Pipeline,
+): Required<Pick<NewBatch, 'pipeline' | 'beforeStart'>> {
+  return {
+    pipeline,
+    beforeStart: async (manifest) => {
+      await store.putInput(pipelineStepsId(batchId), [], manifest.chunkSize);
+      await store.putRecord(batchId, PIPELINE_RECORD, pipeline);
+    },
+  };
+}
+
+/** The batch's pipeline, if it is one. */
+export async function storedPipeline(store: BatchStore, batchId: string): Promise<Pipeline | undefined> {
+  const record = await store.getRecord(batchId, PIPELINE_RECORD);
+  return record === undefined ? undefined : PipelineSchema.parse(record);
+}
+
 export function pipelinesRouter(deps: { store: BatchStore; config: Config; creator: BatchCreator }): Router {
   const router = Router();
   router.post('/pipelines', async (req, res) => {
@@ -113,16 +138,10 @@ export function pipelinesRouter(deps: { store: BatchStore; config: Config; creat
       request: { requests: [], priority, options: { ...options, mode: 'realtime' } },
       lines,
       position: 'item',
-      pipeline,
       webhookUrl: options.webhook?.url ?? tenant.webhook?.url,
       nowMs: Date.now(),
       idempotencyKey: idempotencyKeyOf(req.get('idempotency-key')),
-      // Beside the stored items, before the workflow that reads them starts: the steps, and an empty store batch
-      // for the steps' answers (pipelineStepsId), which chunk attempts append to.
-      beforeStart: async (manifest) => {
-        await deps.store.putInput(pipelineStepsId(batchId), [], manifest.chunkSize);
-        await deps.store.putRecord(batchId, PIPELINE_RECORD, pipeline);
-      },
+      ...asPipeline(deps.store, batchId, pipeline),
     });
     const answer: CreatedBatchView = {
       id: created.id,

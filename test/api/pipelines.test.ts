@@ -117,6 +117,14 @@ describe('POST /pipelines', () => {
     expect(bad.steps).toEqual({});
     // 5 items × 2 steps, and the bad item's headline and its one repair.
     expect(stack.sim.stats().total - before).toBe(12);
+
+    // Its dead letter retried: a pipeline of the same steps holding only the dead item.
+    const retry = await fetch(`${stack.base}/batches/${id}/retry`, { method: 'POST' });
+    expect(retry.status).toBe(201);
+    const again = (await retry.json()) as { id: string; total: number; modeReason: string };
+    expect(again).toMatchObject({ total: 1, modeReason: expect.stringMatching(/pipelines run in realtime/) });
+    expect(await finished(again.id)).toMatchObject({ failed: 1, steps: { headline: { succeeded: 0, failed: 1 } } });
+    expect((await results(again.id)).get('bad')?.llmbatch?.step).toBe('headline');
   }, 120_000);
 
   const bad = (over: Record<string, unknown>) => ({ ...HEADLINE_INTRO, items: items(2, 'x'), ...over });
