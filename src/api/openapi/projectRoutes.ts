@@ -34,6 +34,17 @@ const BatchIdPath = z.object({
     .string()
     .meta({ description: 'A batch id (`batch_<24 hex>`), as `POST /batches` or `POST /v1/batches` answered.' }),
 });
+/** The NDJSON options as query parameters, the structured-output ones described. */
+const NdjsonQuery = NdjsonBatchQuerySchema.extend({
+  output_schema: NdjsonBatchQuerySchema.shape.output_schema.meta({
+    description:
+      'The `outputSchema` option as JSON text: a JSON Schema (draft 2020-12) every answer must follow; 400 when it ' +
+      'does not compile.',
+  }),
+  repair_attempts: NdjsonBatchQuerySchema.shape.repair_attempts.meta({
+    description: 'Repairs per invalid structured answer before an `invalid_output` dead letter (default 2).',
+  }),
+});
 const notFoundBatch = apiError('No such batch (or not yours).');
 const batchEnded = apiError('The batch has ended and takes no more signals (`batch_ended`).');
 
@@ -97,9 +108,12 @@ export const PROJECT_ROUTES: RouteDoc[] = [
       'Two bodies. `application/json`: the requests and the options. `application/x-ndjson`: the requests alone, ' +
       'one per line, checked as they stream in, with the options as query parameters (which a JSON body ignores). ' +
       'Lines without `body.model` get `model`, or LLMBATCH_DEFAULT_MODEL. Bad input gets 400 whose message names ' +
-      'the request (or line) and the field (`requests.3.method: ...`), and nothing is created.',
+      'the request (or line) and the field (`requests.3.method: ...`), and nothing is created. ' +
+      "`options.outputSchema` (or a line's own `response_format` / `text.format` json_schema) has each answer " +
+      'validated and repaired up to `repairAttempts` times; a schema that does not compile is refused with 400 ' +
+      '(`invalid_output_schema`).',
     tags: ['batches'],
-    params: { query: NdjsonBatchQuerySchema, header: IdempotencyHeader },
+    params: { query: NdjsonQuery, header: IdempotencyHeader },
     body: {
       required: true,
       description: '`application/x-ndjson`: one BatchLine per line (the schema is that of one line).',

@@ -1,8 +1,8 @@
 /**
  * Every route of the HTTP API, as one table: the OpenAPI document (document.ts) is generated from it. The
- * entries are in projectRoutes.ts and v1Routes.ts; their request schemas are the ones the handlers parse
- * with, so the document follows them; response schemas are in responses.ts and v1Responses.ts, checked
- * against the TypeScript types at compile time.
+ * entries are in projectRoutes.ts, pipelineRoutes.ts and v1Routes.ts; their request schemas are the ones
+ * the handlers parse with, so the document follows them; response schemas are in responses.ts and
+ * v1Responses.ts, checked against the TypeScript types at compile time.
  *
  * To document a route: add an entry (method, path with `{param}`s, operationId, summary, tags, params, body,
  * responses; see RouteDoc in routeDoc.ts). document.ts adds, per entry, the security requirement and the 401
@@ -10,6 +10,7 @@
  * fails for a route in the source that ROUTES lacks, and for an entry that no route in the source serves
  * (unless it is listed in PLANNED_ROUTES).
  */
+import { PIPELINE_ROUTES } from './pipelineRoutes';
 import { PROJECT_ROUTES } from './projectRoutes';
 import type { RouteDoc } from './routeDoc';
 import { V1_ROUTES } from './v1Routes';
@@ -21,4 +22,4 @@ import { V1_ROUTES } from './v1Routes';
  */
 export const PLANNED_ROUTES: readonly string[] = [];
 
-export const ROUTES: readonly RouteDoc[] = [...PROJECT_ROUTES, ...V1_ROUTES];
+export const ROUTES: readonly RouteDoc[] = [...PROJECT_ROUTES, ...PIPELINE_ROUTES, ...V1_ROUTES];
