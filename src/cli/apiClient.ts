@@ -90,3 +90,16 @@ export function progressBar(p: BatchProgress, width = 30): string {
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
   return `${bar} ${done}/${p.total} (${p.succeeded} ok, ${p.failed} failed) ${p.status}`;
 }
+
+/**
+ * What a progress line adds when there is something to say: repairs and invalid structured outputs when non-zero,
+ * and a pipeline's items past / stopped at each step, e.g. `, repaired 3, invalid 1, steps headline 40/0 intro 38/2`.
+ */
+export function progressDetails(p: BatchProgress): string {
+  const parts: string[] = [];
+  if (p.repaired) parts.push(`repaired ${p.repaired}`);
+  if (p.invalidOutput) parts.push(`invalid ${p.invalidOutput}`);
+  const steps = Object.entries(p.steps ?? {});
+  if (steps.length > 0) parts.push(`steps ${steps.map(([name, c]) => `${name} ${c.succeeded}/${c.failed}`).join(' ')}`);
+  return parts.map((part) => `, ${part}`).join('');
+}

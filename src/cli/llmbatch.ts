@@ -1,12 +1,18 @@
 /**
  * `npm run llmbatch -- <command>`: the project API from a terminal, with live progress.
  *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd]
- *          [--cache true|false] [--wait]
- *   watch <id>                       live progress until the batch ends (exit 1 unless it completed)
+ *          [--cache true|false] [--schema schema.json] [--repair-attempts n] [--wait]
+ *                                    --schema: the JSON Schema every answer must follow (?output_schema=)
+ *   submit --pipeline pipeline.yaml <items.jsonl> [--priority n] [--model m] [--repair-attempts n]
+ *          [--webhook url] [--wait]  POST /pipelines: the file's steps (YAML or JSON) run in order for each item
+ *                                    (a JSONL object with a custom_id); --model for the steps that name none
+ *   watch <id>                       live progress until the batch ends (exit 1 unless it completed), with
+ *                                    repairs, invalid outputs and a pipeline's per-step ok/failed counts
  *   status <id>                      progress as JSON
  *   results <id> [--status failed|succeeded] [--out file]
  *   list [--status s] [--limit n]
  *   cancel | pause | resume | retry <id>
+ * The files submit reads itself (pipeline, items, schema) are checked first; an error names the file and line.
  * LLMBATCH_URL (default http://127.0.0.1:3000) says where the API is; LLMBATCH_API_KEY is sent as the Bearer key.
  */
 import { createWriteStream } from 'node:fs';
@@ -14,15 +20,21 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { isEnded } from '../shared/statuses';
 import type { BatchListView, BatchView, CreatedBatchView, RetriedBatchView } from '../shared/views';
-import { ApiClient, ApiError, progressBar } from './apiClient';
+import { ApiClient, ApiError, progressBar, progressDetails } from './apiClient';
+import { readItemsFile, readPipelineFile, readSchemaFile } from './inputFiles';
 
 const SUBMIT_OPTIONS =
-  '[--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd]' +
-  ' [--cache true|false] [--wait]';
+  '[--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd]\n' +
+  '         [--cache true|false] [--schema schema.json] [--repair-attempts 0-10] [--wait]';
+const PIPELINE_OPTIONS = '[--priority 1-5] [--model m] [--repair-attempts 0-10] [--webhook url] [--wait]';
 
 const USAGE = `usage: npm run llmbatch -- <command> [options]
   submit <file.jsonl> ${SUBMIT_OPTIONS}
-  watch <id>        live progress until the batch ends
+  submit --pipeline <pipeline.yaml> <items.jsonl>
+         ${PIPELINE_OPTIONS}
+                    pipeline file: steps: [{name, endpoint?, model?, body, outputSchema?, repairAttempts?}];
+                    items: one JSON object with a custom_id per line; --model: for steps that name no model
+  watch <id>        live progress until the batch ends (repaired, invalid, per-step ok/failed when any)
   status <id>       progress as JSON
   results <id> [--status all|succeeded|failed] [--out file]
   list [--status running|paused|completed|cancelled|failed] [--limit n]
@@ -37,6 +49,9 @@ const OPTIONS = {
   budget: { type: 'string' },
   lane: { type: 'string' },
   cache: { type: 'string' },
+  schema: { type: 'string' },
+  pipeline: { type: 'string' },
+  'repair-attempts': { type: 'string' },
   wait: { type: 'boolean' },
   status: { type: 'string' },
   out: { type: 'string' },
@@ -51,10 +66,27 @@ type Options = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>
 >['values'];
 
-/** Submits a JSONL file; with --wait, watches it to the end. The exit code. */
+/** A whole-number option (`--repair-attempts 2`), or undefined when not given. */
+function wholeNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number, got ${value}`);
+  return Number(value);
+}
+
+/** Prints what was created; with --wait, watches it to the end. The exit code. */
+async function created(client: ApiClient, batch: CreatedBatchView, what: string, wait?: boolean): Promise<number> {
+  const reason = batch.modeReason ? ` (${batch.modeReason})` : '';
+  console.log(`batch ${batch.id}: ${batch.total} ${what}, ${batch.mode}${reason}`);
+  if (!wait) return 0;
+  return (await watch(client, batch.id)).status === 'completed' ? 0 : 1;
+}
+
+/** Submits a JSONL file (with --schema, the JSON Schema every answer must follow); with --wait, watches it. */
 async function submit(client: ApiClient, file: string | undefined, values: Options): Promise<number> {
+  if (values.pipeline !== undefined) return submitPipeline(client, values.pipeline, file, values);
   if (!file) throw new UsageError('submit: give the JSONL file of requests');
-  const created: CreatedBatchView = await client.submitFile(file, {
+  const repairs = wholeNumber(values['repair-attempts'], '--repair-attempts');
+  const batch = await client.submitFile(file, {
     mode: values.mode,
     priority: values.priority,
     model: values.model,
@@ -62,11 +94,40 @@ async function submit(client: ApiClient, file: string | undefined, values: Optio
     budget_usd: values.budget,
     lane: values.lane,
     cache: values.cache,
+    output_schema: values.schema === undefined ? undefined : await readSchemaFile(values.schema),
+    repair_attempts: repairs?.toString(),
   });
-  const reason = created.modeReason ? ` (${created.modeReason})` : '';
-  console.log(`batch ${created.id}: ${created.total} requests, ${created.mode}${reason}`);
-  if (!values.wait) return 0;
-  return (await watch(client, created.id)).status === 'completed' ? 0 : 1;
+  return created(client, batch, 'requests', values.wait);
+}
+
+/** POST /pipelines from a pipeline file (YAML or JSON) and a JSONL file of items, both checked here first. */
+async function submitPipeline(
+  client: ApiClient,
+  pipelineFile: string,
+  itemsFile: string | undefined,
+  values: Options,
+): Promise<number> {
+  if (!itemsFile) throw new UsageError('submit --pipeline: give the pipeline file, then the JSONL file of items');
+  for (const flag of ['schema', 'lane', 'budget', 'cache'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`submit --pipeline: --${flag} does not apply to a pipeline`);
+  }
+  const priority = wholeNumber(values.priority, '--priority');
+  const repairAttempts = wholeNumber(values['repair-attempts'], '--repair-attempts');
+  const steps = await readPipelineFile(pipelineFile, values.model);
+  const items = await readItemsFile(itemsFile);
+  const options = {
+    ...(values.mode !== undefined ? { mode: values.mode } : {}),
+    ...(repairAttempts !== undefined ? { repairAttempts } : {}),
+    ...(values.webhook !== undefined ? { webhook: { url: values.webhook } } : {}),
+  };
+  const batch = await client.json<CreatedBatchView>('POST', '/pipelines', {
+    steps,
+    items,
+    ...(priority !== undefined ? { priority } : {}),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+  });
+  const names = steps.map((s) => String((s as { name?: unknown }).name));
+  return created(client, batch, `items, steps ${names.join(' → ')}`, values.wait);
 }
 
 /** Polls until the batch ends, redrawing one line on a terminal, printing each change otherwise. */
@@ -76,7 +137,7 @@ async function watch(client: ApiClient, id: string): Promise<BatchView> {
   for (;;) {
     const p = await client.json<BatchView>('GET', `/batches/${encodeURIComponent(id)}`);
     const eta = p.eta && p.status === 'running' ? `, eta ${new Date(p.eta).toLocaleTimeString()}` : '';
-    const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${eta}`;
+    const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${progressDetails(p)}${eta}`;
     if (line !== last) process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     last = line;
     if (isEnded(p.status)) {
