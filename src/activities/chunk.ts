@@ -158,16 +158,16 @@ export class ChunkAttempt {
     return summarizeChunk(chunk, [...this.stored.recorded.values()]);
   }
 
-  /** Appends an item's result, and counts it in the metrics once it is stored: one count per recorded result. */
+  /** Appends an item's result and counts it once stored (a pipeline item's body is the item: its steps have models). */
   private async record(line: BatchLine, result: BatchOutputLine): Promise<void> {
     await this.stored.writer.append(result);
     this.stored.recorded.set(result.custom_id, result);
-    countItem(this.itemsOf(line), result, this.input.price);
+    countItem(this.itemsOf(line, this.stored.steps ? undefined : line.body.model), result, this.input.price);
   }
 
-  private itemsOf(line: BatchLine): ItemMetrics {
+  private itemsOf(line: BatchLine, bodyModel = line.body.model): ItemMetrics {
     const { tenant } = this.input;
-    const model = typeof line.body.model === 'string' ? line.body.model : undefined;
+    const model = typeof bodyModel === 'string' ? bodyModel : undefined;
     return this.deps.metrics.items({ tenant, model, endpoint: line.url, mode: 'realtime' });
   }
 

@@ -87,6 +87,7 @@ function countOutput(summary: ChunkCounts, r: BatchOutputLine): void {
 
 /** One recorded result in the metrics, classified as summarizeChunk counts it (a dead letter is a failure there). */
 export function countItem(items: ItemMetrics, r: BatchOutputLine, price: ModelPrice | undefined): void {
+  if (r.llmbatch?.repairs) items.repaired(r.llmbatch.repairs);
   if (!isSuccess(r)) {
     const code = r.error?.code ?? '';
     if (DEAD_LETTER_CODES.has(code)) items.deadLettered(code);

@@ -31,6 +31,12 @@ function itemInstruments(registers: Registers) {
       labelNames: ['tenant', 'model', 'endpoint'] as const,
       registers,
     }),
+    repairs: talliedCounter({
+      name: 'llmbatch_output_repairs_total',
+      help: 'Repair requests sent for structured answers invalid against their JSON Schema (counted with the result)',
+      labelNames: ['tenant', 'model', 'endpoint'] as const,
+      registers,
+    }),
     tokens: talliedCounter({
       name: 'llmbatch_tokens_total',
       help: 'Tokens the provider reported for succeeded items (cache hits have none), by direction (input, output)',

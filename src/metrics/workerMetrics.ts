@@ -25,6 +25,8 @@ export interface ItemMetrics {
   succeeded(tokensIn: number, tokensOut: number, price: ModelPrice | undefined, items?: number): void;
   /** A result served from the response cache: a succeeded item and a cache hit, no tokens. */
   cacheHit(): void;
+  /** Repair requests an item's recorded result took (structured outputs). */
+  repaired(repairs: number): void;
   /** A permanent error recorded as the item's result (`items` of them). */
   failed(errorCode: string, items?: number): void;
   /** A transient failure no attempt is left for, recorded as a dead letter (`items` of them). */
@@ -69,6 +71,7 @@ const noop = (): void => {};
 const NO_ITEM_METRICS: ItemMetrics = {
   succeeded: noop,
   cacheHit: noop,
+  repaired: noop,
   failed: noop,
   deadLettered: noop,
   requestStarted: noop,
@@ -106,6 +109,7 @@ function itemSeries(m: WorkerInstruments, tenant: string, model: string, endpoin
   const tokensOut = m.tokens.tally(tenant, model, endpoint, mode, 'output');
   const cost = m.cost.tally(tenant, model, mode);
   const cacheHits = m.cacheHits.tally(tenant, model, endpoint);
+  const repairs = m.repairs.tally(tenant, model, endpoint);
   const requests = new Map<string, Tally>();
   const request = (cls: string) => {
     let child = requests.get(cls);
@@ -127,6 +131,7 @@ function itemSeries(m: WorkerInstruments, tenant: string, model: string, endpoin
       succeeded.inc();
       cacheHits.inc();
     },
+    repaired: (n) => repairs.inc(n),
     // Codes of permanent errors are the provider's own (a 400's `code`): bounded like any value from outside.
     failed: (code, n = 1) => item('failed', errorCodes.of(code)).inc(n),
     deadLettered: (code, n = 1) => item('dead_lettered', errorCodes.of(code)).inc(n),
