@@ -45,6 +45,11 @@ function Summary({ batch: b }) {
     ['Updated', dateTime(b.updatedAt)],
   ];
   if (b.pauseReason) items.push(['Paused by', b.pauseReason]);
+  // Structured outputs and pipelines: shown only for batches that have them.
+  if (b.repaired || b.invalidOutput)
+    items.push(['Repairs', `${count(b.repaired)} sent · ${count(b.invalidOutput)} still invalid`]);
+  for (const [name, s] of Object.entries(b.steps ?? {}))
+    items.push([`Step ${name}`, `${count(s.succeeded)} past · ${count(s.failed)} stopped here`]);
   return html`<dl class="summary">
     ${items.map(
       ([k, v]) =>

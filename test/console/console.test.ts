@@ -5,9 +5,9 @@
  * attempt per item completes; its failures are grouped by code, its first results previewed and its failures
  * downloaded; its dead letters are retried as a new batch linked both ways; a bad file dropped on the page shows its
  * line and creates nothing; a running batch gets a new priority and concurrency, is paused, refused a retry (the
- * API's 409 message shows), resumed and cancelled; a /v1 batch's output file downloads; the status filter and
- * pages of 5 through next_cursor; each tenant's key shows only its batches; the page fits a phone's width; and the
- * browser logs no error but the HTTP refusals the test provokes.
+ * API's 409 message shows), resumed and cancelled; a /v1 batch's output file downloads; a pipeline's repairs and
+ * step counts show; the status filter and pages of 5 through next_cursor; each tenant's key shows only its batches;
+ * the page fits a phone's width; and the browser logs no error but the HTTP refusals the test provokes.
  *
  * No Chromium: skipped with a message on a developer's machine, a failure in CI (CI=true), where .ci/run installs it.
  */
@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumPath, launchBrowser } from '../../bench/webUi';
+import { INVALID_OUTPUT_MARKER } from '../../src/provider';
 import { newApiKey } from '../../src/shared/apiKeys';
 import type { BatchListView, BatchView } from '../../src/shared/views';
 import { chatLines, Harness } from '../durability/harness';
@@ -34,6 +35,8 @@ const describeWithBrowser = browserPath ? describe : describe.skip;
 /** The browser's reports of the refusals this test asks for (a bad file, a 409, another tenant's batch). */
 const PROVOKED = /^Failed to load resource: the server responded with a status of (400|404|409) /;
 const LOAD_MS = 15_000;
+/** A pipeline item whose structured answer the simulator never gets right. */
+const BAD_ITEM = { custom_id: 'pipe-bad', topic: `never valid ${INVALID_OUTPUT_MARKER}` };
 
 const jsonl = (lines: unknown[]): Buffer => Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 
@@ -254,6 +257,29 @@ describeWithBrowser('the web console', () => {
     const done = await openai.batches.retrieve(created.id);
     expect(lines).toHaveLength(done.request_counts!.completed);
     expect(await (await openai.files.content(done.output_file_id!)).text()).toBe(lines.join('\n') + '\n');
+    passed++;
+  }, 90_000);
+
+  it('shows a pipeline’s repairs and per-step counts', async () => {
+    const step = (name: string, content: string) => ({
+      name,
+      body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] },
+    });
+    const created = await call<{ id: string }>(A.key, '/pipelines', {
+      method: 'POST',
+      body: JSON.stringify({
+        steps: [
+          { ...step('headline', 'A headline on {{item.topic}}'), outputSchema: { type: 'object' }, repairAttempts: 1 },
+          step('intro', 'An intro for {{steps.headline.text}}'),
+        ],
+        items: [...chatLines(4, 'pipe').map((l) => ({ custom_id: l.custom_id, topic: l.custom_id })), BAD_ITEM],
+      }),
+    });
+    await page.goto(`${api}/console#/batches/${created.id}`);
+    await waitForStatus('completed', 60_000);
+    await page.locator('dd[data-field="step headline"]', { hasText: '4 past · 1 stopped here' }).waitFor();
+    expect(await page.locator('dd[data-field="step intro"]').textContent()).toBe('4 past · 0 stopped here');
+    expect(await page.locator('dd[data-field="repairs"]').textContent()).toBe('1 sent · 1 still invalid');
     passed++;
   }, 90_000);
 
