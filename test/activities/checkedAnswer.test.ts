@@ -61,7 +61,7 @@ async function run(
 }
 
 describe('structured outputs in the chunk activity', () => {
-  test('an invalid answer is repaired: the repair request holds the answer and its errors; valid ones are not', async () => {
+  test('an invalid answer is repaired: the repair holds the answer and its errors; valid ones are not', async () => {
     const { report, results, calls, repairs } = await run([line(1), line(2)], (body) => {
       const turns = (body.messages as unknown[]).length;
       const first = (body.messages as { content: string }[])[0]!.content;
@@ -80,7 +80,7 @@ describe('structured outputs in the chunk activity', () => {
     expect(repairs).toBe(1);
   });
 
-  test('still invalid after repairAttempts: an invalid_output dead letter with pointers; repairs spend no attempt', async () => {
+  test('still invalid after repairAttempts: invalid_output with pointers; repairs spend no attempt', async () => {
     const { report, results, calls } = await run([line(1)], () => chat('{"label": 1, "extra": true'), {
       repairAttempts: 3,
       maxAttempts: 1,
