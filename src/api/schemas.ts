@@ -1,4 +1,5 @@
 /** The project API's query and body schemas beyond the shared contracts (the OpenAPI document uses them too). */
+import { jsonText } from '../shared/jsonText';
 import { z } from 'zod';
 import {
   BatchModeSchema,
@@ -40,18 +41,7 @@ export const NdjsonBatchQuerySchema = z.strictObject({
   /** `true` or `false`: the `cache` option (absent: lines with temperature 0 use the cache). */
   cache: BooleanParamSchema.optional(),
   /** The `outputSchema` option as JSON text (a JSON Schema object). */
-  output_schema: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    })
-    .pipe(BatchOptionsSchema.shape.outputSchema.unwrap())
-    .optional(),
+  output_schema: jsonText(BatchOptionsSchema.shape.outputSchema.unwrap()).optional(),
   repair_attempts: z.coerce.number().pipe(BatchOptionsSchema.shape.repairAttempts.unwrap()).optional(),
 });
 

@@ -2,6 +2,7 @@
  * The environment variables loadConfig reads, with their defaults, checked with zod: the schema names
  * each variable, so a bad value is reported under its name.
  */
+import { jsonText } from '../shared/jsonText';
 import { z } from 'zod';
 import { LaneSchema, LIMITS, ModelPriceSchema, type ModelPrice } from '../shared/contracts';
 import { MAX_UPLOAD_BYTES, TenantConfigSchema, WebhookSecretSchema } from '../shared/tenants';
@@ -22,21 +23,6 @@ const duration = z
     const [, n, unit] = /^([\d.]+)([a-z]*)$/.exec(d) ?? [];
     return Math.round(Number(n) * (unit ? DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS] : 0));
   });
-
-/** An environment variable holding JSON, checked against `schema`. */
-function jsonOf<S extends z.ZodType>(schema: S) {
-  return z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
-}
 
 /**
  * List prices (USD per million tokens) of common models, for the cost in progress; set LLMBATCH_PRICES
@@ -122,15 +108,15 @@ export const EnvSchema = z.object({
    */
   LLMBATCH_RETRY_GRACE: duration.default(0),
   /** JSON object: model → {input, output, batchDiscount?} in USD per million tokens. */
-  LLMBATCH_PRICES: jsonOf(z.record(z.string().min(1), ModelPriceSchema)).default(DEFAULT_PRICES),
+  LLMBATCH_PRICES: jsonText(z.record(z.string().min(1), ModelPriceSchema)).default(DEFAULT_PRICES),
   /** JSON array of lanes, e.g. [{"model":"gpt-4o-mini","rpm":6000,"tpm":2000000}]; see LaneSchema. */
-  LLMBATCH_LANES: jsonOf(z.array(LaneSchema).max(100)).default([]),
+  LLMBATCH_LANES: jsonText(z.array(LaneSchema).max(100)).default([]),
   LLMBATCH_LANE_RPM: z.coerce.number().int().min(0).default(0),
   LLMBATCH_LANE_TPM: z.coerce.number().int().min(0).default(0),
   /** keys: every route but /healthz and /readyz needs an API key. local: one tenant, no keys, loopback only. */
   LLMBATCH_AUTH: z.enum(['keys', 'local']).default('keys'),
   /** JSON array of tenants with their hashed API keys, quotas and webhook; see TenantConfigSchema. */
-  LLMBATCH_TENANTS: jsonOf(z.array(TenantConfigSchema).max(10_000)).default([]),
+  LLMBATCH_TENANTS: jsonText(z.array(TenantConfigSchema).max(10_000)).default([]),
   /** Quotas of tenants that do not set their own. */
   LLMBATCH_QUOTA_CONCURRENT_BATCHES: positiveInt.default(100),
   LLMBATCH_QUOTA_ITEMS_PER_BATCH: positiveInt.max(LIMITS.maxItemsPerBatch).default(LIMITS.maxItemsPerBatch),

@@ -2,41 +2,21 @@
  * The `llmbatch` CLI as a user runs it (a real process) against the API: submit a JSONL file and watch
  * it finish, list, fetch results and dead letters, and get a clear error for a bad file or key.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { newApiKey } from '../../src/shared/apiKeys';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
+import { runCli, type CliRun } from './cliRun';
 
 jest.setTimeout(120_000);
 
 const { key, digest } = newApiKey();
 const stack = useApiStack({ LLMBATCH_AUTH: 'keys', LLMBATCH_TENANTS: JSON.stringify([{ id: 'cli', keys: [digest] }]) });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `npm run llmbatch -- <args>` (the same entry point, without npm's own output). */
-async function llmbatch(args: string[], apiKey = key): Promise<Run> {
-  const env = { ...process.env, LLMBATCH_URL: stack.base, LLMBATCH_API_KEY: apiKey };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/llmbatch.ts', ...args],
-      { env, cwd: join(__dirname, '../..') },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const llmbatch = (args: string[], apiKey = key): Promise<CliRun> => runCli(args, stack.base, apiKey);
 
 let dir: string;
 beforeAll(async () => {
