@@ -28,7 +28,7 @@ export const LABEL: Record<string, string> = {
 };
 
 /** Cores used by processes that are not the bench's (steal apart): a sign the figures are disturbed. */
-const others = (c: CpuSample): number =>
+export const others = (c: CpuSample): number =>
   Math.max(0, c.coresBusy - c.stealCores - Object.values(c.byName).reduce((a, b) => a + b, 0) / c.wallSeconds);
 
 const sum = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);

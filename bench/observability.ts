@@ -6,6 +6,7 @@
  * and the worker's CPU per request: with the observability on, neither may move by more than 3%.
  */
 import { makeReviewRequests } from '../examples/reviews';
+import type { CpuSample } from './cpu';
 import { md } from './format';
 import type { BenchOptions } from './options';
 import type { ThroughputResult } from './results';
@@ -32,13 +33,15 @@ export interface ObservabilityResult {
   pass: boolean;
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? ((s[Math.floor((s.length - 1) / 2)] ?? 0) + (s[Math.ceil((s.length - 1) / 2)] ?? 0)) / 2 : NaN;
 };
 
+/** The worker's CPU milliseconds per request over a measured interval in which `n` requests ran. */
+export const workerCpuMs = (cpu: CpuSample, n: number): number => ((cpu.byName.worker ?? 0) * 1000) / n;
 /** The worker's CPU milliseconds per request in llmbatch's run of a pair. */
-export const workerCpuMsPerRequest = (r: ThroughputResult): number => ((r.llm.cpu.byName.worker ?? 0) * 1000) / r.n;
+export const workerCpuMsPerRequest = (r: ThroughputResult): number => workerCpuMs(r.llm.cpu, r.n);
 
 /** The engine variables of each side: the worker's metrics endpoint and info logs, or neither. */
 function observabilityEnv(side: Observability, metricsPort: number): Record<string, string> {
@@ -125,7 +128,7 @@ export async function observabilityScenario(o: BenchOptions, store: StoreKind, s
   };
 }
 
-const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+export const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 
 /** The summary row of the results table. */
 export function observabilityRow(r: ObservabilityResult): string[] {

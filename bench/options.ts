@@ -55,6 +55,13 @@ export interface BenchOptions {
   earlierBatches: number;
   /** Scenario 6: timed POSTs of a small batch on each side (few earlier batches, then many). */
   postRuns: number;
+  /** Scenario 8: structured lines per run, with and without `options.outputSchema`; 0 skips it. */
+  validationLines: number;
+  /**
+   * Only these scenarios, comma-separated (7, 8: the ones that run on stacks of their own); their sections are
+   * printed, docs/benchmarks.md is not written. Empty: every scenario.
+   */
+  only: string;
   /** Where the report goes; empty string: stdout only. */
   out: string;
   keepData: boolean;
@@ -87,6 +94,8 @@ const DEFAULTS: BenchOptions = {
   ingestLines: 1_000_000,
   earlierBatches: 10_000,
   postRuns: 30,
+  validationLines: 4000,
+  only: '',
   out: 'docs/benchmarks.md',
   keepData: false,
   quick: false,
@@ -113,6 +122,7 @@ const QUICK: Partial<BenchOptions> = {
   ingestLines: 2000,
   earlierBatches: 20,
   postRuns: 3,
+  validationLines: 200,
   out: '',
 };
 
@@ -161,6 +171,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   if (o.rlBackgroundRpm >= o.rlRpm || o.rlSeconds < 1)
     throw new Error('rl-background-rpm must be below rl-rpm, and rl-seconds at least 1');
   storesOf(o);
+  onlyOf(o);
   if (o.ingestLines > 1_000_000) throw new Error("ingest-lines: at most 1000000 (the API's items-per-batch limit)");
   if (o.earlierBatches > 0 && o.postRuns < 1) throw new Error('post-runs: at least 1');
   return o;
@@ -176,4 +187,20 @@ export function storesOf(o: BenchOptions): StoreKind[] {
   if (bad.length > 0 || list.length === 0)
     throw new Error(`stores: a comma-separated list of files and postgres, got ${JSON.stringify(o.stores)}`);
   return [...new Set(list)] as StoreKind[];
+}
+
+/** Scenarios that run alone with `--only`. */
+const ALONE = [7, 8];
+
+/** The scenarios `only` names, or undefined for all of them. */
+export function onlyOf(o: BenchOptions): Set<number> | undefined {
+  const list = o.only
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (list.length === 0) return undefined;
+  const picked = list.map(Number);
+  if (picked.some((n) => !ALONE.includes(n)))
+    throw new Error(`only: a comma-separated list of ${ALONE.join(', ')}, got ${JSON.stringify(o.only)}`);
+  return new Set(picked);
 }

@@ -10,10 +10,12 @@
  *   5. ingest (NDJSON POST) and download of 1,000,000 lines  target ≥ 50,000 and ≥ 100,000 lines/s, API < 256 MB
  *   6. POST latency with 10,000 earlier batches               target within 20% of few earlier (PostgreSQL)
  *   7. scenario 1's pair with metrics and logs on, then off     target: ratio to the loop moves ≤ 3%
+ *   8. structured outputs: worker CPU per request with options.outputSchema (checked) and json_object (not)
  *
  * Scenarios 1, 2, 3, 5 and 6 run on each data plane of `--stores` (file store, PostgreSQL), each on stacks
  * of its own; PostgreSQL's throughput ratios must stay within 10% of the file store's.
- * `--quick` runs them all tiny and checks only that each completes with correct results.
+ * `--quick` runs them all tiny and checks only that each completes with correct results. `--only 8` (or 7) runs
+ * that scenario alone and prints its section, with the command and date, instead of writing the docs.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +25,8 @@ import { loadConfig } from '../src/config';
 import { machineLoad } from './cpu';
 import { dataScenarios, type DataResult } from './data';
 import { machineInfo } from './machine';
-import { observabilityScenario } from './observability';
-import { parseOptions, storesOf, USAGE, type BenchOptions } from './options';
+import { observabilityScenario, observabilitySection } from './observability';
+import { onlyOf, parseOptions, storesOf, USAGE, type BenchOptions } from './options';
 import { serverInfo } from './postgres';
 import { label, rateLimited, type RateLimitedResult } from './rateLimited';
 import { keptSections, renderMarkdown, renderTable, type Report, type StoreRun } from './report';
@@ -32,6 +34,7 @@ import type { SmallResult, ThroughputResult } from './results';
 import { smallBatches } from './small';
 import { simConfigure, stopAll, withStack, type BenchStack, type StoreKind } from './stack';
 import { engineSettings, throughput, warmUp } from './throughput';
+import { validationScenario, validationSection, type ValidationResult } from './validation';
 
 const say = (m: string): void => console.log(`bench: ${m}`);
 
@@ -189,6 +192,32 @@ async function rateScenario(o: BenchOptions, store: StoreKind): Promise<RateLimi
   return s4;
 }
 
+/** Scenario 8 on the first data plane, unless its size is 0. */
+async function scenario8(o: BenchOptions, store: StoreKind): Promise<ValidationResult | undefined> {
+  if (o.validationLines === 0) return undefined;
+  const s8 = await validationScenario(o, store, say);
+  ok(
+    o,
+    'scenario 8',
+    `${store}: ${o.validationLines} lines checked and unchecked, then repaired, every custom_id once`,
+  );
+  return s8;
+}
+
+/** `--only`: the scenarios named, on stacks of their own; their sections printed with the command and date. */
+async function alone(o: BenchOptions, only: Set<number>, command: string, startedAt: Date): Promise<void> {
+  const store = storesOf(o)[0]!;
+  const m = machineInfo();
+  const stamp =
+    `Measured alone by \`${command}\` on ${startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC ` +
+    `(${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.code}).`;
+  const sections: string[] = [];
+  if (only.has(7)) sections.push(`${observabilitySection(await observabilityScenario(o, store, say))}\n${stamp}\n`);
+  const s8 = only.has(8) ? await scenario8(o, store) : undefined;
+  if (s8) sections.push(validationSection(s8, stamp));
+  console.log(`\n${sections.join('\n')}`);
+}
+
 /** The table on stdout, and the report written to `out` unless it is empty. */
 function publish(report: Report, out: string): void {
   console.log(`\n${renderTable(report)}\n`);
@@ -207,6 +236,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   say('provider: the bundled SIMULATED OpenAI-compatible provider (not a real LLM), one process shared by both sides');
+  const only = onlyOf(o);
+  if (only) return alone(o, only, command, startedAt);
   if (o.quick) say('quick mode: every scenario tiny, checking results only; the figures are not benchmarks');
   const backgroundCores = o.quick ? 0 : await machineLoad(3000);
   if (backgroundCores > 0.25)
@@ -217,6 +248,7 @@ async function main(): Promise<void> {
   const s4 = await rateScenario(o, stores[0]!);
   const s7 = await observabilityScenario(o, stores[0]!, say);
   ok(o, 'scenario 7', `${stores[0]}: scenario 1's pair with metrics and logs on and off, /metrics scraped`);
+  const s8 = await scenario8(o, stores[0]!);
   publish(
     {
       machine: { ...machineInfo(), postgres, backgroundCores },
@@ -227,6 +259,7 @@ async function main(): Promise<void> {
       stores: runs,
       s4,
       s7,
+      s8,
     },
     out,
   );

@@ -9,6 +9,7 @@ import { dataRows, ingestSection, postSection } from './dataReport';
 import type { DataResult } from './data';
 import { observabilityRow, observabilitySection, type ObservabilityResult } from './observability';
 import type { SmallResult, ThroughputResult } from './results';
+import { validationRow, validationSection, type ValidationResult } from './validation';
 import { STORE_LABEL, type StoreKind } from './stack';
 
 /** Scenarios 1, 2, 3 (and 5, 6 in `data`) on one data plane. */
@@ -29,6 +30,8 @@ export interface Report {
   stores: StoreRun[];
   s4: RateLimitedResult;
   s7: ObservabilityResult;
+  /** Scenario 8, unless `validationLines` is 0. */
+  s8?: ValidationResult;
 }
 
 const pf = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
@@ -78,6 +81,7 @@ function rows(r: Report): string[][] {
     ],
     ...dataRows(r.stores.map((x) => x.data)),
     observabilityRow(r.s7),
+    ...(r.s8 ? [validationRow(r.s8)] : []),
   ];
 }
 
@@ -146,7 +150,8 @@ const RUNNING_IT = [
     'for a shorter run, `--stores files` (or `postgres`) for one data plane, `--pg-url` for another PostgreSQL ' +
     'server, `--chunks-in-flight 16` (or `--chunk-size`, `--item-concurrency`) to measure other engine settings, ' +
     '`--rl-rpm` and `--rl-background-rpm` for other limits, or `--out ""` to print only. Every flag is also an ' +
-    'env var (`BENCH_N1`, `BENCH_STORES`, ...).',
+    'env var (`BENCH_N1`, `BENCH_STORES`, ...). `--only 8` (or `7`, or `7,8`) runs that scenario alone, on the ' +
+    'first data plane, and prints its section with the command and date instead of writing this page.',
   '',
   '`npm run bench -- --quick` runs every scenario tiny (a few hundred items, on both data planes; the ' +
     'rate-limited one at 12,000 RPM in two stacks covering both windows, both limit sources, one and three ' +
@@ -237,6 +242,7 @@ export function renderMarkdown(r: Report, kept = ''): string {
     ...sections((x) => `${smallSection(x.s3, `, ${STORE_LABEL[x.store]}`)}\n`),
     rateSection(r.s4),
     observabilitySection(r.s7),
+    ...(r.s8 ? [validationSection(r.s8)] : []),
     ingestSection(r.stores.map((x) => x.data)),
     postSection(r.stores.map((x) => x.data)),
     ...RUNNING_IT,

@@ -229,9 +229,17 @@ export interface BatchRun {
   pollMs: number;
 }
 
-/** One batch through the API, timed from the POST to the last result read; throws unless all N succeeded. */
-export async function runBatch(api: string, requests: BatchLine[], pollMs: number): Promise<BatchRun> {
-  const body = JSON.stringify({ requests });
+/**
+ * One batch through the API (with `options`, if any), timed from the POST to the last result read; throws unless
+ * all N succeeded.
+ */
+export async function runBatch(
+  api: string,
+  requests: BatchLine[],
+  pollMs: number,
+  options?: Record<string, unknown>,
+): Promise<BatchRun> {
+  const body = JSON.stringify(options ? { requests, options } : { requests });
   const epochStart = Date.now();
   const t0 = performance.now();
   const created = await json<{ id: string }>(`${api}/batches`, { method: 'POST', body });

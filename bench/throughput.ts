@@ -61,12 +61,37 @@ export async function warmUp(s: BenchStack, o: BenchOptions, concurrency: number
   await runBatch(s.api, lines, o.pollMs);
 }
 
+/**
+ * One llmbatch run on a quiet machine, timed from the POST until a poll sees it done, with its CPU (every child of
+ * the stack), answer curve, provider-call count and engine milestones; `options` go with the POST.
+ */
+export async function timedBatch(
+  s: BenchStack,
+  o: BenchOptions,
+  lines: BatchLine[],
+  e: EngineSettings,
+  say: Say,
+  options?: Record<string, unknown>,
+) {
+  await waitQuiet(o.quietWaitS * 1000, say);
+  await simReset(s.simOrigin);
+  const meter = cpuMeter(childPids(s), s.database?.name);
+  const answers = sampleAnswers(s.simOrigin, lines.length);
+  const run = await runBatch(s.api, lines, o.pollMs, options);
+  const cpu = meter();
+  const curve = await answers(run.doneMs);
+  const calls = await simCalls(s.simOrigin);
+  const timeline = await fetchTimeline(s.stack.urls.temporal, run.id);
+  const times = engineTimes(timeline, run, e.maxChunksInFlight);
+  return { ...run, rps: lines.length / (run.doneMs / 1000), cpu, curve, calls, chunks: timeline.chunks.length, times };
+}
+
 /** One loop run and one llmbatch run, back to back, each with its CPU, answer curve and provider-call count. */
 async function pair(s: BenchStack, o: BenchOptions, lines: BatchLine[], e: EngineSettings, say: Say) {
   await waitQuiet(o.quietWaitS * 1000, say);
   await simReset(s.simOrigin);
-  let meter = cpuMeter(childPids(s), s.database?.name);
-  let answers = sampleAnswers(s.simOrigin, lines.length);
+  const meter = cpuMeter(childPids(s), s.database?.name);
+  const answers = sampleAnswers(s.simOrigin, lines.length);
   const loopRun = await runLoop(s.stack.urls.provider, lines, e.workerConcurrency);
   const loopCpu = meter();
   const loopCurve = await answers(loopRun.ms);
@@ -77,29 +102,11 @@ async function pair(s: BenchStack, o: BenchOptions, lines: BatchLine[], e: Engin
     curve: loopCurve,
     calls: await simCalls(s.simOrigin),
   };
-  await waitQuiet(o.quietWaitS * 1000, say);
-  await simReset(s.simOrigin);
-  meter = cpuMeter(childPids(s), s.database?.name);
-  answers = sampleAnswers(s.simOrigin, lines.length);
-  const run = await runBatch(s.api, lines, o.pollMs);
-  const cpu = meter();
-  const curve = await answers(run.doneMs);
-  const calls = await simCalls(s.simOrigin);
-  const timeline = await fetchTimeline(s.stack.urls.temporal, run.id);
-  const times = engineTimes(timeline, run, e.maxChunksInFlight);
-  const llm = {
-    ...run,
-    rps: lines.length / (run.doneMs / 1000),
-    cpu,
-    curve,
-    calls,
-    chunks: timeline.chunks.length,
-    times,
-  };
+  const llm = await timedBatch(s, o, lines, e, say);
   // The simulator has no faults here: any call beyond N would be a retry or a duplicate the rate hides.
   for (const [side, n] of [
     ['loop', loop.calls],
-    ['llmbatch', calls],
+    ['llmbatch', llm.calls],
   ] as const) {
     if (n !== lines.length) throw new Error(`${side}: the simulator answered ${n} calls for ${lines.length} requests`);
   }

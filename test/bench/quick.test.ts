@@ -51,6 +51,8 @@ describe('npm run bench -- --quick', () => {
     }
     // Metrics and logs on and off: both stacks ran, and the "on" ones answered their scrapes.
     expect(output).toMatch(/^bench: ok scenario 7: files: /m);
+    // Structured outputs checked and unchecked, then repaired.
+    expect(output).toMatch(/^bench: ok scenario 8: files: /m);
     expect(readFileSync(DOCS, 'utf8')).toBe(docsBefore);
     const report = /^bench: wrote (\S+)$/m.exec(output)?.[1];
     expect(report).toBeDefined();
