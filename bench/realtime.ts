@@ -232,12 +232,12 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(USAGE);
   const o = parseOptions(argv, process.env);
-  const out = reportPath(o);
   const startedAt = new Date();
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   say('provider: the bundled SIMULATED OpenAI-compatible provider (not a real LLM), one process shared by both sides');
   const only = onlyOf(o);
   if (only) return alone(o, only, command, startedAt);
+  const out = reportPath(o);
   if (o.quick) say('quick mode: every scenario tiny, checking results only; the figures are not benchmarks');
   const backgroundCores = o.quick ? 0 : await machineLoad(3000);
   if (backgroundCores > 0.25)
