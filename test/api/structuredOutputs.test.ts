@@ -106,6 +106,8 @@ describe('structured outputs', () => {
     // About 20% of the first asks were invalid (the simulator draws from each body's digest).
     expect(progress.repaired).toBeGreaterThan(0.15 * TOTAL);
     expect(progress.repaired).toBeLessThan(0.25 * TOTAL + 2 * KEEP_FAILING.size);
+    const figures = { repaired: progress.repaired, invalidOutput: progress.invalidOutput, simulator: stats.structured };
+    console.log(`structured outputs, 2,000 lines: ${JSON.stringify(figures)}`);
     // Repairs cost what they cost: the tokens of every call, the repairs' included.
     const tokensOut = lines.reduce((n, l) => n + (l.llmbatch?.usage?.tokensOut ?? 0), 0);
     expect(progress.tokensOut).toBeGreaterThan(tokensOut);
