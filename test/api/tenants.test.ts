@@ -120,6 +120,15 @@ function candidateIds(route: RouteDoc): string[] {
   throw new Error(`${routeKey(route)}: no resource of tenant A for {${param}}; add one to candidateIds`);
 }
 
+/** A pipeline of one step over two items. */
+const PIPELINE_PROBE = {
+  steps: [{ name: 'only', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: '{{item.q}}' }] } }],
+  items: [
+    { custom_id: 'p1', q: 'one' },
+    { custom_id: 'p2', q: 'two' },
+  ],
+};
+
 /** A body each route that takes one accepts: a refusal then comes from the key or the owner, not from the body. */
 function exampleBody(route: RouteDoc): Pick<CallOptions, 'json' | 'body'> {
   switch (route.operationId) {
@@ -127,6 +136,8 @@ function exampleBody(route: RouteDoc): Pick<CallOptions, 'json' | 'body'> {
       return { json: { requests: chatLines(2, 'probe') } };
     case 'retryBatch':
       return { json: {} };
+    case 'createPipeline':
+      return { json: PIPELINE_PROBE };
     case 'setBatchPriority':
       return { json: { priority: 1 } }; // A's running batch has 4
     case 'setBatchConcurrency':
@@ -376,6 +387,11 @@ describe('tenants', () => {
         expect(ndjson.status).toBe(201);
         own.batches.push(ndjson.body.id as string);
       },
+      createPipeline: async () => {
+        const r = await req('POST', '/pipelines', B.key, { json: PIPELINE_PROBE });
+        expect(r.status).toBe(201);
+        own.batches.push(r.body.id as string);
+      },
       listBatches: async () => {
         const r = await req('GET', '/batches?limit=100', B.key);
         expect(r.status).toBe(200);
@@ -414,7 +430,7 @@ describe('tenants', () => {
     // a new route without an id: add its check above
     expect(noId.filter((r) => !(r.operationId in checks)).map(routeKey)).toEqual([]);
     for (const route of noId) await (checks[route.operationId] as () => Promise<void>)();
-    expect(own.batches).toHaveLength(2);
+    expect(own.batches).toHaveLength(3);
     expect(own.v1).toHaveLength(1);
 
     // B's lists never show A's; A's lists show A's and never B's.
