@@ -5,6 +5,8 @@
  *                                 lines with the options as query parameters
  *                                 → 201 {id, total, mode, modeReason, status}
  *                                 (Idempotency-Key: a repeat gets the first batch back, 200)
+ *                                 ?wait=30s: 200 with the results if it ends within the wait, else 202
+ *                                 (submitWait.ts)
  *   GET  /batches                 newest first: ?status, created_after, created_before, limit, cursor
  *   GET  /batches/:id             progress
  *   GET  /batches/:id/results     NDJSON: ?status=all|succeeded|failed, error_code, custom_id=a,b
@@ -41,6 +43,7 @@ import { asPipeline, storedPipeline } from './pipelines';
 import { OWNER_RECORD, ownedBatch, ownedBy, OwnerRecordSchema } from './owner';
 import { readProgress } from './progress';
 import { ListBatchesQuerySchema, ResultsQuerySchema, RetryBatchRequestSchema } from './schemas';
+import { answerAfterWait, waitParam, writeNdjsonLines } from './submitWait';
 import { TenantBatches } from './tenantBatches';
 import { idempotencyKeyOf, parseBody } from './validation';
 
@@ -103,6 +106,8 @@ export function batchesRouter(deps: BatchesDeps): Router {
 
 /** POST /batches: a JSON or NDJSON body; a repeated Idempotency-Key gets the earlier batch as it is now. */
 async function createBatch(deps: BatchesDeps, batches: TenantBatches, req: Request, res: Response): Promise<void> {
+  const arrivedAt = Date.now();
+  const waitMs = waitParam(req); // a bad `wait` is refused before anything is read or stored
   const tenant = tenantOf(res);
   const ndjson = req.is('application/x-ndjson') === 'application/x-ndjson';
   const { request, lines } = ndjson ? ndjsonBatch(req, tenant) : jsonBatch(req.body);
@@ -130,7 +135,8 @@ async function createBatch(deps: BatchesDeps, batches: TenantBatches, req: Reque
     modeReason: created.modeReason,
     status,
   };
-  res.json(answer);
+  if (waitMs === undefined) res.json(answer);
+  else await answerAfterWait(deps, batches, { res, batch: answer, ndjson, waitMs, arrivedAt });
 }
 
 /** GET /batches: the tenant's batches, newest first, a page at a time. */
@@ -170,13 +176,14 @@ async function listBatches(
 async function writeResults(store: BatchStore, req: Request<{ id: string }>, res: Response): Promise<void> {
   const q = parseBody(ResultsQuerySchema, req.query, 'query');
   const ids = q.custom_id ? new Set(q.custom_id) : undefined;
-  res.type('application/x-ndjson');
-  for await (const line of store.streamResults(req.params.id, q.status)) {
-    if (ids && !ids.has(line.custom_id)) continue;
-    if (q.error_code !== undefined && (isSuccess(line) || line.error?.code !== q.error_code)) continue;
-    if (!res.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => res.once('drain', r));
-  }
-  res.end();
+  const lines = async function* () {
+    for await (const line of store.streamResults(req.params.id, q.status)) {
+      if (ids && !ids.has(line.custom_id)) continue;
+      if (q.error_code !== undefined && (isSuccess(line) || line.error?.code !== q.error_code)) continue;
+      yield line;
+    }
+  };
+  await writeNdjsonLines(res, lines());
 }
 
 /** POST /batches/:id/retry: an ended batch's dead letters as a new batch, the two linked both ways. */

@@ -27,6 +27,27 @@ export const ListBatchesQuerySchema = z.strictObject({
     .optional(),
 });
 
+/** The longest `POST /batches?wait=…` (ms): past it, a client should poll `GET /batches/:id` (or use a webhook). */
+export const MAX_WAIT_MS = 60_000;
+
+/** The most items a waited answer holds inline; a larger batch gets 202 at once (README, Limits). */
+export const INLINE_MAX_ITEMS = 10_000;
+
+const WAIT_UNITS = { ms: 1, s: 1000, m: 60_000 } as const;
+
+/**
+ * `POST /batches?wait=30s`: how long to wait for the batch to end before answering, as `1500ms`, `30s`, `1m` or
+ * plain seconds (`30`, `2.5`); at most 60 s. Parsed to milliseconds.
+ */
+export const WaitParamSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m)?$/, 'expected a duration such as 30s, 1500ms, 1m or plain seconds (30)')
+  .transform((v) => {
+    const [, n = '0', unit = 's'] = /^([\d.]+)(ms|s|m)?$/.exec(v) ?? [];
+    return Math.round(Number(n) * WAIT_UNITS[unit as keyof typeof WAIT_UNITS]);
+  })
+  .pipe(z.number().max(MAX_WAIT_MS, `at most ${MAX_WAIT_MS / 1000}s`));
+
 /** POST /batches with `Content-Type: application/x-ndjson`: the body is the lines, the options are query parameters. */
 export const NdjsonBatchQuerySchema = z.strictObject({
   model: z.string().min(1).optional(),
@@ -43,7 +64,12 @@ export const NdjsonBatchQuerySchema = z.strictObject({
   /** The `outputSchema` option as JSON text (a JSON Schema object). */
   output_schema: jsonText(BatchOptionsSchema.shape.outputSchema.unwrap()).optional(),
   repair_attempts: z.coerce.number().pipe(BatchOptionsSchema.shape.repairAttempts.unwrap()).optional(),
+  /** Wait for the end (submitWait.ts); a JSON body takes it too. */
+  wait: WaitParamSchema.optional(),
 });
+
+/** POST /batches with a JSON body: only `wait` is read from the query string. */
+export const WaitQuerySchema = z.object({ wait: WaitParamSchema.optional() });
 
 /** GET /batches/:id/results */
 export const ResultsQuerySchema = z.strictObject({

@@ -1,8 +1,17 @@
 /** A small client of llmbatch's project API, for the CLI and the demo: JSON calls, NDJSON upload, streamed results. */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { BatchProgress } from '../shared/contracts';
-import type { CreatedBatchView } from '../shared/views';
+import type { BatchOutputLine, BatchProgress } from '../shared/contracts';
+import type { BatchStatus } from '../shared/statuses';
+import type { CreatedBatchView, WaitingBatchView } from '../shared/views';
+
+/**
+ * `POST /batches?wait=…` answered: the batch ended within the wait (its id, status and result lines), or it goes
+ * on (202: the batch, and why it was not waited for).
+ */
+export type WaitedSubmission =
+  | { ended: true; id: string; status: BatchStatus; lines: BatchOutputLine[] }
+  | { ended: false; batch: WaitingBatchView };
 
 /** An answer other than 2xx, with the API's own message (`{error: {message}}`). */
 export class ApiError extends Error {
@@ -64,15 +73,33 @@ export class ApiClient {
 
   /** A JSONL file of batch request lines, streamed as NDJSON (the API checks each line); options in the query. */
   async submitFile(file: string, options: Record<string, string | undefined>): Promise<CreatedBatchView> {
+    return (await (await this.postFile(file, options)).json()) as CreatedBatchView;
+  }
+
+  /** Like submitFile, with `?wait=`: the results if the batch ends within `wait` (e.g. `60s`), else the 202. */
+  async submitFileAndWait(
+    file: string,
+    options: Record<string, string | undefined>,
+    wait: string,
+  ): Promise<WaitedSubmission> {
+    const res = await this.postFile(file, { ...options, wait });
+    if (res.status !== 200) return { ended: false, batch: (await res.json()) as WaitingBatchView };
+    const text = await res.text();
+    const lines = text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as BatchOutputLine);
+    const id = res.headers.get('llmbatch-batch-id') ?? '';
+    const status = (res.headers.get('llmbatch-batch-status') ?? 'completed') as BatchStatus;
+    return { ended: true, id, status, lines };
+  }
+
+  private async postFile(file: string, options: Record<string, string | undefined>): Promise<Response> {
     const query = new URLSearchParams(
       Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined),
     ).toString();
     const body = Readable.toWeb(createReadStream(file));
-    const res = await this.send('POST', `/batches${query ? `?${query}` : ''}`, {
-      body,
-      contentType: 'application/x-ndjson',
-    });
-    return (await res.json()) as CreatedBatchView;
+    return this.send('POST', `/batches${query ? `?${query}` : ''}`, { body, contentType: 'application/x-ndjson' });
   }
 
   /** A batch's results (NDJSON) as a stream; `query` e.g. `?status=failed`. */
@@ -81,6 +108,18 @@ export class ApiClient {
     if (!res.body) throw new ApiError(res.status, 'results: empty response');
     return Readable.fromWeb(res.body);
   }
+}
+
+/** The lines in a file, counting stops past `max` (a large file is not read to its end). */
+export async function linesUpTo(file: string, max: number): Promise<number> {
+  let lines = 0;
+  let last = 0x0a;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    for (const byte of chunk) if (byte === 0x0a) lines += 1;
+    last = chunk.at(-1) ?? last;
+    if (lines > max) return lines;
+  }
+  return last === 0x0a ? lines : lines + 1; // a last line without a newline counts
 }
 
 /** One line of progress: a bar, the counts and the status. */

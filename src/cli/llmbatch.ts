@@ -12,6 +12,8 @@
  *   results <id> [--status failed|succeeded] [--out file]
  *   list [--status s] [--limit n]
  *   cancel | pause | resume | retry <id>
+ * submit --wait on a file of at most 1,000 lines asks the API to wait (`?wait=60s`) and prints the results summary
+ * when the batch ends within it; otherwise, and for larger files, it watches the progress.
  * The files submit reads itself (pipeline, items, schema) are checked first; an error names the file and line.
  * LLMBATCH_URL (default http://127.0.0.1:3000) says where the API is; LLMBATCH_API_KEY is sent as the Bearer key.
  */
@@ -20,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { isEnded } from '../shared/statuses';
 import type { BatchListView, BatchView, CreatedBatchView, RetriedBatchView } from '../shared/views';
-import { ApiClient, ApiError, progressBar, progressDetails } from './apiClient';
+import { ApiClient, ApiError, linesUpTo, progressBar, progressDetails } from './apiClient';
 import { readItemsFile, readPipelineFile, readSchemaFile } from './inputFiles';
 
 const SUBMIT_OPTIONS =
@@ -34,6 +36,8 @@ const USAGE = `usage: npm run llmbatch -- <command> [options]
          ${PIPELINE_OPTIONS}
                     pipeline file: steps: [{name, endpoint?, model?, body, outputSchema?, repairAttempts?}];
                     items: one JSON object with a custom_id per line; --model: for steps that name no model
+                    --wait: a file of at most 1,000 lines waits in the API (60 s) for its results summary;
+                    else (or past that) the live progress until the batch ends
   watch <id>        live progress until the batch ends (repaired, invalid, per-step ok/failed when any)
   status <id>       progress as JSON
   results <id> [--status all|succeeded|failed] [--out file]
@@ -61,6 +65,9 @@ const OPTIONS = {
 
 class UsageError extends Error {}
 
+/** `submit --wait` on a file of at most this many lines waits in the API (`?wait=60s`) before watching. */
+const WAIT_IN_API_MAX_LINES = 1000;
+
 /** The parsed options, as parseArgs types them. */
 type Options = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>
@@ -86,7 +93,7 @@ async function submit(client: ApiClient, file: string | undefined, values: Optio
   if (values.pipeline !== undefined) return submitPipeline(client, values.pipeline, file, values);
   if (!file) throw new UsageError('submit: give the JSONL file of requests');
   const repairs = wholeNumber(values['repair-attempts'], '--repair-attempts');
-  const batch = await client.submitFile(file, {
+  const options = {
     mode: values.mode,
     priority: values.priority,
     model: values.model,
@@ -96,8 +103,33 @@ async function submit(client: ApiClient, file: string | undefined, values: Optio
     cache: values.cache,
     output_schema: values.schema === undefined ? undefined : await readSchemaFile(values.schema),
     repair_attempts: repairs?.toString(),
-  });
-  return created(client, batch, 'requests', values.wait);
+  };
+  if (values.wait && (await linesUpTo(file, WAIT_IN_API_MAX_LINES)) <= WAIT_IN_API_MAX_LINES)
+    return submitAndWait(client, file, options);
+  return created(client, await client.submitFile(file, options), 'requests', values.wait);
+}
+
+/** A small file: the API waits up to 60 s; the results summary if the batch ended by then, else watches it. */
+async function submitAndWait(client: ApiClient, file: string, options: Record<string, string | undefined>) {
+  const started = Date.now();
+  const answer = await client.submitFileAndWait(file, options, '60s');
+  if (!answer.ended) {
+    const { batch } = answer;
+    const why = batch.wait === 'timeout' ? 'not ended within the wait' : batch.message;
+    console.log(`${why}: watching`);
+    return created(client, batch, 'requests', true);
+  }
+  // As a watched batch prints it: the batch, then (here) its failures by code, then the final progress line.
+  const { id, lines } = answer;
+  console.log(`batch ${id}: ${lines.length} requests, realtime`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`ended within the wait, in ${seconds} s; results: npm run llmbatch -- results ${id}`);
+  const failures = new Map<string, number>();
+  for (const l of lines) if (l.error) failures.set(l.error.code, (failures.get(l.error.code) ?? 0) + 1);
+  for (const [code, n] of failures) console.log(`  ${n} failed: ${code}`);
+  const p = await client.json<BatchView>('GET', `/batches/${encodeURIComponent(id)}`);
+  console.log(`${progressBar(p)}${progressDetails(p)}`);
+  return p.status === 'completed' ? 0 : 1;
 }
 
 /** POST /pipelines from a pipeline file (YAML or JSON) and a JSONL file of items, both checked here first. */

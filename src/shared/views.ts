@@ -2,7 +2,7 @@
  * What the project API answers about batches, as the API builds it and the CLI reads it: one definition
  * for both sides, and the one the OpenAPI document is checked against (src/api/openapi/responses.ts).
  */
-import type { BatchProgress } from './contracts';
+import type { BatchOutputLine, BatchProgress } from './contracts';
 import type { BatchStatus } from './statuses';
 
 /** One provider batch of a running native batch, as its progress shows it. */
@@ -51,3 +51,25 @@ export interface CreatedBatchView {
 
 /** `POST /batches/{batch_id}/retry` → 201: the new batch, linked to the one whose dead letters it retries. */
 export type RetriedBatchView = Omit<CreatedBatchView, 'status'> & { status: 'running'; retryOf: string };
+
+/**
+ * `POST /batches?wait=…` → 200 for a JSON request: the batch ended within the wait. Its progress as
+ * `GET /batches/{batch_id}` shows it, and every result line, as `GET /batches/{batch_id}/results` gives them.
+ */
+export type WaitedBatchView = BatchView & { results: BatchOutputLine[] };
+
+/**
+ * Why `POST /batches?wait=…` answered 202, without results: the wait ran out (`timeout`), the batch runs
+ * native (`native`: a provider batch takes minutes to hours, so it is not waited for), or it has more items than
+ * are answered inline (`too_large`).
+ */
+export type WaitOutcome = 'timeout' | 'native' | 'too_large';
+
+/** `POST /batches?wait=…` → 202: the batch goes on; poll `Location` (`/batches/{batch_id}`). */
+export type WaitingBatchView = CreatedBatchView & {
+  wait: WaitOutcome;
+  /** How long the request waited for the batch to end (0 when it did not wait). */
+  waitedMs: number;
+  /** The reason, in words. */
+  message: string;
+};

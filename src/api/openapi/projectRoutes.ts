@@ -28,6 +28,7 @@ import {
   SignalAcceptedSchema,
 } from './responses';
 import { apiError, IdempotencyHeader, json, jsonBody, type RouteDoc } from './routeDoc';
+import { createdOrWaited, WaitParam, waiting } from './waitResponses';
 
 const BatchIdPath = z.object({
   batch_id: z
@@ -44,6 +45,7 @@ const NdjsonQuery = NdjsonBatchQuerySchema.extend({
   repair_attempts: NdjsonBatchQuerySchema.shape.repair_attempts.meta({
     description: 'Repairs per invalid structured answer before an `invalid_output` dead letter (default 2).',
   }),
+  wait: WaitParam,
 });
 const notFoundBatch = apiError('No such batch (or not yours).');
 const batchEnded = apiError('The batch has ended and takes no more signals (`batch_ended`).');
@@ -106,7 +108,8 @@ export const PROJECT_ROUTES: RouteDoc[] = [
     summary: 'Create a batch',
     description:
       'Two bodies. `application/json`: the requests and the options. `application/x-ndjson`: the requests alone, ' +
-      'one per line, checked as they stream in, with the options as query parameters (which a JSON body ignores). ' +
+      'one per line, checked as they stream in, with the options as query parameters (which a JSON body ignores, ' +
+      'but for `wait`: submit and wait). ' +
       'Lines without `body.model` get `model`, or LLMBATCH_DEFAULT_MODEL. Bad input gets 400 whose message names ' +
       'the request (or line) and the field (`requests.3.method: ...`), and nothing is created. ' +
       "`options.outputSchema` (or a line's own `response_format` / `text.format` json_schema) has each answer " +
@@ -124,12 +127,9 @@ export const PROJECT_ROUTES: RouteDoc[] = [
     },
     responses: {
       '201': json(CreatedBatchSchema, 'Created and started.'),
-      '200': json(
-        CreatedBatchSchema,
-        'A repeated Idempotency-Key: the batch the first request created, as it is now (header ' +
-          '`Idempotent-Replayed: true`).',
-      ),
-      '400': apiError('Invalid input: the message names the request and the field.'),
+      '200': createdOrWaited,
+      '202': waiting,
+      '400': apiError('Invalid input (or `wait`): the message names the request and the field (or parameter).'),
       '409': apiError('A request with this Idempotency-Key is still being processed (`idempotency_key_in_use`).'),
       '422': apiError('This Idempotency-Key was already used with another request (`idempotency_key_reused`).'),
       '413': apiError("The body is larger than the tenant's upload quota (or 100 MB of JSON)."),
