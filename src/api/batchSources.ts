@@ -30,6 +30,7 @@ export function ndjsonBatch(
     options: {
       mode: q.mode,
       deadline: q.deadline,
+      notBefore: q.not_before,
       expiryPolicy: q.expiry_policy,
       maxAttempts: q.max_attempts,
       webhook: q.webhook_url ? { url: q.webhook_url } : undefined,

@@ -3,7 +3,7 @@
  * batch is a 404, as is one that does not exist.
  *   POST /batches                 JSON {requests, model?, priority?, options?}, or application/x-ndjson
  *                                 lines with the options as query parameters
- *                                 → 201 {id, total, mode, modeReason, status}
+ *                                 → 201 {id, total, mode, modeReason, status}: running, or scheduled
  *                                 (Idempotency-Key: a repeat gets the first batch back, 200)
  *                                 ?wait=30s: 200 with the results if it ends within the wait, else 202
  *                                 (submitWait.ts)
@@ -127,7 +127,7 @@ async function createBatch(deps: BatchesDeps, batches: TenantBatches, req: Reque
   else res.status(201);
   const status = created.replayed
     ? (await batches.view(created.id, await batches.require(res, created.id))).status
-    : 'running';
+    : (created.status ?? 'running');
   const answer: CreatedBatchView = {
     id: created.id,
     total: created.total,
@@ -231,7 +231,7 @@ async function retryBatch(
     total: created.total,
     mode: created.mode,
     modeReason: created.modeReason,
-    status: 'running',
+    status: created.status ?? 'running',
     retryOf: id,
   };
   res.status(201).json(answer);

@@ -44,8 +44,11 @@ export interface NewBatch {
   idempotencyKey?: string;
 }
 
-/** A new batch, or (`replayed`) the one an earlier request with the same Idempotency-Key created. */
-export type CreatedBatch = StartedBatch & { replayed: boolean };
+/**
+ * A new batch, or (`replayed`) the one an earlier request with the same Idempotency-Key created: its status is
+ * then whatever the batch's is now (absent here: read the batch).
+ */
+export type CreatedBatch = Omit<StartedBatch, 'status'> & { replayed: boolean; status?: StartedBatch['status'] };
 
 /** A request with where it came from: its line number in a file, or its index in a JSON array. */
 export interface NumberedLine {

@@ -41,7 +41,8 @@ export class OpenBatches {
         truncated = true;
         break;
       }
-      // A completed batch waiting out its retry grace (LLMBATCH_RETRY_GRACE) is open, but neither running nor paused.
+      // A completed batch waiting out its retry grace (LLMBATCH_RETRY_GRACE) is open, but not running, paused or
+      // scheduled.
       const status = info.typedSearchAttributes.get(SearchAttributeKeys.status);
       if (info.workflowId.startsWith(BATCH_ID_PREFIX) && !ENDED.has(status ?? '')) infos.push(info);
     }
@@ -78,7 +79,7 @@ export class OpenBatches {
       tenant,
       mode: p.mode,
       // A workflow reports an ended status for a moment before it closes: it is still open, so still running.
-      status: p.status === 'paused' ? 'paused' : 'running',
+      status: p.status === 'paused' || p.status === 'scheduled' ? p.status : 'running',
       progress: {
         pending: p.pending,
         done: p.succeeded + p.failed,

@@ -7,6 +7,7 @@
 import type { Config, ConfiguredLane } from '../config';
 import {
   nativeTaskQueue,
+  NOT_BEFORE_MAX_DAYS,
   type BatchLine,
   type BatchWorkflowInput,
   type CreateBatchRequest,
@@ -62,6 +63,7 @@ export function checkBeforeStoring(
   nowMs: number,
 ): ConfiguredLane | undefined {
   refuseImpossibleMode(request.options?.mode, request.options?.deadline, config.native, nowMs);
+  notBeforeMs(request, nowMs);
   const schema = request.options?.outputSchema;
   const problem = schema && outputSchemas.problem(schema);
   if (problem) {
@@ -100,6 +102,7 @@ export function planBatch(
       activityTaskQueue: nativeTaskQueue(taskQueue),
       modeReason,
       deadlineMs: route.deadlineMs,
+      notBeforeMs: notBeforeMs(request, nowMs),
       realtimeReserveMs: config.native.realtimeReserveMs,
       price,
       // The fallback's settings, should the provider's batches miss the deadline or expire.
@@ -125,10 +128,31 @@ export function planBatch(
     price,
     cache: options?.cache,
     repairAttempts: options?.repairAttempts,
+    notBeforeMs: notBeforeMs(request, nowMs),
     // A /v1 batch's end is final (OpenAI's Batch object; its output file's size is kept once counted).
     retryGraceMs: owner.api === 'v1' || config.batch.retryGraceMs === 0 ? undefined : config.batch.retryGraceMs,
   };
   return { mode: 'realtime', modeReason: route.reason, taskQueue, labels, input };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * options.notBefore as epoch ms (absent: start at once), or a 400 naming it: more than NOT_BEFORE_MAX_DAYS ahead,
+ * or not before the batch's deadline. A time in the past is kept: the workflow starts at once.
+ */
+export function notBeforeMs(request: CreateBatchRequest, nowMs: number): number | undefined {
+  const notBefore = request.options?.notBefore;
+  if (notBefore === undefined) return undefined;
+  const at = Date.parse(notBefore);
+  const refuse = (why: string): never => {
+    throw new HttpError(400, `invalid batch: options.notBefore: ${why}`, undefined, 'invalid_not_before');
+  };
+  if (at - nowMs > NOT_BEFORE_MAX_DAYS * DAY_MS) refuse(`${notBefore} is more than ${NOT_BEFORE_MAX_DAYS} days ahead`);
+  const deadline = request.options?.deadline;
+  if (deadline !== undefined && Date.parse(deadline) <= at)
+    refuse(`${notBefore} is not before the deadline ${deadline}`);
+  return at;
 }
 
 /** What native mode does with structured outputs, said in modeReason (after the route's reason, if any). */

@@ -54,6 +54,8 @@ export const NdjsonBatchQuerySchema = z.strictObject({
   priority: z.coerce.number().pipe(PrioritySchema).optional(),
   mode: BatchModeSchema.optional(),
   deadline: BatchOptionsSchema.shape.deadline,
+  /** The `notBefore` option: start at this time (ISO 8601 with an offset). */
+  not_before: BatchOptionsSchema.shape.notBefore,
   expiry_policy: BatchOptionsSchema.shape.expiryPolicy,
   max_attempts: z.coerce.number().pipe(z.number().int().min(1).max(20)).optional(),
   webhook_url: WebhookUrlSchema.optional(),

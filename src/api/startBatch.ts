@@ -18,6 +18,8 @@ export interface StartedBatch {
   total: number;
   mode: 'realtime' | 'native';
   modeReason: string | null;
+  /** `scheduled`: it waits for its notBefore time. */
+  status: 'running' | 'scheduled';
 }
 
 type Workflows = typeof workflows;
@@ -55,6 +57,7 @@ export function batchDetails(plan: BatchPlan, manifest: BatchManifest): string {
     `**mode** ${plan.mode}${plan.modeReason ? `: ${plan.modeReason}` : ''}`,
     `**priority** ${input.priority ?? DEFAULT_PRIORITY} at start (LlmbatchPriority is the current one)`,
   ];
+  if (input.notBeforeMs !== undefined) lines.push(`**starts** not before ${new Date(input.notBeforeMs).toISOString()}`);
   if (plan.mode === 'realtime') {
     const { lane, maxChunksInFlight, maxAttempts, budgetUsd, retryGraceMs } = plan.input;
     lines.push(`**lane** ${lane ? lane.taskQueue : `the default queue (${plan.taskQueue})`}`);
@@ -71,11 +74,15 @@ export function batchDetails(plan: BatchPlan, manifest: BatchManifest): string {
   return lines.join('\n');
 }
 
-function searchAttributes(plan: BatchPlan, tenant: string | undefined): SearchAttributePair[] {
+/** `scheduled` while the batch waits for its notBefore time (the workflow says so too, from the same input). */
+const startStatus = (plan: BatchPlan, nowMs: number): StartedBatch['status'] =>
+  plan.input.notBeforeMs !== undefined && plan.input.notBeforeMs > nowMs ? 'scheduled' : 'running';
+
+function searchAttributes(plan: BatchPlan, tenant: string | undefined, status: string): SearchAttributePair[] {
   return [
     { key: SearchAttributeKeys.tenant, value: tenant ?? 'none' },
     { key: SearchAttributeKeys.mode, value: plan.mode },
-    { key: SearchAttributeKeys.status, value: 'running' },
+    { key: SearchAttributeKeys.status, value: status },
     { key: SearchAttributeKeys.model, value: plan.labels.model },
     // The workflow keeps it current from this value: the two must agree at the start.
     { key: SearchAttributeKeys.priority, value: plan.input.priority ?? DEFAULT_PRIORITY },
@@ -85,13 +92,16 @@ function searchAttributes(plan: BatchPlan, tenant: string | undefined): SearchAt
 export async function startBatch(client: Client, plan: BatchPlan, manifest: BatchManifest): Promise<StartedBatch> {
   const { batchId, total, chunkCount } = manifest;
   const tenant = plan.input.tenant;
+  const status = startStatus(plan, Date.now());
   const options = {
     workflowId: batchWorkflowId(batchId),
     taskQueue: plan.taskQueue,
     staticSummary: batchSummary(plan, total, tenant),
     staticDetails: batchDetails(plan, manifest),
     // Only on a server that has them: it refuses a start with an unregistered one.
-    ...((await searchAttributesRegistered(client)) ? { typedSearchAttributes: searchAttributes(plan, tenant) } : {}),
+    ...((await searchAttributesRegistered(client))
+      ? { typedSearchAttributes: searchAttributes(plan, tenant, status) }
+      : {}),
   };
   if (plan.mode === 'native') {
     const input = { ...plan.input, batchId, total, chunkCount };
@@ -100,5 +110,5 @@ export async function startBatch(client: Client, plan: BatchPlan, manifest: Batc
     const input = { ...plan.input, batchId, total, chunkCount, chunkSize: manifest.chunkSize };
     await startWorkflow(client, 'batchWorkflow', { ...options, args: [input] });
   }
-  return { id: batchId, total, mode: plan.mode, modeReason: plan.modeReason };
+  return { id: batchId, total, mode: plan.mode, modeReason: plan.modeReason, status };
 }

@@ -41,7 +41,7 @@ const USAGE = `usage: npm run llmbatch -- <command> [options]
   watch <id>        live progress until the batch ends (repaired, invalid, per-step ok/failed when any)
   status <id>       progress as JSON
   results <id> [--status all|succeeded|failed] [--out file]
-  list [--status running|paused|completed|cancelled|failed] [--limit n]
+  list [--status scheduled|running|paused|completed|cancelled|failed] [--limit n]
   cancel <id> | pause <id> | resume <id> | retry <id>
 environment: LLMBATCH_URL (default http://127.0.0.1:3000), LLMBATCH_API_KEY`;
 
@@ -169,7 +169,8 @@ async function watch(client: ApiClient, id: string): Promise<BatchView> {
   for (;;) {
     const p = await client.json<BatchView>('GET', `/batches/${encodeURIComponent(id)}`);
     const eta = p.eta && p.status === 'running' ? `, eta ${new Date(p.eta).toLocaleTimeString()}` : '';
-    const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${progressDetails(p)}${eta}`;
+    const starts = p.status === 'scheduled' && p.notBefore ? `, starts ${new Date(p.notBefore).toLocaleString()}` : '';
+    const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${progressDetails(p)}${eta}${starts}`;
     if (line !== last) process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     last = line;
     if (isEnded(p.status)) {

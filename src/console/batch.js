@@ -44,6 +44,7 @@ function Summary({ batch: b }) {
     ['Created', dateTime(b.createdAt)],
     ['Updated', dateTime(b.updatedAt)],
   ];
+  if (b.notBefore) items.push(['Starts', dateTime(b.notBefore)]);
   if (b.pauseReason) items.push(['Paused by', b.pauseReason]);
   // Structured outputs and pipelines: shown only for batches that have them.
   if (b.repaired || b.invalidOutput)

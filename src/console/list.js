@@ -18,7 +18,7 @@ import {
   usePoll,
 } from './ui.js';
 
-const STATUSES = ['running', 'paused', 'completed', 'cancelled', 'failed'];
+const STATUSES = ['scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];
 /** Batches a page (the API's `limit`): 20 by default, as the API's. */
 const PAGE_SIZES = ['5', '20', '50', '100'];
 

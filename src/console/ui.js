@@ -35,7 +35,7 @@ export function eta(iso, status) {
 }
 
 /** Batches still moving: worth polling while any of them is. */
-export const isLive = (status) => status === 'running' || status === 'paused';
+export const isLive = (status) => status === 'running' || status === 'paused' || status === 'scheduled';
 
 export function StatusBadge({ status }) {
   return html`<span class="badge badge-${status}">${status}</span>`;

@@ -10,13 +10,14 @@ import type { BoundedLabel } from './labels';
 /** Open batches read per collection: each costs a progress query, so this bounds a scrape's load on Temporal. */
 export const MAX_BATCHES_PER_SCRAPE = 500;
 
-/** One open (running or paused) batch, as its workflow's progress query answered. */
+/** One open (running, paused or scheduled) batch, as its workflow's progress query answered. */
 export interface OpenBatch {
   /** Tracks the batch from one collection to the next; never a label. */
   id: string;
   tenant: string;
   mode: 'realtime' | 'native';
-  status: 'running' | 'paused';
+  /** `scheduled`: waiting for its notBefore time; its items are not counted as pending (not queued yet). */
+  status: 'running' | 'paused' | 'scheduled';
   /** Its progress, when its workflow answered the query (a batch whose workers are all down may not). */
   progress?: {
     pending: number;
@@ -60,7 +61,7 @@ export class BatchGauges {
     const registers = [registry];
     this.batches = new Gauge({
       name: 'llmbatch_batches',
-      help: 'Open batch workflows (running or paused) by tenant, mode and status.',
+      help: 'Open batch workflows (running, paused or scheduled) by tenant, mode and status.',
       labelNames: ['tenant', 'mode', 'status'],
       registers,
     });
@@ -104,7 +105,8 @@ export class BatchGauges {
       const tenant = this.tenants.of(b.tenant);
       this.batches.inc({ tenant, mode: b.mode, status: b.status });
       const p = b.progress;
-      if (!p) continue;
+      // A scheduled batch waits for its notBefore time: its items are not in the queue yet.
+      if (!p || b.status === 'scheduled') continue;
       this.pending.inc({ tenant, mode: b.mode }, p.pending);
       if (p.pausedForBudget && b.status === 'paused') this.budgetPaused.inc({ tenant });
       // Native batches wait on the provider's window, which is not our queue: they count as pending only.

@@ -124,6 +124,8 @@ export const BatchOptionsSchema = z.strictObject({
   mode: BatchModeSchema.optional(),
   /** When every result is needed by (ISO 8601). Auto mode picks native only if the window fits before it. */
   deadline: z.iso.datetime({ offset: true }).optional(),
+  /** Start at this time (ISO 8601, at most NOT_BEFORE_MAX_DAYS ahead), `scheduled` until then; past: at once. */
+  notBefore: z.iso.datetime({ offset: true }).optional(),
   /** Native mode: what to do with the leftovers of an expired or failed provider batch. */
   expiryPolicy: ExpiryPolicySchema.optional(),
   /** Attempts per chunk before pending items become dead letters. */
@@ -158,6 +160,8 @@ export const BatchOptionsSchema = z.strictObject({
   repairAttempts: z.number().int().min(0).max(10).optional(),
 });
 
+/** How far ahead `options.notBefore` may be. */
+export const NOT_BEFORE_MAX_DAYS = 30;
 export const CreateBatchRequestSchema = z.object({
   requests: z.array(BatchLineSchema).min(1).max(LIMITS.maxItemsPerBatch),
   model: z.string().min(1).optional(),
@@ -203,6 +207,8 @@ export interface BatchWorkflowInput {
   historyEventsLimit?: number;
   /** A completed batch with dead letters waits this long (ms) for `retryDeadLetters`; absent or 0: it ends. */
   retryGraceMs?: number;
+  /** Start the work at this time (epoch ms); until then the batch is `scheduled`. Absent: at once. */
+  notBeforeMs?: number;
   /** State carried over by continue-as-new; absent on the first run. */
   carry?: BatchCarry;
 }
@@ -265,6 +271,8 @@ export interface BatchProgress {
   pauseReason?: 'budget';
   /** The batch's budget in USD, if it has one. */
   budgetUsd?: number;
+  /** When the batch's work starts, if it was given a time (options.notBefore), as ISO 8601. */
+  notBefore?: string;
   /** The rate-limit lane the chunks run on; null: the default queue. */
   lane: LaneRef | null;
   mode: 'realtime' | 'native';

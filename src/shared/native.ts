@@ -77,6 +77,8 @@ export const NativeBatchInputSchema = z.strictObject({
    */
   deadlineMs: z.number().int().optional(),
   realtimeReserveMs: z.number().int().min(0).default(3_600_000),
+  /** Start at this time (epoch ms, options.notBefore): nothing is planned or sent before; `scheduled` until then. */
+  notBeforeMs: z.number().int().optional(),
   price: ModelPriceSchema.optional(),
   /** The realtime fallback's settings (`realtime` policy). */
   realtime: z

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 
-export const BATCH_STATUSES = ['running', 'paused', 'completed', 'cancelled', 'failed'] as const;
+/** `scheduled`: the batch waits for its `notBefore` time (options.notBefore); nothing has run yet. */
+export const BATCH_STATUSES = ['scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const;
 export const BatchStatusSchema = z.enum(BATCH_STATUSES);
 export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 

@@ -38,8 +38,8 @@ export interface BatchListView {
 }
 
 /**
- * `POST /batches`: 201 with status `running`; for a repeated Idempotency-Key, 200 with the first request's
- * batch as it is now.
+ * `POST /batches`: 201 with status `running` (`scheduled` with a notBefore ahead); for a repeated
+ * Idempotency-Key, 200 with the first request's batch as it is now.
  */
 export interface CreatedBatchView {
   id: string;
@@ -50,7 +50,7 @@ export interface CreatedBatchView {
 }
 
 /** `POST /batches/{batch_id}/retry` → 201: the new batch, linked to the one whose dead letters it retries. */
-export type RetriedBatchView = Omit<CreatedBatchView, 'status'> & { status: 'running'; retryOf: string };
+export type RetriedBatchView = Omit<CreatedBatchView, 'status'> & { status: 'running' | 'scheduled'; retryOf: string };
 
 /**
  * `POST /batches?wait=…` → 200 for a JSON request: the batch ended within the wait. Its progress as

@@ -328,6 +328,7 @@ describe('OpenAPI document', () => {
     ]);
     expect(queryParam(doc, 'get', '/batches/{batch_id}/results', 'error_code').type).toBe('string');
     expect(queryParam(doc, 'get', '/batches', 'status').enum).toEqual([
+      'scheduled',
       'running',
       'paused',
       'completed',
@@ -355,6 +356,7 @@ describe('OpenAPI document', () => {
     );
     expect(progress.required).not.toContain('error');
     expect(deref(doc, progress.properties.status).enum).toEqual([
+      'scheduled',
       'running',
       'paused',
       'completed',

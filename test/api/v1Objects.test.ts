@@ -33,6 +33,8 @@ describe('batchObject', () => {
   it.each([
     ['running', false, null, 'in_progress'],
     ['paused', false, null, 'in_progress'],
+    ['scheduled', false, null, 'validating'], // waiting for its notBefore time: not started
+    ['scheduled', false, 1_700_000_100_000, 'cancelling'],
     ['running', false, 1_700_000_100_000, 'cancelling'],
     ['paused', false, 1_700_000_100_000, 'cancelling'],
     ['cancelled', false, null, 'cancelling'], // cancel signalled, chunks still stopping

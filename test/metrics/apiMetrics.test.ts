@@ -109,6 +109,7 @@ describe('ApiMetrics gauges from open batches', () => {
         running('c', { status: 'paused' }, { pending: 5 }),
         running('d', { mode: 'native', tenant: 'ops' }, { pending: 1000 }),
         { id: 'e', tenant: 'ops', mode: 'realtime', status: 'running' }, // its query failed: counted, no progress
+        running('f', { status: 'scheduled' }, { pending: 7000 }), // waiting for its notBefore: not queued yet
       ],
       truncated: true,
     };
@@ -116,6 +117,7 @@ describe('ApiMetrics gauges from open batches', () => {
     expect(sources.maxAsked).toBe(MAX_BATCHES_PER_SCRAPE);
     expect(await value(m, 'llmbatch_batches', { tenant: 'acme', mode: 'realtime', status: 'running' })).toBe(1);
     expect(await value(m, 'llmbatch_batches', { tenant: 'acme', mode: 'realtime', status: 'paused' })).toBe(2);
+    expect(await value(m, 'llmbatch_batches', { tenant: 'acme', mode: 'realtime', status: 'scheduled' })).toBe(1);
     expect(await value(m, 'llmbatch_batches', { tenant: 'ops', mode: 'native', status: 'running' })).toBe(1);
     expect(await value(m, 'llmbatch_batches', { tenant: 'ops', mode: 'realtime', status: 'running' })).toBe(1);
     expect(await value(m, 'llmbatch_items_pending', { tenant: 'acme', mode: 'realtime' })).toBe(135);

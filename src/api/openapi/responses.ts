@@ -61,7 +61,10 @@ export const LaneRefSchema = z
 
 const ModeSchema = z.enum(['realtime', 'native']);
 
-/** `POST /batches` → 201 (`running`), or 200 for a repeated Idempotency-Key (the batch as it is now). */
+/**
+ * `POST /batches` → 201 (`running`, or `scheduled` with a notBefore ahead), or 200 for a repeated Idempotency-Key
+ * (the batch as it is now).
+ */
 export const CreatedBatchSchema = z
   .object({
     id: z.string().meta({ description: "The batch's id; its workflow is `batch-<id>`." }),
@@ -125,6 +128,10 @@ export const BatchProgressSchema = z
         'Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal.',
     }),
     budgetUsd: z.number().optional().meta({ description: "The batch's budget in USD, if it has one." }),
+    notBefore: z.string().optional().meta({
+      format: 'date-time',
+      description: "When the batch's work starts (options.notBefore); its status is `scheduled` until then.",
+    }),
     lane: LaneRefSchema.nullable().meta({
       description: 'The rate-limit lane the chunks run on; null: the default queue.',
     }),
@@ -181,7 +188,7 @@ export const BatchListSchema = z.object({
 
 /** `POST /batches/{batch_id}/retry` → 201. */
 export const RetriedBatchSchema = CreatedBatchSchema.extend({
-  status: z.literal('running'),
+  status: z.enum(['running', 'scheduled']),
   retryOf: z.string().meta({ description: 'The batch whose dead letters this one retries.' }),
 }).meta({ id: 'RetriedBatch' });
 

@@ -92,7 +92,8 @@ export const isFinal = (state: BatchState): state is { progress: BatchObjectProg
   state.progress !== null && state.final;
 
 /**
- * Statuses: running and paused → in_progress, or cancelling once a cancel was asked for. A workflow that
+ * Statuses: running and paused → in_progress, scheduled (waiting for its notBefore time) → validating, or
+ * cancelling once a cancel was asked for. A workflow that
  * reports an end it has not yet recorded is cancelling (cancelled) or finalizing (completed, failed).
  * Once recorded: completed, cancelled and failed. The output and error files exist once the outcome is
  * recorded, and only with lines.
@@ -137,7 +138,9 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
       ? 'cancelling'
       : isEnded(p.status)
         ? 'finalizing'
-        : 'in_progress';
+        : p.status === 'scheduled'
+          ? 'validating' // OpenAI has no "not started yet": its state before in_progress
+          : 'in_progress';
   const file = (kind: ResultKind, count: number): string | null =>
     ended !== null && count > 0 ? resultFileId(record.id, kind) : null;
   return {
@@ -152,7 +155,7 @@ export function batchObject(record: OpenAIBatchRecord, state: BatchState): Batch
         : null,
     output_file_id: file('output', p.succeeded),
     error_file_id: file('error', p.failed),
-    in_progress_at: isoSeconds(p.startedAt) ?? created,
+    in_progress_at: status === 'validating' ? null : (isoSeconds(p.startedAt) ?? created),
     finalizing_at: status === 'finalizing' || status === 'completed' ? (ended ?? isoSeconds(p.updatedAt)) : null,
     completed_at: status === 'completed' ? ended : null,
     failed_at: status === 'failed' ? ended : null,

@@ -49,5 +49,6 @@ export function buildProgress(
     costUsd: costUsd(input.price, state.tokensIn, state.tokensOut, 'realtime'),
     ...(status === 'paused' && state.pauseReason ? { pauseReason: state.pauseReason } : {}),
     ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
+    ...(input.notBeforeMs !== undefined ? { notBefore: new Date(input.notBeforeMs).toISOString() } : {}),
   };
 }

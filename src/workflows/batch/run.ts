@@ -50,6 +50,8 @@ export class BatchRun {
   /** A completed batch waits for `retryDeadLetters` (its grace); `retryRequested`: the signal came. */
   retryable = false;
   retryRequested = false;
+  /** Waiting for its notBefore time (notBefore.ts): nothing is scheduled yet. A continued-as-new run has started. */
+  scheduled: boolean;
   private readonly maxAttempts: number;
   private readonly historyLimit: number;
 
@@ -60,10 +62,13 @@ export class BatchRun {
   ) {
     this.maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.historyLimit = input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT;
+    this.scheduled = !input.carry && input.notBeforeMs !== undefined && input.notBeforeMs > Date.now();
   }
 
   status(): BatchProgress['status'] {
-    return this.finalStatus ?? (this.cancelRequested ? 'cancelled' : this.state.paused ? 'paused' : 'running');
+    if (this.finalStatus) return this.finalStatus;
+    if (this.cancelRequested) return 'cancelled';
+    return this.state.paused ? 'paused' : this.scheduled ? 'scheduled' : 'running';
   }
 
   progress(status: BatchProgress['status'] = this.status()): BatchProgress {

@@ -11,6 +11,7 @@ import { failureReason, failureType } from '../failures';
 import { endEvent, eventData, notify } from '../notify';
 import { finishBatch } from './activityProxies';
 import { setBatchHandlers } from './handlers';
+import { awaitNotBefore } from './notBefore';
 import { awaitRetry } from './retry';
 import { BatchRun, initialState } from './run';
 
@@ -59,6 +60,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   run.show();
   if (!input.carry)
     log.info('batch started', { batchId: input.batchId, tenant: input.tenant, mode: 'realtime', total: input.total });
+  await awaitNotBefore(run);
 
   for (;;) {
     for (;;) {

@@ -24,6 +24,7 @@ export function initialState(input: ResolvedNativeBatchInput): NativeState {
     children: new Map(),
     running: 0,
     paused: false,
+    scheduled: input.notBeforeMs !== undefined && input.notBeforeMs > Date.now(),
     cancelRequested: false,
     priority: input.priority ?? DEFAULT_PRIORITY,
     failure: undefined,

@@ -4,7 +4,9 @@ import type { NativeProgress } from '../../shared/native';
 import type { NativeRun, NativeState } from './types';
 
 export function nativeStatus(state: NativeState): BatchProgress['status'] {
-  return state.finalStatus ?? (state.cancelRequested ? 'cancelled' : state.paused ? 'paused' : 'running');
+  if (state.finalStatus) return state.finalStatus;
+  if (state.cancelRequested) return 'cancelled';
+  return state.paused ? 'paused' : state.scheduled ? 'scheduled' : 'running';
 }
 
 /** Counts and tokens: the store's once the batch has ended, else the sum of the entries' summaries. */
@@ -56,6 +58,7 @@ export function nativeProgress({ input, state }: NativeRun): NativeProgress {
     modeReason: state.modeReason,
     // Results that came through a realtime fallback paid full price: this is a lower bound then.
     costUsd: costUsd(input.price, t.tokensIn, t.tokensOut, 'native'),
+    ...(input.notBeforeMs !== undefined ? { notBefore: new Date(input.notBeforeMs).toISOString() } : {}),
   };
   return { ...base, mode: 'native', expiryPolicy: input.expiryPolicy, providerBatches: state.entries };
 }

@@ -25,6 +25,8 @@ export interface NativeState {
   /** Plans being worked on (a child running, or its follow-up activities). */
   running: number;
   paused: boolean;
+  /** Waiting for its notBefore time: nothing planned or sent yet. */
+  scheduled: boolean;
   cancelRequested: boolean;
   priority: number;
   /** What fails the batch (say, the provider rejected our key); set once. */

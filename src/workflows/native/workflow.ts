@@ -69,6 +69,20 @@ async function finish(run: NativeRun): Promise<NativeBatchResult> {
   return nativeProgress(run);
 }
 
+/** options.notBefore: a durable timer before anything is planned or sent; a cancel ends it at once. */
+async function awaitNotBefore(run: NativeRun): Promise<void> {
+  const { input, state } = run;
+  if (!state.scheduled || input.notBeforeMs === undefined) return;
+  const ids = { batchId: input.batchId, tenant: input.tenant, mode: 'native' };
+  log.info('batch scheduled', { ...ids, notBefore: new Date(input.notBeforeMs).toISOString() });
+  await condition(() => state.cancelRequested, input.notBeforeMs - Date.now());
+  state.scheduled = false;
+  if (state.cancelRequested) return;
+  state.startedAt = new Date().toISOString();
+  log.info('batch starts: its notBefore time has come', ids);
+  show(run);
+}
+
 export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<NativeBatchResult> {
   const input = parseInput(raw);
   const activities = parentActivities(input.activityTaskQueue);
@@ -79,7 +93,8 @@ export async function nativeBatchWorkflow(raw: NativeBatchInput): Promise<Native
   log.info('batch started', { batchId: input.batchId, tenant: input.tenant, mode: 'native', total: input.total });
 
   return CancellationScope.nonCancellable(async (): Promise<NativeBatchResult> => {
-    await plan(run);
+    await awaitNotBefore(run);
+    if (!state.cancelRequested) await plan(run);
     if (input.deadlineMs !== undefined) watchDeadline(run, input.deadlineMs - input.realtimeReserveMs);
 
     for (;;) {

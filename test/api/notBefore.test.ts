@@ -1,0 +1,85 @@
+/**
+ * Start later through the project API: options.notBefore (or `not_before` for NDJSON) answers 201 `scheduled`;
+ * GET shows it scheduled with its time, the listing filters by it, and it completes once its time has come. A
+ * bad time is a 400 naming the option; a scheduled batch can be cancelled before it starts.
+ */
+import type { BatchLine } from '../../src/shared/contracts';
+import type { BatchListView, BatchView, CreatedBatchView } from '../../src/shared/views';
+import { useApiStack } from '../helpers/apiStack';
+import { chatLines } from '../helpers/fakes';
+
+const stack = useApiStack();
+
+const post = (body: unknown) =>
+  fetch(`${stack.base}/batches`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const get = async <T>(path: string): Promise<T> => (await (await fetch(`${stack.base}${path}`)).json()) as T;
+const inMs = (ms: number): string => new Date(Date.now() + ms).toISOString();
+
+async function until(id: string, done: (v: BatchView) => boolean, timeoutMs = 30_000): Promise<BatchView> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get<BatchView>(`/batches/${id}`);
+    if (done(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('options.notBefore', () => {
+  it('answers 201 scheduled, shows and lists it as scheduled, then completes after its time', async () => {
+    const notBefore = inMs(4_000);
+    const res = await post({ requests: chatLines(20, 'nb'), options: { notBefore } });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as CreatedBatchView;
+    expect(created.status).toBe('scheduled');
+
+    const view = await get<BatchView>(`/batches/${created.id}`);
+    expect(view).toMatchObject({ status: 'scheduled', notBefore, succeeded: 0 });
+    const scheduled = await get<BatchListView>('/batches?status=scheduled');
+    expect(scheduled.data.map((b) => b.id)).toContain(created.id);
+    const running = await get<BatchListView>('/batches?status=running');
+    expect(running.data.map((b) => b.id)).not.toContain(created.id);
+
+    const done = await until(created.id, (v) => v.status === 'completed');
+    expect(done).toMatchObject({ status: 'completed', succeeded: 20, notBefore });
+    expect(Date.parse(done.startedAt)).toBeGreaterThanOrEqual(Date.parse(notBefore));
+  }, 60_000);
+
+  it('NDJSON takes it as `not_before`; a scheduled batch cancelled before its time ends with nothing run', async () => {
+    const lines: BatchLine[] = chatLines(5, 'nd');
+    const res = await fetch(`${stack.base}/batches?not_before=${encodeURIComponent(inMs(3_600_000))}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
+    });
+    expect(res.status).toBe(201);
+    const { id, status } = (await res.json()) as CreatedBatchView;
+    expect(status).toBe('scheduled');
+    expect((await fetch(`${stack.base}/batches/${id}/cancel`, { method: 'POST' })).status).toBe(202);
+    const ended = await until(id, (v) => v.status === 'cancelled');
+    expect(ended).toMatchObject({ status: 'cancelled', succeeded: 0, failed: 0 });
+  }, 60_000);
+
+  it('a time in the past starts at once', async () => {
+    const res = await post({ requests: chatLines(3, 'past'), options: { notBefore: inMs(-60_000) } });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as CreatedBatchView;
+    expect(created.status).toBe('running');
+    expect((await until(created.id, (v) => v.status === 'completed')).succeeded).toBe(3);
+  }, 60_000);
+
+  it.each([
+    ['not a time', 'tomorrow'],
+    ['no offset', '2030-01-01T00:00:00'],
+    ['more than 30 days ahead', inMs(31 * 86_400_000)],
+    ['after the deadline', inMs(7_200_000)],
+  ])('refuses %s with a 400 naming options.notBefore', async (_what, notBefore) => {
+    const options = { notBefore, ...(_what === 'after the deadline' ? { deadline: inMs(3_600_000) } : {}) };
+    const res = await post({ requests: chatLines(2, 'bad'), options });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('options.notBefore');
+  });
+});
