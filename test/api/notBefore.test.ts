@@ -3,7 +3,8 @@
  * GET shows it scheduled with its time, the listing filters by it, and it completes once its time has come. A
  * bad time is a 400 naming the option; a scheduled batch can be cancelled before it starts.
  */
-import type { BatchLine } from '../../src/shared/contracts';
+import { batchWorkflowId, type BatchLine } from '../../src/shared/contracts';
+import { SearchAttributeKeys } from '../../src/shared/searchAttributes';
 import type { BatchListView, BatchView, CreatedBatchView } from '../../src/shared/views';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
@@ -42,6 +43,9 @@ describe('options.notBefore', () => {
     expect(scheduled.data.map((b) => b.id)).toContain(created.id);
     const running = await get<BatchListView>('/batches?status=running');
     expect(running.data.map((b) => b.id)).not.toContain(created.id);
+    // The Web UI and `temporal workflow list --query "LlmbatchStatus='scheduled'"` see it too.
+    const described = await stack.env.client.workflow.getHandle(batchWorkflowId(created.id)).describe();
+    expect(described.typedSearchAttributes.get(SearchAttributeKeys.status)).toBe('scheduled');
 
     const done = await until(created.id, (v) => v.status === 'completed');
     expect(done).toMatchObject({ status: 'completed', succeeded: 20, notBefore });
