@@ -3,7 +3,7 @@
  * results inline: NDJSON for an NDJSON request (the lines `GET /batches/:id/results` gives), JSON otherwise
  * (`WaitedBatchView`: the progress and `results`). Otherwise 202 (`WaitingBatchView`) with a `Location` to poll,
  * and the batch goes on. Every answer carries the id in `Llmbatch-Batch-Id` and what happened in `Llmbatch-Wait`
- * (`ended`, `timeout`, `native`, `too_large`).
+ * (`ended`, `timeout`, `native`, `scheduled`, `too_large`).
  *
  * The wait is Temporal's: a long poll of the workflow's history (the server answers when events arrive), never
  * a loop over the store. A client that goes away stops the wait, never the batch: nothing here signals it.
@@ -52,6 +52,8 @@ export async function answerAfterWait(deps: WaitDeps, batches: TenantBatches, w:
   res.set('Llmbatch-Batch-Id', batch.id);
   if (batch.mode === 'native')
     return accepted(res, batch, 'native', 0, 'a native batch runs as provider batches (minutes to hours): no wait');
+  if (batch.status === 'scheduled')
+    return accepted(res, batch, 'scheduled', 0, 'the batch starts at its notBefore time: no wait');
   if (batch.total > INLINE_MAX_ITEMS)
     return accepted(
       res,

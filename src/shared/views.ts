@@ -63,7 +63,7 @@ export type WaitedBatchView = BatchView & { results: BatchOutputLine[] };
  * native (`native`: a provider batch takes minutes to hours, so it is not waited for), or it has more items than
  * are answered inline (`too_large`).
  */
-export type WaitOutcome = 'timeout' | 'native' | 'too_large';
+export type WaitOutcome = 'timeout' | 'native' | 'scheduled' | 'too_large';
 
 /** `POST /batches?wait=…` → 202: the batch goes on; poll `Location` (`/batches/{batch_id}`). */
 export type WaitingBatchView = CreatedBatchView & {

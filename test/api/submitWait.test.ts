@@ -150,6 +150,17 @@ describe('POST /batches?wait', () => {
     await fetch(`${stack.base}/batches/${body.id}/cancel`, { method: 'POST' });
   });
 
+  it('does not wait for a batch that starts later (notBefore)', async () => {
+    const notBefore = new Date(Date.now() + 3_600_000).toISOString();
+    const started = Date.now();
+    const res = await postJson('?wait=30s', { requests: chatLines(5, 'later'), options: { notBefore } });
+    expect(res.status).toBe(202);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const body = (await res.json()) as WaitingBatchView;
+    expect(body).toMatchObject({ status: 'scheduled', wait: 'scheduled', waitedMs: 0 });
+    await fetch(`${stack.base}/batches/${body.id}/cancel`, { method: 'POST' });
+  });
+
   it(`does not wait for a batch over ${INLINE_MAX_ITEMS} items`, async () => {
     const res = await postNdjson('?wait=30s', chatLines(INLINE_MAX_ITEMS + 1, 'large'));
     expect(res.status).toBe(202);

@@ -18,11 +18,11 @@ export const WaitParam = NdjsonBatchQuerySchema.shape.wait.meta({
     `bodies too. Native batches and batches over ${INLINE} items are not waited for (202 at once).`,
 });
 
-export const WaitOutcomeSchema = z.enum(['timeout', 'native', 'too_large']).meta({
+export const WaitOutcomeSchema = z.enum(['timeout', 'native', 'scheduled', 'too_large']).meta({
   id: 'WaitOutcome',
   description:
-    'Why there are no results: the wait ran out (`timeout`), the batch runs native (`native`), or it has more ' +
-    `than ${INLINE} items (\`too_large\`).`,
+    'Why there are no results: the wait ran out (`timeout`), the batch runs native (`native`), starts later ' +
+    `(\`scheduled\`: its notBefore), or it has more than ${INLINE} items (\`too_large\`).`,
 });
 
 /** 202: the batch goes on. */
