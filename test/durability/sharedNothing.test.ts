@@ -1,6 +1,6 @@
 /**
  * Scale-out with nothing shared but PostgreSQL and Temporal: the API and three workers run as real
- * processes, each with a data dir of its own and DATABASE_URL set. A 20,000-item realtime batch (two
+ * processes, each with a data dir of its own and DATABASE_URL set. A 10,000-item realtime batch (two
  * workers killed with SIGKILL on the way) and a 6,000-item native one; then the concurrent-batch quota
  * across two API processes; then every connection to the database terminated mid-batch.
  */
@@ -11,7 +11,7 @@ import { isSuccess } from '../../src/storage/types';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { chatLines, killHard, useHarness } from './harness';
 
-const REALTIME = 20_000;
+const REALTIME = 10_000;
 const NATIVE = 6_000;
 const KILL_AT = [0.25, 0.55];
 
@@ -108,7 +108,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 describe('API and three workers sharing only PostgreSQL', () => {
   it(
-    'runs 20,000 realtime items through two worker kills and 6,000 native ones, each custom_id once, writing ' +
+    'runs 10,000 realtime items through two worker kills and 6,000 native ones, each custom_id once, writing ' +
       'nothing to any data dir',
     async () => {
       const rtLines = chatLines(REALTIME, 'sn-rt');

@@ -1,5 +1,5 @@
 /**
- * kill -9 the worker process three times during a 20,000-item batch, starting a new worker each
+ * kill -9 the worker process three times during a 10,000-item batch, starting a new worker each
  * time. Temporal notices each dead worker through the chunk activity's heartbeat timeout and re-runs
  * its chunks on the new worker; the chunk activity skips what the store already holds.
  */
@@ -15,7 +15,7 @@ import {
   useHarness,
 } from './harness';
 
-const TOTAL = 20_000;
+const TOTAL = 10_000;
 const CHUNK_SIZE = 100;
 const MAX_CHUNKS_IN_FLIGHT = 4;
 const ITEM_CONCURRENCY = 8;
