@@ -45,7 +45,7 @@ const PIPELINE: Pipeline = {
 
 const { h, markPassed } = useHarness({
   name: 'pipeline-kill',
-  sim: { latencyMedianMs: 30, latencyP99Ms: 90, errorRate: 0.05 },
+  sim: { latencyMedianMs: 15, latencyP99Ms: 45, errorRate: 0.05 },
   workerEnv: engineEnv(MAX_CHUNKS_IN_FLIGHT, ITEM_CONCURRENCY),
 });
 

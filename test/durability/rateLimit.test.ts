@@ -140,7 +140,7 @@ describe('the provider’s rate limit, learned from its headers, with real worke
   );
 
   it('three workers, background using half of 1,200 RPM, from an empty window: within the rest, <1% 429s', async () => {
-    const windowMs = 45_000;
+    const windowMs = 25_000;
     const background = RPM / 2;
     const available = RPM - background;
     const m = await measure({
