@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INVALID_OUTPUT_MARKER } from '../../src/provider';
 import type { BatchOutputLine } from '../../src/shared/contracts';
-import { renderStep, type Pipeline, type PipelineItem, type StepOutput } from '../../src/shared/pipelines';
+import type { Pipeline, PipelineItem } from '../../src/shared/pipelines';
 import { answerText, withOutputSchema } from '../../src/shared/structuredOutput';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
+import { stepBody } from '../helpers/pipelines';
 import { fileIn, jsonl, runCli } from './cliRun';
 
 jest.setTimeout(180_000);
@@ -76,17 +77,8 @@ const SENT: Pipeline = {
 };
 
 /** The body step `index` was sent for `item`: rendered from the answers the result line records before it. */
-function sentBody(index: number, item: PipelineItem, line: BatchOutputLine): unknown {
-  const outputs: Record<string, StepOutput> = {};
-  for (const step of SENT.steps.slice(0, index)) {
-    const text = answerText(step.endpoint, line.steps?.[step.name]?.body);
-    outputs[step.name] = { text, json: step.outputSchema && text ? JSON.parse(text) : undefined };
-  }
-  const step = SENT.steps[index]!;
-  const rendered = renderStep(step, { item, steps: outputs });
-  if (!rendered.ok) throw new Error(rendered.message);
-  return step.outputSchema ? withOutputSchema(step.endpoint, rendered.body, step.outputSchema) : rendered.body;
-}
+const sentBody = (index: number, item: PipelineItem, line: BatchOutputLine): unknown =>
+  stepBody(SENT, index, item, line);
 
 async function resultsOf(id: string): Promise<Map<string, BatchOutputLine>> {
   const out = join(dir, `${id}.jsonl`);
