@@ -14,6 +14,7 @@ import {
   renderStep,
   type Pipeline,
   type PipelineItem,
+  type PipelineStep,
   type StepOutput,
 } from '../shared/pipelines';
 import { answerText, requestedSchema, withOutputSchema } from '../shared/structuredOutput';
@@ -61,6 +62,16 @@ export interface PipelineItemDeps {
   outputCheck: (schema: OutputCheck['schema'], repairAttempts: number | undefined) => OutputCheck;
 }
 
+/** A structured step's answer parsed, for {{steps.<name>.json}}; undefined for a step that asks for no schema. */
+function jsonOf(step: PipelineStep, text: string | undefined): unknown {
+  if (text === undefined || (!step.outputSchema && !requestedSchema(step.endpoint, step.body))) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined; // validated answers parse; an unchecked one that does not has no json to reference
+  }
+}
+
 /** One item's run: the answers of its steps so far, what they cost, and the line it ends with. */
 class ItemRun {
   private readonly answers: Record<string, ProviderAnswer> = {};
@@ -83,7 +94,7 @@ class ItemRun {
       const recorded = this.deps.steps.recorded.get(stepKey(index, this.line.custom_id));
       const answer = recorded ?? (await this.runStep(index));
       if (!answer) return; // settled (a failure recorded) or left pending
-      this.keep(step.name, step.endpoint, answer);
+      this.keep(step, answer);
     }
     const last = steps[steps.length - 1]!.name;
     await this.deps.record(this.line, {
@@ -100,25 +111,15 @@ class ItemRun {
    * A step's answer (recorded, from the steps store or just now): its cost, and what later steps may reference;
    * with `answered` false (a dead letter) only its cost.
    */
-  private keep(name: string, endpoint: string, answer: BatchOutputLine, answered = true): void {
+  private keep(step: PipelineStep, answer: BatchOutputLine, answered = true): void {
     const t = tokensOf(answer);
     this.usage.tokensIn += t.tokensIn;
     this.usage.tokensOut += t.tokensOut;
     this.repairs += answer.llmbatch?.repairs ?? 0;
     if (!answered) return;
-    this.answers[name] = answer.response!;
-    const text = answerText(endpoint, answer.response!.body);
-    this.outputs[name] = { text, json: this.jsonOf(name, text) };
-  }
-
-  private jsonOf(name: string, text: string | undefined): unknown {
-    const step = this.deps.steps.pipeline.steps.find((s) => s.name === name)!;
-    if (text === undefined || (!step.outputSchema && !requestedSchema(step.endpoint, step.body))) return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return undefined; // validated answers parse; an unchecked one that does not has no json to reference
-    }
+    this.answers[step.name] = answer.response!;
+    const text = answerText(step.endpoint, answer.response!.body);
+    this.outputs[step.name] = { text, json: jsonOf(step, text) };
   }
 
   /** Runs step `index`: its answer recorded in the steps store, or undefined when the item ended otherwise. */
@@ -143,7 +144,7 @@ class ItemRun {
     const stepLine = checkedLine(this.deps.batchId, request, answer);
     if (stepLine.error) {
       // Still invalid after its repairs: what those calls cost counts with the item's.
-      this.keep(step.name, step.endpoint, stepLine, false);
+      this.keep(step, stepLine, false);
       const failed = item.fail(stepLine.error.code, stepLine.error.message);
       await this.deps.record(this.line, {
         ...failed,
