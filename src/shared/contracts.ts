@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ChunkCounts, StepCounts } from './counts';
+import type { ModelPrice } from './prices';
 import type { RetryCarry } from './retry';
 import type { BatchStatus } from './statuses';
 import { defineQuery, defineSignal } from './temporalDefinitions';
@@ -40,26 +41,6 @@ export const LaneSchema = z.strictObject({
   tpm: z.number().int().min(0).default(0),
 });
 export type Lane = z.infer<typeof LaneSchema>;
-
-/** USD per million tokens; native mode pays `batchDiscount` × these (0.5 at OpenAI). */
-export const ModelPriceSchema = z.strictObject({
-  input: z.number().min(0),
-  output: z.number().min(0),
-  batchDiscount: z.number().min(0).max(1).default(0.5),
-});
-export type ModelPrice = z.infer<typeof ModelPriceSchema>;
-
-/** Cost of tokens at a price; native mode pays the batch price. */
-export function costUsd(
-  price: ModelPrice | undefined,
-  tokensIn: number,
-  tokensOut: number,
-  mode: 'realtime' | 'native',
-): number | null {
-  if (!price) return null;
-  const full = (tokensIn * price.input + tokensOut * price.output) / 1_000_000;
-  return Math.round(full * (mode === 'native' ? price.batchDiscount : 1) * 1e6) / 1e6;
-}
 
 /** A batch's lane, as the workflow sees it: where its chunk activities are scheduled. */
 export interface LaneRef {
@@ -98,6 +79,7 @@ export const BatchLineSchema = z.object({
 export type BatchLine = z.infer<typeof BatchLineSchema>;
 
 export type { BatchOutputLine, ProviderAnswer, ResultNotes } from './resultLine';
+export { costUsd, ModelPriceSchema, type ModelPrice } from './prices';
 
 /** A webhook URL: http(s), at most 2,048 characters. Private addresses are refused when it is used (src/webhooks). */
 export const WebhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
