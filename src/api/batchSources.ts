@@ -31,6 +31,7 @@ export function ndjsonBatch(
       mode: q.mode,
       deadline: q.deadline,
       notBefore: q.not_before,
+      window: q.window,
       expiryPolicy: q.expiry_policy,
       maxAttempts: q.max_attempts,
       webhook: q.webhook_url ? { url: q.webhook_url } : undefined,

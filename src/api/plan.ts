@@ -16,7 +16,7 @@ import {
 } from '../shared/contracts';
 import type { NativeBatchInput } from '../shared/native';
 import { HttpError } from './httpError';
-import { chooseMode, refuseImpossibleMode } from './routing';
+import { chooseMode, refuseImpossibleMode, type Route } from './routing';
 import { outputSchemas } from './outputSchemas';
 import type { Pipeline } from '../shared/pipelines';
 import { requestedSchema } from '../shared/structuredOutput';
@@ -64,6 +64,7 @@ export function checkBeforeStoring(
 ): ConfiguredLane | undefined {
   refuseImpossibleMode(request.options?.mode, request.options?.deadline, config.native, nowMs);
   notBeforeMs(request, nowMs);
+  refuseNativeWindow(request, config);
   const schema = request.options?.outputSchema;
   const problem = schema && outputSchemas.problem(schema);
   if (problem) {
@@ -83,8 +84,7 @@ export function planBatch(
   nowMs: number,
 ): BatchPlan {
   const { options, priority } = request;
-  const mixedModels = new Set(lines.representatives.map((l) => l.body.model)).size > 1;
-  const route = chooseMode(options?.mode, { total: lines.total, mixedModels }, options?.deadline, config.native, nowMs);
+  const route = routeOf(request, lines, config, nowMs);
   const price = priceOf(lines.representatives, config.prices);
   const taskQueue = config.temporal.taskQueue;
   const maxChunksInFlight = options?.maxChunksInFlight ?? config.batch.maxChunksInFlight;
@@ -129,6 +129,7 @@ export function planBatch(
     cache: options?.cache,
     repairAttempts: options?.repairAttempts,
     notBeforeMs: notBeforeMs(request, nowMs),
+    window: options?.window,
     // A /v1 batch's end is final (OpenAI's Batch object; its output file's size is kept once counted).
     retryGraceMs: owner.api === 'v1' || config.batch.retryGraceMs === 0 ? undefined : config.batch.retryGraceMs,
   };
@@ -136,6 +137,29 @@ export function planBatch(
 }
 
 const DAY_MS = 86_400_000;
+
+/** Why auto runs a batch with a run window in realtime: said in its modeReason. */
+export const WINDOW_MODE_REASON =
+  'auto: a run window (options.window) decides when chunks run, and a provider batch runs in its own window';
+
+/** The batch's mode: realtime for a run window (checkBeforeStoring refused native), else routing's choice. */
+function routeOf(request: CreateBatchRequest, lines: CountedLines, config: Config, nowMs: number): Route {
+  const { options } = request;
+  if (options?.window) {
+    const auto = (options.mode ?? config.native.defaultMode) === 'auto';
+    return { mode: 'realtime', reason: auto ? WINDOW_MODE_REASON : null };
+  }
+  const mixedModels = new Set(lines.representatives.map((l) => l.body.model)).size > 1;
+  return chooseMode(options?.mode, { total: lines.total, mixedModels }, options?.deadline, config.native, nowMs);
+}
+
+/** A run window paces realtime chunks; the provider's Batch API keeps its own hours: a 400 naming the option. */
+function refuseNativeWindow(request: CreateBatchRequest, config: Config): void {
+  const mode = request.options?.mode ?? config.native.defaultMode;
+  if (request.options?.window === undefined || mode !== 'native') return;
+  const reason = 'options.window: a run window applies to realtime mode; a native batch runs in the provider window';
+  throw new HttpError(400, `invalid batch: ${reason}`, undefined, 'window_mode');
+}
 
 /**
  * options.notBefore as epoch ms (absent: start at once), or a 400 naming it: more than NOT_BEFORE_MAX_DAYS ahead,

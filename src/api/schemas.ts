@@ -63,6 +63,8 @@ export const NdjsonBatchQuerySchema = z.strictObject({
   budget_usd: z.coerce.number().pipe(BatchOptionsSchema.shape.budgetUsd.unwrap()).optional(),
   /** `true` or `false`: the `cache` option (absent: lines with temperature 0 use the cache). */
   cache: BooleanParamSchema.optional(),
+  /** The `window` option as JSON text: {"start":"01:00","end":"06:00","timezone":"Europe/Berlin"}. */
+  window: jsonText(BatchOptionsSchema.shape.window.unwrap()).optional(),
   /** The `outputSchema` option as JSON text (a JSON Schema object). */
   output_schema: jsonText(BatchOptionsSchema.shape.outputSchema.unwrap()).optional(),
   repair_attempts: z.coerce.number().pipe(BatchOptionsSchema.shape.repairAttempts.unwrap()).optional(),

@@ -170,7 +170,10 @@ async function watch(client: ApiClient, id: string): Promise<BatchView> {
     const p = await client.json<BatchView>('GET', `/batches/${encodeURIComponent(id)}`);
     const eta = p.eta && p.status === 'running' ? `, eta ${new Date(p.eta).toLocaleTimeString()}` : '';
     const starts = p.status === 'scheduled' && p.notBefore ? `, starts ${new Date(p.notBefore).toLocaleString()}` : '';
-    const line = `${progressBar(p)}${p.pauseReason ? ` (${p.pauseReason})` : ''}${progressDetails(p)}${eta}${starts}`;
+    const opensAt = p.pauseReason === 'window' ? p.window?.opensAt : undefined;
+    const opens = opensAt ? `, resumes ${new Date(opensAt).toLocaleString()}` : '';
+    const paused = p.pauseReason ? ` (${p.pauseReason})` : '';
+    const line = `${progressBar(p)}${paused}${progressDetails(p)}${eta}${starts}${opens}`;
     if (line !== last) process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
     last = line;
     if (isEnded(p.status)) {

@@ -25,6 +25,12 @@ function costText(b) {
   return b.budgetUsd === undefined ? usd(b.costUsd) : `${usd(b.costUsd)} of ${usd(b.budgetUsd)} budget`;
 }
 
+/** The run window (options.window): its hours and zone, and when it closes or next opens. */
+function runWindowText(w) {
+  const hours = `${w.start}–${w.end} ${w.timezone}`;
+  return w.open ? `${hours}, open until ${dateTime(w.closesAt)}` : `${hours}, next opens ${dateTime(w.opensAt)}`;
+}
+
 function Summary({ batch: b }) {
   const items = [
     ['Succeeded', count(b.succeeded)],
@@ -46,6 +52,7 @@ function Summary({ batch: b }) {
   ];
   if (b.notBefore) items.push(['Starts', dateTime(b.notBefore)]);
   if (b.pauseReason) items.push(['Paused by', b.pauseReason]);
+  if (b.window) items.push(['Window', runWindowText(b.window)]);
   // Structured outputs and pipelines: shown only for batches that have them.
   if (b.repaired || b.invalidOutput)
     items.push(['Repairs', `${count(b.repaired)} sent · ${count(b.invalidOutput)} still invalid`]);

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { ChunkCounts, StepCounts } from './counts';
 import type { ModelPrice } from './prices';
 import type { RetryCarry } from './retry';
-import type { BatchStatus } from './statuses';
+import type { BatchStatus, PauseReason } from './statuses';
+import { RunWindowSchema, type RunWindow, type RunWindowView } from './runWindow';
 import { defineQuery, defineSignal } from './temporalDefinitions';
 
 export const TASK_QUEUE = 'llmbatch';
@@ -80,6 +81,8 @@ export type BatchLine = z.infer<typeof BatchLineSchema>;
 
 export type { BatchOutputLine, ProviderAnswer, ResultNotes } from './resultLine';
 export { costUsd, ModelPriceSchema, type ModelPrice } from './prices';
+export type { PauseReason } from './statuses';
+export type { RunWindowView } from './runWindow';
 
 /** A webhook URL: http(s), at most 2,048 characters. Private addresses are refused when it is used (src/webhooks). */
 export const WebhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
@@ -108,6 +111,8 @@ export const BatchOptionsSchema = z.strictObject({
   deadline: z.iso.datetime({ offset: true }).optional(),
   /** Start at this time (ISO 8601, at most NOT_BEFORE_MAX_DAYS ahead), `scheduled` until then; past: at once. */
   notBefore: z.iso.datetime({ offset: true }).optional(),
+  /** Run chunks only inside this daily run window (src/shared/runWindow.ts); realtime mode only. */
+  window: RunWindowSchema.optional(),
   /** Native mode: what to do with the leftovers of an expired or failed provider batch. */
   expiryPolicy: ExpiryPolicySchema.optional(),
   /** Attempts per chunk before pending items become dead letters. */
@@ -191,6 +196,8 @@ export interface BatchWorkflowInput {
   retryGraceMs?: number;
   /** Start the work at this time (epoch ms); until then the batch is `scheduled`. Absent: at once. */
   notBeforeMs?: number;
+  /** Chunks run only inside this daily window (options.window); outside it the batch is paused. */
+  window?: RunWindow;
   /** State carried over by continue-as-new; absent on the first run. */
   carry?: BatchCarry;
 }
@@ -207,8 +214,8 @@ export interface BatchCarry extends ChunkCounts {
   maxChunksInFlight: number;
   startedAt: string;
   runs: number;
-  /** Why the batch is paused, when it paused itself: `budget`. */
-  pauseReason?: 'budget';
+  /** Why the batch is paused, when it paused itself. */
+  pauseReason?: PauseReason;
   /** The budget was reached and the batch resumed: it no longer pauses for it. */
   budgetLifted?: boolean;
   /** Pauses for the budget so far (each sends its own `batch.paused`). */
@@ -249,12 +256,14 @@ export interface BatchProgress {
   runs: number;
   /** Why the batch failed, when it did. */
   error?: string;
-  /** Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal. */
-  pauseReason?: 'budget';
+  /** Why a paused batch paused itself; absent when paused by a signal. */
+  pauseReason?: PauseReason;
   /** The batch's budget in USD, if it has one. */
   budgetUsd?: number;
   /** When the batch's work starts, if it was given a time (options.notBefore), as ISO 8601. */
   notBefore?: string;
+  /** The batch's run window (options.window) and the window open now or the next one, as ISO 8601. */
+  window?: RunWindowView;
   /** The rate-limit lane the chunks run on; null: the default queue. */
   lane: LaneRef | null;
   mode: 'realtime' | 'native';

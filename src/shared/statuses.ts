@@ -13,3 +13,6 @@ export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 export const ENDED_STATUSES: ReadonlySet<BatchStatus> = new Set<BatchStatus>(['completed', 'cancelled', 'failed']);
 
 export const isEnded = (status: BatchStatus): boolean => ENDED_STATUSES.has(status);
+
+/** Why a batch paused itself: `budget`, its budgetUsd was reached; `window`, its run window closed. */
+export type PauseReason = 'budget' | 'window';

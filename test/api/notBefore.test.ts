@@ -6,6 +6,7 @@
 import { batchWorkflowId, type BatchLine } from '../../src/shared/contracts';
 import { SearchAttributeKeys } from '../../src/shared/searchAttributes';
 import type { BatchListView, BatchView, CreatedBatchView } from '../../src/shared/views';
+import { WINDOW_MODE_REASON } from '../../src/api/plan';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
 
@@ -85,5 +86,76 @@ describe('options.notBefore', () => {
     const res = await post({ requests: chatLines(2, 'bad'), options });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toContain('options.notBefore');
+  });
+});
+
+describe('options.window', () => {
+  /** HH:MM in UTC, `hours` from now. */
+  const hhmm = (hours: number): string => new Date(Date.now() + hours * 3_600_000).toISOString().slice(11, 16);
+
+  it('open now: runs and shows the window open until its end', async () => {
+    const window = { start: hhmm(-1), end: hhmm(1), timezone: 'UTC' };
+    const res = await post({ requests: chatLines(10, 'open'), options: { window } });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as CreatedBatchView;
+    const done = await until(id, (v) => v.status === 'completed');
+    expect(done).toMatchObject({ succeeded: 10, window: { ...window, open: true } });
+  }, 60_000);
+
+  it('closed now: paused for `window` with the next opening shown; a resume runs it anyway', async () => {
+    const window = { start: hhmm(2), end: hhmm(3), timezone: 'UTC' };
+    const res = await post({ requests: chatLines(10, 'closed'), options: { window } });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as CreatedBatchView;
+    const paused = await until(id, (v) => v.status === 'paused');
+    expect(paused).toMatchObject({ status: 'paused', pauseReason: 'window', succeeded: 0 });
+    expect(paused.window).toMatchObject({ ...window, open: false });
+    expect(paused.window?.opensAt.slice(11, 16)).toBe(window.start);
+    expect(Date.parse(paused.window?.opensAt ?? '')).toBeGreaterThan(Date.now());
+    expect((await fetch(`${stack.base}/batches/${id}/resume`, { method: 'POST' })).status).toBe(202);
+    expect(await until(id, (v) => v.status === 'completed')).toMatchObject({ succeeded: 10 });
+  }, 60_000);
+
+  it('auto runs it in realtime and says why; native is refused naming options.window', async () => {
+    const window = { start: '01:00', end: '06:00', timezone: 'Europe/Berlin' };
+    const auto = await post({ requests: chatLines(2, 'auto'), options: { window, mode: 'auto' } });
+    expect(auto.status).toBe(201);
+    const { id } = (await auto.json()) as CreatedBatchView;
+    expect(await get<BatchView>(`/batches/${id}`)).toMatchObject({ mode: 'realtime', modeReason: WINDOW_MODE_REASON });
+    await fetch(`${stack.base}/batches/${id}/cancel`, { method: 'POST' });
+    const native = await post({ requests: chatLines(2, 'native'), options: { window, mode: 'native' } });
+    expect(native.status).toBe(400);
+    expect(JSON.stringify(await native.json())).toContain('options.window: a run window applies to realtime mode');
+  }, 60_000);
+
+  it('NDJSON takes it as `window` (JSON text); a bad one is a 400 naming the field', async () => {
+    const ndjson = (query: string) =>
+      fetch(`${stack.base}/batches?window=${encodeURIComponent(query)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body:
+          chatLines(3, 'ndw')
+            .map((l) => JSON.stringify(l))
+            .join('\n') + '\n',
+      });
+    const window = { start: hhmm(2), end: hhmm(3), timezone: 'UTC' };
+    const res = await ndjson(JSON.stringify(window));
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as CreatedBatchView;
+    expect(await until(id, (v) => v.status === 'paused')).toMatchObject({ pauseReason: 'window', window });
+    await fetch(`${stack.base}/batches/${id}/cancel`, { method: 'POST' });
+    const bad = await ndjson(JSON.stringify({ ...window, timezone: 'Nowhere' }));
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('window.timezone');
+  }, 60_000);
+
+  it.each([
+    ['a bad time', { start: '1am', end: '06:00', timezone: 'UTC' }, 'options.window.start'],
+    ['an unknown zone', { start: '01:00', end: '06:00', timezone: 'Europe/Atlantis' }, 'options.window.timezone'],
+    ['an empty window', { start: '01:00', end: '01:00', timezone: 'UTC' }, 'options.window.end'],
+  ])('refuses %s with a 400 naming the field', async (_what, window, field) => {
+    const res = await post({ requests: chatLines(2, 'bad'), options: { window } });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain(field);
   });
 });

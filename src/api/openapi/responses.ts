@@ -19,6 +19,7 @@ import type {
 } from '../../shared/views';
 import type { QueueRateLimit } from '../../temporal/rateLimit';
 import type { HttpError } from '../httpError';
+import { RunWindowViewSchema } from './runWindow';
 import type { Equal, Expect, Flat } from './typeChecks';
 
 // ---------------------------------------------------------------------------------------------------
@@ -123,15 +124,20 @@ export const BatchProgressSchema = z
     }),
     runs: z.number().int().meta({ description: 'Workflow runs so far (each continue-as-new starts one).' }),
     error: z.string().optional().meta({ description: 'Why the batch failed, when it did.' }),
-    pauseReason: z.literal('budget').optional().meta({
-      description:
-        'Why a paused batch paused itself: `budget` (its budgetUsd was reached); absent when paused by a signal.',
-    }),
+    pauseReason: z
+      .enum(['budget', 'window'])
+      .optional()
+      .meta({
+        description:
+          'Why a paused batch paused itself: `budget` (its budgetUsd was reached) or `window` (its run window ' +
+          'closed; it resumes when the next one opens); absent when paused by a signal.',
+      }),
     budgetUsd: z.number().optional().meta({ description: "The batch's budget in USD, if it has one." }),
     notBefore: z.string().optional().meta({
       format: 'date-time',
       description: "When the batch's work starts (options.notBefore); its status is `scheduled` until then.",
     }),
+    window: RunWindowViewSchema.optional(),
     lane: LaneRefSchema.nullable().meta({
       description: 'The rate-limit lane the chunks run on; null: the default queue.',
     }),

@@ -1,5 +1,12 @@
 /** Progress arithmetic, kept apart from the workflow's control flow. Deterministic: uses workflow time only. */
-import { costUsd, type BatchCarry, type BatchProgress, type BatchWorkflowInput } from '../../shared/contracts';
+import {
+  costUsd,
+  type BatchCarry,
+  type BatchProgress,
+  type BatchWorkflowInput,
+  type RunWindowView,
+} from '../../shared/contracts';
+import { runWindowAt, type RunWindow } from '../../shared/runWindow';
 
 export function chunkLength(input: BatchWorkflowInput, chunk: number): number {
   return Math.max(0, Math.min(input.chunkSize, input.total - chunk * input.chunkSize));
@@ -50,5 +57,11 @@ export function buildProgress(
     ...(status === 'paused' && state.pauseReason ? { pauseReason: state.pauseReason } : {}),
     ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
     ...(input.notBeforeMs !== undefined ? { notBefore: new Date(input.notBeforeMs).toISOString() } : {}),
+    ...(input.window ? { window: runWindowView(input.window, nowMs) } : {}),
   };
+}
+
+function runWindowView(window: RunWindow, nowMs: number): RunWindowView {
+  const { open, opensAt, closesAt } = runWindowAt(window, nowMs);
+  return { ...window, open, opensAt: new Date(opensAt).toISOString(), closesAt: new Date(closesAt).toISOString() };
 }

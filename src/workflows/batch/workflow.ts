@@ -13,6 +13,7 @@ import { finishBatch } from './activityProxies';
 import { setBatchHandlers } from './handlers';
 import { awaitNotBefore } from './notBefore';
 import { awaitRetry } from './retry';
+import { followRunWindow } from './runWindow';
 import { BatchRun, initialState } from './run';
 
 /** Records the outcome in the store and tells the webhook. */
@@ -61,6 +62,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   if (!input.carry)
     log.info('batch started', { batchId: input.batchId, tenant: input.tenant, mode: 'realtime', total: input.total });
   await awaitNotBefore(run);
+  if (input.window) void followRunWindow(run, input.window);
 
   for (;;) {
     for (;;) {
