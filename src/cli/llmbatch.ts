@@ -1,8 +1,10 @@
 /**
  * `npm run llmbatch -- <command>`: the project API from a terminal, with live progress.
  *   submit <file.jsonl> [--mode m] [--priority n] [--model m] [--lane name] [--webhook url] [--budget usd]
- *          [--cache true|false] [--schema schema.json] [--repair-attempts n] [--wait]
- *                                    --schema: the JSON Schema every answer must follow (?output_schema=)
+ *          [--cache true|false] [--schema schema.json] [--repair-attempts n] [--not-before time]
+ *          [--window "01:00-06:00 Europe/Berlin"] [--wait]
+ *                                    --schema: the JSON Schema every answer must follow (?output_schema=);
+ *                                    --not-before: start then (ISO 8601); --window: run only in those hours
  *   submit --pipeline pipeline.yaml <items.jsonl> [--priority n] [--model m] [--repair-attempts n]
  *          [--webhook url] [--wait]  POST /pipelines: the file's steps (YAML or JSON) run in order for each item
  *                                    (a JSONL object with a custom_id); --model for the steps that name none
@@ -27,7 +29,8 @@ import { readItemsFile, readPipelineFile, readSchemaFile } from './inputFiles';
 
 const SUBMIT_OPTIONS =
   '[--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd]\n' +
-  '         [--cache true|false] [--schema schema.json] [--repair-attempts 0-10] [--wait]';
+  '         [--cache true|false] [--schema schema.json] [--repair-attempts 0-10] [--not-before ISO-8601]\n' +
+  '         [--window "HH:MM-HH:MM Zone/Name"] [--wait]';
 const PIPELINE_OPTIONS = '[--priority 1-5] [--model m] [--repair-attempts 0-10] [--webhook url] [--wait]';
 
 const USAGE = `usage: npm run llmbatch -- <command> [options]
@@ -56,6 +59,8 @@ const OPTIONS = {
   schema: { type: 'string' },
   pipeline: { type: 'string' },
   'repair-attempts': { type: 'string' },
+  'not-before': { type: 'string' },
+  window: { type: 'string' },
   wait: { type: 'boolean' },
   status: { type: 'string' },
   out: { type: 'string' },
@@ -78,6 +83,13 @@ function wholeNumber(value: string | undefined, flag: string): number | undefine
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number, got ${value}`);
   return Number(value);
+}
+
+/** `--window "01:00-06:00 Europe/Berlin"` as the API's `window` parameter (JSON text); the API checks the values. */
+function runWindowParam(value: string): string {
+  const m = /^(\S+)-(\S+)\s+(\S+)$/.exec(value.trim());
+  if (!m) throw new UsageError(`--window: expected "HH:MM-HH:MM Zone/Name", such as "01:00-06:00 Europe/Berlin"`);
+  return JSON.stringify({ start: m[1], end: m[2], timezone: m[3] });
 }
 
 /** Prints what was created; with --wait, watches it to the end. The exit code. */
@@ -103,6 +115,8 @@ async function submit(client: ApiClient, file: string | undefined, values: Optio
     cache: values.cache,
     output_schema: values.schema === undefined ? undefined : await readSchemaFile(values.schema),
     repair_attempts: repairs?.toString(),
+    not_before: values['not-before'],
+    window: values.window === undefined ? undefined : runWindowParam(values.window),
   };
   if (values.wait && (await linesUpTo(file, WAIT_IN_API_MAX_LINES)) <= WAIT_IN_API_MAX_LINES)
     return submitAndWait(client, file, options);

@@ -82,3 +82,29 @@ it('a wrong key is a 401 with the reason; a bad command prints the usage', async
   expect(usage.stderr).toContain('unknown command frobnicate');
   expect(usage.stderr).toContain('usage: npm run llmbatch');
 });
+
+it('submit --not-before and --window pass the times on; a malformed --window is a usage error', async () => {
+  const file = join(dir, 'later.jsonl');
+  await writeFile(file, jsonl(chatLines(3, 'later')));
+  const notBefore = new Date(Date.now() + 3_600_000).toISOString();
+  const submitted = await llmbatch([
+    'submit',
+    file,
+    '--not-before',
+    notBefore,
+    '--window',
+    '01:00-06:00 Europe/Berlin',
+  ]);
+  expect(submitted).toMatchObject({ code: 0, stderr: '' });
+  const id = /^batch (\S+): 3 requests/m.exec(submitted.stdout)?.[1] as string;
+  const status = JSON.parse((await llmbatch(['status', id])).stdout) as Record<string, unknown>;
+  expect(status).toMatchObject({
+    status: 'scheduled',
+    notBefore,
+    window: { start: '01:00', end: '06:00', timezone: 'Europe/Berlin' },
+  });
+  expect((await llmbatch(['cancel', id])).code).toBe(0);
+  const bad = await llmbatch(['submit', file, '--window', '01:00 to 06:00']);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('--window: expected "HH:MM-HH:MM Zone/Name"');
+});
