@@ -38,6 +38,8 @@ const PipelineOptionsSchema = BatchOptionsSchema.pick({
   maxChunksInFlight: true,
   webhook: true,
   repairAttempts: true,
+  notBefore: true,
+  window: true,
 });
 
 export const CreatePipelineRequestSchema = z.strictObject({
@@ -148,7 +150,7 @@ export function pipelinesRouter(deps: { store: BatchStore; config: Config; creat
       total: created.total,
       mode: created.mode,
       modeReason: created.modeReason,
-      status: 'running',
+      status: created.status ?? 'running',
     };
     res.status(created.replayed ? 200 : 201).json(answer);
   });

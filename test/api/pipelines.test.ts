@@ -52,10 +52,11 @@ async function post(body: unknown): Promise<Response> {
   });
 }
 
-async function finished(id: string): Promise<BatchProgress> {
+/** Polls until the batch leaves the given statuses (by default, until it is no longer running). */
+async function finished(id: string, passing = ['running']): Promise<BatchProgress> {
   for (const end = Date.now() + 120_000; Date.now() < end; await new Promise((r) => setTimeout(r, 300))) {
     const progress = (await (await fetch(`${stack.base}/batches/${id}`)).json()) as BatchProgress;
-    if (progress.status !== 'running') return progress;
+    if (!passing.includes(progress.status)) return progress;
   }
   throw new Error(`batch ${id} did not finish`);
 }
@@ -126,6 +127,21 @@ describe('POST /pipelines', () => {
     expect(await finished(again.id)).toMatchObject({ failed: 1, steps: { headline: { succeeded: 0, failed: 1 } } });
     expect((await results(again.id)).get('bad')?.llmbatch?.step).toBe('headline');
   }, 120_000);
+
+  test('takes notBefore and a run window: scheduled, then paused for its window, with no step sent', async () => {
+    const before = stack.sim.stats().total;
+    const hhmm = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString().slice(11, 16);
+    const window = { start: hhmm(2), end: hhmm(3), timezone: 'UTC' };
+    const notBefore = new Date(Date.now() + 1500).toISOString();
+    const res = await post({ ...HEADLINE_INTRO, items: items(3, 'w'), options: { notBefore, window } });
+    expect(res.status).toBe(201);
+    const { id, status } = (await res.json()) as { id: string; status: string };
+    expect(status).toBe('scheduled');
+    const paused = await finished(id, ['running', 'scheduled']);
+    expect(paused).toMatchObject({ status: 'paused', pauseReason: 'window', notBefore, window: { open: false } });
+    expect(stack.sim.stats().total).toBe(before);
+    await fetch(`${stack.base}/batches/${id}/cancel`, { method: 'POST' });
+  }, 60_000);
 
   const bad = (over: Record<string, unknown>) => ({ ...HEADLINE_INTRO, items: items(2, 'x'), ...over });
   const step = (i: number, patch: Record<string, unknown>) => {
