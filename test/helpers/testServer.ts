@@ -41,3 +41,17 @@ export async function startTimeSkipping(path: string): Promise<TestWorkflowEnvir
   quietRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
 }
+
+/**
+ * For a suite that needs the test server: its path, and `describe` to run the suite with. Without the binary the
+ * suite is skipped with a warning naming it, except in CI, which installs it: there a missing binary is a broken
+ * setup, not a reason to skip.
+ */
+export function timeSkippingSuite(suite: string): { serverPath: string; describeWithServer: jest.Describe } {
+  const serverPath = resolveOrInstallTestServer();
+  if (!serverPath) {
+    if (process.env.CI) throw new Error(TEST_SERVER_MISSING);
+    console.warn(`SKIPPED ${suite}: ${TEST_SERVER_MISSING}`);
+  }
+  return { serverPath: serverPath ?? '', describeWithServer: serverPath ? describe : describe.skip };
+}

@@ -25,18 +25,12 @@ import {
 } from '../../src/shared/native';
 import { MemoryStore, chatLines } from '../helpers/fakes';
 import { bundleWorkflows } from '../helpers/temporal';
-import { resolveOrInstallTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
+import { startTimeSkipping, timeSkippingSuite } from '../helpers/testServer';
 import { providerBatchWorkflow } from '../../src/workflows';
 import { FakeBatchApi } from '../helpers/fakeBatchApi';
 import { collect, historyLength, nativeWorker, sleep } from '../helpers/native';
 
-const serverPath = resolveOrInstallTestServer();
-if (!serverPath) {
-  // CI installs it: there a missing binary is a broken setup, not a reason to skip.
-  if (process.env.CI) throw new Error(TEST_SERVER_MISSING);
-  console.warn(`SKIPPED test/workflows/nativeTimeSkipping.test.ts: ${TEST_SERVER_MISSING}`);
-}
-const describeWithServer = serverPath ? describe : describe.skip;
+const { serverPath, describeWithServer } = timeSkippingSuite('test/workflows/nativeTimeSkipping.test.ts');
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -132,7 +126,7 @@ describeWithServer('a 24 h provider batch on the time-skipping test server', () 
   let bundle: WorkflowBundleWithSourceMap;
 
   beforeAll(async () => {
-    [env, bundle] = await Promise.all([startTimeSkipping(serverPath as string), bundleWorkflows()]);
+    [env, bundle] = await Promise.all([startTimeSkipping(serverPath), bundleWorkflows()]);
   });
   afterAll(async () => {
     await env?.teardown();

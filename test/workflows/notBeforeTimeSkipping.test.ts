@@ -25,14 +25,9 @@ import { FakeBatchApi } from '../helpers/fakeBatchApi';
 import { chatLines, MemoryStore } from '../helpers/fakes';
 import { nativeWorker } from '../helpers/native';
 import { bundleWorkflows } from '../helpers/temporal';
-import { resolveOrInstallTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
+import { startTimeSkipping, timeSkippingSuite } from '../helpers/testServer';
 
-const serverPath = resolveOrInstallTestServer();
-if (!serverPath) {
-  if (process.env.CI) throw new Error(TEST_SERVER_MISSING);
-  console.warn(`SKIPPED test/workflows/notBeforeTimeSkipping.test.ts: ${TEST_SERVER_MISSING}`);
-}
-const describeWithServer = serverPath ? describe : describe.skip;
+const { serverPath, describeWithServer } = timeSkippingSuite('test/workflows/notBeforeTimeSkipping.test.ts');
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -65,7 +60,7 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
 
   beforeAll(async () => {
     [env, bundle, sim] = await Promise.all([
-      startTimeSkipping(serverPath as string),
+      startTimeSkipping(serverPath),
       bundleWorkflows(),
       startSimulator({ seed: 3 }),
     ]);
