@@ -6,6 +6,7 @@
  * stopped, and resumes at the next start, each item answered once.
  */
 import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import OpenAI from 'openai';
@@ -17,18 +18,14 @@ import {
   type BatchWorkflowInput,
 } from '../../src/shared/contracts';
 import type { RunWindow } from '../../src/shared/runWindow';
+import { isEnded } from '../../src/shared/statuses';
 import { batchWorkflow } from '../../src/workflows';
 import { chatLines, MemoryStore } from '../helpers/fakes';
 import { nativeWorker } from '../helpers/native';
 import { bundleWorkflows } from '../helpers/temporal';
-import { resolveOrInstallTestServer, startTimeSkipping, TEST_SERVER_MISSING } from '../helpers/testServer';
+import { startTimeSkipping, timeSkippingSuite } from '../helpers/testServer';
 
-const serverPath = resolveOrInstallTestServer();
-if (!serverPath) {
-  if (process.env.CI) throw new Error(TEST_SERVER_MISSING);
-  console.warn(`SKIPPED test/workflows/runWindowTimeSkipping.test.ts: ${TEST_SERVER_MISSING}`);
-}
-const describeWithServer = serverPath ? describe : describe.skip;
+const { serverPath, describeWithServer } = timeSkippingSuite('test/workflows/runWindowTimeSkipping.test.ts');
 
 const window: RunWindow = { start: '01:00', end: '06:00', timezone: 'Europe/Berlin' };
 const ms = (iso: string) => Date.parse(iso);
@@ -41,7 +38,7 @@ describeWithServer('options.window on the time-skipping test server', () => {
 
   beforeAll(async () => {
     [env, bundle, sim] = await Promise.all([
-      startTimeSkipping(serverPath as string),
+      startTimeSkipping(serverPath),
       bundleWorkflows(),
       startSimulator({ seed: 5 }),
     ]);
@@ -63,7 +60,23 @@ describeWithServer('options.window on the time-skipping test server', () => {
     return { batchId, total, chunkCount, chunkSize, maxChunksInFlight: 1, notBeforeMs: ms(notBefore), window };
   }
 
-  const sleepUntil = async (iso: string) => env.sleep(Math.max(0, ms(iso) - (await env.currentTimeMs())));
+  /**
+   * Skips the test server's clock to half a second before `iso`; from there it runs at real speed. Skipping onto
+   * the instant chunks are scheduled would let the server go on skipping before they run (to a timeout years ahead).
+   */
+  const sleepUntil = async (iso: string) => env.sleep(Math.max(0, ms(iso) - 500 - (await env.currentTimeMs())));
+
+  /**
+   * The batch's final progress, polled in real time. Not `handle.result()`: the test server skips time while it
+   * waits, past the window's next closing while chunks run, or 10 years ahead once the workflow has ended.
+   */
+  async function ended(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress> {
+    for (;;) {
+      const progress = await handle.query(progressQuery);
+      if (isEnded(progress.status)) return progress;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 
   it('outside its window: paused for `window`, next window shown, no call before it opens, then done', async () => {
     const store = new MemoryStore();
@@ -75,7 +88,8 @@ describeWithServer('options.window on the time-skipping test server', () => {
       await sleepUntil('2027-03-27T23:59:00Z');
       const waiting = await handle.query(progressQuery);
       const calls = sim.stats().total;
-      return { waiting, calls, result: await handle.result() };
+      await sleepUntil('2027-03-28T00:00:00Z');
+      return { waiting, calls, result: await ended(handle) };
     });
     expect(waiting).toMatchObject({ status: 'paused', pauseReason: 'window', succeeded: 0, eta: null });
     expect(waiting.window).toEqual({
@@ -114,9 +128,8 @@ describeWithServer('options.window on the time-skipping test server', () => {
       sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
       await sleepUntil('2027-03-28T22:59:00Z');
       const callsBeforeOpen = sim.stats().total;
-      // A stopped activity leaves the test server's time skipping locked: sleep past the opening instead.
-      await sleepUntil('2027-03-28T23:00:01Z');
-      return { closed, callsAtClose, recordedAtClose, callsBeforeOpen, result: await handle.result() };
+      await sleepUntil('2027-03-28T23:00:00Z');
+      return { closed, callsAtClose, recordedAtClose, callsBeforeOpen, result: await ended(handle) };
     });
     expect(closed).toMatchObject({ pauseReason: 'window', chunksInFlight: 0 });
     expect(closed.window).toMatchObject({ open: false, opensAt: '2027-03-28T23:00:00.000Z' });
