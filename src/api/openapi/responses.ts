@@ -174,6 +174,10 @@ export const BatchViewSchema = BatchProgressSchema.extend({
   retriedBy: z
     .array(z.string())
     .meta({ description: "The batches that retried this one's dead letters, oldest first." }),
+  scheduleId: z
+    .string()
+    .nullable()
+    .meta({ description: 'The schedule whose run created it (`POST /schedules`); null for other batches.' }),
   providerBatches: z
     .array(ProviderBatchViewSchema)
     .optional()
