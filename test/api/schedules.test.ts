@@ -7,6 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { newApiKey } from '../../src/shared/apiKeys';
 import { batchWorkflowId } from '../../src/shared/contracts';
+import { BatchCreator } from '../../src/api/createBatch';
+import { scheduledBatchCreator } from '../../src/api/schedules/run';
 import { resolveTemporalCli } from '../../src/devServer/binary';
 import { SearchAttributeKeys } from '../../src/shared/searchAttributes';
 import { useApiStack } from '../helpers/apiStack';
@@ -219,4 +221,40 @@ describe('overlap', () => {
     expect(new Set(after.recentRuns.map((r: Json) => r.batchId)).size).toBe(2);
     ok(await req('DELETE', path, A.key));
   }, 60_000);
+});
+
+describe("a run's batch", () => {
+  it('is created once however often the run retries: its id comes from the run, which is its Idempotency-Key', async () => {
+    const { client } = stack.env;
+    const { store, files: fileStore, slots } = stack.storage;
+    const create = scheduledBatchCreator({
+      creator: new BatchCreator({ client, store, config: stack.config, slots }),
+      files: fileStore,
+      config: stack.config,
+    });
+    const run = {
+      scheduleId: 'sched_000000000000000000000001',
+      tenant: 'tenant-a',
+      fileId: files.a,
+      batch: {},
+      runWorkflowId: 'schedule-run-sched_000000000000000000000001-2026-01-01T03:00:00Z',
+    };
+    const first = await create(run);
+    const again = await create(run);
+    expect(first).toMatchObject({ ok: true, total: 2 });
+    expect(again).toEqual(first);
+    if (!first.ok) throw new Error('refused');
+    expect(first.batchId.slice(6, 18)).toBe(Date.parse('2026-01-01T03:00:00Z').toString(16).padStart(12, '0'));
+    const owned = ok(await req('GET', '/batches?limit=100', A.key)).data.filter(
+      (b: Json) => b.scheduleId === run.scheduleId,
+    );
+    expect(owned.map((b: Json) => b.id)).toEqual([first.batchId]);
+    // A file gone since is the run's refusal, named, not a retry.
+    expect(
+      await create({ ...run, fileId: 'file-000000000000000000000000', runWorkflowId: `${run.runWorkflowId}x` }),
+    ).toMatchObject({
+      ok: false,
+      code: 'file_not_found',
+    });
+  });
 });
