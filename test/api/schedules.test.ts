@@ -224,7 +224,7 @@ describe('overlap', () => {
 });
 
 describe("a run's batch", () => {
-  it('is created once however often the run retries: its id comes from the run, which is its Idempotency-Key', async () => {
+  it('is created once however a run retries: its id comes from the run, which is its Idempotency-Key', async () => {
     const { client } = stack.env;
     const { store, files: fileStore, slots } = stack.storage;
     const create = scheduledBatchCreator({
