@@ -4,6 +4,9 @@
  * unpause, trigger and delete, tenant isolation, the refusals, and the real `temporal schedule` commands.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { newApiKey } from '../../src/shared/apiKeys';
 import { batchWorkflowId } from '../../src/shared/contracts';
@@ -11,6 +14,7 @@ import { BatchCreator } from '../../src/api/createBatch';
 import { scheduledBatchCreator } from '../../src/api/schedules/run';
 import { resolveTemporalCli } from '../../src/devServer/binary';
 import { SearchAttributeKeys } from '../../src/shared/searchAttributes';
+import { fileIn, runCli } from '../cli/cliRun';
 import { useApiStack } from '../helpers/apiStack';
 import { chatLines } from '../helpers/fakes';
 import { call, jsonl, until, uploadForm, type CallOptions, type Json, type Reply } from '../helpers/tenants';
@@ -257,4 +261,22 @@ describe("a run's batch", () => {
       code: 'file_not_found',
     });
   });
+});
+
+describe('llmbatch schedule (the CLI, over HTTP)', () => {
+  it('creates from a local JSONL file, lists, unpauses and deletes; a usage mistake exits 2', async () => {
+    const cli = (...args: string[]) => runCli(['schedule', ...args], stack.base, A.key);
+    const file = await fileIn(await mkdtemp(join(tmpdir(), 'sched-cli-')), 'nightly.jsonl', jsonl(chatLines(2, 'cli')));
+    const made = await cli('create', file, '--cron', '0 2 * * *', '--timezone', 'Europe/Berlin', '--paused');
+    expect(made).toMatchObject({ code: 0 });
+    const id = /^(sched_[0-9a-f]{24}) {2}0 2 \* \* \* \(Europe\/Berlin\) {2}paused/.exec(made.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect((await cli('list')).stdout).toContain(`${id}  0 2 * * * (Europe/Berlin)  paused  runs 0`);
+    expect((await cli('unpause', id!)).stdout).toMatch(new RegExp(`^${id}  .* next 20`));
+    expect(await cli('delete', id!)).toMatchObject({ code: 0 });
+    expect((await req('GET', `/schedules/${id}`, A.key)).status).toBe(404);
+    const mistake = await cli('create', file);
+    expect(mistake.code).toBe(2);
+    expect(mistake.stderr).toContain('give one of --cron and --every');
+  }, 60_000);
 });
