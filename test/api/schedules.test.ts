@@ -93,12 +93,19 @@ describe('an hourly schedule', () => {
   it('is created from lines sent with it (stored as a file) and seen by temporal schedule list/describe', async () => {
     const created = ok(
       await req('POST', '/schedules', A.key, {
-        json: { requests: chatLines(3, 'hourly'), cron: '0 * * * *', batch: { priority: 2 }, note: 'nightly' },
+        json: {
+          requests: chatLines(3, 'hourly'),
+          cron: '0 * * * *',
+          batch: { priority: 2 },
+          note: 'nightly',
+          catchupWindow: '2h',
+        },
       }),
       201,
     );
     id = created.id;
     expect(created).toMatchObject({ cron: '0 * * * *', overlap: 'skip', paused: false, runs: 0, note: 'nightly' });
+    expect(created).toMatchObject({ catchupWindowMs: 7_200_000, batch: { priority: 2 } });
     expect(new Date(created.nextRuns[0]).getUTCMinutes()).toBe(0);
     // The lines are a file of the tenant's, which the schedule refers to.
     expect(await req('GET', `/v1/files/${created.fileId}/content`, A.key).then((r) => r.text)).toBe(
@@ -139,7 +146,7 @@ describe('an hourly schedule', () => {
     const view = ok(await req('GET', `/schedules/${id}`, A.key));
     expect(view.runs).toBe(24);
     expect(batches).toHaveLength(24);
-    expect(batches.every((b: Json) => b.status === 'completed' && b.succeeded === 3)).toBe(true);
+    expect(batches.every((b: Json) => b.status === 'completed' && b.succeeded === 3 && b.priority === 2)).toBe(true);
     // One batch per hour of the day: the batch id leads with its run's nominal time.
     const hours = new Set(batches.map((b: Json) => b.id.slice(6, 18)));
     expect(hours.size).toBe(24);
