@@ -83,14 +83,11 @@ export async function createSchedule(deps: SchedulesDeps, tenant: Tenant, body: 
   const scheduleId = newScheduleId();
   const batch = request.batch ?? {};
   const planned = scheduledBatch(deps, tenant, { scheduleId, fileId: request.fileId ?? '', batch });
-  // The lines as a run will read them (a copy: the checks fill in the default model).
+  // Lines sent with the request are checked as sent (a copy: the checks fill in the default model) and named as in a
+  // JSON array (`requests.2`); a file's, as a run will read them. Nothing is stored, so the batch id is no matter.
   const sent = request.requests?.map((line, at) => ({ at, request: structuredClone(line) }));
-  await creator.check({
-    ...planned,
-    ...(sent ? { lines: sent, position: 'index' } : {}),
-    batchId: '',
-    nowMs: Date.now(),
-  });
+  const lines = sent ? { lines: sent, position: 'index' as const } : {};
+  await creator.check({ ...planned, ...lines, batchId: '', nowMs: Date.now() });
   const stored = request.requests ? await storeLines(files, tenant.id, scheduleId, request) : undefined;
   const input: ScheduledBatchInput = { scheduleId, tenant: tenant.id, fileId: stored?.id ?? request.fileId!, batch };
   try {

@@ -11,7 +11,7 @@
  *   POST   /schedules/:id/trigger     a run now, under the schedule's overlap policy (skip: none while one goes)
  *   DELETE /schedules/:id             no more runs; a run's batch still going goes on
  */
-import { ScheduleNotFoundError, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
+import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { SCHEDULE_ID, type ScheduleListView } from '../../shared/schedules';
@@ -78,7 +78,7 @@ export function schedulesRouter(deps: SchedulesDeps): Router {
   router.post('/schedules/:id/trigger', async (req, res) => {
     const { handle, described } = await owned(deps, res, req.params.id);
     // The SDK's default is ALLOW_ALL: a trigger keeps to the schedule's own policy instead.
-    await trigger(handle, described);
+    await handle.trigger(described.policies.overlap);
     res.status(202).json({ id: req.params.id, triggered: true });
   });
 
@@ -90,5 +90,3 @@ export function schedulesRouter(deps: SchedulesDeps): Router {
 
   return router;
 }
-
-const trigger = (handle: ScheduleHandle, described: ScheduleDescription) => handle.trigger(described.policies.overlap);
