@@ -3,7 +3,7 @@
  * batch is created by the API's own code, which the worker injects (`createBatch`): one way of creating a batch.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { batchWorkflowId } from '../shared/contracts';
 import { FailureType } from '../shared/failures';
 import type { CreateScheduledBatch, ScheduledBatchInput } from '../shared/schedules';
@@ -44,10 +44,15 @@ export function createScheduleActivities({ client, createBatch }: ScheduleActivi
           }),
           context.cancelled,
         ]);
+        return (await handle.describe()).status.name;
+      } catch (err) {
+        // A batch whose start failed after its owner record was written (GET /batches/:id reads it as failed):
+        // nothing to wait for, and retrying would not make it appear.
+        if (err instanceof WorkflowNotFoundError) return 'NEVER_STARTED';
+        throw err;
       } finally {
         clearInterval(beat);
       }
-      return (await handle.describe()).status.name;
     },
   };
 }

@@ -77,7 +77,7 @@ export interface ScheduledRunInput extends ScheduledBatchInput {
 export interface ScheduledRunResult {
   batchId: string;
   total: number;
-  /** The batch workflow's end: COMPLETED, FAILED, CANCELLED, TERMINATED... */
+  /** The batch workflow's end: COMPLETED, FAILED, CANCELLED, TERMINATED...; NEVER_STARTED when it has none. */
   ended: string;
 }
 
