@@ -3,6 +3,7 @@
  *   GET /healthz, /readyz         probes (no key)
  *   /batches...                   the project API (batches.ts)
  *   GET /lanes, PUT /lanes/limits rate-limit lanes (lanes.ts; changing them needs an admin key)
+ *   /schedules...                 recurring batches on Temporal Schedules (schedules/)
  *   /v1/files, /v1/batches        OpenAI-compatible (v1/)
  *   GET /openapi.json             OpenAPI 3.1 of all of it, generated from the zod schemas (openapi/)
  *   GET /metrics                  Prometheus metrics (metrics.ts; no key, like the probes)
@@ -15,7 +16,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logging/logger';
 import { ApiMetrics } from '../metrics/apiMetrics';
-import type { FileStore } from '../storage/files';
+import { LocalFileStore, type FileStore } from '../storage/files';
 import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { authenticate, tenantOf } from './auth';
@@ -28,6 +29,7 @@ import { lanesRouter } from './lanes';
 import { httpMetrics, metricsRouter, routeBase } from './metrics';
 import { openApiRouter } from './openapi';
 import { requestLogger } from './requestLog';
+import { schedulesRouter } from './schedules';
 import { v1Router } from './v1';
 
 export interface ApiDeps {
@@ -95,6 +97,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(batchesRouter({ client, store, config, creator }));
   app.use(pipelinesRouter({ store, config, creator }));
   app.use(lanesRouter({ client, config }));
+  app.use(schedulesRouter({ client, files: files ?? new LocalFileStore(config.dataDir), config, creator }));
   app.use('/v1', routeBase, v1Router({ client, store, files, config, creator }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found', undefined, 'not_found')));

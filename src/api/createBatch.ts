@@ -42,6 +42,8 @@ export interface NewBatch {
   beforeStart?: (manifest: BatchManifest, plan: BatchPlan) => Promise<void>;
   /** The client's Idempotency-Key: a request repeating one already used gets that batch instead of a new one. */
   idempotencyKey?: string;
+  /** The schedule whose run creates it: kept in its owner record and search attribute LlmbatchScheduleId. */
+  scheduleId?: string;
 }
 
 /**
@@ -82,11 +84,7 @@ export class BatchCreator {
     // Only a request with a key is ever compared: without one, hashing every line would be wasted work.
     const fingerprint = idempotencyKey === undefined ? undefined : new RequestFingerprint(batch);
     try {
-      if (batch.webhookUrl !== undefined) await checkWebhook(batch.webhookUrl, config.webhooks.allow);
-      // Before anything is stored; the plan itself waits until the lines are counted.
-      const lane = checkBeforeStoring(batch.request, config, batch.nowMs);
-      const mode = batch.request.options?.mode ?? config.native.defaultMode;
-      const checks = new LineChecks(batch, config.batch.defaultModel, mode, lane);
+      const checks = await this.checksFor(batch);
       const lines = checks.run(fingerprint ? fingerprint.over(batch.lines) : batch.lines);
       const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, {
         max: config.batch.chunkTokens,
@@ -105,6 +103,7 @@ export class BatchCreator {
         model: plan.labels.model,
         modeReason: plan.modeReason,
         retryOf: batch.retryOf,
+        scheduleId: batch.scheduleId,
         webhookUrl: batch.webhookUrl,
         idempotencyKey,
         // Complete: putInput has read every line by now.
@@ -112,13 +111,33 @@ export class BatchCreator {
       };
       await store.putRecord(batch.batchId, OWNER_RECORD, record);
       await batch.beforeStart?.(manifest, plan);
-      const run = await startBatch(client, plan, manifest);
+      const run = await startBatch(client, plan, manifest, batch.scheduleId);
       started = true;
       this.deps.metrics?.batchSubmitted(tenant.id, run.mode, run.total);
       return { ...run, replayed: false };
     } finally {
       await this.admission.settle(tenant, batch.batchId, idempotencyKey, started);
     }
+  }
+
+  /**
+   * Every check `create` makes of the request and its lines, with nothing stored and no slot taken: POST
+   * /schedules refuses an input its runs would refuse before the schedule exists. Returns the line count.
+   */
+  async check(batch: NewBatch): Promise<number> {
+    const checks = await this.checksFor(batch);
+    let total = 0;
+    for await (const _line of checks.run(batch.lines)) total += 1;
+    return total;
+  }
+
+  /** The checks made before anything is stored (the plan itself waits until the lines are counted), then per line. */
+  private async checksFor(batch: NewBatch): Promise<LineChecks> {
+    const { config } = this.deps;
+    if (batch.webhookUrl !== undefined) await checkWebhook(batch.webhookUrl, config.webhooks.allow);
+    const lane = checkBeforeStoring(batch.request, config, batch.nowMs);
+    const mode = batch.request.options?.mode ?? config.native.defaultMode;
+    return new LineChecks(batch, config.batch.defaultModel, mode, lane);
   }
 }
 

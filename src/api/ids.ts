@@ -5,7 +5,7 @@
  * and error files of a batch are virtual: `file-<batch id>_output` and `file-<batch id>_error` are served
  * from its results.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const BATCH_ID = /^batch_[0-9a-f]{24}$/;
 export const UPLOADED_FILE_ID = /^file-[0-9a-f]{24}$/;
@@ -20,6 +20,19 @@ function sortable(prefix: string): string {
 
 export const newBatchId = (): string => sortable('batch_');
 export const newFileId = (): string => sortable('file-');
+export const newScheduleId = (): string => sortable('sched_');
+
+/**
+ * The batch a schedule's run creates, from the run's workflow id alone, so that a retried activity finds the batch
+ * it already created, and a schedule's description can name each run's batch. Temporal ends the id with the run's
+ * nominal time, which leads the id as in every other batch id: scheduled batches list in the order they were due.
+ */
+export function scheduledBatchId(runWorkflowId: string): string {
+  const due = /-(\d{4}-\d{2}-\d{2}T[\d:.]+Z)$/.exec(runWorkflowId)?.[1];
+  const ms = due === undefined ? 0 : Date.parse(due) || 0;
+  const digest = createHash('sha256').update(runWorkflowId).digest('hex');
+  return `batch_${ms.toString(16).padStart(12, '0')}${digest.slice(0, 12)}`;
+}
 
 export type ResultKind = 'output' | 'error';
 

@@ -28,6 +28,8 @@ export const OwnerRecordSchema = z.object({
   webhookUrl: z.string().optional(),
   /** Why auto chose its mode. */
   modeReason: z.string().nullable().optional(),
+  /** The schedule whose run created it (POST /schedules). */
+  scheduleId: z.string().optional(),
   /** The Idempotency-Key it was created with: a repeated request gets this batch back. */
   idempotencyKey: z.string().optional(),
   /** SHA-256 of the request that came with the key: a repeat with another request is refused (422). */

@@ -78,8 +78,15 @@ export function batchDetails(plan: BatchPlan, manifest: BatchManifest): string {
 const startStatus = (plan: BatchPlan, nowMs: number): StartedBatch['status'] =>
   plan.input.notBeforeMs !== undefined && plan.input.notBeforeMs > nowMs ? 'scheduled' : 'running';
 
-function searchAttributes(plan: BatchPlan, tenant: string | undefined, status: string): SearchAttributePair[] {
+function searchAttributes(
+  plan: BatchPlan,
+  tenant: string | undefined,
+  status: string,
+  scheduleId: string | undefined,
+): SearchAttributePair[] {
+  const schedule = scheduleId === undefined ? [] : [{ key: SearchAttributeKeys.scheduleId, value: scheduleId }];
   return [
+    ...schedule,
     { key: SearchAttributeKeys.tenant, value: tenant ?? 'none' },
     { key: SearchAttributeKeys.mode, value: plan.mode },
     { key: SearchAttributeKeys.status, value: status },
@@ -89,7 +96,13 @@ function searchAttributes(plan: BatchPlan, tenant: string | undefined, status: s
   ];
 }
 
-export async function startBatch(client: Client, plan: BatchPlan, manifest: BatchManifest): Promise<StartedBatch> {
+/** `scheduleId`: the schedule whose run creates it, kept in its search attribute LlmbatchScheduleId. */
+export async function startBatch(
+  client: Client,
+  plan: BatchPlan,
+  manifest: BatchManifest,
+  scheduleId?: string,
+): Promise<StartedBatch> {
   const { batchId, total, chunkCount } = manifest;
   const tenant = plan.input.tenant;
   const status = startStatus(plan, Date.now());
@@ -100,7 +113,7 @@ export async function startBatch(client: Client, plan: BatchPlan, manifest: Batc
     staticDetails: batchDetails(plan, manifest),
     // Only on a server that has them: it refuses a start with an unregistered one.
     ...((await searchAttributesRegistered(client))
-      ? { typedSearchAttributes: searchAttributes(plan, tenant, status) }
+      ? { typedSearchAttributes: searchAttributes(plan, tenant, status, scheduleId) }
       : {}),
   };
   if (plan.mode === 'native') {

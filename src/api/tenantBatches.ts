@@ -36,6 +36,7 @@ export class TenantBatches {
       api: owner.api,
       retryOf: owner.retryOf ?? null,
       retriedBy: owner.retriedBy ?? [],
+      scheduleId: owner.scheduleId ?? null,
       ...progress,
     };
   }

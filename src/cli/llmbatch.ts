@@ -14,6 +14,7 @@
  *   results <id> [--status failed|succeeded] [--out file]
  *   list [--status s] [--limit n]
  *   cancel | pause | resume | retry <id>
+ *   schedule create | list | show | pause | unpause | trigger | delete   recurring batches (schedules.ts)
  * submit --wait on a file of at most 1,000 lines asks the API to wait (`?wait=60s`) and prints the results summary
  * when the batch ends within it; otherwise, and for larger files, it watches the progress.
  * The files submit reads itself (pipeline, items, schema) are checked first; an error names the file and line.
@@ -26,6 +27,7 @@ import { isEnded } from '../shared/statuses';
 import type { BatchListView, BatchView, CreatedBatchView, RetriedBatchView } from '../shared/views';
 import { ApiClient, ApiError, linesUpTo, progressBar, progressDetails } from './apiClient';
 import { readItemsFile, readPipelineFile, readSchemaFile } from './inputFiles';
+import { SCHEDULE_USAGE, scheduleCommand, ScheduleUsageError } from './schedules';
 
 const SUBMIT_OPTIONS =
   '[--mode realtime|native|auto] [--priority 1-5] [--model m] [--lane name] [--webhook url] [--budget usd]\n' +
@@ -46,6 +48,7 @@ const USAGE = `usage: npm run llmbatch -- <command> [options]
   results <id> [--status all|succeeded|failed] [--out file]
   list [--status scheduled|running|paused|completed|cancelled|failed] [--limit n]
   cancel <id> | pause <id> | resume <id> | retry <id>
+${SCHEDULE_USAGE}
 environment: LLMBATCH_URL (default http://127.0.0.1:3000), LLMBATCH_API_KEY`;
 
 const OPTIONS = {
@@ -65,6 +68,12 @@ const OPTIONS = {
   status: { type: 'string' },
   out: { type: 'string' },
   limit: { type: 'string' },
+  cron: { type: 'string' },
+  every: { type: 'string' },
+  timezone: { type: 'string' },
+  overlap: { type: 'string' },
+  paused: { type: 'boolean' },
+  note: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -250,6 +259,8 @@ async function run(argv: string[]): Promise<number> {
       console.log(`batch ${created.id}: ${created.total} dead letters of ${arg} retried`);
       return 0;
     }
+    case 'schedule':
+      return scheduleCommand(client, positionals.slice(1), values);
     default:
       throw new UsageError(`unknown command ${command}`);
   }
@@ -258,7 +269,11 @@ async function run(argv: string[]): Promise<number> {
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ScheduleUsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`llmbatch: ${(err as Error).message}\n${USAGE}`);
       process.exit(2);
     }

@@ -29,6 +29,8 @@ export const FailureType = {
   WebhookDeliveryFailed: 'WebhookDeliveryFailed',
   /** Webhook, non-retryable: the delivery input is unusable (e.g. a deliveryId with a dot): a bug on our side. */
   WebhookInvalid: 'WebhookInvalid',
+  /** Schedules, non-retryable: a run's batch was refused (quota, the input file deleted, a line now invalid). */
+  ScheduledRunRefused: 'ScheduledRunRefused',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 

@@ -25,6 +25,8 @@ export const SearchAttributeKeys = {
   model: key('LlmbatchModel', 'KEYWORD'),
   /** 1 (first) to 5 (last), kept current by the workflow. */
   priority: key('LlmbatchPriority', 'INT'),
+  /** The schedule whose run created the batch (POST /schedules); absent on other batches. */
+  scheduleId: key('LlmbatchScheduleId', 'KEYWORD'),
 } as const;
 
 /** The names and types as the Temporal CLI spells them (`--search-attribute Name=Type`). */

@@ -29,6 +29,8 @@ export type BatchView = ProgressView & {
   api: 'project' | 'v1';
   retryOf: string | null;
   retriedBy: string[];
+  /** The schedule whose run created it (POST /schedules), or null. */
+  scheduleId: string | null;
 };
 
 /** `GET /batches`: a page, newest first. */

@@ -1,15 +1,21 @@
 /** Builds a worker from its dependencies; `main.ts` and the tests both use it. */
 import { existsSync } from 'node:fs';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities } from '../activities';
 import { createNativeActivities } from '../activities/native';
+import { createScheduleActivities } from '../activities/schedules';
+import { BatchCreator } from '../api/createBatch';
+import { scheduledBatchCreator } from '../api/schedules/run';
 import { createWebhookActivities } from '../activities/webhook';
 import type { WebhookSettings } from '../webhooks/settings';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../logging/logger';
 import type { WorkerMetrics } from '../metrics/workerMetrics';
 import type { ResponseCache } from '../storage/cache';
+import { LocalFileStore, type FileStore } from '../storage/files';
+import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
@@ -24,6 +30,10 @@ export interface WorkerDeps {
   store: BatchStore;
   /** The response cache of the same data plane as `store` (openStorage gives both). */
   cache: ResponseCache;
+  /** Where schedules' input files are (openStorage gives it); by default the file store under the data dir. */
+  files?: FileStore;
+  /** The API's concurrent-batch slots (PostgreSQL): a schedule's run takes one like any batch. */
+  slots?: SlotStore;
   openai?: OpenAI;
   /** The process's logger (workerMain's); by default one of its own at LLMBATCH_LOG_LEVEL. */
   logger?: Logger;
@@ -76,6 +86,15 @@ function workflowCode(given: WorkerDeps['workflowBundle']): Pick<WorkerOptions, 
   return { workflowBundle: { codePath } };
 }
 
+/** A schedule's run creates its batch with the API's BatchCreator, as POST /batches does: one way of creating one. */
+function scheduleActivities(deps: WorkerDeps) {
+  const { connection, config, store, slots } = deps;
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const files = deps.files ?? new LocalFileStore(config.dataDir);
+  const creator = new BatchCreator({ client, store, config, slots });
+  return createScheduleActivities({ client, createBatch: scheduledBatchCreator({ creator, files, config }) });
+}
+
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
@@ -97,6 +116,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
     }),
     ...createNativeActivities({ openai: nativeOpenai, store, metrics: deps.metrics }),
     ...createWebhookActivities({ settings: webhookSettings(config) }),
+    ...scheduleActivities(deps),
   };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
   const activityOptions = (limits: RateLimits): Omit<WorkerOptions, 'taskQueue'> => ({

@@ -24,10 +24,17 @@ function fakeClient(registered: string[] | Error) {
 const ALL = Object.keys(SEARCH_ATTRIBUTE_TYPES);
 
 describe('searchAttributesRegistered', () => {
-  it('is true when all five are registered, asking once per client', async () => {
+  it('is true when all six are registered, asking once per client', async () => {
     const { client, asked } = fakeClient([...ALL, 'Other']);
     const warn = jest.fn();
-    expect(ALL).toEqual(['LlmbatchTenant', 'LlmbatchMode', 'LlmbatchStatus', 'LlmbatchModel', 'LlmbatchPriority']);
+    expect(ALL).toEqual([
+      'LlmbatchTenant',
+      'LlmbatchMode',
+      'LlmbatchStatus',
+      'LlmbatchModel',
+      'LlmbatchPriority',
+      'LlmbatchScheduleId',
+    ]);
     expect(await searchAttributesRegistered(client, warn)).toBe(true);
     expect(await searchAttributesRegistered(client, warn)).toBe(true);
     expect(asked()).toBe(1);

@@ -102,7 +102,16 @@ async function pausedBatch(key: string, create: () => Promise<string>): Promise<
 }
 
 /** What tenant A owns. */
-const a = {} as { projDone: string; projRunning: string; file: string; v1Done: string; v1Running: string };
+const a = {} as {
+  projDone: string;
+  projRunning: string;
+  file: string;
+  v1Done: string;
+  v1Running: string;
+  schedule: string;
+};
+/** A's schedule: yearly and paused, so that no run of its own comes during the tests; a stray trigger shows. */
+const A_SCHEDULE = { cron: '0 0 1 1 *', paused: true, note: 'tenant probe' };
 
 /**
  * A's resources that a route with an id can name, by the route's path and parameter: every one B must get a 404 for.
@@ -117,6 +126,7 @@ function candidateIds(route: RouteDoc): string[] {
   if (param === 'batch_id' && route.path.startsWith('/v1/batches/')) return [a.v1Done, a.v1Running];
   if (param === 'batch_id' && route.path.startsWith('/batches/'))
     return [a.projDone, a.projRunning, a.v1Done, a.v1Running];
+  if (param === 'schedule_id') return [a.schedule];
   throw new Error(`${routeKey(route)}: no resource of tenant A for {${param}}; add one to candidateIds`);
 }
 
@@ -148,6 +158,11 @@ function exampleBody(route: RouteDoc): Pick<CallOptions, 'json' | 'body'> {
       return { body: uploadForm(jsonl(chatLines(2, 'probe'))) };
     case 'v1CreateBatch':
       return { json: { input_file_id: a.file, endpoint: ENDPOINT, completion_window: '24h' } };
+    case 'createSchedule':
+      return { json: { ...A_SCHEDULE, fileId: a.file } };
+    case 'pauseSchedule':
+    case 'unpauseSchedule':
+      return { json: { note: 'probe' } };
   }
   if (route.body) throw new Error(`${routeKey(route)} takes a body: add an example to exampleBody`);
   return {};
@@ -181,6 +196,12 @@ async function snapshot() {
     v1List: ids(await req('GET', '/v1/batches?limit=100', A.key)),
     files: ids(await req('GET', '/v1/files', A.key)),
     content: (await req('GET', `/v1/files/${a.file}/content`, A.key)).text,
+    schedules: (await req('GET', '/schedules', A.key)).body.data.map((s: Json) => ({
+      id: s.id,
+      paused: s.paused,
+      note: s.note,
+      runs: s.runs,
+    })),
     dirs: await storeDirs(),
   };
 }
@@ -252,6 +273,7 @@ describe('tenants', () => {
         (await clientA.batches.create({ input_file_id: slowFile.id, endpoint: ENDPOINT, completion_window: '24h' })).id,
     );
     expect((await clientA.batches.retrieve(a.v1Running)).status).toBe('in_progress');
+    a.schedule = (await req('POST', '/schedules', A.key, { json: { ...A_SCHEDULE, fileId: a.file } })).body.id;
   }, 120_000);
 
   it('answers 401 on every route but the open ones to a missing, unknown or malformed key; makes nothing', async () => {
@@ -370,9 +392,9 @@ describe('tenants', () => {
   });
 
   it("lets another tenant use every route without an id on its own data, and lists none of A's", async () => {
-    const aIds = [a.projDone, a.projRunning, a.v1Done, a.v1Running, a.file];
+    const aIds = [a.projDone, a.projRunning, a.v1Done, a.v1Running, a.file, a.schedule];
     const ids = (r: Reply) => (r.body.data as { id: string }[]).map((x) => x.id);
-    const own = { batches: [] as string[], files: [] as string[], v1: [] as string[] };
+    const own = { batches: [] as string[], files: [] as string[], v1: [] as string[], schedules: [] as string[] };
     const checks: Record<string, () => Promise<void>> = {
       getHealth: async () => expect((await req('GET', '/healthz', undefined)).status).toBe(200),
       getReadiness: async () => expect((await req('GET', '/readyz', undefined)).status).toBe(200),
@@ -397,6 +419,17 @@ describe('tenants', () => {
         expect(r.status).toBe(200);
         expect(ids(r).sort()).toEqual([...own.batches, ...own.v1].sort()); // the project list shows /v1 batches too
       },
+      createSchedule: async () => {
+        // A's file is no input for B's schedule (a 400 naming fileId, and no schedule); lines of B's own are.
+        const theirs = await req('POST', '/schedules', B.key, { json: { ...A_SCHEDULE, fileId: a.file } });
+        expect(theirs.status).toBe(400);
+        expect(theirs.body.error.message).toContain('fileId');
+        const r = await req('POST', '/schedules', B.key, { json: { ...A_SCHEDULE, requests: chatLines(2, 'bs') } });
+        expect(r.status).toBe(201);
+        own.schedules.push(r.body.id as string);
+        own.files.push(r.body.fileId as string); // the lines, stored as B's file
+      },
+      listSchedules: async () => expect(ids(await req('GET', '/schedules', B.key))).toEqual(own.schedules),
       listLanes: async () => {
         const r = await req('GET', '/lanes', B.key);
         expect(r.status).toBe(200);
@@ -410,7 +443,7 @@ describe('tenants', () => {
         expect(r.status).toBe(200);
         own.files.push(r.body.id as string);
       },
-      v1ListFiles: async () => expect(ids(await req('GET', '/v1/files', B.key))).toEqual(own.files),
+      v1ListFiles: async () => expect(ids(await req('GET', '/v1/files', B.key)).sort()).toEqual(own.files.sort()),
       v1CreateBatch: async () => {
         // A's file as the input is as absent as a missing one, and creates nothing.
         const theirs = await req('POST', '/v1/batches', B.key, {
@@ -438,15 +471,17 @@ describe('tenants', () => {
       ...ids(await req('GET', '/batches?limit=100', B.key)),
       ...ids(await req('GET', '/v1/batches', B.key)),
       ...ids(await req('GET', '/v1/files', B.key)),
+      ...ids(await req('GET', '/schedules', B.key)),
     ];
     expect(bSees.filter((id) => aIds.includes(id))).toEqual([]);
     const aSees = [
       ...ids(await req('GET', '/batches?limit=100', A.key)),
       ...ids(await req('GET', '/v1/batches', A.key)),
       ...ids(await req('GET', '/v1/files', A.key)),
+      ...ids(await req('GET', '/schedules', A.key)),
     ];
     expect(aIds.filter((id) => !aSees.includes(id))).toEqual([]);
-    expect(aSees.filter((id) => [...own.batches, ...own.v1, ...own.files].includes(id))).toEqual([]);
+    expect(aSees.filter((id) => [...own.batches, ...own.v1, ...own.files, ...own.schedules].includes(id))).toEqual([]);
     for (const id of [...own.batches, ...own.v1]) expect((await waitEnded(B.key, id)).status).toBe('completed');
   });
 

@@ -67,6 +67,8 @@ export function useApiStack(extraEnv: NodeJS.ProcessEnv = {}): ApiStack {
       config: stack.config,
       store,
       cache,
+      files,
+      slots,
       workflowBundle: bundle,
     });
     running = worker.run();

@@ -180,6 +180,7 @@ export const BatchViewSchema = BatchProgressSchema.extend({
   retriedBy: z
     .array(z.string())
     .meta({ description: "The batches that retried this one's dead letters, oldest first." }),
+  scheduleId: z.string().nullable().meta({ description: 'The schedule whose run made it (POST /schedules), or null.' }),
   providerBatches: z
     .array(ProviderBatchViewSchema)
     .optional()

@@ -13,6 +13,7 @@ export const TAGS = {
   health: 'Probes, metrics and this document.',
   batches:
     "llmbatch's own API: batches of requests in OpenAI's batch line format, with progress, results and controls.",
+  schedules: 'Recurring batches on Temporal Schedules: each run an ordinary batch made from a stored file.',
   lanes: 'Rate-limit lanes: the limit every worker holds for an (endpoint, model), changed at runtime.',
   files: 'OpenAI-compatible Files API (`/v1/files`): batch input files, and the output and error files of batches.',
   'openai-batches':

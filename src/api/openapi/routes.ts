@@ -12,6 +12,7 @@
  */
 import { PIPELINE_ROUTES } from './pipelineRoutes';
 import { PROJECT_ROUTES } from './projectRoutes';
+import { SCHEDULE_ROUTES } from './scheduleRoutes';
 import type { RouteDoc } from './routeDoc';
 import { V1_ROUTES } from './v1Routes';
 
@@ -22,4 +23,4 @@ import { V1_ROUTES } from './v1Routes';
  */
 export const PLANNED_ROUTES: readonly string[] = [];
 
-export const ROUTES: readonly RouteDoc[] = [...PROJECT_ROUTES, ...PIPELINE_ROUTES, ...V1_ROUTES];
+export const ROUTES: readonly RouteDoc[] = [...PROJECT_ROUTES, ...PIPELINE_ROUTES, ...SCHEDULE_ROUTES, ...V1_ROUTES];
