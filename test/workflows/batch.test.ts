@@ -138,7 +138,7 @@ describe('batchWorkflow', () => {
   });
 
   it('under 10% 5xx, 5% hangs and an RPM limit every valid item succeeds; invalid ones cost a call each', async () => {
-    sim.configure({ errorRate: 0.1, hangRate: 0.05, rpm: 1200 });
+    sim.configure({ errorRate: 0.1, hangRate: 0.05, rpm: 3000 });
     const invalid: BatchLine[] = Array.from({ length: 5 }, (_, i) => ({
       custom_id: `invalid-${i}`,
       method: 'POST',
