@@ -20,6 +20,8 @@ function sortable(prefix: string): string {
 
 export const newBatchId = (): string => sortable('batch_');
 export const newFileId = (): string => sortable('file-');
+/** A single request of POST /requests (REQUEST_ID in shared/gather.ts). */
+export const newRequestId = (): string => sortable('req_');
 
 export type ResultKind = 'output' | 'error';
 

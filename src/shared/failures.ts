@@ -29,6 +29,8 @@ export const FailureType = {
   WebhookDeliveryFailed: 'WebhookDeliveryFailed',
   /** Webhook, non-retryable: the delivery input is unusable (e.g. a deliveryId with a dot): a bug on our side. */
   WebhookInvalid: 'WebhookInvalid',
+  /** Gathering, non-retryable: the batch creation refused the gathered lines (the API checked them: a bug). */
+  GatheredBatchRefused: 'GatheredBatchRefused',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 

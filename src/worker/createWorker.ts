@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities } from '../activities';
+import { createGatherActivities } from '../activities/gather';
 import { createNativeActivities } from '../activities/native';
 import { createWebhookActivities } from '../activities/webhook';
 import type { WebhookSettings } from '../webhooks/settings';
@@ -10,12 +11,15 @@ import type { Config } from '../config';
 import { createLogger, type Logger } from '../logging/logger';
 import type { WorkerMetrics } from '../metrics/workerMetrics';
 import type { ResponseCache } from '../storage/cache';
+import { FileRequestStore, type RequestStore } from '../storage/requests';
+import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
 import { prebuiltBundlePath, runsCompiled } from './bundleWorkflows';
 import { LearnedLimits } from './learnedLimits';
 import { providerFetch } from './providerFetch';
+import { gatherDeps } from './gatherCreator';
 import { WorkerGroup } from './workerGroup';
 
 export interface WorkerDeps {
@@ -24,6 +28,10 @@ export interface WorkerDeps {
   store: BatchStore;
   /** The response cache of the same data plane as `store` (openStorage gives both). */
   cache: ResponseCache;
+  /** Gathered single requests (POST /requests); by default the file store's, which needs no DATABASE_URL. */
+  requests?: RequestStore;
+  /** Concurrent-batch slots (PostgreSQL), so batches the gatherer creates count like the API's. */
+  slots?: SlotStore;
   openai?: OpenAI;
   /** The process's logger (workerMain's); by default one of its own at LLMBATCH_LOG_LEVEL. */
   logger?: Logger;
@@ -76,6 +84,12 @@ function workflowCode(given: WorkerDeps['workflowBundle']): Pick<WorkerOptions, 
   return { workflowBundle: { codePath } };
 }
 
+function requestStore(deps: WorkerDeps, config: Config): RequestStore {
+  if (deps.requests) return deps.requests;
+  if (config.database) throw new Error('createWorker: with DATABASE_URL, pass the requests store of openStorage');
+  return new FileRequestStore(config.dataDir);
+}
+
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const { connection, config, store } = deps;
   const openai = deps.openai ?? createOpenAIClient(config);
@@ -97,6 +111,9 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
     }),
     ...createNativeActivities({ openai: nativeOpenai, store, metrics: deps.metrics }),
     ...createWebhookActivities({ settings: webhookSettings(config) }),
+    ...createGatherActivities(
+      gatherDeps({ connection, config, store, slots: deps.slots, requests: requestStore(deps, config) }),
+    ),
   };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
   const activityOptions = (limits: RateLimits): Omit<WorkerOptions, 'taskQueue'> => ({

@@ -20,6 +20,8 @@ async function main(config: Config, logger: Logger): Promise<void> {
     config,
     store: storage.store,
     cache: storage.cache,
+    requests: storage.requests,
+    slots: storage.slots,
     logger,
     metrics,
   });

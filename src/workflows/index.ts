@@ -2,3 +2,4 @@ export { batchWorkflow } from './batch';
 export { nativeBatchWorkflow } from './native';
 export { providerBatchWorkflow } from './providerBatch';
 export { webhookWorkflow } from './webhook';
+export { gatherWorkflow } from './gather';
