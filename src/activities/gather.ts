@@ -10,11 +10,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BatchLine } from '../shared/contracts';
 import { FailureType } from '../shared/failures';
 import type { FlushInput } from '../shared/gather';
+import type { Quotas } from '../shared/tenants';
 import type { RequestStore } from '../storage/requests';
 
 export interface GatheredBatch {
   batchId: string;
   tenant: string;
+  quotas: Quotas;
   lane: string;
   lines: BatchLine[];
 }
@@ -56,7 +58,13 @@ export function createGatherActivities(deps: GatherActivityDeps) {
         Context.current().log.warn('gathered requests missing from the store', {
           missing: input.requestIds.length - lines.length,
         });
-      const { refused } = await deps.createBatch({ batchId, tenant: input.tenant, lane: input.lane, lines });
+      const { refused } = await deps.createBatch({
+        batchId,
+        tenant: input.tenant,
+        quotas: input.quotas,
+        lane: input.lane,
+        lines,
+      });
       if (refused) throw ApplicationFailure.nonRetryable(refused, FailureType.GatheredBatchRefused);
       // After the start, so that a batch the store names always has a workflow to wait on; before the activity
       // completes, so that a request flushed by an earlier run of the gatherer is found in the store.

@@ -101,6 +101,7 @@ async function accept(deps: RequestsDeps, gate: Gate, tenant: Tenant, req: Reque
   await deps.requests.put(id, stored);
   const gather: GatherWorkflowInput = {
     tenant: tenant.id,
+    quotas: tenant.quotas,
     lane,
     maxItems: Math.min(config.gather.maxItems, tenant.quotas.itemsPerBatch),
     maxWaitMs: config.gather.maxWaitMs,

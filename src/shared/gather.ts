@@ -4,6 +4,7 @@
  * inputs carry request ids only: the bodies wait in the request store (claim check).
  */
 import type { ProviderAnswer } from './resultLine';
+import type { Quotas } from './tenants';
 import { defineQuery, defineSignal } from './temporalDefinitions';
 
 /** A request id: `req_` then 24 hex digits (time-ordered, like batch ids). */
@@ -17,6 +18,11 @@ export const gatherWorkflowId = (tenant: string, lane: string): string => `gathe
 
 export interface GatherWorkflowInput {
   tenant: string;
+  /**
+   * The tenant's quotas as the API knows them: its batches are created under them, whatever tenants the worker is
+   * configured with (none in local mode, say). Limits only, no key.
+   */
+  quotas: Quotas;
   /** The lane's name, or DEFAULT_GATHER_LANE. */
   lane: string;
   /** A batch is formed at this many pending requests (LLMBATCH_GATHER_MAX_ITEMS, capped by the tenant's quota). */
@@ -45,6 +51,7 @@ export const pendingQuery = defineQuery<number>('pending');
 export interface FlushInput {
   batchId: string;
   tenant: string;
+  quotas: Quotas;
   lane: string;
   requestIds: string[];
 }

@@ -49,7 +49,7 @@ export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> 
     inFlight += 1;
     flushing += requestIds.length;
     const batchId = newBatchId();
-    flushGathered({ batchId, tenant: input.tenant, lane: input.lane, requestIds })
+    flushGathered({ batchId, tenant: input.tenant, quotas: input.quotas, lane: input.lane, requestIds })
       .catch((err: unknown) =>
         // Only a refusal of the lines ends here (the API checked them, so a bug): the activity retries all else.
         log.error('gathered requests refused', { batchId, requests: requestIds.length, err: String(err) }),
