@@ -41,8 +41,17 @@ export interface PendingRequest {
   atMs: number;
 }
 
-/** Sent by the API once the requests' bodies are stored: the ids of one API process's requests since its last. */
-export const gatherSignal = defineSignal<[{ ids: string[] }]>('gather');
+/**
+ * Sent by the API once the requests' bodies are stored: the ids of one API process's requests since its last, and
+ * when it sent them (max wait counts from then). With no ids, a tick: the API's nudge at max wait (see
+ * api/gatherSignals.ts).
+ */
+export const gatherSignal = defineSignal<[GatherSignal]>('gather');
+
+export interface GatherSignal {
+  ids: string[];
+  sentAtMs: number;
+}
 
 /** Requests received whose batch has not started yet: what the API's backpressure reads. */
 export const pendingQuery = defineQuery<number>('pending');

@@ -124,10 +124,11 @@ describe('POST /requests', () => {
         `p50 ${percentile(formed, 0.5)} ms, max ${Math.max(...formed)} ms after their oldest request; ` +
         `provider 429s ${byStatus['429'] ?? 0} of ${calls} calls`,
     );
-    // Max wait, by the batches' timestamps: the gatherer decides at max wait by its clock; what the client sees adds
-    // the signal's trip and a workflow task's, which a loaded 2-core machine stretches now and then.
-    expect(percentile(formed, 0.5)).toBeLessThanOrEqual(MAX_WAIT_MS + 600);
-    expect(Math.max(...formed)).toBeLessThanOrEqual(MAX_WAIT_MS + 2500);
+    // Max wait, by the batches' timestamps: the gatherer decides at max wait, woken by the API's tick; what the
+    // client sees adds the signal's trip and a workflow task's (and, should a tick be lost, the server timer's
+    // lateness: up to a second).
+    expect(percentile(formed, 0.5)).toBeLessThanOrEqual(MAX_WAIT_MS + 400);
+    expect(Math.max(...formed)).toBeLessThanOrEqual(MAX_WAIT_MS + 1200);
     expect((byStatus['429'] ?? 0) / calls).toBeLessThan(0.01);
   }, 120_000);
 

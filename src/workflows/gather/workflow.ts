@@ -32,13 +32,16 @@ export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> 
   /** Requests in flushes not yet done: still pending for backpressure, since their batch may be waiting for room. */
   let flushing = 0;
   let signals = 0;
-  setHandler(gatherSignal, ({ ids }) => {
+  setHandler(gatherSignal, ({ ids, sentAtMs }) => {
     signals += 1;
+    // From when the API sent it (part of the signal, so replay-safe), never later than this task: a clock skew
+    // between hosts can only make a batch form sooner.
+    const atMs = Math.min(sentAtMs, Date.now());
     for (const id of ids) {
       // A signal repeated by a client's retry is one request.
       if (seen.has(id)) continue;
       seen.add(id);
-      pending.push({ id, atMs: Date.now() });
+      pending.push({ id, atMs });
     }
   });
   setHandler(pendingQuery, () => pending.length + flushing);
@@ -67,8 +70,8 @@ export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> 
       if (pending.length === 0) return;
     }
     const dueAt = pending[0]!.atMs + input.maxWaitMs;
-    // Checked again at every signal too, not only when the timer fires: a server timer under load can be late by
-    // hundreds of ms, while the signals of a busy gatherer arrive every few.
+    // Checked again at every signal too, not only when the timer fires: a server's timers may fire up to a second
+    // late (the dev server's do), while signals, and the API's tick at max wait, arrive on time.
     const ready = (): boolean => pending.length >= input.maxItems || Date.now() >= dueAt;
     if (!ready()) await condition(ready, dueAt - Date.now());
     flush();
