@@ -11,6 +11,11 @@ import { DEFAULT_GATHER_LANE, gatherWorkflowId, pendingQuery } from '../shared/g
 import { HttpError } from './httpError';
 
 const REFRESH_MS = 250;
+/**
+ * A query may not see a signal Temporal accepted moments before (its workflow task has yet to run): requests this
+ * process accepted this long before a read are added to what it reads. Counting some twice errs on the safe side.
+ */
+const SIGNAL_LAG_MS = 100;
 
 interface Count {
   readAt: number;
@@ -20,6 +25,8 @@ interface Count {
 export class PendingRequests {
   private readonly counts = new Map<string, Count>();
   private readonly reads = new Map<string, Promise<Count>>();
+  /** Per tenant: when this process accepted its recent requests (ms). */
+  private readonly recent = new Map<string, number[]>();
   private readonly lanes: string[];
 
   constructor(
@@ -33,7 +40,11 @@ export class PendingRequests {
   async admit(tenant: Tenant, res: Response): Promise<void> {
     const max = this.config.gather.maxPending;
     const count = await this.count(tenant.id);
-    if (count.pending < max) return;
+    if (count.pending < max) {
+      // Counted now, not once its signal is sent: requests checked at the same moment cannot all take the last place.
+      this.counted(tenant.id, count);
+      return;
+    }
     // A batch forms within max wait once there is room: a client that comes back then may find some.
     res.set('Retry-After', String(Math.max(1, Math.ceil(this.config.gather.maxWaitMs / 1000))));
     throw new HttpError(
@@ -45,10 +56,13 @@ export class PendingRequests {
     );
   }
 
-  /** One more request handed to a gatherer: counted until the next read. */
-  accepted(tenant: string): void {
-    const count = this.counts.get(tenant);
-    if (count) count.pending += 1;
+  /** One more request admitted: counted until the next read, and by it too if it was admitted just before. */
+  private counted(tenant: string, count: Count): void {
+    const now = Date.now();
+    const times = (this.recent.get(tenant) ?? []).filter((t) => t >= now - SIGNAL_LAG_MS);
+    times.push(now);
+    this.recent.set(tenant, times);
+    count.pending += 1;
   }
 
   private async count(tenant: string): Promise<Count> {
@@ -65,7 +79,8 @@ export class PendingRequests {
   private async read(tenant: string): Promise<Count> {
     const readAt = Date.now();
     const each = await Promise.all(this.lanes.map((lane) => this.pendingOf(gatherWorkflowId(tenant, lane))));
-    const count = { readAt, pending: each.reduce((a, b) => a + b, 0) };
+    const unseen = (this.recent.get(tenant) ?? []).filter((t) => t >= readAt - SIGNAL_LAG_MS).length;
+    const count = { readAt, pending: each.reduce((a, b) => a + b, 0) + unseen };
     this.counts.set(tenant, count);
     return count;
   }

@@ -11,7 +11,7 @@
 import type { Client } from '@temporalio/client';
 import { Router, type Request, type Response } from 'express';
 import type { Config, Tenant } from '../config';
-import type { BatchLine } from '../shared/contracts';
+import { nativeTaskQueue, type BatchLine } from '../shared/contracts';
 import { DEFAULT_GATHER_LANE, gatherWorkflowId, REQUEST_ID, type GatherWorkflowInput } from '../shared/gather';
 import type { RequestStore, StoredRequest } from '../storage/requests';
 import type { BatchStore } from '../storage/types';
@@ -106,9 +106,9 @@ async function accept(deps: RequestsDeps, gate: Gate, tenant: Tenant, req: Reque
     maxItems: Math.min(config.gather.maxItems, tenant.quotas.itemsPerBatch),
     maxWaitMs: config.gather.maxWaitMs,
     idleMs: GATHERER_IDLE_MS,
+    activityTaskQueue: nativeTaskQueue(config.temporal.taskQueue),
   };
   await signals.send(gather, id);
-  pending.accepted(tenant.id);
   return { id, stored };
 }
 

@@ -29,6 +29,8 @@ export interface GatherWorkflowInput {
   maxItems: number;
   /** ...or once the oldest pending request has waited this long (LLMBATCH_GATHER_MAX_WAIT_MS). */
   maxWaitMs: number;
+  /** Where flushes run: a queue without the provider's rate limit (flushes call no provider). */
+  activityTaskQueue: string;
   /** The workflow ends after this long with nothing pending; the next request starts it again. */
   idleMs: number;
   /** Carried across continue-as-new: requests not yet in a batch, and how many batches were formed. */

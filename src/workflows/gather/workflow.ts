@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { gatherSignal, pendingQuery, type GatherWorkflowInput, type PendingRequest } from '../../shared/gather';
-import { flushGathered } from './activityProxies';
+import { flushActivity } from './activityProxies';
 
 /** Signals per run before continuing as new, well under the server's per-run signal limit (10,000 by default). */
 const SIGNALS_PER_RUN = 4_000;
@@ -25,6 +25,7 @@ const newBatchId = (): string =>
   `batch_${Date.now().toString(16).padStart(12, '0')}${uuid4().replace(/-/g, '').slice(0, 12)}`;
 
 export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> {
+  const flushGathered = flushActivity(input.activityTaskQueue);
   const pending: PendingRequest[] = [...(input.carry?.pending ?? [])];
   const seen = new Set(pending.map((p) => p.id));
   let flushes = input.carry?.flushes ?? 0;
