@@ -57,8 +57,10 @@ export interface BenchOptions {
   postRuns: number;
   /** Scenario 8: structured lines per run, with and without `options.outputSchema`; 0 skips it. */
   validationLines: number;
+  /** Scenario 9 (`--only 9`): requests each way (the sequential calls: a twentieth of them). */
+  gatherRequests: number;
   /**
-   * Only these scenarios, comma-separated (7, 8: the ones that run on stacks of their own); their sections are
+   * Only these scenarios, comma-separated (7, 8, 9: the ones that run on stacks of their own); their sections are
    * printed, docs/benchmarks.md is not written. Empty: every scenario.
    */
   only: string;
@@ -95,6 +97,7 @@ const DEFAULTS: BenchOptions = {
   earlierBatches: 10_000,
   postRuns: 30,
   validationLines: 4000,
+  gatherRequests: 3000,
   only: '',
   out: 'docs/benchmarks.md',
   keepData: false,
@@ -123,6 +126,7 @@ const QUICK: Partial<BenchOptions> = {
   earlierBatches: 20,
   postRuns: 3,
   validationLines: 200,
+  gatherRequests: 200,
   out: '',
 };
 
@@ -190,7 +194,7 @@ export function storesOf(o: BenchOptions): StoreKind[] {
 }
 
 /** Scenarios that run alone with `--only`. */
-const ALONE = [7, 8];
+const ALONE = [7, 8, 9];
 
 /** The scenarios `only` names, or undefined for all of them. */
 export function onlyOf(o: BenchOptions): Set<number> | undefined {

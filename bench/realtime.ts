@@ -11,6 +11,8 @@
  *   6. POST latency with 10,000 earlier batches               target within 20% of few earlier (PostgreSQL)
  *   7. scenario 1's pair with metrics and logs on, then off     target: ratio to the loop moves ≤ 3%
  *   8. structured outputs: worker CPU per request with options.outputSchema (checked) and json_object (not)
+ *   9. single requests four ways (sequential, concurrent loop, POST /requests gathered, native batch) at an RPM
+ *      limit; only as `--only 9`                           target ≥ 90% of the limit, < 1% 429s, overhead ≤ wait+50
  *
  * Scenarios 1, 2, 3, 5 and 6 run on each data plane of `--stores` (file store, PostgreSQL), each on stacks
  * of its own; PostgreSQL's throughput ratios must stay within 10% of the file store's.
@@ -24,6 +26,7 @@ import { makeReviewRequests } from '../examples/reviews';
 import { loadConfig } from '../src/config';
 import { machineLoad } from './cpu';
 import { dataScenarios, type DataResult } from './data';
+import { gatheringScenario, gatheringSection } from './gathering';
 import { machineInfo } from './machine';
 import { observabilityScenario, observabilitySection } from './observability';
 import { onlyOf, parseOptions, storesOf, USAGE, type BenchOptions } from './options';
@@ -215,6 +218,7 @@ async function alone(o: BenchOptions, only: Set<number>, command: string, starte
   if (only.has(7)) sections.push(`${observabilitySection(await observabilityScenario(o, store, say))}\n${stamp}\n`);
   const s8 = only.has(8) ? await scenario8(o, store) : undefined;
   if (s8) sections.push(validationSection(s8, stamp));
+  if (only.has(9)) sections.push(gatheringSection(await gatheringScenario(o, store, say), stamp));
   console.log(`\n${sections.join('\n')}`);
 }
 

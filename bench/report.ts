@@ -130,9 +130,12 @@ function scenario(s: ThroughputResult, o: BenchOptions, title: string): string {
 }
 
 /** The sections bench:large writes (appended after a run of this bench, which keeps them). */
-const KEPT_SECTION = /^## (Large batch|Production build)\b/;
+const KEPT_SECTION = /^## (Large batch|Production build|Scenario 9)\b/;
 
-/** The `## Large batch` and `## Production build` sections of an earlier docs/benchmarks.md, kept on a rewrite. */
+/**
+ * The `## Large batch`, `## Production build` and `## Scenario 9` (run only with `--only 9`) sections of an earlier
+ * docs/benchmarks.md, kept on a rewrite.
+ */
 export function keptSections(previous: string): string {
   const parts = previous.split(/^(?=## )/m);
   return parts

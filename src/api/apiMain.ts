@@ -22,6 +22,7 @@ async function main(config: Config, logger: Logger): Promise<void> {
     store: storage.store,
     files: storage.files,
     slots: storage.slots,
+    requests: storage.requests,
     checkDatabase: storage.checkDatabase,
     config,
     metrics: new ApiMetrics({

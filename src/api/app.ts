@@ -4,6 +4,7 @@
  *   /batches...                   the project API (batches.ts)
  *   GET /lanes, PUT /lanes/limits rate-limit lanes (lanes.ts; changing them needs an admin key)
  *   /schedules...                 recurring batches on Temporal Schedules (schedules/)
+ *   /requests...                  single requests, gathered into batches (requests.ts)
  *   /v1/files, /v1/batches        OpenAI-compatible (v1/)
  *   GET /openapi.json             OpenAPI 3.1 of all of it, generated from the zod schemas (openapi/)
  *   GET /metrics                  Prometheus metrics (metrics.ts; no key, like the probes)
@@ -17,6 +18,7 @@ import type { Config } from '../config';
 import { createLogger, type Logger } from '../logging/logger';
 import { ApiMetrics } from '../metrics/apiMetrics';
 import { LocalFileStore, type FileStore } from '../storage/files';
+import { FileRequestStore, type RequestStore } from '../storage/requests';
 import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { authenticate, tenantOf } from './auth';
@@ -30,6 +32,7 @@ import { httpMetrics, metricsRouter, routeBase } from './metrics';
 import { openApiRouter } from './openapi';
 import { requestLogger } from './requestLog';
 import { schedulesRouter } from './schedules';
+import { requestsRouter } from './requests';
 import { v1Router } from './v1';
 
 export interface ApiDeps {
@@ -39,6 +42,8 @@ export interface ApiDeps {
   files?: FileStore;
   /** Concurrent-batch slots shared by API replicas (PostgreSQL); without, one process counts its own. */
   slots?: SlotStore;
+  /** Single requests gathered into batches (POST /requests); by default the file store's under the data dir. */
+  requests?: RequestStore;
   /** Resolves when the data plane answers (PostgreSQL's `SELECT 1`); absent for the file store. */
   checkDatabase?: () => Promise<void>;
   config: Config;
@@ -98,6 +103,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(pipelinesRouter({ store, config, creator }));
   app.use(lanesRouter({ client, config }));
   app.use(schedulesRouter({ client, files: files ?? new LocalFileStore(config.dataDir), config, creator }));
+  app.use(requestsRouter({ client, store, config, requests: deps.requests ?? new FileRequestStore(config.dataDir) }));
   app.use('/v1', routeBase, v1Router({ client, store, files, config, creator }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found', undefined, 'not_found')));

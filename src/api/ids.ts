@@ -20,6 +20,9 @@ function sortable(prefix: string): string {
 
 export const newBatchId = (): string => sortable('batch_');
 export const newFileId = (): string => sortable('file-');
+/** A single request of POST /requests (REQUEST_ID in shared/gather.ts). */
+export const newRequestId = (): string => sortable('req_');
+
 export const newScheduleId = (): string => sortable('sched_');
 
 /**

@@ -5,7 +5,9 @@ import {
   BatchModeSchema,
   BatchOptionsSchema,
   LaneNameSchema,
+  LIMITS,
   PrioritySchema,
+  SUPPORTED_URLS,
   WebhookUrlSchema,
 } from '../shared/contracts';
 import { BatchStatusSchema } from '../shared/statuses';
@@ -93,3 +95,16 @@ export const RetryBatchRequestSchema = z.strictObject({
   priority: PrioritySchema.optional(),
   options: BatchOptionsSchema.optional(),
 });
+
+/** POST /requests: one OpenAI-style request, gathered with others of the tenant into a batch. */
+export const SingleRequestSchema = z.strictObject({
+  /** The provider endpoint, as a batch line's `url`. */
+  endpoint: z.enum(SUPPORTED_URLS).default('/v1/chat/completions'),
+  /** The request body, as the endpoint takes it; without `model`, LLMBATCH_DEFAULT_MODEL. */
+  body: z.record(z.string(), z.unknown()),
+  /** The client's own id for the request, given back with its answer (need not be unique). */
+  custom_id: z.string().min(1).max(LIMITS.customIdMaxLength).optional(),
+});
+
+/** POST /requests and GET /requests/:id: how long to wait for the answer (POST: 60 s by default; GET: none). */
+export const RequestWaitQuerySchema = z.strictObject({ wait: WaitParamSchema.optional() });

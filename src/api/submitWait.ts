@@ -114,7 +114,7 @@ export async function writeNdjsonLines(res: Response, lines: AsyncIterable<Batch
  * closes. A completed batch with dead letters and LLMBATCH_RETRY_GRACE stays open after that, so with a grace the
  * wait watches the history for finishBatch's completion; without one, for the close event alone.
  */
-async function endsWithin(client: Client, id: string, ms: number, grace: boolean, signal: AbortSignal) {
+export async function endsWithin(client: Client, id: string, ms: number, grace: boolean, signal: AbortSignal) {
   // A controller and a timer of our own: AbortSignal.any([signal, AbortSignal.timeout(ms)]) did not fire under
   // Node 20 in the tests (the wait ran to the batch's end); it holds its sources weakly, and nothing else held them.
   const waited = new AbortController();

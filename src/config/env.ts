@@ -107,6 +107,12 @@ export const EnvSchema = z.object({
    * retry), e.g. 1h; 0: it ends at once. `npm start` sets 1h.
    */
   LLMBATCH_RETRY_GRACE: duration.default(0),
+  /** POST /requests: a gathered batch holds at most this many requests (a batch's chunk is up to 1,000). */
+  LLMBATCH_GATHER_MAX_ITEMS: positiveInt.max(1000).default(100),
+  /** ...and is formed once its oldest request has waited this long (ms), whichever comes first. */
+  LLMBATCH_GATHER_MAX_WAIT_MS: positiveInt.max(60_000).default(200),
+  /** Past this many requests of a tenant not yet in a batch, POST /requests answers 429 with Retry-After. */
+  LLMBATCH_GATHER_MAX_PENDING: positiveInt.default(10_000),
   /** JSON object: model → {input, output, batchDiscount?} in USD per million tokens. */
   LLMBATCH_PRICES: jsonText(z.record(z.string().min(1), ModelPriceSchema)).default(DEFAULT_PRICES),
   /** JSON array of lanes, e.g. [{"model":"gpt-4o-mini","rpm":6000,"tpm":2000000}]; see LaneSchema. */

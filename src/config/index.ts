@@ -57,6 +57,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: e.LLMBATCH_REQUEST_TIMEOUT_MS,
       retryGraceMs: e.LLMBATCH_RETRY_GRACE,
     },
+    gather: {
+      maxItems: e.LLMBATCH_GATHER_MAX_ITEMS,
+      maxWaitMs: e.LLMBATCH_GATHER_MAX_WAIT_MS,
+      maxPending: e.LLMBATCH_GATHER_MAX_PENDING,
+    },
     rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
     lanes: configuredLanes(e.LLMBATCH_LANES, e.TEMPORAL_TASK_QUEUE),
     native: {

@@ -46,6 +46,15 @@ export interface Config {
     /** A completed batch with dead letters stays open this long for `retryDeadLetters`; 0: none. */
     retryGraceMs: number;
   };
+  /** POST /requests: single requests gathered per tenant and lane into batches. */
+  gather: {
+    /** A batch is formed at this many pending requests... */
+    maxItems: number;
+    /** ...or once the oldest has waited this long, whichever comes first. */
+    maxWaitMs: number;
+    /** Past this many requests of a tenant not yet in a batch, POST /requests answers 429. */
+    maxPending: number;
+  };
   /** Provider limits held across every worker by the default task queue's rate limit; 0 = none. */
   rateLimit: RateLimits;
   /** Lanes with a task queue (and cross-worker limit) of their own. */

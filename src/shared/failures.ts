@@ -31,6 +31,8 @@ export const FailureType = {
   WebhookInvalid: 'WebhookInvalid',
   /** Schedules, non-retryable: a run's batch was refused (quota, the input file deleted, a line now invalid). */
   ScheduledRunRefused: 'ScheduledRunRefused',
+  /** Gathering, non-retryable: the batch creation refused the gathered lines (the API checked them: a bug). */
+  GatheredBatchRefused: 'GatheredBatchRefused',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 

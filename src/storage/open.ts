@@ -16,6 +16,8 @@ import { migrate } from './postgres/migrations';
 import { PostgresSlotStore } from './postgres/slots';
 import { checkConnection, createPool, DatabaseError, redactUrl } from './postgres/pool';
 import { PostgresResponseCache } from './postgres/responseCache';
+import { PostgresRequestStore } from './postgres/requestStore';
+import { FileRequestStore, type RequestStore } from './requests';
 import type { SlotStore } from './slots';
 import type { BatchStore } from './types';
 
@@ -25,6 +27,8 @@ export interface Storage {
   files: FileStore;
   /** Responses reused across batches (the workers' side of the data plane). */
   cache: ResponseCache;
+  /** Single requests waiting to be gathered into batches (POST /requests). */
+  requests: RequestStore;
   /** Concurrent-batch slots shared by API replicas; the file store has none (each API process counts its own). */
   slots?: SlotStore;
   /**
@@ -45,6 +49,7 @@ export async function openStorage(config: Config, logger?: Logger): Promise<Stor
       store: new FileBatchStore(config.dataDir),
       files: new LocalFileStore(config.dataDir),
       cache: new FileResponseCache(config.dataDir),
+      requests: new FileRequestStore(config.dataDir),
       close: async () => undefined,
     };
   }
@@ -67,6 +72,7 @@ function postgresStorage(pool: Pool): Storage {
     store: new PostgresBatchStore(pool),
     cache: new PostgresResponseCache(pool),
     slots: new PostgresSlotStore(pool),
+    requests: new PostgresRequestStore(pool),
     files: new PostgresFileStore(pool),
     checkDatabase: async () => {
       await pool.query('SELECT 1');

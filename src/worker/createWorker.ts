@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createActivities } from '../activities';
+import { createGatherActivities } from '../activities/gather';
 import { createNativeActivities } from '../activities/native';
 import { createScheduleActivities } from '../activities/schedules';
 import { BatchCreator } from '../api/createBatch';
@@ -15,6 +16,7 @@ import { createLogger, type Logger } from '../logging/logger';
 import type { WorkerMetrics } from '../metrics/workerMetrics';
 import type { ResponseCache } from '../storage/cache';
 import { LocalFileStore, type FileStore } from '../storage/files';
+import { FileRequestStore, type RequestStore } from '../storage/requests';
 import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
@@ -22,6 +24,7 @@ import { chunksPerSecond } from '../temporal/rateLimit';
 import { prebuiltBundlePath, runsCompiled } from './bundleWorkflows';
 import { LearnedLimits } from './learnedLimits';
 import { providerFetch } from './providerFetch';
+import { gatherDeps } from './gatherCreator';
 import { WorkerGroup } from './workerGroup';
 
 export interface WorkerDeps {
@@ -32,7 +35,9 @@ export interface WorkerDeps {
   cache: ResponseCache;
   /** Where schedules' input files are (openStorage gives it); by default the file store under the data dir. */
   files?: FileStore;
-  /** The API's concurrent-batch slots (PostgreSQL): a schedule's run takes one like any batch. */
+  /** Gathered single requests (POST /requests); by default the file store's, which needs no DATABASE_URL. */
+  requests?: RequestStore;
+  /** Concurrent-batch slots (PostgreSQL): batches a schedule's run or the gatherer creates count like the API's. */
   slots?: SlotStore;
   openai?: OpenAI;
   /** The process's logger (workerMain's); by default one of its own at LLMBATCH_LOG_LEVEL. */
@@ -86,13 +91,25 @@ function workflowCode(given: WorkerDeps['workflowBundle']): Pick<WorkerOptions, 
   return { workflowBundle: { codePath } };
 }
 
-/** A schedule's run creates its batch with the API's BatchCreator, as POST /batches does: one way of creating one. */
-function scheduleActivities(deps: WorkerDeps) {
+/**
+ * A schedule's run and a gatherer's flush create their batches with the API's BatchCreator, as POST /batches does:
+ * one way of creating a batch.
+ */
+function creationActivities(deps: WorkerDeps) {
   const { connection, config, store, slots } = deps;
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const files = deps.files ?? new LocalFileStore(config.dataDir);
   const creator = new BatchCreator({ client, store, config, slots });
-  return createScheduleActivities({ client, createBatch: scheduledBatchCreator({ creator, files, config }) });
+  return {
+    ...createScheduleActivities({ client, createBatch: scheduledBatchCreator({ creator, files, config }) }),
+    ...createGatherActivities(gatherDeps({ client, creator, config, requests: requestStore(deps, config) })),
+  };
+}
+
+function requestStore(deps: WorkerDeps, config: Config): RequestStore {
+  if (deps.requests) return deps.requests;
+  if (config.database) throw new Error('createWorker: with DATABASE_URL, pass the requests store of openStorage');
+  return new FileRequestStore(config.dataDir);
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
@@ -116,7 +133,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
     }),
     ...createNativeActivities({ openai: nativeOpenai, store, metrics: deps.metrics }),
     ...createWebhookActivities({ settings: webhookSettings(config) }),
-    ...scheduleActivities(deps),
+    ...creationActivities(deps),
   };
   const chunkBounds = { maxItems: config.batch.chunkSize, maxTokens: config.batch.chunkTokens };
   const activityOptions = (limits: RateLimits): Omit<WorkerOptions, 'taskQueue'> => ({

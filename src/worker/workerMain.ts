@@ -21,6 +21,7 @@ async function main(config: Config, logger: Logger): Promise<void> {
     store: storage.store,
     cache: storage.cache,
     files: storage.files,
+    requests: storage.requests,
     slots: storage.slots,
     logger,
     metrics,

@@ -3,3 +3,4 @@ export { nativeBatchWorkflow } from './native';
 export { providerBatchWorkflow } from './providerBatch';
 export { webhookWorkflow } from './webhook';
 export { scheduledBatchWorkflow } from './scheduled';
+export { gatherWorkflow } from './gather';

@@ -109,6 +109,7 @@ const a = {} as {
   v1Done: string;
   v1Running: string;
   schedule: string;
+  request: string;
 };
 /** A's schedule: yearly and paused, so that no run of its own comes during the tests; a stray trigger shows. */
 const A_SCHEDULE = { cron: '0 0 1 1 *', paused: true, note: 'tenant probe' };
@@ -124,6 +125,7 @@ function candidateIds(route: RouteDoc): string[] {
     // the upload last: the owner's DELETE removes it
     return [`file-${a.v1Done}_output`, `file-${a.v1Done}_error`, a.file];
   if (param === 'batch_id' && route.path.startsWith('/v1/batches/')) return [a.v1Done, a.v1Running];
+  if (param === 'request_id' && route.path.startsWith('/requests/')) return [a.request];
   if (param === 'batch_id' && route.path.startsWith('/batches/'))
     return [a.projDone, a.projRunning, a.v1Done, a.v1Running];
   if (param === 'schedule_id') return [a.schedule];
@@ -148,6 +150,8 @@ function exampleBody(route: RouteDoc): Pick<CallOptions, 'json' | 'body'> {
       return { json: {} };
     case 'createPipeline':
       return { json: PIPELINE_PROBE };
+    case 'createRequest':
+      return { json: { body: chatLines(1, 'probe')[0]!.body } };
     case 'setBatchPriority':
       return { json: { priority: 1 } }; // A's running batch has 4
     case 'setBatchConcurrency':
@@ -258,6 +262,9 @@ describe('tenants', () => {
       await clientA.batches.create({ input_file_id: a.file, endpoint: ENDPOINT, completion_window: '24h' })
     ).id;
     expect(await waitEnded(A.key, a.projDone)).toMatchObject({ status: 'completed', succeeded: 3, failed: 1 });
+    const single = await req('POST', '/requests', A.key, { json: { body: chatLines(1, 'single')[0]!.body } });
+    expect(single.body).toMatchObject({ status: 'completed' });
+    a.request = single.body.id as string;
     expect(await waitEnded(A.key, a.v1Done)).toMatchObject({ status: 'completed', succeeded: 3, failed: 1 });
 
     a.projRunning = await pausedBatch(A.key, () =>
@@ -414,6 +421,11 @@ describe('tenants', () => {
         expect(r.status).toBe(201);
         own.batches.push(r.body.id as string);
       },
+      createRequest: async () => {
+        const r = await req('POST', '/requests', B.key, { json: { body: chatLines(1, 'b')[0]!.body } });
+        expect(r.body).toMatchObject({ status: 'completed' });
+        own.batches.push(r.body.batch_id as string); // gathered into a batch of B's own
+      },
       listBatches: async () => {
         const r = await req('GET', '/batches?limit=100', B.key);
         expect(r.status).toBe(200);
@@ -463,7 +475,7 @@ describe('tenants', () => {
     // a new route without an id: add its check above
     expect(noId.filter((r) => !(r.operationId in checks)).map(routeKey)).toEqual([]);
     for (const route of noId) await (checks[route.operationId] as () => Promise<void>)();
-    expect(own.batches).toHaveLength(3);
+    expect(own.batches).toHaveLength(4);
     expect(own.v1).toHaveLength(1);
 
     // B's lists never show A's; A's lists show A's and never B's.

@@ -61,13 +61,14 @@ export function useApiStack(extraEnv: NodeJS.ProcessEnv = {}): ApiStack {
     stack.storage = await openStorage(stack.config);
     stack.store = stack.storage.store;
     opened.push(stack.storage.kind);
-    const { store, cache, files, slots, checkDatabase } = stack.storage;
+    const { store, cache, files, slots, checkDatabase, requests } = stack.storage;
     worker = await createWorker({
       connection: env.nativeConnection,
       config: stack.config,
       store,
       cache,
       files,
+      requests,
       slots,
       workflowBundle: bundle,
     });
@@ -77,6 +78,7 @@ export function useApiStack(extraEnv: NodeJS.ProcessEnv = {}): ApiStack {
       store,
       files,
       slots,
+      requests,
       checkDatabase,
       config: stack.config,
     }).listen(0, '127.0.0.1');

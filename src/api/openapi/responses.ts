@@ -200,7 +200,11 @@ export const RetriedBatchSchema = CreatedBatchSchema.extend({
 }).meta({ id: 'RetriedBatch' });
 
 /** One line of `GET /batches/{batch_id}/results` (OpenAI's batch output line; also the error lines). */
-const ProviderAnswerSchema = z.object({ status_code: z.number().int(), request_id: z.string(), body: z.unknown() });
+export const ProviderAnswerSchema = z.object({
+  status_code: z.number().int(),
+  request_id: z.string(),
+  body: z.unknown(),
+});
 
 export const BatchOutputLineSchema = z
   .object({

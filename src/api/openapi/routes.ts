@@ -1,7 +1,7 @@
 /**
  * Every route of the HTTP API, as one table: the OpenAPI document (document.ts) is generated from it. The
- * entries are in projectRoutes.ts, pipelineRoutes.ts and v1Routes.ts; their request schemas are the ones
- * the handlers parse with, so the document follows them; response schemas are in responses.ts and
+ * entries are in projectRoutes.ts, pipelineRoutes.ts, requestRoutes.ts and v1Routes.ts; their request schemas
+ * are the ones the handlers parse with, so the document follows them; response schemas are in responses.ts and
  * v1Responses.ts, checked against the TypeScript types at compile time.
  *
  * To document a route: add an entry (method, path with `{param}`s, operationId, summary, tags, params, body,
@@ -13,6 +13,7 @@
 import { PIPELINE_ROUTES } from './pipelineRoutes';
 import { PROJECT_ROUTES } from './projectRoutes';
 import { SCHEDULE_ROUTES } from './scheduleRoutes';
+import { REQUEST_ROUTES } from './requestRoutes';
 import type { RouteDoc } from './routeDoc';
 import { V1_ROUTES } from './v1Routes';
 
@@ -23,4 +24,10 @@ import { V1_ROUTES } from './v1Routes';
  */
 export const PLANNED_ROUTES: readonly string[] = [];
 
-export const ROUTES: readonly RouteDoc[] = [...PROJECT_ROUTES, ...PIPELINE_ROUTES, ...SCHEDULE_ROUTES, ...V1_ROUTES];
+export const ROUTES: readonly RouteDoc[] = [
+  ...PROJECT_ROUTES,
+  ...PIPELINE_ROUTES,
+  ...SCHEDULE_ROUTES,
+  ...REQUEST_ROUTES,
+  ...V1_ROUTES,
+];

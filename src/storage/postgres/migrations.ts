@@ -101,6 +101,21 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'gathered requests',
+    sql: `
+      -- POST /requests: each single request's line (the claim check of the gatherer workflow, which holds ids
+      -- only) and, once it is gathered, the batch it went into.
+      CREATE TABLE gathered_requests (
+        request_id text COLLATE "C" PRIMARY KEY,
+        tenant text NOT NULL,
+        record jsonb NOT NULL,
+        batch_id text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Any number works; this one is "llmbatch" in ASCII, truncated to fit a bigint. */

@@ -1,0 +1,1 @@
+export { gatherWorkflow } from './workflow';
