@@ -20,13 +20,12 @@ import {
   ConcurrencyAcceptedSchema,
   CreatedBatchSchema,
   HealthSchema,
-  LaneListSchema,
-  LaneViewSchema,
   PriorityAcceptedSchema,
   ReadinessSchema,
   RetriedBatchSchema,
   SignalAcceptedSchema,
 } from './responses';
+import { LaneListSchema, LaneViewSchema } from './laneResponses';
 import { apiError, IdempotencyHeader, json, jsonBody, type RouteDoc } from './routeDoc';
 import { createdOrWaited, WaitParam, waiting } from './waitResponses';
 

@@ -8,7 +8,7 @@
  * lanes view) have schemas here too; their shapes are checked by the API tests.
  */
 import { z } from 'zod';
-import type { BatchOutputLine, BatchProgress, LaneRef, RateLimits } from '../../shared/contracts';
+import type { BatchOutputLine, BatchProgress, LaneRef } from '../../shared/contracts';
 import { BatchStatusSchema as StatusSchema, type BatchStatus } from '../../shared/statuses';
 import type {
   BatchListView,
@@ -17,7 +17,6 @@ import type {
   ProviderBatchView,
   RetriedBatchView,
 } from '../../shared/views';
-import type { QueueRateLimit } from '../../temporal/rateLimit';
 import type { HttpError } from '../httpError';
 import { RunWindowViewSchema } from './runWindow';
 import type { Equal, Expect, Flat } from './typeChecks';
@@ -248,41 +247,6 @@ export const ReadinessSchema = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------------
-// Project API: lanes
-
-export const RateLimitsSchema = z
-  .object({
-    rpm: z.number().int().meta({ description: 'Requests per minute; 0: no limit.' }),
-    tpm: z.number().int().meta({ description: 'Tokens per minute; 0: no limit.' }),
-  })
-  .meta({ id: 'RateLimits' });
-
-const QueueRateLimitSourceSchema = z.enum(['api', 'learned', 'worker', 'none']);
-
-/** One queue of `GET /lanes` (and the answer of `PUT /lanes/limits`), built in lanes.ts. */
-export const LaneViewSchema = z
-  .object({
-    name: z.string().nullable().meta({ description: 'A named lane; null for the default queue and unnamed lanes.' }),
-    endpoint: z.string().nullable().meta({ description: 'null: the default queue.' }),
-    model: z.string().nullable(),
-    taskQueue: z.string(),
-    startupLimits: RateLimitsSchema,
-    limit: z.object({
-      source: QueueRateLimitSourceSchema.meta({
-        description:
-          '`worker`: from start-up; `api`: set at runtime by an admin; `learned`: set at runtime by a worker from ' +
-          'the limit the provider states in its x-ratelimit-limit-* headers; `none`: no limit.',
-      }),
-      chunksPerSecond: z.number().nullable(),
-      maxRequestsPerMinute: z.number().int().nullable(),
-      maxTokensPerMinute: z.number().int().nullable(),
-    }),
-  })
-  .meta({ id: 'Lane' });
-
-export const LaneListSchema = z.object({ data: z.array(LaneViewSchema) });
-
-// ---------------------------------------------------------------------------------------------------
 // The compile-time checks: each schema against the TypeScript type the handlers answer with.
 
 export type ResponseTypeChecks = [
@@ -297,6 +261,4 @@ export type ResponseTypeChecks = [
   Expect<Equal<z.infer<typeof BatchListSchema>, Flat<Omit<BatchListView, 'data'> & { data: Flat<BatchView>[] }>>>,
 
   Expect<Equal<z.infer<typeof BatchOutputLineSchema>, BatchOutputLine>>,
-  Expect<Equal<z.infer<typeof RateLimitsSchema>, RateLimits>>,
-  Expect<Equal<z.infer<typeof QueueRateLimitSourceSchema>, QueueRateLimit['source']>>,
 ];
