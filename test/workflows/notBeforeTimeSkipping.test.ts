@@ -4,11 +4,7 @@
  * scheduled batch cancelled before its time ends `cancelled` with nothing run. Realtime and native alike.
  */
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { startSimulator, type Simulator } from '../../src/provider';
 import {
   batchWorkflowId,
   cancelSignal,
@@ -24,8 +20,7 @@ import { batchWorkflow, nativeBatchWorkflow } from '../../src/workflows';
 import { FakeBatchApi } from '../helpers/fakeBatchApi';
 import { chatLines, MemoryStore } from '../helpers/fakes';
 import { nativeWorker } from '../helpers/native';
-import { bundleWorkflows } from '../helpers/temporal';
-import { startTimeSkipping, timeSkippingSuite } from '../helpers/testServer';
+import { timeSkippingSuite, useTimeSkippingStack } from '../helpers/testServer';
 
 const { serverPath, describeWithServer } = timeSkippingSuite('test/workflows/notBeforeTimeSkipping.test.ts');
 
@@ -53,31 +48,13 @@ function batchApi(): FakeBatchApi {
 }
 
 describeWithServer('options.notBefore on the time-skipping test server', () => {
-  let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
-  let sim: Simulator;
-  let openai: OpenAI;
-
-  beforeAll(async () => {
-    [env, bundle, sim] = await Promise.all([
-      startTimeSkipping(serverPath),
-      bundleWorkflows(),
-      startSimulator({ seed: 3 }),
-    ]);
-    sim.configure({ errorRate: 0, hangRate: 0, latencyMedianMs: 0, latencyP99Ms: 0, rpm: 0 });
-    openai = new OpenAI({ baseURL: sim.url, apiKey: 'sk-test', maxRetries: 0 });
-  }, 120_000);
-  afterAll(async () => {
-    await sim?.close();
-    await env?.teardown();
-  });
-  beforeEach(() => sim.resetStats());
+  const ts = useTimeSkippingStack(serverPath, 3);
 
   /** A 250-item batch whose work starts 6 h after now (the test server's clock). */
   async function scheduledBatch(store: MemoryStore): Promise<{ input: BatchWorkflowInput; notBeforeMs: number }> {
     const batchId = randomUUID();
     const m = await store.putInput(batchId, chatLines(250, 'later'), 100);
-    const notBeforeMs = (await env.currentTimeMs()) + 6 * HOUR_MS;
+    const notBeforeMs = (await ts.env.currentTimeMs()) + 6 * HOUR_MS;
     const input: BatchWorkflowInput = {
       batchId,
       total: m.total,
@@ -91,13 +68,13 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
 
   it('is scheduled, with no provider call, for 5 h 59 min; then starts at 6 h and completes', async () => {
     const store = new MemoryStore();
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai, store });
+    const { worker, taskQueue } = await nativeWorker(ts.env, ts.bundle, { openai: ts.openai, store });
     const { input, notBeforeMs } = await scheduledBatch(store);
     const workflowId = batchWorkflowId(input.batchId);
     const { before, paused, result } = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
-      await env.sleep(6 * HOUR_MS - MINUTE_MS);
-      const before = { progress: await handle.query(progressQuery), calls: sim.stats().total };
+      const handle = await ts.env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
+      await ts.env.sleep(6 * HOUR_MS - MINUTE_MS);
+      const before = { progress: await handle.query(progressQuery), calls: ts.sim.stats().total };
       // A pause while scheduled shows (and would hold the batch at its time); resume undoes it.
       await handle.signal(pauseSignal);
       const paused = (await handle.query(progressQuery)).status;
@@ -114,10 +91,10 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
     expect(before.calls).toBe(0);
     expect(paused).toBe('paused');
     expect(result).toMatchObject({ status: 'completed', succeeded: 250, failed: 0 });
-    expect(sim.stats().total).toBe(250);
+    expect(ts.sim.stats().total).toBe(250);
     // The work started at its time, not before: the rate counts from then, and so does the first chunk.
     expect(Date.parse(result.startedAt)).toBeGreaterThanOrEqual(notBeforeMs);
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await ts.env.client.workflow.getHandle(workflowId).fetchHistory();
     const firstChunk = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes);
     const firstChunkMs = Number(String(firstChunk?.eventTime?.seconds ?? 0)) * 1000;
     expect(firstChunkMs).toBeGreaterThanOrEqual(notBeforeMs - 1000);
@@ -125,21 +102,21 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
 
   it('a scheduled batch cancelled before its time ends cancelled, with no provider call', async () => {
     const store = new MemoryStore();
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai, store });
+    const { worker, taskQueue } = await nativeWorker(ts.env, ts.bundle, { openai: ts.openai, store });
     const { input } = await scheduledBatch(store);
     const workflowId = batchWorkflowId(input.batchId);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
-      await env.sleep(2 * HOUR_MS);
+      const handle = await ts.env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
+      await ts.env.sleep(2 * HOUR_MS);
       expect((await handle.query(progressQuery)).status).toBe('scheduled');
       await handle.signal(cancelSignal);
       return handle.result();
     });
     expect(result).toMatchObject({ status: 'cancelled', succeeded: 0, failed: 0, pending: 250 });
-    expect(sim.stats().total).toBe(0);
+    expect(ts.sim.stats().total).toBe(0);
     expect(await store.getOutcome(input.batchId)).toMatchObject({ status: 'cancelled' });
     // Ended within the wait: nothing was scheduled.
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await ts.env.client.workflow.getHandle(workflowId).fetchHistory();
     const chunks = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
     expect(chunks.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).not.toContain('processChunk');
   }, 120_000);
@@ -147,7 +124,7 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
   it('native: scheduled with nothing uploaded for 5 h 59 min, then planned, sent and completed', async () => {
     const api = batchApi();
     const store = new MemoryStore();
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai: api.client, store });
+    const { worker, taskQueue } = await nativeWorker(ts.env, ts.bundle, { openai: api.client, store });
     const { input: realtime, notBeforeMs } = await scheduledBatch(store);
     const { maxChunksInFlight: _m, chunkSize: _c, ...base } = realtime;
     const input: NativeBatchInput = {
@@ -156,8 +133,8 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
     };
     const workflowId = batchWorkflowId(input.batchId);
     const { before, result } = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(nativeBatchWorkflow, { workflowId, taskQueue, args: [input] });
-      await env.sleep(6 * HOUR_MS - MINUTE_MS);
+      const handle = await ts.env.client.workflow.start(nativeBatchWorkflow, { workflowId, taskQueue, args: [input] });
+      await ts.env.sleep(6 * HOUR_MS - MINUTE_MS);
       const before = { progress: await handle.query(progressQuery), calls: { ...api.calls } };
       return { before, result: await handle.result() };
     });
@@ -171,16 +148,16 @@ describeWithServer('options.notBefore on the time-skipping test server', () => {
   it('native: a scheduled batch cancelled before its time ends cancelled, nothing uploaded', async () => {
     const api = batchApi();
     const store = new MemoryStore();
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai: api.client, store });
+    const { worker, taskQueue } = await nativeWorker(ts.env, ts.bundle, { openai: api.client, store });
     const { input: realtime } = await scheduledBatch(store);
     const { maxChunksInFlight: _m, chunkSize: _c, ...input } = realtime;
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(nativeBatchWorkflow, {
+      const handle = await ts.env.client.workflow.start(nativeBatchWorkflow, {
         workflowId: batchWorkflowId(input.batchId),
         taskQueue,
         args: [input],
       });
-      await env.sleep(HOUR_MS);
+      await ts.env.sleep(HOUR_MS);
       await handle.signal(cancelSignal);
       return handle.result();
     });

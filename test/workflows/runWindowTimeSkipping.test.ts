@@ -7,10 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import OpenAI from 'openai';
-import { startSimulator, type Simulator } from '../../src/provider';
 import {
   batchWorkflowId,
   progressQuery,
@@ -22,8 +18,7 @@ import { isEnded } from '../../src/shared/statuses';
 import { batchWorkflow } from '../../src/workflows';
 import { chatLines, MemoryStore } from '../helpers/fakes';
 import { nativeWorker } from '../helpers/native';
-import { bundleWorkflows } from '../helpers/temporal';
-import { startTimeSkipping, timeSkippingSuite } from '../helpers/testServer';
+import { timeSkippingSuite, useTimeSkippingStack } from '../helpers/testServer';
 
 const { serverPath, describeWithServer } = timeSkippingSuite('test/workflows/runWindowTimeSkipping.test.ts');
 
@@ -31,27 +26,7 @@ const window: RunWindow = { start: '01:00', end: '06:00', timezone: 'Europe/Berl
 const ms = (iso: string) => Date.parse(iso);
 
 describeWithServer('options.window on the time-skipping test server', () => {
-  let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
-  let sim: Simulator;
-  let openai: OpenAI;
-
-  beforeAll(async () => {
-    [env, bundle, sim] = await Promise.all([
-      startTimeSkipping(serverPath),
-      bundleWorkflows(),
-      startSimulator({ seed: 5 }),
-    ]);
-    openai = new OpenAI({ baseURL: sim.url, apiKey: 'sk-test', maxRetries: 0 });
-  }, 120_000);
-  afterAll(async () => {
-    await sim?.close();
-    await env?.teardown();
-  });
-  beforeEach(() => {
-    sim.configure({ errorRate: 0, hangRate: 0, latencyMedianMs: 0, latencyP99Ms: 0, rpm: 0 });
-    sim.resetStats();
-  });
+  const ts = useTimeSkippingStack(serverPath, 5);
 
   async function windowBatch(store: MemoryStore, items: number, notBefore: string): Promise<BatchWorkflowInput> {
     const batchId = randomUUID();
@@ -64,7 +39,7 @@ describeWithServer('options.window on the time-skipping test server', () => {
    * Skips the test server's clock to half a second before `iso`; from there it runs at real speed. Skipping onto
    * the instant chunks are scheduled would let the server go on skipping before they run (to a timeout years ahead).
    */
-  const sleepUntil = async (iso: string) => env.sleep(Math.max(0, ms(iso) - 500 - (await env.currentTimeMs())));
+  const sleepUntil = async (iso: string) => ts.env.sleep(Math.max(0, ms(iso) - 500 - (await ts.env.currentTimeMs())));
 
   /**
    * The batch's final progress, polled in real time. Not `handle.result()`: the test server skips time while it
@@ -80,14 +55,14 @@ describeWithServer('options.window on the time-skipping test server', () => {
 
   it('outside its window: paused for `window`, next window shown, no call before it opens, then done', async () => {
     const store = new MemoryStore();
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai, store });
+    const { worker, taskQueue } = await nativeWorker(ts.env, ts.bundle, { openai: ts.openai, store });
     const input = await windowBatch(store, 100, '2027-03-27T12:00:00Z');
     const workflowId = batchWorkflowId(input.batchId);
     const { waiting, calls, result } = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
+      const handle = await ts.env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
       await sleepUntil('2027-03-27T23:59:00Z');
       const waiting = await handle.query(progressQuery);
-      const calls = sim.stats().total;
+      const calls = ts.sim.stats().total;
       await sleepUntil('2027-03-28T00:00:00Z');
       return { waiting, calls, result: await ended(handle) };
     });
@@ -100,7 +75,7 @@ describeWithServer('options.window on the time-skipping test server', () => {
     });
     expect(calls).toBe(0);
     expect(result).toMatchObject({ status: 'completed', succeeded: 100, failed: 0 });
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await ts.env.client.workflow.getHandle(workflowId).fetchHistory();
     const firstChunk = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes);
     expect(Number(String(firstChunk?.eventTime?.seconds ?? 0)) * 1000).toBeGreaterThanOrEqual(
       ms('2027-03-28T00:00:00Z'),
@@ -109,13 +84,13 @@ describeWithServer('options.window on the time-skipping test server', () => {
 
   it('running at 06:00 CEST (04:00Z): pauses then, chunks stopped; resumes at 23:00Z; each item once', async () => {
     const store = new MemoryStore();
-    const { worker, taskQueue } = await nativeWorker(env, bundle, { openai, store });
+    const { worker, taskQueue } = await nativeWorker(ts.env, ts.bundle, { openai: ts.openai, store });
     // Slow answers, so that a chunk is in flight when the window closes a few (real) seconds after the start.
-    sim.configure({ latencyMedianMs: 800, latencyP99Ms: 1200 });
+    ts.sim.configure({ latencyMedianMs: 800, latencyP99Ms: 1200 });
     const input = await windowBatch(store, 200, '2027-03-28T03:59:57Z');
     const workflowId = batchWorkflowId(input.batchId);
     const { closed, callsAtClose, recordedAtClose, callsBeforeOpen, result } = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
+      const handle = await ts.env.client.workflow.start(batchWorkflow, { workflowId, taskQueue, args: [input] });
       await sleepUntil('2027-03-28T03:59:57Z');
       // The test server's clock runs at real speed while chunks run: the close comes in about 3 s.
       let closed: BatchProgress;
@@ -123,11 +98,11 @@ describeWithServer('options.window on the time-skipping test server', () => {
         await new Promise((r) => setTimeout(r, 200));
         closed = await handle.query(progressQuery);
       } while (closed.status !== 'paused' || closed.chunksInFlight > 0);
-      const callsAtClose = sim.stats().total;
+      const callsAtClose = ts.sim.stats().total;
       const recordedAtClose = [...store.results.values()].flat().length;
-      sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
+      ts.sim.configure({ latencyMedianMs: 0, latencyP99Ms: 0 });
       await sleepUntil('2027-03-28T22:59:00Z');
-      const callsBeforeOpen = sim.stats().total;
+      const callsBeforeOpen = ts.sim.stats().total;
       await sleepUntil('2027-03-28T23:00:00Z');
       return { closed, callsAtClose, recordedAtClose, callsBeforeOpen, result: await ended(handle) };
     });
