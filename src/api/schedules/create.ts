@@ -6,6 +6,7 @@
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Config, Tenant } from '../../config';
+import { isTimeZone } from '../../shared/runWindow';
 import { SearchAttributeKeys } from '../../shared/searchAttributes';
 import {
   CreateScheduleRequestSchema,
@@ -54,13 +55,8 @@ const refuse = (field: string, reason: string, code: string): never => {
 function checkSpec(request: CreateScheduleRequest): void {
   const problem = request.cron === undefined ? undefined : cronProblem(request.cron);
   if (problem) refuse('cron', problem, 'invalid_cron');
-  if (request.timezone !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: request.timezone });
-    } catch {
-      refuse('timezone', `${request.timezone} is not an IANA time zone`, 'invalid_timezone');
-    }
-  }
+  if (request.timezone !== undefined && !isTimeZone(request.timezone))
+    refuse('timezone', `${request.timezone} is not an IANA time zone`, 'invalid_timezone');
 }
 
 /** The lines sent with the request, as the JSONL file the schedule refers to. */
