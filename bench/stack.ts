@@ -98,6 +98,14 @@ export async function withStack<T>(
 
 class PortTaken extends Error {}
 
+/**
+ * A start-up that lost a port race. Besides EADDRINUSE, the Temporal dev server chooses its HTTP API port itself and,
+ * when another process takes it first, panics at start-up (a nil listener in NewHTTPAPIServer, seen in CI) instead of
+ * naming the port: a dev server that exits during start-up is started again on new ports too (3 attempts in all).
+ */
+const portRace = (message: string): boolean =>
+  /EADDRINUSE|address already in use|^temporal exited during start-up/i.test(message);
+
 async function withStackOnce<T>(
   settings: EngineSettings,
   keepData: boolean,
@@ -157,7 +165,7 @@ async function withStackOn<T>(
     const config = loadConfig(process.env);
     const stack = await startStack(config, { providerEnv: settings.simEnv }).catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      throw /EADDRINUSE|address already in use/i.test(message) ? new PortTaken(message) : err;
+      throw portRace(message) ? new PortTaken(message) : err;
     });
     live.add(stack);
     try {
