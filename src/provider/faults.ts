@@ -67,6 +67,15 @@ export class FaultInjector {
   }
 }
 
+/** `[sim:latency=1500]` anywhere in a realtime call's body: that call answers after 1,500 ms, whatever is drawn. */
+const LATENCY_MARKER = /\[sim:latency=(\d{1,6})\]/;
+
+/** The latency a body asks for with LATENCY_MARKER (a test's one slow call among fast ones), or undefined. */
+export function markedLatencyMs(body: unknown): number | undefined {
+  const marked = body === undefined ? null : LATENCY_MARKER.exec(JSON.stringify(body));
+  return marked ? Number(marked[1]) : undefined;
+}
+
 export const FAULT_MESSAGES: Record<500 | 502 | 503, { message: string; type: string }> = {
   500: {
     message: 'The server had an error while processing your request. Sorry about that! (simulated fault)',

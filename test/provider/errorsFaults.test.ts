@@ -130,6 +130,14 @@ describe('fault injection (rate 1.0 each)', () => {
     expect(stats.requests['/v1/chat/completions']).toEqual({ hung: 1 });
   });
 
+  it('a body marked [sim:latency=<ms>] waits that long; the rest keep the drawn latency', async () => {
+    const impatient = clientFor(sim, { apiKey: 'sk-right-key', timeout: 400 });
+    const slow = failureOf(impatient.chat.completions.create(chatBody('slow one [sim:latency=5000]')));
+    const fast = await impatient.chat.completions.create(chatBody('fast one'));
+    expect(fast.choices[0]?.message.content).toEqual(expect.any(String));
+    expect(await slow).toBeInstanceOf(APIConnectionTimeoutError);
+  });
+
   it('malformedRate answers 200 with a body cut mid-JSON', async () => {
     sim.configure({ malformedRate: 1 });
     const error = await failureOf(client().chat.completions.create(chatBody('m')));

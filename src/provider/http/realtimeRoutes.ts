@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { requestDigest } from '../canonical';
 import { MODEL_ENDPOINTS, prepareRequest } from '../endpoints/registry';
 import type { PreparedRequest } from '../endpoints/types';
-import { FAULT_MESSAGES, THROTTLE_RETRY_AFTER_MS } from '../faults';
+import { FAULT_MESSAGES, markedLatencyMs, THROTTLE_RETRY_AFTER_MS } from '../faults';
 import { ApiError } from '../openaiErrors';
 import { formatDuration, type RateDecision } from '../rateLimiter';
 import { chatStreamText } from './chatStream';
@@ -13,7 +13,7 @@ import type { SimulatorContext } from './context';
  * unambiguous in the stats: auth (middleware) -> body validation (400, never
  * faulted, never charged) -> rate limit (429, not charged) -> fault draw
  * (throttled: a 429 within the limits, not charged | hang | 5xx | malformed,
- * charged like a real call) -> latency -> answer.
+ * charged like a real call) -> latency (drawn, or `[sim:latency=<ms>]` in the body) -> answer.
  */
 export function realtimeHandler(ctx: SimulatorContext, endpoint: string): RequestHandler {
   return async (req, res) => {
@@ -48,7 +48,8 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
       ctx.pending.hold(res);
       return;
     }
-    const latency = ctx.faults.latencyMs(options.latencyMedianMs, ctx.options.latencyP99Ms());
+    const latency =
+      markedLatencyMs(body) ?? ctx.faults.latencyMs(options.latencyMedianMs, ctx.options.latencyP99Ms());
     if (!(await ctx.pending.delay(latency, res))) return; // client gave up or simulator closing
 
     if (fault === 'error') {
