@@ -44,6 +44,8 @@ export interface NewBatch {
   idempotencyKey?: string;
   /** The schedule whose run creates it: kept in its owner record and search attribute LlmbatchScheduleId. */
   scheduleId?: string;
+  /** Single requests gathered by POST /requests: see BatchWorkflowInput.chunkTaskQueue. */
+  gathered?: boolean;
 }
 
 /**
@@ -86,13 +88,14 @@ export class BatchCreator {
     try {
       const checks = await this.checksFor(batch);
       const lines = checks.run(fingerprint ? fingerprint.over(batch.lines) : batch.lines);
-      const manifest = await store.putInput(batch.batchId, lines, config.batch.chunkSize, {
+      const chunkSize = batch.gathered ? config.gather.chunkSize : config.batch.chunkSize;
+      const manifest = await store.putInput(batch.batchId, lines, chunkSize, {
         max: config.batch.chunkTokens,
         of: estimateTokens,
       });
       const counted = { total: manifest.total, representatives: checks.representatives() };
       const owner = { tenant: tenant.id, webhookUrl: batch.webhookUrl, api: batch.api };
-      const planned = planBatch(batch.request, counted, owner, config, batch.nowMs);
+      const planned = planBatch(batch.request, counted, owner, config, batch.nowMs, batch.gathered);
       const plan = batch.pipeline ? pipelinePlan(planned, batch.pipeline) : planned;
       const record: OwnerRecord = {
         tenant: tenant.id,

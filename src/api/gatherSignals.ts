@@ -5,6 +5,7 @@
  * max wait, would decide when a batch forms. Each id's promise settles once Temporal has accepted the signal
  * carrying it, so a request is answered only when it is durable.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { gatherSignal, gatherWorkflowId, type GatherSignal, type GatherWorkflowInput } from '../shared/gather';
@@ -18,10 +19,16 @@ const TICK_MARGIN_MS = 5;
 
 interface Waiting {
   id: string;
-  done: (err?: Error) => void;
+  /** When its HTTP request arrived (ms). */
+  arrivedAtMs: number;
+  /** With the number of the signal that carried it (SignalSource.seq), or the reason it was not sent. */
+  done: (seq: number, err?: Error) => void;
 }
 
 export class GatherSignals {
+  /** This process among the API's replicas, in its signals: the gatherer tells each sender what it has received. */
+  readonly sender = randomUUID();
+  private seq = 0;
   private readonly queues = new Map<string, Waiting[]>();
   private readonly busy = new Set<string>();
   /** Per gatherer: the tick timer set, when it fires, and the latest max wait to tick at after it. */
@@ -32,13 +39,13 @@ export class GatherSignals {
     private readonly config: Config,
   ) {}
 
-  /** Resolves once the gatherer of `input` has the signal carrying `id`. */
-  send(input: GatherWorkflowInput, id: string): Promise<void> {
+  /** Resolves once the gatherer of `input` has the signal carrying `id`, with that signal's number (`seq`). */
+  send(input: GatherWorkflowInput, id: string, arrivedAtMs: number): Promise<number> {
     const workflowId = gatherWorkflowId(input.tenant, input.lane);
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(workflowId) ?? [];
       this.queues.set(workflowId, queue);
-      queue.push({ id, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      queue.push({ id, arrivedAtMs, done: (seq, err) => (err === undefined ? resolve(seq) : reject(err)) });
       if (!this.busy.has(workflowId)) void this.drain(workflowId, input);
     });
   }
@@ -64,7 +71,7 @@ export class GatherSignals {
     this.ticks.delete(workflowId);
     void this.client.workflow
       .getHandle(workflowId)
-      .signal(gatherSignal, { ids: [], sentAtMs: Date.now() })
+      .signal(gatherSignal, { ids: [], arrivedAtMs: Date.now() })
       .catch(() => undefined); // ended (nothing pending) or unreachable: the gatherer's timer still fires
     if (next !== undefined) this.tickAt(workflowId, next);
   }
@@ -75,7 +82,8 @@ export class GatherSignals {
       for (let queue = this.queues.get(workflowId); queue?.length; queue = this.queues.get(workflowId)) {
         const sending = queue.splice(0, MAX_IDS_PER_SIGNAL);
         try {
-          const sentAtMs = Date.now();
+          const arrivedAtMs = Math.min(...sending.map((w) => w.arrivedAtMs));
+          const from = { sender: this.sender, seq: ++this.seq };
           await this.client.workflow.signalWithStart<typeof workflows.gatherWorkflow, [GatherSignal]>(
             'gatherWorkflow',
             {
@@ -83,15 +91,15 @@ export class GatherSignals {
               taskQueue: this.config.temporal.taskQueue,
               args: [input],
               signal: gatherSignal,
-              signalArgs: [{ ids: sending.map((w) => w.id), sentAtMs }],
+              signalArgs: [{ ids: sending.map((w) => w.id), arrivedAtMs, from }],
               staticSummary: `single requests of tenant ${input.tenant} on lane ${input.lane}, gathered into batches`,
             },
           );
-          for (const w of sending) w.done();
-          this.tickAt(workflowId, sentAtMs + this.config.gather.maxWaitMs);
+          for (const w of sending) w.done(from.seq);
+          this.tickAt(workflowId, arrivedAtMs + this.config.gather.maxWaitMs);
         } catch (err) {
           const failure = err instanceof Error ? err : new Error(`signal-with-start failed: ${String(err)}`);
-          for (const w of sending) w.done(failure);
+          for (const w of sending) w.done(0, failure);
         }
       }
     } finally {

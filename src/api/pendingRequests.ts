@@ -1,49 +1,61 @@
 /**
  * Backpressure for POST /requests: past LLMBATCH_GATHER_MAX_PENDING requests of a tenant not yet in a batch, 429
  * with Retry-After. The count is the tenant's gatherers' own (a query to each, on every lane), so it holds across
- * API replicas; each process reads it at most every REFRESH_MS and adds what it accepted since. Requests pile up
+ * API replicas; each process reads it at most every REFRESH_MS and adds the requests it admitted that the read
+ * does not show: those whose signal the gatherer had not received (PendingCount.received). Requests pile up
  * there when the tenant's batches cannot start (its concurrent-batch quota is full), which is what this protects.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Response } from 'express';
 import type { Config, Tenant } from '../config';
-import { DEFAULT_GATHER_LANE, gatherWorkflowId, pendingQuery } from '../shared/gather';
+import { DEFAULT_GATHER_LANE, gatherWorkflowId, pendingQuery, type PendingCount } from '../shared/gather';
 import { HttpError } from './httpError';
 
 const REFRESH_MS = 250;
-/**
- * A query may not see a signal Temporal accepted moments before (its workflow task has yet to run): requests this
- * process accepted this long before a read are added to what it reads. Counting some twice errs on the safe side.
- */
-const SIGNAL_LAG_MS = 100;
 
 interface Count {
   readAt: number;
   pending: number;
 }
 
+/** A request this process admitted: counted here until its gatherer says it has received the signal carrying it. */
+export interface Admitted {
+  tenant: string;
+  gatherer: string;
+  /** The number of the signal that carried it (GatherSignals), once sent. */
+  seq?: number;
+}
+
 export class PendingRequests {
   private readonly counts = new Map<string, Count>();
   private readonly reads = new Map<string, Promise<Count>>();
-  /** Per tenant: when this process accepted its recent requests (ms). */
-  private readonly recent = new Map<string, number[]>();
+  /** Per tenant: the requests this process admitted that a read of the gatherers may not show yet. */
+  private readonly unseen = new Map<string, Set<Admitted>>();
   private readonly lanes: string[];
 
+  /** `sender`: this process's id in its signals (GatherSignals.sender). */
   constructor(
     private readonly client: Client,
     private readonly config: Config,
+    private readonly sender: string,
   ) {
     this.lanes = [DEFAULT_GATHER_LANE, ...config.lanes.map((l) => l.name ?? l.taskQueue)];
   }
 
-  /** Refuses the request (429, Retry-After) when the tenant has its limit of requests pending. */
-  async admit(tenant: Tenant, res: Response): Promise<void> {
+  /**
+   * Refuses the request (429, Retry-After) when the tenant has its limit of requests pending; else counts it until
+   * the gatherers' own count shows it (call `signalled` once its signal is accepted, `release` if it never is).
+   */
+  async admit(tenant: Tenant, gatherer: string, res: Response): Promise<Admitted> {
     const max = this.config.gather.maxPending;
     const count = await this.count(tenant.id);
     if (count.pending < max) {
       // Counted now, not once its signal is sent: requests checked at the same moment cannot all take the last place.
-      this.counted(tenant.id, count);
-      return;
+      count.pending += 1;
+      const admitted: Admitted = { tenant: tenant.id, gatherer };
+      const unseen = this.unseen.get(tenant.id) ?? new Set();
+      this.unseen.set(tenant.id, unseen.add(admitted));
+      return admitted;
     }
     // A batch forms within max wait once there is room: a client that comes back then may find some.
     res.set('Retry-After', String(Math.max(1, Math.ceil(this.config.gather.maxWaitMs / 1000))));
@@ -56,13 +68,14 @@ export class PendingRequests {
     );
   }
 
-  /** One more request admitted: counted until the next read, and by it too if it was admitted just before. */
-  private counted(tenant: string, count: Count): void {
-    const now = Date.now();
-    const times = (this.recent.get(tenant) ?? []).filter((t) => t >= now - SIGNAL_LAG_MS);
-    times.push(now);
-    this.recent.set(tenant, times);
-    count.pending += 1;
+  /** Its signal, number `seq`, is in the gatherer's history: counted here until the gatherer has received it. */
+  signalled(admitted: Admitted, seq: number): void {
+    admitted.seq = seq;
+  }
+
+  /** Never signalled (its body or signal failed): no longer counted. */
+  release(admitted: Admitted): void {
+    this.unseen.get(admitted.tenant)?.delete(admitted);
   }
 
   private async count(tenant: string): Promise<Count> {
@@ -78,20 +91,24 @@ export class PendingRequests {
 
   private async read(tenant: string): Promise<Count> {
     const readAt = Date.now();
-    const each = await Promise.all(this.lanes.map((lane) => this.pendingOf(gatherWorkflowId(tenant, lane))));
-    const unseen = (this.recent.get(tenant) ?? []).filter((t) => t >= readAt - SIGNAL_LAG_MS).length;
-    const count = { readAt, pending: each.reduce((a, b) => a + b, 0) + unseen };
+    const gatherers = this.lanes.map((lane) => gatherWorkflowId(tenant, lane));
+    const counts = await Promise.all(gatherers.map((id) => this.pendingOf(id)));
+    const received = new Map(gatherers.map((id, i) => [id, counts[i]!.received[this.sender] ?? 0]));
+    const unseen = this.unseen.get(tenant) ?? new Set<Admitted>();
+    // Received by its gatherer: in what it answered, and in every later read.
+    for (const a of unseen) if (a.seq !== undefined && a.seq <= (received.get(a.gatherer) ?? 0)) unseen.delete(a);
+    const count = { readAt, pending: counts.reduce((sum, c) => sum + c.pending, 0) + unseen.size };
     this.counts.set(tenant, count);
     return count;
   }
 
-  private async pendingOf(workflowId: string): Promise<number> {
+  private async pendingOf(workflowId: string): Promise<PendingCount> {
     try {
       return await this.client.workflow.getHandle(workflowId).query(pendingQuery);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return 0;
+      if (err instanceof WorkflowNotFoundError) return { pending: 0, received: {} };
       // Unknown (Temporal or the workers unreachable): let it through; the signal-with-start says so if it fails.
-      return 0;
+      return { pending: 0, received: {} };
     }
   }
 }

@@ -82,6 +82,8 @@ export function planBatch(
   owner: BatchOwner,
   config: Config,
   nowMs: number,
+  /** Single requests gathered into a batch (POST /requests): its chunks run on the unlimited queue (chunkTaskQueue). */
+  gathered = false,
 ): BatchPlan {
   const { options, priority } = request;
   const route = routeOf(request, lines, config, nowMs);
@@ -124,6 +126,8 @@ export function planBatch(
     webhookUrl,
     budgetUsd: options?.budgetUsd,
     lane: laneFor(lines.representatives, config.lanes, options?.lane),
+    activityTaskQueue: nativeTaskQueue(taskQueue),
+    chunkTaskQueue: gathered ? nativeTaskQueue(taskQueue) : undefined,
     modeReason: route.reason ?? undefined,
     price,
     cache: options?.cache,

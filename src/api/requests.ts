@@ -23,7 +23,8 @@ import { newRequestId } from './ids';
 import { checkLine } from './lines';
 import { laneFor } from './plan';
 import { PendingRequests } from './pendingRequests';
-import { answerRequest, BatchEnds, EndedResults, type AnswerDeps } from './requestAnswer';
+import { BatchWatch } from './batchWatch';
+import { answerRequest, BatchResults, type AnswerDeps } from './requestAnswer';
 import { MAX_WAIT_MS, RequestWaitQuerySchema, SingleRequestSchema } from './schemas';
 import { parseBody } from './validation';
 
@@ -46,22 +47,19 @@ const GATHERER_IDLE_MS = 60_000;
 export function requestsRouter(deps: RequestsDeps): Router {
   const router = Router();
   const answers: AnswerDeps = {
-    client: deps.client,
     store: deps.store,
     watch: new GatherWatch(deps.client, async (id) => (await deps.requests.get(id))?.batchId),
-    ends: new BatchEnds(deps.client, deps.config.batch.retryGraceMs > 0),
-    results: new EndedResults(deps.store),
+    batches: new BatchWatch(deps.client),
+    results: new BatchResults(deps.store),
   };
-  const gate: Gate = {
-    pending: new PendingRequests(deps.client, deps.config),
-    signals: new GatherSignals(deps.client, deps.config),
-  };
+  const signals = new GatherSignals(deps.client, deps.config);
+  const gate: Gate = { pending: new PendingRequests(deps.client, deps.config, signals.sender), signals };
 
   router.post('/requests', async (req, res) => {
     const arrivedAt = Date.now();
     const { wait } = parseBody(RequestWaitQuerySchema, req.query, 'query');
     const tenant = tenantOf(res);
-    const { id, stored } = await accept(deps, gate, tenant, req, res);
+    const { id, stored } = await accept(deps, gate, { tenant, arrivedAt }, req, res);
     const gatherer = gatherWorkflowId(tenant.id, stored.lane);
     await answerRequest(answers, res, { id, gatherer, stored, waitMs: wait ?? MAX_WAIT_MS, arrivedAt });
   });
@@ -82,7 +80,13 @@ export function requestsRouter(deps: RequestsDeps): Router {
 }
 
 /** Checks, stores and hands the request to its gatherer; 400 naming the field, 429 past the pending limit. */
-async function accept(deps: RequestsDeps, gate: Gate, tenant: Tenant, req: Request, res: Response) {
+async function accept(
+  deps: RequestsDeps,
+  gate: Gate,
+  { tenant, arrivedAt }: { tenant: Tenant; arrivedAt: number },
+  req: Request,
+  res: Response,
+) {
   const { config } = deps;
   const { pending, signals } = gate;
   const input = parseBody(SingleRequestSchema, req.body, 'request');
@@ -90,15 +94,14 @@ async function accept(deps: RequestsDeps, gate: Gate, tenant: Tenant, req: Reque
   const line = checkedLine(id, input.endpoint, input.body, config.batch.defaultModel);
   const laneRef = laneFor([line], config.lanes);
   const lane = laneRef ? (laneRef.name ?? laneRef.taskQueue) : DEFAULT_GATHER_LANE;
-  await pending.admit(tenant, res);
+  const admitted = await pending.admit(tenant, gatherWorkflowId(tenant.id, lane), res);
   const stored: StoredRequest = {
     tenant: tenant.id,
     lane,
     customId: input.custom_id ?? null,
-    createdAt: new Date().toISOString(),
+    createdAt: new Date(arrivedAt).toISOString(),
     line,
   };
-  await deps.requests.put(id, stored);
   const gather: GatherWorkflowInput = {
     tenant: tenant.id,
     quotas: tenant.quotas,
@@ -108,7 +111,13 @@ async function accept(deps: RequestsDeps, gate: Gate, tenant: Tenant, req: Reque
     idleMs: GATHERER_IDLE_MS,
     activityTaskQueue: nativeTaskQueue(config.temporal.taskQueue),
   };
-  await signals.send(gather, id);
+  try {
+    await deps.requests.put(id, stored);
+    pending.signalled(admitted, await signals.send(gather, id, arrivedAt));
+  } catch (err) {
+    pending.release(admitted);
+    throw err;
+  }
   return { id, stored };
 }
 

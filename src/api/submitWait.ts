@@ -172,7 +172,7 @@ async function historyEnd(client: Client, workflowId: string, grace: boolean, si
 }
 
 /** What one history event says: `ended`, the next run (continued as new), or nothing (undefined). */
-function endOf(
+export function endOf(
   e: temporal.api.history.v1.IHistoryEvent,
   finishes: Set<string>,
 ): 'ended' | { nextRun: string } | undefined {

@@ -113,6 +113,11 @@ export const EnvSchema = z.object({
   LLMBATCH_GATHER_MAX_WAIT_MS: positiveInt.max(60_000).default(200),
   /** Past this many requests of a tenant not yet in a batch, POST /requests answers 429 with Retry-After. */
   LLMBATCH_GATHER_MAX_PENDING: positiveInt.default(10_000),
+  /**
+   * Items per chunk of a gathered batch (LLMBATCH_CHUNK_SIZE is for the rest): a request is answered once its
+   * chunk is done, so small chunks spare it waiting for a hundred others.
+   */
+  LLMBATCH_GATHER_CHUNK_SIZE: positiveInt.max(1000).default(10),
   /** JSON object: model → {input, output, batchDiscount?} in USD per million tokens. */
   LLMBATCH_PRICES: jsonText(z.record(z.string().min(1), ModelPriceSchema)).default(DEFAULT_PRICES),
   /** JSON array of lanes, e.g. [{"model":"gpt-4o-mini","rpm":6000,"tpm":2000000}]; see LaneSchema. */

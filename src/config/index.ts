@@ -61,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxItems: e.LLMBATCH_GATHER_MAX_ITEMS,
       maxWaitMs: e.LLMBATCH_GATHER_MAX_WAIT_MS,
       maxPending: e.LLMBATCH_GATHER_MAX_PENDING,
+      chunkSize: e.LLMBATCH_GATHER_CHUNK_SIZE,
     },
     rateLimit: { rpm: e.LLMBATCH_RPM, tpm: e.LLMBATCH_TPM },
     lanes: configuredLanes(e.LLMBATCH_LANES, e.TEMPORAL_TASK_QUEUE),

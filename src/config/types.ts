@@ -54,6 +54,8 @@ export interface Config {
     maxWaitMs: number;
     /** Past this many requests of a tenant not yet in a batch, POST /requests answers 429. */
     maxPending: number;
+    /** Items per chunk of a gathered batch: each chunk's requests are answered as soon as it is done. */
+    chunkSize: number;
   };
   /** Provider limits held across every worker by the default task queue's rate limit; 0 = none. */
   rateLimit: RateLimits;

@@ -176,6 +176,17 @@ export interface BatchWorkflowInput {
   budgetUsd?: number;
   /** The rate-limit lane whose task queue runs the chunks; absent: the default queue. */
   lane?: LaneRef;
+  /**
+   * Where the batch's store work runs (finishBatch, reopenDeadLetters): a queue without the provider's rate limit
+   * (nativeTaskQueue), so it spends none of the chunks' tokens; absent: the workflow's own queue.
+   */
+  activityTaskQueue?: string;
+  /**
+   * Where the chunks run instead of the lane's or the workflow's queue. A gathered batch's chunk holds a few requests,
+   * and a server-side limit counts tasks, not requests (a chunk of 3 spends the token of 100): its chunks run on the
+   * unlimited queue, paced request by request by each worker's lanes. Absent: the lane's or the workflow's queue.
+   */
+  chunkTaskQueue?: string;
   /** Why the batch runs in realtime mode, when auto chose it or a native batch fell back. */
   modeReason?: string;
   /** Per-million-token prices of the batch's model, for the cost in progress; absent: unknown. */

@@ -33,8 +33,8 @@ export interface GatherWorkflowInput {
   activityTaskQueue: string;
   /** The workflow ends after this long with nothing pending; the next request starts it again. */
   idleMs: number;
-  /** Carried across continue-as-new: requests not yet in a batch, and how many batches were formed. */
-  carry?: { pending: PendingRequest[]; flushes: number };
+  /** Carried across continue-as-new: requests not yet in a batch, how many batches were formed, signals received. */
+  carry?: { pending: PendingRequest[]; flushes: number; received?: Record<string, number> };
 }
 
 export interface PendingRequest {
@@ -45,18 +45,36 @@ export interface PendingRequest {
 
 /**
  * Sent by the API once the requests' bodies are stored: the ids of one API process's requests since its last, and
- * when it sent them (max wait counts from then). With no ids, a tick: the API's nudge at max wait (see
- * api/gatherSignals.ts).
+ * when the oldest of them arrived (max wait counts from then). With no ids, a tick: the API's nudge at max wait
+ * (see api/gatherSignals.ts).
  */
 export const gatherSignal = defineSignal<[GatherSignal]>('gather');
 
 export interface GatherSignal {
   ids: string[];
-  sentAtMs: number;
+  /** When the oldest of `ids` arrived at the API (ms): its wait began then, not when the signal went out. */
+  arrivedAtMs: number;
+  /** Which API process sent it (a random id per process), and its number among that process's signals. */
+  from?: SignalSource;
 }
 
-/** Requests received whose batch has not started yet: what the API's backpressure reads. */
-export const pendingQuery = defineQuery<number>('pending');
+export interface SignalSource {
+  sender: string;
+  seq: number;
+}
+
+/** What the API's backpressure reads (pendingQuery). */
+export interface PendingCount {
+  /** Requests received whose batch has not started yet. */
+  pending: number;
+  /**
+   * Per API process, the number of the last of its signals received: its requests signalled up to there are in
+   * `pending` (or past it), and the ones after are not, whatever the lag between a signal and its workflow task.
+   */
+  received: Record<string, number>;
+}
+
+export const pendingQuery = defineQuery<PendingCount>('pending');
 
 /** The flush activity's input: the batch id is chosen by the workflow, so a retried activity makes no second one. */
 export interface FlushInput {

@@ -42,6 +42,7 @@ async function createGathered(creator: BatchCreator, config: Config, batch: Gath
       request: { requests: [], options: { mode: 'realtime', ...(lane ? { lane } : {}) } },
       lines: batch.lines.map((request, at) => ({ at, request })),
       position: 'index',
+      gathered: true,
       // No webhook per gathered batch: each request has its own client waiting, or polling GET /requests/:id.
       nowMs: Date.now(),
     });

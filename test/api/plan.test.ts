@@ -126,6 +126,16 @@ describe('planBatch', () => {
     expect(two.input.price).toBeUndefined();
   });
 
+  it('runs store work off the rate-limited queues, and a gathered batch’s chunks too (the lanes pace them)', () => {
+    const one = { total: 3, representatives: chatLines(1) };
+    const onLane = { requests: [], options: { lane: 'bulk' } };
+    const ordinary = planBatch(onLane, one, owner, config, NOW);
+    expect(ordinary.input).toMatchObject({ activityTaskQueue: 'q@native', lane: { taskQueue: 'q@lane@bulk' } });
+    expect(ordinary.input).not.toHaveProperty('chunkTaskQueue', expect.anything());
+    const gathered = planBatch(onLane, one, owner, config, NOW, true);
+    expect(gathered.input).toMatchObject({ activityTaskQueue: 'q@native', chunkTaskQueue: 'q@native' });
+  });
+
   it('gives the native fallback the batch’s limits', () => {
     const plan = planBatch(
       { requests: [], options: { mode: 'native', maxChunksInFlight: 3, maxAttempts: 2 } },

@@ -44,7 +44,7 @@ export const REQUEST_ROUTES: RouteDoc[] = [
       "One OpenAI-style request (the tenant's, from the key). Requests are gathered per tenant and lane into " +
       'ordinary batches of at most `LLMBATCH_GATHER_MAX_ITEMS`, formed once the oldest has waited ' +
       '`LLMBATCH_GATHER_MAX_WAIT_MS` (whichever comes first), which run with all their retries, rate limits and ' +
-      'priorities. The answer comes ' +
+      'priorities. A request is answered once its chunk (`LLMBATCH_GATHER_CHUNK_SIZE` requests) is done, ' +
       'within `wait` (default 60 s), or 202 with the id; `wait=0` answers 202 at once. An accepted request is durable.',
     tags: ['batches'],
     params: { query: WaitQuery },

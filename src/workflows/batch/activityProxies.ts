@@ -8,7 +8,7 @@ export function chunkActivities(priorityKey: number, input: BatchWorkflowInput, 
   return proxyActivities<Activities>({
     summary,
     // A lane's own queue carries its server-side rate limit; otherwise the workflow's queue.
-    taskQueue: input.lane?.taskQueue,
+    taskQueue: input.chunkTaskQueue ?? input.lane?.taskQueue,
     startToCloseTimeout: '15 minutes',
     // Heartbeats flush every second (worker setting), so 10 s without one means the worker is gone.
     heartbeatTimeout: '10 seconds',
@@ -21,10 +21,14 @@ export function chunkActivities(priorityKey: number, input: BatchWorkflowInput, 
   });
 }
 
-export const { finishBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes' });
-
-/** Reads every chunk of a big batch on a retried attempt (see reopen.ts): minutes, not seconds, at worst. */
-export const { reopenDeadLetters } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  summary: 'reopen the dead letters',
-});
+/** The batch's store work, on `taskQueue` (input.activityTaskQueue: no rate limit; absent: the workflow's queue). */
+export function storeActivities(taskQueue: string | undefined) {
+  const { finishBatch } = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '5 minutes' });
+  /** Reads every chunk of a big batch on a retried attempt (see reopen.ts): minutes, not seconds, at worst. */
+  const { reopenDeadLetters } = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    summary: 'reopen the dead letters',
+  });
+  return { finishBatch, reopenDeadLetters };
+}

@@ -6,7 +6,7 @@
  */
 import { condition, log } from '@temporalio/workflow';
 import type { BatchWorkflowResult } from '../../shared/contracts';
-import { reopenDeadLetters } from './activityProxies';
+import { storeActivities } from './activityProxies';
 import type { BatchRun } from './run';
 
 /** True when the signal came: the batch runs to its end again (its outcome was removed with the dead letters). */
@@ -20,6 +20,7 @@ export async function awaitRetry(run: BatchRun, outcome: BatchWorkflowResult): P
   run.retryable = false;
   if (!signalled || !run.retryRequested) return false;
   run.retryRequested = false;
+  const { reopenDeadLetters } = storeActivities(input.activityTaskQueue);
   const r = await reopenDeadLetters({ batchId: input.batchId, chunkCount: input.chunkCount });
   const chunks = Object.keys(r.kept).map(Number);
   state.failed -= r.reopened;

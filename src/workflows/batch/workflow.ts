@@ -9,7 +9,7 @@ import { allHandlersFinished, condition, continueAsNew, log } from '@temporalio/
 import type { BatchWorkflowInput, BatchWorkflowResult } from '../../shared/contracts';
 import { failureReason, failureType } from '../failures';
 import { endEvent, eventData, notify } from '../notify';
-import { finishBatch } from './activityProxies';
+import { storeActivities } from './activityProxies';
 import { setBatchHandlers } from './handlers';
 import { awaitNotBefore } from './notBefore';
 import { awaitRetry } from './retry';
@@ -23,6 +23,7 @@ async function finish(run: BatchRun): Promise<BatchWorkflowResult> {
   const progress = run.progress(finalStatus);
   if (run.failure !== undefined) progress.error = failureReason(run.failure);
   // The outcome goes to the store, so reading a finished batch needs no workflow query (a replay).
+  const { finishBatch } = storeActivities(input.activityTaskQueue);
   const outcome = await finishBatch({
     progress,
     chunkCount: input.chunkCount,

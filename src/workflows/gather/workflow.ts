@@ -14,7 +14,13 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { gatherSignal, pendingQuery, type GatherWorkflowInput, type PendingRequest } from '../../shared/gather';
+import {
+  gatherSignal,
+  pendingQuery,
+  type GatherWorkflowInput,
+  type PendingRequest,
+  type SignalSource,
+} from '../../shared/gather';
 import { flushActivity } from './activityProxies';
 
 /** Signals per run before continuing as new, well under the server's per-run signal limit (10,000 by default). */
@@ -23,6 +29,30 @@ const SIGNALS_PER_RUN = 4_000;
 /** A batch id as the API makes them (`batch_` + 12 hex of ms + 12 hex), from workflow time and workflow uuid4. */
 const newBatchId = (): string =>
   `batch_${Date.now().toString(16).padStart(12, '0')}${uuid4().replace(/-/g, '').slice(0, 12)}`;
+
+/** API processes remembered, the latest first to stay: one restarted is a new sender, and the old one falls out. */
+const SENDERS = 64;
+
+/** The last signal number received from each API process (see PendingCount). */
+class Received {
+  private readonly last: Map<string, number>;
+
+  constructor(carried: Record<string, number> = {}) {
+    this.last = new Map(Object.entries(carried));
+  }
+
+  note({ sender, seq }: SignalSource): void {
+    const seen = Math.max(seq, this.last.get(sender) ?? 0);
+    // Re-inserted, so the senders heard from least recently are the first to go.
+    this.last.delete(sender);
+    this.last.set(sender, seen);
+    if (this.last.size > SENDERS) this.last.delete(this.last.keys().next().value as string);
+  }
+
+  bySender(): Record<string, number> {
+    return Object.fromEntries(this.last);
+  }
+}
 
 export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> {
   const flushGathered = flushActivity(input.activityTaskQueue);
@@ -33,11 +63,13 @@ export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> 
   /** Requests in flushes not yet done: still pending for backpressure, since their batch may be waiting for room. */
   let flushing = 0;
   let signals = 0;
-  setHandler(gatherSignal, ({ ids, sentAtMs }) => {
+  const received = new Received(input.carry?.received);
+  setHandler(gatherSignal, ({ ids, arrivedAtMs, from }) => {
     signals += 1;
-    // From when the API sent it (part of the signal, so replay-safe), never later than this task: a clock skew
-    // between hosts can only make a batch form sooner.
-    const atMs = Math.min(sentAtMs, Date.now());
+    if (from) received.note(from);
+    // From when the API received the oldest of them (part of the signal, so replay-safe), never later than this
+    // task: a clock skew between hosts can only make a batch form sooner.
+    const atMs = Math.min(arrivedAtMs, Date.now());
     for (const id of ids) {
       // A signal repeated by a client's retry is one request.
       if (seen.has(id)) continue;
@@ -45,7 +77,7 @@ export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> 
       pending.push({ id, atMs });
     }
   });
-  setHandler(pendingQuery, () => pending.length + flushing);
+  setHandler(pendingQuery, () => ({ pending: pending.length + flushing, received: received.bySender() }));
 
   const flush = (): void => {
     const requestIds = pending.splice(0, input.maxItems).map((p) => p.id);
@@ -79,7 +111,8 @@ export async function gatherWorkflow(input: GatherWorkflowInput): Promise<void> 
     if (signals >= SIGNALS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(() => inFlight === 0 && allHandlersFinished());
       log.info('gatherer continued as new', { tenant: input.tenant, lane: input.lane, flushes });
-      return continueAsNew<typeof gatherWorkflow>({ ...input, carry: { pending: [...pending], flushes } });
+      const carry = { pending: [...pending], flushes, received: received.bySender() };
+      return continueAsNew<typeof gatherWorkflow>({ ...input, carry });
     }
   }
 }

@@ -139,6 +139,7 @@ async function runRealtime(run: NativeRun, e: ProviderBatchEntry): Promise<void>
           // Its calls are billed at the realtime price: the worker's cost metric counts them so.
           price: input.price,
           cache: false,
+          activityTaskQueue: input.activityTaskQueue,
         },
       ],
     });
