@@ -21,6 +21,7 @@ import type { SlotStore } from '../storage/slots';
 import type { BatchStore } from '../storage/types';
 import { nativeTaskQueue, type RateLimits } from '../shared/contracts';
 import { chunksPerSecond } from '../temporal/rateLimit';
+import { cachedWorkflowBundle } from './bundleCache';
 import { prebuiltBundlePath, runsCompiled } from './bundleWorkflows';
 import { LearnedLimits } from './learnedLimits';
 import { providerFetch } from './providerFetch';
@@ -83,9 +84,9 @@ export function webhookSettings(config: Config): WebhookSettings {
  * `npm run build` wrote beside it, so no webpack at start-up. Under tsx (development, `npm start`):
  * the workflow sources, bundled at start-up.
  */
-function workflowCode(given: WorkerDeps['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+async function workflowCode(given: WorkerDeps['workflowBundle']): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
   if (given) return { workflowBundle: given };
-  if (!runsCompiled()) return { workflowsPath: require.resolve('../workflows') };
+  if (!runsCompiled()) return { workflowBundle: { codePath: await cachedWorkflowBundle() } };
   const codePath = prebuiltBundlePath();
   if (!existsSync(codePath)) throw new Error(`no workflow bundle at ${codePath}: run \`npm run build\``);
   return { workflowBundle: { codePath } };
@@ -152,7 +153,7 @@ export async function createWorker(deps: WorkerDeps): Promise<WorkerGroup> {
   const main = await Worker.create({
     ...activityOptions(config.rateLimit),
     taskQueue: config.temporal.taskQueue,
-    ...workflowCode(deps.workflowBundle),
+    ...(await workflowCode(deps.workflowBundle)),
     // An activity handed back eagerly with the workflow task never reaches matching, where the queue's
     // rate limit is enforced (temporalio/temporal#6800): without this, a limit set at runtime is bypassed.
     maxEagerActivityReservationsPerWorkflowTask: 0,

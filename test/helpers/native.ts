@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundlePath } from '@temporalio/worker';
 import type OpenAI from 'openai';
 import { createActivities } from '../../src/activities';
 import { createNativeActivities } from '../../src/activities/native';
@@ -20,7 +20,7 @@ export interface NativeWorkerOptions {
 
 export async function nativeWorker(
   env: TestWorkflowEnvironment,
-  bundle: WorkflowBundleWithSourceMap,
+  bundle: WorkflowBundlePath,
   opts: NativeWorkerOptions,
 ) {
   const store = opts.store ?? new FileBatchStore(await mkdtemp(join(tmpdir(), 'llmbatch-native-')));

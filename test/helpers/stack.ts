@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
 import { FileResponseCache } from '../../src/storage/fileCache';
 import { FileBatchStore } from '../../src/storage/fileStore';
@@ -28,7 +28,7 @@ export async function testConfig(
 export async function testWorker(
   env: TestWorkflowEnvironment,
   config: Config,
-  workflowBundle: WorkflowBundleWithSourceMap,
+  workflowBundle: WorkflowBundlePath,
 ) {
   const store = new FileBatchStore(config.dataDir);
   const worker = await createWorker({

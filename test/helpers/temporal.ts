@@ -1,8 +1,9 @@
 /** One dev server per test file, started from the resolved CLI binary with our server flags. */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Runtime, DefaultLogger, type WorkflowBundlePath } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../src/devServer/binary';
 import { devServerExtraArgs } from '../../src/devServer/serverArgs';
+import { cachedWorkflowBundle } from '../../src/worker/bundleCache';
 
 let runtimeInstalled = false;
 /** Keep the SDK's logs to warnings so test output stays readable. */
@@ -29,9 +30,7 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+/** The workflows' bundle, made once for every suite and worker of a run (src/worker/bundleCache.ts). */
+export async function bundleWorkflows(): Promise<WorkflowBundlePath> {
+  return { codePath: await cachedWorkflowBundle(new DefaultLogger('WARN')) };
 }

@@ -6,7 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { startSimulator, type Simulator } from '../../src/provider';
 import { findPipBinary, isExecutable, onPath } from '../../src/devServer/binary';
@@ -62,7 +62,7 @@ export function timeSkippingSuite(suite: string): { serverPath: string; describe
 /** What a time-skipping suite runs on: the server, the workflow bundle, and the simulator with its client. */
 export interface TimeSkippingStack {
   env: TestWorkflowEnvironment;
-  bundle: WorkflowBundleWithSourceMap;
+  bundle: WorkflowBundlePath;
   sim: Simulator;
   openai: OpenAI;
 }

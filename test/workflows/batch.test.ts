@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { startSimulator, type Simulator } from '../../src/provider';
 import {
@@ -19,7 +19,7 @@ import { testConfig, testWorker } from '../helpers/stack';
 import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundlePath;
 let sim: Simulator;
 
 beforeAll(async () => {

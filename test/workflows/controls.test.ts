@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { startSimulator, type Simulator } from '../../src/provider';
 import {
@@ -22,7 +22,7 @@ import { testConfig, testWorker } from '../helpers/stack';
 import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundlePath;
 let sim: Simulator;
 
 beforeAll(async () => {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
 import {
@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundlePath;
 
 beforeAll(async () => {
   [env, bundle] = await Promise.all([startDevServer(), bundleWorkflows()]);

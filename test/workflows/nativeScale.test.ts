@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import type { Batch } from 'openai/resources/batches';
 import { ManagedChild, tsEntry } from '../../src/cli/processes';
 import { batchWorkflowId } from '../../src/shared/contracts';
@@ -27,7 +27,7 @@ const TOTAL = 120_000;
 const CHUNK_SIZE = 100;
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundlePath;
 let sim: ManagedChild;
 let simUrl: string;
 let dir: string;

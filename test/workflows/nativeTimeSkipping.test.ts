@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import type { Batch } from 'openai/resources/batches';
 import type { BatchLine, BatchOutputLine } from '../../src/shared/contracts';
 import {
@@ -123,7 +123,7 @@ async function providerBatchInput(store: MemoryStore, lines: BatchLine[]): Promi
 
 describeWithServer('a 24 h provider batch on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
+  let bundle: WorkflowBundlePath;
 
   beforeAll(async () => {
     [env, bundle] = await Promise.all([startTimeSkipping(serverPath), bundleWorkflows()]);

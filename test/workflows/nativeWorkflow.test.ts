@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import type { Batch } from 'openai/resources/batches';
 import { startSimulator, type Simulator } from '../../src/provider';
 import { batchWorkflowId, cancelSignal, pauseSignal, resumeSignal, type BatchLine } from '../../src/shared/contracts';
@@ -26,7 +26,7 @@ import { clientFor } from '../provider/helpers';
 import { collect, historyLength, nativeWorker, sleep } from '../helpers/native';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundlePath;
 let sim: Simulator;
 
 const FAST = { batchLinesPerSecond: 2000, completionWindowMs: 86_400_000, apiKey: undefined };

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { resolveTemporalCli } from '../../src/devServer/binary';
 import { startSimulator, type Simulator } from '../../src/provider';
@@ -31,7 +31,7 @@ import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 import { newSecret, startReceiver, type Receiver } from '../helpers/webhookReceiver';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundlePath;
 let sim: Simulator;
 let config: Config;
 let store: BatchStore;

@@ -1,12 +1,12 @@
 /** webhookWorkflow on a real dev server: Temporal's retries carry a delivery through failures, and give up cleanly. */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundlePath } from '@temporalio/worker';
 import { createWebhookActivities } from '../../src/activities/webhook';
 import { webhookDeliveryId, webhookWorkflowId, type WebhookDeliveryInput } from '../../src/shared/webhooks';
 import type { WebhookSettings } from '../../src/webhooks/settings';
 import { webhookWorkflow } from '../../src/workflows/webhook';
-import { startDevServer } from '../helpers/temporal';
+import { bundleWorkflows, startDevServer } from '../helpers/temporal';
 import { newSecret, startReceiver, type Answer, type Receiver } from '../helpers/webhookReceiver';
 
 jest.setTimeout(180_000);
@@ -26,14 +26,8 @@ let running: Promise<void>;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  let bundle: WorkflowBundleWithSourceMap;
-  [env, bundle] = await Promise.all([
-    startDevServer(),
-    bundleWorkflowCode({
-      workflowsPath: require.resolve('../../src/workflows/webhook'),
-      logger: new DefaultLogger('WARN'),
-    }),
-  ]);
+  let bundle: WorkflowBundlePath;
+  [env, bundle] = await Promise.all([startDevServer(), bundleWorkflows()]);
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
