@@ -11,7 +11,6 @@
  *   openai-files/.staging/      uploads in progress; a crash leaves garbage here, never a visible file
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open as openFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -79,9 +78,13 @@ export class LocalFileStore implements FileStore {
     const staging = join(this.dir, '.staging');
     await mkdir(staging, { recursive: true });
     const tmp = join(staging, randomBytes(12).toString('hex'));
+    // Opened before the copy starts: a write stream opens its file on its own schedule, and a source that fails
+    // at once would have the file created after the cleanup below had run.
+    const file = await openFile(tmp, 'wx');
     try {
-      await pipeline(Readable.from(content), createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(Readable.from(content), file.createWriteStream());
     } catch (err) {
+      await file.close().catch(() => undefined);
       await rm(tmp, { force: true });
       throw err;
     }
