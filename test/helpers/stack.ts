@@ -25,11 +25,7 @@ export async function testConfig(
   });
 }
 
-export async function testWorker(
-  env: TestWorkflowEnvironment,
-  config: Config,
-  workflowBundle: WorkflowBundlePath,
-) {
+export async function testWorker(env: TestWorkflowEnvironment, config: Config, workflowBundle: WorkflowBundlePath) {
   const store = new FileBatchStore(config.dataDir);
   const worker = await createWorker({
     connection: env.nativeConnection,

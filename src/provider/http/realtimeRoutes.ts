@@ -48,8 +48,7 @@ export function realtimeHandler(ctx: SimulatorContext, endpoint: string): Reques
       ctx.pending.hold(res);
       return;
     }
-    const latency =
-      markedLatencyMs(body) ?? ctx.faults.latencyMs(options.latencyMedianMs, ctx.options.latencyP99Ms());
+    const latency = markedLatencyMs(body) ?? ctx.faults.latencyMs(options.latencyMedianMs, ctx.options.latencyP99Ms());
     if (!(await ctx.pending.delay(latency, res))) return; // client gave up or simulator closing
 
     if (fault === 'error') {
