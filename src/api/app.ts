@@ -29,6 +29,7 @@ import { BatchCreator } from './createBatch';
 import { HttpError } from './httpError';
 import { lanesRouter } from './lanes';
 import { httpMetrics, metricsRouter, routeBase } from './metrics';
+import { BatchWatch } from './batchWatch';
 import { openApiRouter } from './openapi';
 import { requestLogger } from './requestLog';
 import { schedulesRouter } from './schedules';
@@ -99,11 +100,14 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(uploadQuota);
   app.use(express.json({ limit: MAX_JSON_BODY }));
 
-  app.use(batchesRouter({ client, store, config, creator }));
+  // One long poll per batch for everything in this process that waits on one.
+  const watch = new BatchWatch(client);
+  app.use(batchesRouter({ client, store, config, creator, watch }));
   app.use(pipelinesRouter({ store, config, creator }));
   app.use(lanesRouter({ client, config }));
   app.use(schedulesRouter({ client, files: files ?? new LocalFileStore(config.dataDir), config, creator }));
-  app.use(requestsRouter({ client, store, config, requests: deps.requests ?? new FileRequestStore(config.dataDir) }));
+  const requests = deps.requests ?? new FileRequestStore(config.dataDir);
+  app.use(requestsRouter({ client, store, config, requests, watch }));
   app.use('/v1', routeBase, v1Router({ client, store, files, config, creator }));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'route not found', undefined, 'not_found')));

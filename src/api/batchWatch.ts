@@ -7,7 +7,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { batchWorkflowId } from '../shared/contracts';
-import { endOf } from './submitWait';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -38,6 +37,21 @@ export class BatchWatch {
   private versions = 0;
 
   constructor(private readonly client: Client) {}
+
+  /**
+   * True when batch `batchId` ends within `ms` (false at `ms` or on an abort). Ended is what the API reads as ended:
+   * the stored outcome, which finishBatch writes (a batch with dead letters and LLMBATCH_RETRY_GRACE stays open
+   * after it), so finishBatch's completion counts, as does the workflow's close.
+   */
+  async endsWithin(batchId: string, ms: number, signal: AbortSignal): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (let seen = -1; ;) {
+      const m = await this.after(batchId, seen, Math.max(0, until - Date.now()), signal);
+      if (m.ended) return true;
+      if (m.version === seen || signal.aborted || Date.now() >= until) return false;
+      seen = m.version;
+    }
+  }
 
   /** Batch `batchId`'s milestone once it is past `seen` (a version), or as it is after `ms` or an abort. */
   async after(batchId: string, seen: number, ms: number, signal: AbortSignal): Promise<Milestone> {
@@ -101,5 +115,31 @@ export class BatchWatch {
       else if (page.nextPageToken?.length) nextPageToken = page.nextPageToken;
       else return w.advance(++this.versions, true);
     }
+  }
+}
+
+/** What one history event says: `ended`, the next run (continued as new), or nothing (undefined). */
+function endOf(
+  e: temporal.api.history.v1.IHistoryEvent,
+  finishes: Set<string>,
+): 'ended' | { nextRun: string } | undefined {
+  switch (e.eventType) {
+    case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'finishBatch') finishes.add(String(e.eventId));
+      return undefined;
+    case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+      return finishes.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)) ? 'ended' : undefined;
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: {
+      const nextRun = e.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      return nextRun ? { nextRun } : 'ended';
+    }
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+      return 'ended';
+    default:
+      return undefined;
   }
 }

@@ -43,6 +43,7 @@ import { asPipeline, storedPipeline } from './pipelines';
 import { OWNER_RECORD, ownedBatch, ownedBy, OwnerRecordSchema } from './owner';
 import { readProgress } from './progress';
 import { ListBatchesQuerySchema, ResultsQuerySchema, RetryBatchRequestSchema } from './schemas';
+import type { BatchWatch } from './batchWatch';
 import { answerAfterWait, waitParam, writeNdjsonLines } from './submitWait';
 import { TenantBatches } from './tenantBatches';
 import { idempotencyKeyOf, parseBody } from './validation';
@@ -52,6 +53,8 @@ export interface BatchesDeps {
   store: BatchStore;
   config: Config;
   creator: BatchCreator;
+  /** Batch histories followed for `?wait` (shared with POST /requests). */
+  watch: BatchWatch;
 }
 
 export function batchesRouter(deps: BatchesDeps): Router {

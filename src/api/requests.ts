@@ -23,7 +23,7 @@ import { newRequestId } from './ids';
 import { checkLine } from './lines';
 import { laneFor } from './plan';
 import { PendingRequests } from './pendingRequests';
-import { BatchWatch } from './batchWatch';
+import type { BatchWatch } from './batchWatch';
 import { answerRequest, BatchResults, type AnswerDeps } from './requestAnswer';
 import { MAX_WAIT_MS, RequestWaitQuerySchema, SingleRequestSchema } from './schemas';
 import { parseBody } from './validation';
@@ -33,6 +33,8 @@ export interface RequestsDeps {
   store: BatchStore;
   requests: RequestStore;
   config: Config;
+  /** Batch histories followed for the answers (shared with POST /batches?wait). */
+  watch: BatchWatch;
 }
 
 /** What admits a request: the tenant's pending limit, and the signals to its gatherer. */
@@ -49,7 +51,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
   const answers: AnswerDeps = {
     store: deps.store,
     watch: new GatherWatch(deps.client, async (id) => (await deps.requests.get(id))?.batchId),
-    batches: new BatchWatch(deps.client),
+    batches: deps.watch,
     results: new BatchResults(deps.store),
   };
   const signals = new GatherSignals(deps.client, deps.config);
