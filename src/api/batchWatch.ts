@@ -123,6 +123,7 @@ function endOf(
   e: temporal.api.history.v1.IHistoryEvent,
   finishes: Set<string>,
 ): 'ended' | { nextRun: string } | undefined {
+  if (isClose(e.eventType)) return 'ended';
   switch (e.eventType) {
     case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'finishBatch') finishes.add(String(e.eventId));
@@ -133,13 +134,20 @@ function endOf(
       const nextRun = e.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
       return nextRun ? { nextRun } : 'ended';
     }
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
-      return 'ended';
     default:
       return undefined;
   }
+}
+
+const CLOSE_EVENTS = new Set([
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+]);
+
+/** Whether an event closes its run (continue-as-new aside). */
+export function isClose(type: temporal.api.enums.v1.EventType | null | undefined): boolean {
+  return type !== null && type !== undefined && CLOSE_EVENTS.has(type);
 }

@@ -10,6 +10,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { isClose } from './batchWatch';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -132,14 +133,4 @@ export class GatherWatch {
       if (batchId !== undefined) watch.settle(id, batchId);
     }
   }
-}
-
-function isClose(type: temporal.api.enums.v1.EventType | null | undefined): boolean {
-  return (
-    type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED ||
-    type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED ||
-    type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT ||
-    type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED ||
-    type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
-  );
 }

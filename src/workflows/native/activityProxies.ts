@@ -1,8 +1,8 @@
 /** The native workflow's own activities: planning, dead letters, the realtime fallback's store work, the end. */
 import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import type { NativeActivities } from '../../activities/native';
 import { FailureType } from '../../shared/failures';
+import { storeActivities } from '../batch/activityProxies';
 
 /** Failures no retry can mend: every other provider batch would fail the same way. */
 export const BATCH_FATAL_TYPES: string[] = [FailureType.ProviderAuthError, FailureType.NativeChunkTooLarge];
@@ -22,6 +22,6 @@ export function parentActivities(taskQueue: string | undefined) {
         nonRetryableErrorTypes: BATCH_FATAL_TYPES,
       },
     });
-  const { finishBatch } = proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '5 minutes' });
+  const { finishBatch } = storeActivities(taskQueue);
   return { planProviderBatches, recordUnfinished, prepareRealtimeFallback, mergeRealtimeFallback, finishBatch };
 }
